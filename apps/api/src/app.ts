@@ -1,0 +1,57 @@
+// buildApp(config) builds the HTTP API without listening: tests drive it with
+// supertest, and server.ts (or apps/main.ts) is the only thing that listens.
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from '../../shared/config.ts';
+import { loggerOptions } from '../../shared/logger.ts';
+import { initBackend } from '../../shared/ml/tf.ts';
+import { ErrorSchema } from './schemas/common.ts';
+import { DatasetSchema } from './schemas/datasets.ts';
+import { EpochMetricSchema, JobSchema } from './schemas/jobs.ts';
+import { ModelSchema } from './schemas/models.ts';
+import dbPlugin from './plugins/db.ts';
+import errorsPlugin from './plugins/errors.ts';
+import queuePlugin from './plugins/queue.ts';
+import storagePlugin from './plugins/storage.ts';
+import swaggerPlugin from './plugins/swagger.ts';
+import datasetRoutes from './routes/datasets.ts';
+import healthRoutes from './routes/health.ts';
+import jobRoutes from './routes/jobs.ts';
+import modelRoutes from './routes/models.ts';
+
+export interface BuildOptions {
+  /** Override the logger (tests pass false). */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export async function buildApp(config: Config, opts: BuildOptions = {}) {
+  const app = Fastify({
+    logger: opts.logger ?? loggerOptions(config),
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: () => crypto.randomUUID(),
+    requestIdHeader: 'x-request-id',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  // Model registration loads models with tfjs, on the same backend a worker would pick.
+  await initBackend(config.tfBackend);
+
+  for (const schema of [ErrorSchema, DatasetSchema, ModelSchema, EpochMetricSchema, JobSchema]) app.addSchema(schema);
+  await app.register(errorsPlugin);
+  await app.register(swaggerPlugin);
+  await app.register(dbPlugin, { databaseUrl: config.databaseUrl });
+  await app.register(queuePlugin, { config });
+  await app.register(storagePlugin, { config });
+
+  await app.register(healthRoutes, { config });
+  await app.register(datasetRoutes);
+  await app.register(modelRoutes);
+  await app.register(jobRoutes, { config });
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,45 @@
+// One error shape for every response: {error:{code,message,details?}}.
+// 4xx messages pass through; 5xx messages are logged, never sent.
+import fp from 'fastify-plugin';
+import type { FastifyError } from 'fastify';
+import { AppError } from '../../../shared/errors.ts';
+
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+};
+
+export default fp(
+  async (app) => {
+    app.setErrorHandler((err: FastifyError, req, reply) => {
+      if (err instanceof AppError) {
+        if (err.statusCode >= 500) req.log.error({ err }, 'dependency failure');
+        const message = err.statusCode >= 500 ? 'A backing service is unavailable; try again' : err.message;
+        return reply.status(err.statusCode).send({ error: { code: err.code, message, ...(err.details && err.statusCode < 500 ? { details: err.details } : {}) } });
+      }
+      if (err.validation) {
+        return reply.status(400).send({
+          error: {
+            code: 'validation_failed',
+            message: `Invalid ${err.validationContext ?? 'request'}: ${err.message}`,
+            details: err.validation.map((v) => ({ path: v.instancePath, message: v.message, params: v.params })),
+          },
+        });
+      }
+      const status = err.statusCode ?? 500;
+      if (status < 500) {
+        const code = FASTIFY_CODES[err.code] ?? (err instanceof SyntaxError ? 'invalid_json' : 'bad_request');
+        return reply.status(status).send({ error: { code, message: err.message } });
+      }
+      req.log.error({ err }, 'unhandled error');
+      return reply.status(500).send({ error: { code: 'internal_error', message: 'Internal Server Error' } });
+    });
+    app.setNotFoundHandler((req, reply) =>
+      reply.status(404).send({ error: { code: 'route_not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } }),
+    );
+  },
+  { name: 'errors' },
+);

@@ -1,0 +1,29 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { errorResponses, IdParams, PageQuery } from '../schemas/common.ts';
+import { CreateDatasetBody, DatasetPage } from '../schemas/datasets.ts';
+import { DatasetService, datasetView } from '../services/datasets.ts';
+
+const datasets: FastifyPluginAsyncTypebox = async (app) => {
+  const service = new DatasetService(app.db, app.storage);
+  const tags = ['datasets'];
+
+  app.post('/v1/datasets', {
+    schema: { tags, summary: 'Register a dataset (built-in MNIST, or CSV/NDJSON in S3)', body: CreateDatasetBody, response: { 201: { $ref: 'Dataset' }, ...errorResponses } },
+    handler: async (req, reply) => {
+      const d = await service.create(req.body);
+      return reply.status(201).header('location', `/v1/datasets/${d.id}`).send(datasetView(d));
+    },
+  });
+
+  app.get('/v1/datasets', {
+    schema: { tags, summary: 'List datasets, newest first', querystring: PageQuery, response: { 200: DatasetPage, ...errorResponses } },
+    handler: async (req) => service.list(req.query.limit, req.query.after),
+  });
+
+  app.get('/v1/datasets/:id', {
+    schema: { tags, summary: 'Get a dataset', params: IdParams, response: { 200: { $ref: 'Dataset' }, ...errorResponses } },
+    handler: async (req) => datasetView(await service.get(req.params.id)),
+  });
+};
+
+export default datasets;

@@ -1,0 +1,46 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { Config } from '../../../shared/config.ts';
+import { listWorkers } from '../../../shared/queue/workers.ts';
+
+const Check = Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) });
+const Ready = Type.Object({
+  ready: Type.Boolean(),
+  checks: Type.Object({ postgres: Check, redis: Check, s3: Check }),
+  workers: Type.Array(
+    Type.Object({ id: Type.String(), host: Type.String(), pid: Type.Integer(), backend: Type.String(), concurrency: Type.Integer(), startedAt: Type.String() }),
+  ),
+});
+
+async function check(fn: () => Promise<unknown>) {
+  try {
+    await fn();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message.slice(0, 200) };
+  }
+}
+
+const health: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  const tags = ['health'];
+  app.get('/healthz', {
+    schema: { tags, summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    handler: async () => ({ status: 'ok' as const }),
+  });
+
+  app.get('/readyz', {
+    schema: { tags, summary: 'Postgres, Redis and S3 are reachable; lists live workers and their tfjs backends', response: { 200: Ready, 503: Ready } },
+    handler: async (_req, reply) => {
+      const [postgres, redis, s3] = await Promise.all([
+        check(() => app.db.$queryRaw`SELECT 1`),
+        check(() => app.redis.ping()),
+        check(() => app.storage.ping()),
+      ]);
+      const workers = redis.ok ? await listWorkers(app.redis, config.queueName).catch(() => []) : [];
+      const ready = postgres.ok && redis.ok && s3.ok;
+      return reply.status(ready ? 200 : 503).send({ ready, checks: { postgres, redis, s3 }, workers });
+    },
+  });
+};
+
+export default health;

@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { errorResponses, IdParams, PageQuery } from '../schemas/common.ts';
+import { ModelFileParams, ModelPage, RegisterModelBody } from '../schemas/models.ts';
+import { ModelService, modelView } from '../services/models.ts';
+
+const models: FastifyPluginAsyncTypebox = async (app) => {
+  const service = new ModelService(app.db, app.storage);
+  const tags = ['models'];
+
+  app.post('/v1/models', {
+    schema: { tags, summary: 'Register a TensorFlow.js LayersModel found in S3', body: RegisterModelBody, response: { 201: { $ref: 'Model' }, ...errorResponses } },
+    handler: async (req, reply) => {
+      const m = await service.register(req.body);
+      return reply.status(201).header('location', `/v1/models/${m.id}`).send(modelView(m));
+    },
+  });
+
+  app.get('/v1/models', {
+    schema: { tags, summary: 'List models, newest first', querystring: PageQuery, response: { 200: ModelPage, ...errorResponses } },
+    handler: async (req) => service.list(req.query.limit, req.query.after),
+  });
+
+  app.get('/v1/models/:id', {
+    schema: { tags, summary: 'Get a model: layers, parameter counts, shapes and lineage', params: IdParams, response: { 200: { $ref: 'Model' }, ...errorResponses } },
+    handler: async (req) => modelView(await service.get(req.params.id)),
+  });
+
+  // Laid out so that tf.loadLayersModel('<api>/v1/models/<id>/model.json') finds weights.bin beside it.
+  app.get('/v1/models/:id/:file', {
+    schema: {
+      tags,
+      summary: 'Download a model file (model.json or weights.bin)',
+      params: ModelFileParams,
+      response: { 200: { description: 'The file', type: 'string', format: 'binary' }, ...errorResponses },
+    },
+    handler: async (req, reply) => {
+      const bytes = await service.file(req.params.id, req.params.file);
+      const type = req.params.file === 'model.json' ? 'application/json' : 'application/octet-stream';
+      return reply.type(type).header('content-disposition', `attachment; filename="${req.params.file}"`).send(Buffer.from(bytes));
+    },
+  });
+
+  app.delete('/v1/models/:id', {
+    schema: { tags, summary: 'Delete a model (refused while a queued or running job uses it)', params: IdParams, response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses } },
+    handler: async (req, reply) => {
+      await service.delete(req.params.id);
+      return reply.status(204).send(null);
+    },
+  });
+};
+
+export default models;

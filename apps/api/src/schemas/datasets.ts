@@ -1,0 +1,30 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { DatasetSourceSchema } from '../../../shared/data/dataset-source.ts';
+import { Page, Timestamp } from './common.ts';
+
+export const CreateDatasetBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    source: DatasetSourceSchema,
+  },
+  { additionalProperties: false },
+);
+export type CreateDatasetBody = Static<typeof CreateDatasetBody>;
+
+export const DatasetSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    name: Type.String(),
+    source: Type.Record(Type.String(), Type.Unknown()),
+    featureShape: Type.Array(Type.Integer()),
+    numExamples: Type.Integer(),
+    numClasses: Type.Integer(),
+    labels: Type.Array(Type.String()),
+    classCounts: Type.Record(Type.String(), Type.Integer()),
+    createdAt: Timestamp,
+  },
+  { $id: 'Dataset' },
+);
+export type DatasetResponse = Static<typeof DatasetSchema>;
+
+export const DatasetPage = Page(Type.Ref('Dataset'));

@@ -1,0 +1,65 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { NullableTimestamp, Page, PageQuery, Timestamp } from './common.ts';
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+const Status = Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)));
+const Stage = Type.Union([Type.Literal('load'), Type.Literal('freeze'), Type.Literal('train'), Type.Literal('evaluate'), Type.Null()]);
+const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+const NullableId = Type.Union([Type.String({ format: 'uuid' }), Type.Null()]);
+
+export const EpochMetricSchema = Type.Object(
+  {
+    epoch: Type.Integer(),
+    loss: Type.Number(),
+    accuracy: NullableNumber,
+    valLoss: NullableNumber,
+    valAccuracy: NullableNumber,
+    durationMs: Type.Integer(),
+    examplesPerSec: Type.Number(),
+  },
+  { $id: 'EpochMetric' },
+);
+
+export const JobSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    type: Type.Union([Type.Literal('finetune'), Type.Literal('pretrain')]),
+    name: Type.Union([Type.String(), Type.Null()]),
+    status: Status,
+    stage: Stage,
+    baseModelId: NullableId,
+    trainDatasetId: Type.String({ format: 'uuid' }),
+    validationDatasetId: NullableId,
+    testDatasetId: NullableId,
+    spec: Type.Record(Type.String(), Type.Unknown(), { description: 'The job as posted, with every default filled in' }),
+    progress: Type.Object({ epoch: Type.Integer(), totalEpochs: Type.Integer(), fraction: Type.Number() }),
+    latestMetrics: Type.Union([Type.Ref('EpochMetric'), Type.Null()]),
+    evaluation: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    outputModelId: NullableId,
+    backend: Type.Union([Type.String(), Type.Null()]),
+    attempts: Type.Integer(),
+    error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+    cancelRequestedAt: NullableTimestamp,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    startedAt: NullableTimestamp,
+    finishedAt: NullableTimestamp,
+  },
+  { $id: 'Job' },
+);
+export type JobResponse = Static<typeof JobSchema>;
+
+export const JobPage = Page(Type.Ref('Job'));
+
+export const JobListQuery = Type.Composite([PageQuery, Type.Object({ status: Type.Optional(Status) })], { additionalProperties: false });
+export type JobListQuery = Static<typeof JobListQuery>;
+
+export const MetricsResponse = Type.Object({ jobId: Type.String(), data: Type.Array(Type.Ref('EpochMetric')) });
+
+export const CheckpointSchema = Type.Object({
+  epoch: Type.Integer(),
+  uri: Type.String({ description: 's3:// location of the checkpoint (model.json + weights.bin)' }),
+  sizeBytes: Type.Integer(),
+  createdAt: Timestamp,
+});
+export const CheckpointsResponse = Type.Object({ jobId: Type.String(), data: Type.Array(CheckpointSchema) });

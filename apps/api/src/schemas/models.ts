@@ -1,0 +1,53 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Page, Timestamp } from './common.ts';
+
+export const RegisterModelBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    uri: Type.String({ pattern: '^s3://.+/model\\.json$', maxLength: 1024, description: 's3://bucket/prefix/model.json of a TensorFlow.js LayersModel' }),
+    labels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 10_000 })),
+  },
+  { additionalProperties: false },
+);
+export type RegisterModelBody = Static<typeof RegisterModelBody>;
+
+const Shape = Type.Array(Type.Union([Type.Integer(), Type.Null()]));
+
+export const ModelSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    name: Type.String(),
+    kind: Type.Union([Type.Literal('base'), Type.Literal('fine_tuned')]),
+    sourceUri: Type.Union([Type.String(), Type.Null()]),
+    inputShape: Shape,
+    outputShape: Shape,
+    labels: Type.Array(Type.String()),
+    layers: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        className: Type.String(),
+        trainable: Type.Boolean(),
+        params: Type.Integer(),
+        outputShape: Type.Unknown(),
+      }),
+    ),
+    totalParams: Type.Integer(),
+    trainableParams: Type.Integer(),
+    lineage: Type.Object({
+      parentModelId: Type.Union([Type.String(), Type.Null()]),
+      jobId: Type.Union([Type.String(), Type.Null()]),
+    }),
+    files: Type.Object({ modelJson: Type.String(), weights: Type.Array(Type.String()) }),
+    createdAt: Timestamp,
+  },
+  { $id: 'Model' },
+);
+export type ModelResponse = Static<typeof ModelSchema>;
+
+export const ModelPage = Page(Type.Ref('Model'));
+
+export const ModelFileParams = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  file: Type.Union([Type.Literal('model.json'), Type.Literal('weights.bin')]),
+});
+export type ModelFileParams = Static<typeof ModelFileParams>;

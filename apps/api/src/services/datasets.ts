@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../../shared/db/prisma.ts';
+import type { Dataset } from '../../../shared/generated/prisma/client.ts';
+import { NotFoundError } from '../../../shared/errors.ts';
+import { registerDataset } from '../../../shared/data/dataset-source.ts';
+import type { Storage } from '../../../shared/storage/s3-storage.ts';
+import type { CreateDatasetBody, DatasetResponse } from '../schemas/datasets.ts';
+import { afterCursor, newestFirst, toPage } from './pagination.ts';
+
+export function datasetView(d: Dataset): DatasetResponse {
+  return {
+    id: d.id,
+    name: d.name,
+    source: d.source as Record<string, unknown>,
+    featureShape: d.featureShape,
+    numExamples: d.numExamples,
+    numClasses: d.labels.length,
+    labels: d.labels,
+    classCounts: d.classCounts as Record<string, number>,
+    createdAt: d.createdAt.toISOString(),
+  };
+}
+
+export class DatasetService {
+  constructor(
+    private readonly db: Db,
+    private readonly storage: Storage,
+  ) {}
+
+  async create(body: CreateDatasetBody): Promise<Dataset> {
+    const id = randomUUID();
+    const profile = await registerDataset(id, body.source, this.storage);
+    try {
+      return await this.db.dataset.create({
+        data: { id, name: body.name, source: profile.source, featureShape: profile.featureShape, numExamples: profile.numExamples, labels: profile.labels, classCounts: profile.classCounts },
+      });
+    } catch (err) {
+      // Leave no snapshot behind without its record.
+      await this.storage.deletePrefix(`datasets/${id}/`).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<Dataset> {
+    const d = await this.db.dataset.findUnique({ where: { id } });
+    if (!d) throw new NotFoundError('dataset', id);
+    return d;
+  }
+
+  async list(limit: number, after?: string) {
+    const rows = await this.db.dataset.findMany({ where: afterCursor(after), orderBy: newestFirst, take: limit + 1 });
+    return toPage(rows, limit, datasetView);
+  }
+}

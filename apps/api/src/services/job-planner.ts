@@ -1,0 +1,100 @@
+// Checks at POST time that a job can be built, so a bad spec gets a 422 now
+// instead of failing after it was queued. Works on stored summaries and
+// inferred shapes only: nothing is loaded and no weights are allocated.
+import { UnprocessableError } from '../../../shared/errors.ts';
+import { DEFAULT_HYPERPARAMETERS, type CreateJob, type JobSpec, type LayerSpec } from '../../../shared/jobs/spec.ts';
+import { checkOutput, inferShape } from '../../../shared/ml/layer-spec.ts';
+import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
+import type { Dataset, Model } from '../../../shared/generated/prisma/client.ts';
+
+export interface PlanInputs {
+  body: CreateJob;
+  train: Dataset;
+  validation?: Dataset;
+  test?: Dataset;
+  baseModel?: Model;
+}
+
+const sameShape = (a: ReadonlyArray<number | null>, b: ReadonlyArray<number | null>) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+function checkDatasets({ train, validation, test }: PlanInputs): void {
+  if (train.labels.length < 2) {
+    throw new UnprocessableError('dataset_single_class', `Training needs at least two classes; dataset ${train.id} has ${train.labels.length}`);
+  }
+  for (const [role, d] of [['validation', validation], ['test', test]] as const) {
+    if (!d) continue;
+    if (!sameShape(d.featureShape, train.featureShape)) {
+      throw new UnprocessableError('input_shape_mismatch', `The ${role} dataset's examples have shape [${d.featureShape}], the training set's [${train.featureShape}]`, {
+        dataset: role,
+        expected: train.featureShape,
+        actual: d.featureShape,
+      });
+    }
+    const unknown = d.labels.filter((l) => !train.labels.includes(l));
+    if (unknown.length > 0) {
+      throw new UnprocessableError('label_mismatch', `The ${role} dataset has labels the training set lacks: ${unknown.slice(0, 10).join(', ')}`, {
+        dataset: role,
+        unknownLabels: unknown.slice(0, 100),
+      });
+    }
+  }
+}
+
+function planFinetune(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'head' | 'cutLayer'> {
+  const { body, baseModel, train } = inputs;
+  if (!baseModel) throw new UnprocessableError('base_model_required', 'A finetune job needs baseModelId');
+  if (body.architecture) throw new UnprocessableError('invalid_spec', 'architecture is for pretrain jobs; a finetune job takes head');
+  const inputShape = baseModel.inputShape as Array<number | null>;
+  if (!sameShape(inputShape.slice(1), train.featureShape)) {
+    throw new UnprocessableError('input_shape_mismatch', `The base model takes inputs of shape [${inputShape.slice(1)}], the dataset has [${train.featureShape}]`, {
+      expected: inputShape.slice(1),
+      actual: train.featureShape,
+    });
+  }
+  const layers = baseModel.layers as unknown as LayerSummary[];
+  const names = layers.map((l) => l.name);
+  let cutIndex: number;
+  if (body.cutLayer !== undefined) {
+    cutIndex = names.indexOf(body.cutLayer);
+    if (cutIndex < 0) throw new UnprocessableError('cut_layer_not_found', `The base model has no layer named "${body.cutLayer}"`, { cutLayer: body.cutLayer, layers: names });
+  } else {
+    if (layers.length < 2) throw new UnprocessableError('cut_layer_not_found', 'The base model has too few layers to drop its output layer');
+    cutIndex = layers.length - 2;
+  }
+  const cutShape = layers[cutIndex].outputShape as Array<number | null>;
+  if (Array.isArray(cutShape[0])) throw new UnprocessableError('cut_layer_not_found', `Layer "${names[cutIndex]}" has several outputs and cannot be cut at`);
+  const head: LayerSpec[] = body.head ?? [
+    ...(cutShape.length > 2 ? [{ type: 'flatten' as const }] : []),
+    { type: 'dense', units: numClasses, activation: 'softmax' },
+  ];
+  checkOutput({ shape: inferShape(cutShape, head) }, numClasses);
+  return { head, cutLayer: names[cutIndex] };
+}
+
+function planPretrain({ body, train }: PlanInputs, numClasses: number): Pick<JobSpec, 'architecture'> {
+  if (!body.architecture) throw new UnprocessableError('architecture_required', 'A pretrain job needs architecture: its layers after the input');
+  if (body.baseModelId || body.head || body.cutLayer) {
+    throw new UnprocessableError('invalid_spec', 'baseModelId, head and cutLayer are for finetune jobs');
+  }
+  checkOutput({ shape: inferShape([null, ...train.featureShape], body.architecture) }, numClasses);
+  return { architecture: body.architecture };
+}
+
+export function planJob(inputs: PlanInputs): JobSpec {
+  const { body, train } = inputs;
+  checkDatasets(inputs);
+  const numClasses = train.labels.length;
+  const parts = body.type === 'pretrain' ? { head: [], ...planPretrain(inputs, numClasses) } : planFinetune(inputs, numClasses);
+  return {
+    type: body.type,
+    name: body.name,
+    baseModelId: body.baseModelId,
+    freeze: body.freeze,
+    ...parts,
+    hyperparameters: { ...DEFAULT_HYPERPARAMETERS, ...body.hyperparameters },
+    labels: train.labels,
+    trainDatasetId: body.trainDatasetId,
+    validationDatasetId: body.validationDatasetId,
+    testDatasetId: body.testDatasetId,
+  };
+}

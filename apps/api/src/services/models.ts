@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../../shared/db/prisma.ts';
+import type { Model } from '../../../shared/generated/prisma/client.ts';
+import { ConflictError, NotFoundError } from '../../../shared/errors.ts';
+import { tf } from '../../../shared/ml/tf.ts';
+import { summarize, type LayerSummary } from '../../../shared/ml/model-summary.ts';
+import { filesIOHandler, MODEL_JSON, readModelFiles, WEIGHTS_FILE } from '../../../shared/ml/s3-io-handler.ts';
+import { parseS3Uri, type Storage } from '../../../shared/storage/s3-storage.ts';
+import type { ModelResponse, RegisterModelBody } from '../schemas/models.ts';
+import { afterCursor, newestFirst, toPage } from './pagination.ts';
+
+export function modelView(m: Model): ModelResponse {
+  return {
+    id: m.id,
+    name: m.name,
+    kind: m.kind,
+    sourceUri: m.sourceUri,
+    inputShape: m.inputShape as ModelResponse['inputShape'],
+    outputShape: m.outputShape as ModelResponse['outputShape'],
+    labels: m.labels,
+    layers: m.layers as unknown as LayerSummary[],
+    totalParams: m.totalParams,
+    trainableParams: m.trainableParams,
+    lineage: { parentModelId: m.parentId, jobId: m.jobId },
+    files: { modelJson: `/v1/models/${m.id}/${MODEL_JSON}`, weights: [`/v1/models/${m.id}/${WEIGHTS_FILE}`] },
+    createdAt: m.createdAt.toISOString(),
+  };
+}
+
+export class ModelService {
+  constructor(
+    private readonly db: Db,
+    private readonly storage: Storage,
+  ) {}
+
+  /** Validates a LayersModel found in S3, then keeps our own copy of it. */
+  async register(body: RegisterModelBody): Promise<Model> {
+    const loc = parseS3Uri(body.uri);
+    const prefix = loc.key.slice(0, -MODEL_JSON.length);
+    const files = await readModelFiles(this.storage, prefix, loc.bucket);
+    const model = await tf.loadLayersModel(filesIOHandler(files));
+    const summary = summarize(model);
+    model.dispose();
+
+    const id = randomUUID();
+    const ours = `models/${id}/`;
+    const modelJson = { ...files.modelJson, weightsManifest: [{ paths: [WEIGHTS_FILE], weights: files.modelJson.weightsManifest.flatMap((g) => g.weights) }] };
+    await this.storage.put(ours + WEIGHTS_FILE, files.weights);
+    await this.storage.put(ours + MODEL_JSON, JSON.stringify(modelJson), 'application/json');
+    try {
+      return await this.db.model.create({
+        data: {
+          id,
+          name: body.name,
+          kind: 'base',
+          sourceUri: body.uri,
+          storagePrefix: ours,
+          inputShape: summary.inputShape,
+          outputShape: summary.outputShape,
+          layers: summary.layers as never,
+          labels: body.labels ?? [],
+          totalParams: summary.totalParams,
+          trainableParams: summary.trainableParams,
+        },
+      });
+    } catch (err) {
+      await this.storage.deletePrefix(ours).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<Model> {
+    const m = await this.db.model.findUnique({ where: { id } });
+    if (!m) throw new NotFoundError('model', id);
+    return m;
+  }
+
+  async list(limit: number, after?: string) {
+    const rows = await this.db.model.findMany({ where: afterCursor(after), orderBy: newestFirst, take: limit + 1 });
+    return toPage(rows, limit, modelView);
+  }
+
+  async file(id: string, file: string): Promise<Uint8Array> {
+    const m = await this.get(id);
+    return this.storage.getBytes(m.storagePrefix + file);
+  }
+
+  async delete(id: string): Promise<void> {
+    const m = await this.get(id);
+    const active = await this.db.job.count({ where: { baseModelId: id, status: { in: ['queued', 'running'] } } });
+    if (active > 0) throw new ConflictError('model_in_use', `Model ${id} is the base of ${active} queued or running job(s)`, { activeJobs: active });
+    await this.db.model.delete({ where: { id } });
+    await this.storage.deletePrefix(m.storagePrefix);
+  }
+}

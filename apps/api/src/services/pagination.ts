@@ -1,0 +1,40 @@
+// Cursor pagination over (createdAt, id), newest first: stable under inserts.
+import { BadRequestError } from '../../../shared/errors.ts';
+
+export interface Cursor {
+  createdAt: Date;
+  id: string;
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(`${c.createdAt.toISOString()}|${c.id}`).toString('base64url');
+}
+
+export function decodeCursor(raw: string): Cursor {
+  const [ts, id] = Buffer.from(raw, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(ts);
+  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(createdAt.getTime())) {
+    throw new BadRequestError('invalid_cursor', 'The pagination cursor is not valid');
+  }
+  return { createdAt, id };
+}
+
+/** A Prisma where-clause for rows after the cursor in newest-first order. */
+export function afterCursor(raw: string | undefined) {
+  if (!raw) return {};
+  const c = decodeCursor(raw);
+  return { OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }] };
+}
+
+export const newestFirst = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
+
+/** Fetch limit + 1 rows; the extra one only says whether there is more. */
+export function toPage<T extends Cursor, R>(rows: T[], limit: number, map: (row: T) => R) {
+  const hasMore = rows.length > limit;
+  const page = hasMore ? rows.slice(0, limit) : rows;
+  return {
+    data: page.map(map),
+    hasMore,
+    nextCursor: hasMore ? encodeCursor(page[page.length - 1]) : null,
+  };
+}

@@ -1,0 +1,37 @@
+// `npm start`: everything a newcomer needs in one process. Creates and migrates
+// the database, starts an embedded S3 server when S3_ENDPOINT is unset, then
+// the API and one worker (which trains in sandboxed child processes).
+import closeWithGrace from 'close-with-grace';
+import { loadConfig, withS3Endpoint } from './shared/config.ts';
+import { applyMigrations, ensureDatabase } from './shared/db/migrator.ts';
+import { createLogger } from './shared/logger.ts';
+import { startEmbeddedS3, type EmbeddedS3 } from './shared/storage/embedded-s3.ts';
+import { buildApp } from './api/src/app.ts';
+import { startWorker } from './worker/src/worker.ts';
+
+let config = loadConfig();
+const log = createLogger(config, { role: 'main' });
+
+await ensureDatabase(config.databaseUrl);
+const migrations = await applyMigrations(config.databaseUrl);
+log.info({ applied: migrations.applied }, 'database ready');
+
+let embedded: EmbeddedS3 | undefined;
+if (!config.s3.endpoint) {
+  embedded = await startEmbeddedS3(config.embeddedS3);
+  config = withS3Endpoint(config, embedded.endpoint);
+  log.info({ endpoint: embedded.endpoint, dir: config.embeddedS3.dir }, 'embedded S3 server started');
+}
+
+const app = await buildApp(config);
+const worker = await startWorker(config, log.child({ role: 'worker' }));
+
+closeWithGrace({ delay: config.shutdownTimeoutMs + 5_000 }, async ({ signal, err }) => {
+  if (err) log.error({ err }, 'closing after an error');
+  else log.info({ signal }, 'shutting down');
+  await app.close();
+  await worker.close();
+  await embedded?.close();
+});
+
+await app.listen({ host: config.host, port: config.port });

@@ -1,0 +1,172 @@
+// The one place that reads process.env. Everything else receives a typed,
+// frozen Config, so tests can build one by hand with loadConfig({...}).
+
+export type TfBackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface Config {
+  /** HTTP listen address. @defaultValue 127.0.0.1 */
+  host: string;
+  /** @defaultValue 3000 */
+  port: number;
+  /** pino level. @defaultValue info */
+  logLevel: string;
+  /** Human-readable logs instead of JSON lines. @defaultValue false */
+  logPretty: boolean;
+  databaseUrl: string;
+  redisUrl: string;
+  /** BullMQ queue name; tests use one per file. @defaultValue finetune-jobs */
+  queueName: string;
+  s3: {
+    /** Unset means: start the embedded S3-protocol server (npm start only). */
+    endpoint: string | undefined;
+    bucket: string;
+    region: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    forcePathStyle: boolean;
+  };
+  embeddedS3: { dir: string; port: number };
+  worker: {
+    /** Jobs one worker process runs at once. @defaultValue 1 */
+    concurrency: number;
+    /** BullMQ lock; renewed from the parent process while the sandbox trains. @defaultValue 60000 */
+    lockDurationMs: number;
+    /** Attempts for transient failures (bad input is never retried). @defaultValue 3 */
+    jobAttempts: number;
+    /** How often a running job looks for a cancel request, at most. @defaultValue 500 */
+    cancelPollMs: number;
+  };
+  tfBackend: TfBackendChoice;
+  /** Grace period for in-flight requests and jobs on SIGTERM. @defaultValue 30000 */
+  shutdownTimeoutMs: number;
+  /** Largest accepted JSON body. @defaultValue 1048576 */
+  bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, key: string, fallback: string): string {
+  const v = env[key];
+  return v === undefined || v === '' ? fallback : v;
+}
+
+function int(env: Env, key: string, fallback: number, min = 0): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${key} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
+function bool(env: Env, key: string, fallback: boolean): boolean {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes)$/i.test(raw)) return true;
+  if (/^(0|false|no)$/i.test(raw)) return false;
+  throw new ConfigError(`${key} must be true or false, got "${raw}"`);
+}
+
+function url(env: Env, key: string, fallback: string, protocols: string[]): string {
+  const v = str(env, key, fallback);
+  let parsed: URL;
+  try {
+    parsed = new URL(v);
+  } catch {
+    throw new ConfigError(`${key} is not a valid URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${key} must use ${protocols.join(' or ')}`);
+  }
+  return v;
+}
+
+const BACKENDS: TfBackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+export function loadConfig(env: Env = process.env): Config {
+  const tfBackend = str(env, 'TF_BACKEND', 'auto') as TfBackendChoice;
+  if (!BACKENDS.includes(tfBackend)) {
+    throw new ConfigError(`TF_BACKEND must be one of ${BACKENDS.join(', ')}`);
+  }
+  const s3Endpoint = env.S3_ENDPOINT ? url(env, 'S3_ENDPOINT', '', ['http:', 'https:']) : undefined;
+  const bucket = str(env, 'S3_BUCKET', 'finetune');
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('S3_BUCKET is not a valid bucket name');
+
+  const config: Config = {
+    host: str(env, 'HOST', '127.0.0.1'),
+    port: int(env, 'PORT', 3000),
+    logLevel: str(env, 'LOG_LEVEL', 'info'),
+    logPretty: bool(env, 'LOG_PRETTY', false),
+    databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/finetune', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    queueName: str(env, 'QUEUE_NAME', 'finetune-jobs'),
+    s3: {
+      endpoint: s3Endpoint,
+      bucket,
+      region: str(env, 'S3_REGION', 'us-east-1'),
+      // s3rver accepts any credentials; the embedded server and tests use these.
+      accessKeyId: str(env, 'S3_ACCESS_KEY_ID', 'S3RVER'),
+      secretAccessKey: str(env, 'S3_SECRET_ACCESS_KEY', 'S3RVER'),
+      forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', true),
+    },
+    embeddedS3: {
+      dir: str(env, 'EMBEDDED_S3_DIR', '.data/s3'),
+      port: int(env, 'EMBEDDED_S3_PORT', 4569),
+    },
+    worker: {
+      concurrency: int(env, 'WORKER_CONCURRENCY', 1, 1),
+      lockDurationMs: int(env, 'WORKER_LOCK_DURATION_MS', 60_000, 5_000),
+      jobAttempts: int(env, 'JOB_ATTEMPTS', 3, 1),
+      cancelPollMs: int(env, 'CANCEL_POLL_MS', 500, 50),
+    },
+    tfBackend,
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100),
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024),
+  };
+  return Object.freeze(config);
+}
+
+/**
+ * The environment that reproduces `config` in a child process (the worker's
+ * sandboxes), so a child sees exactly its parent's settings, tests' included.
+ */
+export function configToEnv(config: Config): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {
+    // Inherit the rest (PATH, HOME, CUDA's LD_LIBRARY_PATH, ...).
+    ...process.env,
+    HOST: config.host,
+    PORT: String(config.port),
+    LOG_LEVEL: config.logLevel,
+    LOG_PRETTY: String(config.logPretty),
+    DATABASE_URL: config.databaseUrl,
+    REDIS_URL: config.redisUrl,
+    QUEUE_NAME: config.queueName,
+    S3_BUCKET: config.s3.bucket,
+    S3_REGION: config.s3.region,
+    S3_ACCESS_KEY_ID: config.s3.accessKeyId,
+    S3_SECRET_ACCESS_KEY: config.s3.secretAccessKey,
+    S3_FORCE_PATH_STYLE: String(config.s3.forcePathStyle),
+    EMBEDDED_S3_DIR: config.embeddedS3.dir,
+    EMBEDDED_S3_PORT: String(config.embeddedS3.port),
+    WORKER_CONCURRENCY: String(config.worker.concurrency),
+    WORKER_LOCK_DURATION_MS: String(config.worker.lockDurationMs),
+    JOB_ATTEMPTS: String(config.worker.jobAttempts),
+    CANCEL_POLL_MS: String(config.worker.cancelPollMs),
+    TF_BACKEND: config.tfBackend,
+    SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs),
+    BODY_LIMIT_BYTES: String(config.bodyLimitBytes),
+  };
+  if (config.s3.endpoint) env.S3_ENDPOINT = config.s3.endpoint;
+  return env;
+}
+
+/** Same config, with the S3 endpoint filled in (once the embedded server is up). */
+export function withS3Endpoint(config: Config, endpoint: string): Config {
+  return Object.freeze({ ...config, s3: { ...config.s3, endpoint } });
+}

@@ -1,0 +1,119 @@
+// Where a dataset's examples come from, how registration profiles them, and
+// how the worker reads them back as class indices in a job's label order.
+import { Type, type Static } from '@sinclair/typebox';
+import { BadRequestError, UnprocessableError } from '../errors.ts';
+import { parseS3Uri, type Storage } from '../storage/s3-storage.ts';
+import { loadMnist, MNIST_SHAPE } from './mnist.ts';
+import { parseTabular } from './tabular.ts';
+
+const ColumnName = Type.String({ minLength: 1, maxLength: 128 });
+
+export const MnistSourceSchema = Type.Object(
+  {
+    type: Type.Literal('mnist'),
+    // No schema defaults inside a union (ajv ignores them there); see withDefaults.
+    split: Type.Optional(Type.Union([Type.Literal('train'), Type.Literal('test')], { description: 'default train' })),
+    classes: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 9 }), { minItems: 1, maxItems: 10, uniqueItems: true, description: 'default: all ten digits' })),
+    count: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const S3SourceSchema = Type.Object(
+  {
+    type: Type.Literal('s3'),
+    uri: Type.String({ minLength: 6, maxLength: 1024, pattern: '^s3://' }),
+    format: Type.Union([Type.Literal('csv'), Type.Literal('ndjson')]),
+    labelColumn: ColumnName,
+    featureColumns: Type.Optional(Type.Array(ColumnName, { minItems: 1, maxItems: 10_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const DatasetSourceSchema = Type.Union([MnistSourceSchema, S3SourceSchema]);
+export type DatasetSource = Static<typeof DatasetSourceSchema>;
+
+type MnistSource = Required<Pick<Static<typeof MnistSourceSchema>, 'split' | 'classes'>> & Static<typeof MnistSourceSchema>;
+
+/** The stored source: an S3 file is snapshotted into our bucket so a job always reads what was validated. */
+export type StoredSource = MnistSource | (Static<typeof S3SourceSchema> & { objectKey: string; featureColumns: string[] });
+
+export interface DatasetProfile {
+  source: StoredSource;
+  featureShape: number[];
+  numExamples: number;
+  labels: string[];
+  classCounts: Record<string, number>;
+}
+
+export interface Examples {
+  /** Row-major features, featureShape per example. */
+  features: Float32Array;
+  featureShape: number[];
+  labels: string[];
+}
+
+export function sortLabels(labels: Iterable<string>): string[] {
+  const unique = [...new Set(labels)];
+  const numeric = unique.every((l) => l !== '' && Number.isFinite(Number(l)));
+  return numeric ? unique.sort((a, b) => Number(a) - Number(b)) : unique.sort();
+}
+
+function profile(source: StoredSource, examples: Examples): DatasetProfile {
+  if (examples.labels.length === 0) throw new BadRequestError('dataset_empty', 'The dataset has no examples');
+  const classCounts: Record<string, number> = {};
+  for (const l of examples.labels) classCounts[l] = (classCounts[l] ?? 0) + 1;
+  return {
+    source,
+    featureShape: examples.featureShape,
+    numExamples: examples.labels.length,
+    labels: sortLabels(examples.labels),
+    classCounts,
+  };
+}
+
+async function readExamples(source: StoredSource, storage: Storage): Promise<Examples> {
+  if (source.type === 'mnist') {
+    const { pixels, digits } = await loadMnist(source);
+    return { features: pixels, featureShape: MNIST_SHAPE, labels: Array.from(digits, String) };
+  }
+  const bytes = await storage.getBytes(source.objectKey);
+  const data = parseTabular(bytes, source);
+  return { features: data.features, featureShape: [data.featureColumns.length], labels: data.labels };
+}
+
+/** Validates a new dataset and records its shape, labels and class counts. */
+export async function registerDataset(id: string, source: DatasetSource, storage: Storage): Promise<DatasetProfile> {
+  if (source.type === 'mnist') {
+    const stored: MnistSource = { ...source, split: source.split ?? 'train', classes: [...(source.classes ?? [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])].sort((a, b) => a - b) };
+    return profile(stored, await readExamples(stored, storage));
+  }
+  const loc = parseS3Uri(source.uri);
+  const bytes = await storage.getBytes(loc.key, loc.bucket);
+  const parsed = parseTabular(bytes, source);
+  const objectKey = `datasets/${id}/data.${source.format}`;
+  const stored: StoredSource = { ...source, featureColumns: parsed.featureColumns, objectKey };
+  const result = profile(stored, { features: parsed.features, featureShape: [parsed.featureColumns.length], labels: parsed.labels });
+  await storage.put(objectKey, bytes, source.format === 'csv' ? 'text/csv' : 'application/x-ndjson');
+  return result;
+}
+
+export interface LabeledExamples {
+  features: Float32Array;
+  featureShape: number[];
+  /** Class index of each example in the job's label order. */
+  classes: Int32Array;
+}
+
+export async function loadLabeledExamples(source: StoredSource, storage: Storage, labelOrder: string[]): Promise<LabeledExamples> {
+  const ex = await readExamples(source, storage);
+  const index = new Map(labelOrder.map((l, i) => [l, i]));
+  const classes = new Int32Array(ex.labels.length);
+  ex.labels.forEach((l, i) => {
+    const c = index.get(l);
+    if (c === undefined) throw new UnprocessableError('label_mismatch', `Label "${l}" is not one of the training labels`, { label: l });
+    classes[i] = c;
+  });
+  return { features: ex.features, featureShape: ex.featureShape, classes };
+}

@@ -1,0 +1,96 @@
+// The user's own tabular data: CSV (with a header) or NDJSON, numeric feature
+// columns plus a label column. Errors name the row and column at fault.
+import { BadRequestError } from '../errors.ts';
+
+export type TabularFormat = 'csv' | 'ndjson';
+
+export interface TabularOptions {
+  format: TabularFormat;
+  labelColumn: string;
+  /** Defaults to every column but the label, in file order. */
+  featureColumns?: string[];
+}
+
+export interface TabularData {
+  featureColumns: string[];
+  features: Float32Array;
+  labels: string[];
+}
+
+function bad(message: string, where: { row?: number; column?: string } = {}): never {
+  throw new BadRequestError('dataset_invalid', message, where);
+}
+
+function number(raw: unknown, row: number, column: string): number {
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+  if (!Number.isFinite(n)) bad(`Row ${row}, column "${column}": ${JSON.stringify(raw)} is not a finite number`, { row, column });
+  return n;
+}
+
+function label(raw: unknown, row: number, column: string): string {
+  if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
+  if (typeof raw === 'string' && raw.trim() !== '' && raw.length <= 100) return raw.trim();
+  bad(`Row ${row}, column "${column}": the label is missing or invalid`, { row, column });
+}
+
+/** Splits one CSV line, honouring double-quoted fields. */
+function splitCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') (cur += '"'), i++;
+      else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') out.push(cur), (cur = '');
+    else cur += c;
+  }
+  out.push(cur);
+  return out.map((s) => s.trim());
+}
+
+function rowsOf(text: string, format: TabularFormat): { header: string[]; rows: Array<Record<string, unknown>> } {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (format === 'csv') {
+    if (lines.length < 2) bad('The CSV file has no data rows');
+    const header = splitCsvLine(lines[0]);
+    const rows = lines.slice(1).map((line, i) => {
+      const cells = splitCsvLine(line);
+      if (cells.length !== header.length) bad(`Row ${i + 1} has ${cells.length} fields, the header has ${header.length}`, { row: i + 1 });
+      return Object.fromEntries(header.map((h, j) => [h, cells[j]]));
+    });
+    return { header, rows };
+  }
+  const rows = lines.map((line, i) => {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch {
+      bad(`Row ${i + 1} is not valid JSON`, { row: i + 1 });
+    }
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) bad(`Row ${i + 1} is not a JSON object`, { row: i + 1 });
+    return obj as Record<string, unknown>;
+  });
+  if (rows.length === 0) bad('The NDJSON file has no rows');
+  return { header: Object.keys(rows[0]), rows };
+}
+
+export function parseTabular(bytes: Uint8Array, opts: TabularOptions): TabularData {
+  const text = Buffer.from(bytes).toString('utf8');
+  const { header, rows } = rowsOf(text, opts.format);
+  if (!header.includes(opts.labelColumn)) bad(`The label column "${opts.labelColumn}" is not in the data`, { column: opts.labelColumn });
+  const featureColumns = opts.featureColumns ?? header.filter((h) => h !== opts.labelColumn);
+  if (featureColumns.length === 0) bad('The data has no feature columns');
+  for (const c of featureColumns) if (!header.includes(c)) bad(`The feature column "${c}" is not in the data`, { column: c });
+  const features = new Float32Array(rows.length * featureColumns.length);
+  const labels = rows.map((r, i) => {
+    featureColumns.forEach((c, j) => {
+      features[i * featureColumns.length + j] = number(r[c], i + 1, c);
+    });
+    return label(r[opts.labelColumn], i + 1, opts.labelColumn);
+  });
+  return { featureColumns, features, labels };
+}

@@ -1,0 +1,64 @@
+// Typed errors with stable codes. The API maps them to {error:{code,message,details?}};
+// the worker maps them to a job's error and decides whether a retry can help.
+
+export type ErrorDetails = Record<string, unknown> | unknown[];
+
+export class AppError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+  readonly details?: ErrorDetails;
+  /** A retry cannot succeed where the input itself is wrong. */
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, statusCode: number, details?: ErrorDetails, retryable = false) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.statusCode = statusCode;
+    this.details = details;
+    this.retryable = retryable;
+  }
+}
+
+export class BadRequestError extends AppError {
+  constructor(code: string, message: string, details?: ErrorDetails) {
+    super(code, message, 400, details);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(resource: string, id: string) {
+    super(`${resource}_not_found`, `${resource} ${id} does not exist`, 404, { id });
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(code: string, message: string, details?: ErrorDetails) {
+    super(code, message, 409, details);
+  }
+}
+
+/** The request is well-formed but cannot be carried out (a spec that can't be built). */
+export class UnprocessableError extends AppError {
+  constructor(code: string, message: string, details?: ErrorDetails) {
+    super(code, message, 422, details);
+  }
+}
+
+/** A dependency (S3, Postgres, Redis) failed; worth retrying. */
+export class TransientError extends AppError {
+  constructor(code: string, message: string, details?: ErrorDetails) {
+    super(code, message, 503, details, true);
+  }
+}
+
+/** Thrown inside training when a cancel request is seen at a batch boundary. */
+export class JobCancelledError extends AppError {
+  constructor() {
+    super('job_cancelled', 'The job was cancelled', 409);
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}

@@ -1,0 +1,101 @@
+// The job spec: one TypeBox schema validates POST /v1/jobs, documents it in
+// OpenAPI, and types the worker's view of a job.
+import { Type, type Static } from '@sinclair/typebox';
+
+const Name = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9_]*$' });
+const Activation = Type.Union(
+  ['linear', 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'tanh', 'softmax', 'softplus', 'softsign', 'swish', 'mish'].map((a) => Type.Literal(a)),
+);
+const Size = (max: number) => Type.Integer({ minimum: 1, maximum: max });
+
+export const LayerSpecSchema = Type.Union(
+  [
+    Type.Object({ type: Type.Literal('dense'), units: Size(65_536), activation: Type.Optional(Activation), name: Type.Optional(Name) }, { additionalProperties: false }),
+    Type.Object({ type: Type.Literal('dropout'), rate: Type.Number({ minimum: 0, exclusiveMaximum: 1 }), name: Type.Optional(Name) }, { additionalProperties: false }),
+    Type.Object({ type: Type.Literal('flatten'), name: Type.Optional(Name) }, { additionalProperties: false }),
+    Type.Object(
+      {
+        type: Type.Literal('conv2d'),
+        filters: Size(4096),
+        kernelSize: Size(31),
+        strides: Type.Optional(Size(16)),
+        padding: Type.Optional(Type.Union([Type.Literal('valid'), Type.Literal('same')])),
+        activation: Type.Optional(Activation),
+        name: Type.Optional(Name),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object({ type: Type.Literal('maxPooling2d'), poolSize: Size(16), strides: Type.Optional(Size(16)), name: Type.Optional(Name) }, { additionalProperties: false }),
+    Type.Object({ type: Type.Literal('batchNormalization'), name: Type.Optional(Name) }, { additionalProperties: false }),
+    Type.Object({ type: Type.Literal('activation'), activation: Activation, name: Type.Optional(Name) }, { additionalProperties: false }),
+  ],
+);
+export type LayerSpec = Static<typeof LayerSpecSchema>;
+
+export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'adamax', 'adadelta', 'adagrad', 'rmsprop'] as const;
+
+export const HyperparametersSchema = Type.Object(
+  {
+    epochs: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
+    batchSize: Type.Integer({ minimum: 1, maximum: 8192, default: 32 }),
+    learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.001 }),
+    optimizer: Type.Union(OPTIMIZERS.map((o) => Type.Literal(o)), { default: 'adam' }),
+    /** Used only when no validation dataset is given. */
+    validationSplit: Type.Number({ minimum: 0, maximum: 0.5, default: 0.1 }),
+    /** Seeds the shuffle that picks the validation split. */
+    seed: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, default: 42 }),
+  },
+  { additionalProperties: false },
+);
+export type Hyperparameters = Static<typeof HyperparametersSchema>;
+
+const Uuid = Type.String({ format: 'uuid' });
+
+export const CreateJobSchema = Type.Object(
+  {
+    type: Type.Union([Type.Literal('finetune'), Type.Literal('pretrain')], { default: 'finetune' }),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /** finetune: the pretrained model to start from. */
+    baseModelId: Type.Optional(Uuid),
+    /** finetune: the base layer whose output feeds the head; default drops the base's output layer. */
+    cutLayer: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /** finetune: which base layers stay fixed. */
+    freeze: Type.Union([Type.Literal('all'), Type.Literal('none')], { default: 'all' }),
+    /** finetune: layers added on top of the cut; the last must be dense with one unit per class. Default: dense(classes, softmax). */
+    head: Type.Optional(Type.Array(LayerSpecSchema, { minItems: 1, maxItems: 32 })),
+    /** pretrain: the whole model after its input; the last must be dense with one unit per class. */
+    architecture: Type.Optional(Type.Array(LayerSpecSchema, { minItems: 1, maxItems: 64 })),
+    hyperparameters: Type.Optional(Type.Partial(HyperparametersSchema)),
+    trainDatasetId: Uuid,
+    validationDatasetId: Type.Optional(Uuid),
+    testDatasetId: Type.Optional(Uuid),
+  },
+  { additionalProperties: false },
+);
+export type CreateJob = Static<typeof CreateJobSchema>;
+
+/** What is stored on the job and read by the worker: every default filled in. */
+export interface JobSpec {
+  type: 'finetune' | 'pretrain';
+  name?: string;
+  baseModelId?: string;
+  cutLayer?: string;
+  freeze: 'all' | 'none';
+  head: LayerSpec[];
+  architecture?: LayerSpec[];
+  hyperparameters: Hyperparameters;
+  /** The training set's labels, in class-index order. */
+  labels: string[];
+  trainDatasetId: string;
+  validationDatasetId?: string;
+  testDatasetId?: string;
+}
+
+export const DEFAULT_HYPERPARAMETERS: Hyperparameters = {
+  epochs: 3,
+  batchSize: 32,
+  learningRate: 0.001,
+  optimizer: 'adam',
+  validationSplit: 0.1,
+  seed: 42,
+};

@@ -1,0 +1,98 @@
+// Checks a LayersModel's files before tfjs allocates anything for them:
+// model files are untrusted input (TensorFlow's own security policy says so).
+import { UnprocessableError } from '../errors.ts';
+
+/** Layer classes the service can rebuild; anything else (Lambda, custom) is refused. */
+export const KNOWN_LAYER_CLASSES = new Set([
+  'InputLayer', 'Dense', 'Dropout', 'Flatten', 'Reshape', 'Activation', 'BatchNormalization',
+  'Conv1D', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'MaxPooling1D', 'MaxPooling2D',
+  'AveragePooling1D', 'AveragePooling2D', 'GlobalAveragePooling1D', 'GlobalAveragePooling2D',
+  'GlobalMaxPooling1D', 'GlobalMaxPooling2D', 'ZeroPadding2D', 'UpSampling2D', 'Concatenate', 'Add',
+  'Multiply', 'Average', 'LayerNormalization', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'Embedding',
+]);
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { dtype: string };
+}
+
+export interface ModelJson {
+  modelTopology: Record<string, unknown>;
+  weightsManifest: Array<{ paths: string[]; weights: WeightSpec[] }>;
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string | null;
+}
+
+function invalid(message: string, details?: Record<string, unknown>): never {
+  throw new UnprocessableError('model_invalid', message, details);
+}
+
+/** A shard path must stay beside model.json: no traversal, no absolute paths, no URLs. */
+export function checkShardPath(p: unknown): string {
+  if (typeof p !== 'string' || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(p) || p.split('/').some((s) => s === '..' || s === '.')) {
+    invalid('Weight shard paths must be relative file names beside model.json', { path: String(p) });
+  }
+  return p;
+}
+
+function layerList(topology: Record<string, unknown>): Array<{ class_name: string; config?: Record<string, unknown> }> {
+  // Saved models wrap the topology in model_config when a training config is present.
+  const top = (topology.model_config ?? topology) as { class_name?: string; config?: unknown };
+  const cfg = top.config as { layers?: unknown } | unknown[] | undefined;
+  const layers = Array.isArray(cfg) ? cfg : (cfg as { layers?: unknown })?.layers;
+  if (!Array.isArray(layers) || layers.length === 0) invalid('modelTopology has no layers');
+  return layers as Array<{ class_name: string; config?: Record<string, unknown> }>;
+}
+
+export function byteSize(spec: WeightSpec): number {
+  const dtype = spec.quantization?.dtype ?? spec.dtype;
+  const bytes = DTYPE_BYTES[dtype];
+  if (!bytes) invalid(`Weight ${spec.name} has unsupported dtype ${dtype}`);
+  return spec.shape.reduce((a, b) => a * b, 1) * bytes;
+}
+
+/** Parses model.json bytes and checks its structure. Returns the parsed manifest. */
+export function parseModelJson(bytes: Uint8Array): ModelJson {
+  let json: ModelJson;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    invalid('model.json is not valid JSON');
+  }
+  if (!json || typeof json !== 'object' || typeof json.modelTopology !== 'object' || json.modelTopology === null) {
+    invalid('model.json has no modelTopology: only TensorFlow.js LayersModels are accepted');
+  }
+  if (!Array.isArray(json.weightsManifest)) invalid('model.json has no weightsManifest');
+  for (const layer of layerList(json.modelTopology)) {
+    if (!KNOWN_LAYER_CLASSES.has(layer?.class_name)) {
+      invalid(`Layer class ${String(layer?.class_name)} is not supported`, { className: String(layer?.class_name) });
+    }
+  }
+  for (const group of json.weightsManifest) {
+    if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) invalid('weightsManifest entries need paths and weights');
+    group.paths.forEach(checkShardPath);
+    for (const w of group.weights) {
+      if (!Array.isArray(w?.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0 && d <= 1e8)) {
+        invalid(`Weight ${String(w?.name)} has an invalid shape`);
+      }
+    }
+  }
+  return json;
+}
+
+export function expectedWeightBytes(json: ModelJson): number {
+  return json.weightsManifest.flatMap((g) => g.weights).reduce((sum, w) => sum + byteSize(w), 0);
+}
+
+/** The shard bytes must be exactly what the manifest declares: no more, no less. */
+export function checkWeightBytes(json: ModelJson, actual: number): void {
+  const expected = expectedWeightBytes(json);
+  if (expected !== actual) {
+    invalid(`Weight files hold ${actual} bytes but the manifest declares ${expected}`, { expected, actual });
+  }
+}

@@ -1,0 +1,64 @@
+// Picks the TensorFlow.js backend once per process, in the order the service
+// promises: native GPU, native CPU, wasm, then pure-JS cpu. TF_BACKEND forces one.
+import { existsSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import type { TfBackendChoice } from '../config.ts';
+
+export { tf };
+
+export interface BackendInfo {
+  /** The tfjs backend name: tensorflow, wasm or cpu. */
+  name: string;
+  /** Which choice produced it: tensorflow-gpu, tensorflow, wasm or cpu. */
+  kind: Exclude<TfBackendChoice, 'auto'>;
+}
+
+let chosen: Promise<BackendInfo> | undefined;
+
+// Variables, not literals: these packages are optional and absent from most installs.
+const NODE_GPU = '@tensorflow/tfjs-node-gpu';
+const NODE_CPU = '@tensorflow/tfjs-node';
+
+async function tryNative(pkg: string): Promise<boolean> {
+  try {
+    await import(pkg);
+    return tf.setBackend('tensorflow');
+  } catch {
+    return false;
+  }
+}
+
+async function tryWasm(): Promise<boolean> {
+  try {
+    await import('@tensorflow/tfjs-backend-wasm');
+    return await tf.setBackend('wasm');
+  } catch {
+    return false;
+  }
+}
+
+function hasNvidiaGpu(): boolean {
+  return existsSync('/dev/nvidiactl') || existsSync('/proc/driver/nvidia/version');
+}
+
+async function pick(choice: TfBackendChoice): Promise<BackendInfo> {
+  const attempts: Array<[BackendInfo['kind'], () => Promise<boolean>]> = [
+    ['tensorflow-gpu', async () => hasNvidiaGpu() && tryNative(NODE_GPU)],
+    ['tensorflow', () => tryNative(NODE_CPU)],
+    ['wasm', tryWasm],
+    ['cpu', () => tf.setBackend('cpu')],
+  ];
+  const candidates = choice === 'auto' ? attempts : attempts.filter(([kind]) => kind === choice);
+  for (const [kind, attempt] of candidates) {
+    if (await attempt()) {
+      await tf.ready();
+      return { name: tf.getBackend(), kind };
+    }
+  }
+  throw new Error(`TensorFlow.js backend "${choice}" is not available in this install`);
+}
+
+export function initBackend(choice: TfBackendChoice): Promise<BackendInfo> {
+  chosen ??= pick(choice);
+  return chosen;
+}

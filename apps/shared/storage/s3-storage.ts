@@ -1,0 +1,114 @@
+import {
+  CreateBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import type { Config } from '../config.ts';
+import { BadRequestError, NotFoundError, TransientError } from '../errors.ts';
+
+export interface S3Location {
+  bucket: string;
+  key: string;
+}
+
+/** Parses s3://bucket/key, refusing anything that could escape its prefix. */
+export function parseS3Uri(uri: string): S3Location {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(uri);
+  if (!m) throw new BadRequestError('invalid_s3_uri', `Not an s3://bucket/key URI: ${uri}`);
+  const key = m[2];
+  if (key.split('/').some((part) => part === '..' || part === '.')) {
+    throw new BadRequestError('invalid_s3_uri', 'S3 keys may not contain "." or ".." segments');
+  }
+  return { bucket: m[1], key };
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+/** The project's one door to S3: every other module goes through it. */
+export class Storage {
+  readonly client: S3Client;
+  readonly bucket: string;
+
+  constructor(config: Config['s3'] & { endpoint: string }) {
+    this.bucket = config.bucket;
+    this.client = new S3Client({
+      endpoint: config.endpoint,
+      region: config.region,
+      forcePathStyle: config.forcePathStyle,
+      credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+      maxAttempts: 4,
+    });
+  }
+
+  async ensureBucket(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch {
+      await this.wrap(() => this.client.send(new CreateBucketCommand({ Bucket: this.bucket })));
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+  }
+
+  async put(key: string, body: Uint8Array | string, contentType = 'application/octet-stream', bucket = this.bucket): Promise<void> {
+    await this.wrap(() => this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType })));
+  }
+
+  async getBytes(key: string, bucket = this.bucket): Promise<Uint8Array> {
+    const res = await this.wrap(() => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key })), { bucket, key });
+    if (!res.Body) throw new NotFoundError('object', `s3://${bucket}/${key}`);
+    return res.Body.transformToByteArray();
+  }
+
+  async list(prefix: string, bucket = this.bucket): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    let token: string | undefined;
+    do {
+      const res = await this.wrap(() =>
+        this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
+      );
+      for (const o of res.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0 });
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const objects = await this.list(prefix);
+    for (let i = 0; i < objects.length; i += 1000) {
+      const batch = objects.slice(i, i + 1000).map((o) => ({ Key: o.key }));
+      await this.wrap(() => this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch } })));
+    }
+    return objects.length;
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+
+  /** Missing objects are the caller's fault (4xx); everything else is worth a retry. */
+  private async wrap<T>(fn: () => Promise<T>, where?: { bucket: string; key: string }): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof S3ServiceException) {
+        const status = err.$metadata.httpStatusCode ?? 0;
+        if (where && (err.name === 'NoSuchKey' || err.name === 'NoSuchBucket' || status === 404)) {
+          throw new NotFoundError('object', `s3://${where.bucket}/${where.key}`);
+        }
+        if (status === 403) throw new BadRequestError('s3_access_denied', 'Access to the S3 object was denied', where);
+      }
+      throw new TransientError('storage_unavailable', `S3 request failed: ${(err as Error).message}`);
+    }
+  }
+}

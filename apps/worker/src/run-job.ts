@@ -1,0 +1,185 @@
+// Runs one job through load → freeze → train → evaluate, keeping Postgres and
+// S3 up to date as it goes. Knows nothing of HTTP; BullMQ only calls it.
+import { randomUUID } from 'node:crypto';
+import type { LayersModel } from '@tensorflow/tfjs';
+import type { Db } from '../../shared/db/prisma.ts';
+import { AppError, UnprocessableError } from '../../shared/errors.ts';
+import type { JobSpec } from '../../shared/jobs/spec.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { s3IOHandler } from '../../shared/ml/s3-io-handler.ts';
+import { summarize } from '../../shared/ml/model-summary.ts';
+import type { BackendInfo } from '../../shared/ml/tf.ts';
+import type { StoredSource } from '../../shared/data/dataset-source.ts';
+import type { Storage } from '../../shared/storage/s3-storage.ts';
+import { JobRecords } from './job-records.ts';
+import { loadJobData } from './job-data.ts';
+import { buildModel } from './pipeline/build.ts';
+import { evaluate } from './pipeline/evaluate.ts';
+import { freeze } from './pipeline/freeze.ts';
+import { loadModel } from './pipeline/load.ts';
+import { train } from './pipeline/train.ts';
+
+export interface RunContext {
+  db: Db;
+  storage: Storage;
+  log: Logger;
+  backend: BackendInfo;
+  cancelPollMs: number;
+}
+
+export interface Attempt {
+  /** Attempts before this one. */
+  attemptsMade: number;
+  maxAttempts: number;
+}
+
+export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'retry';
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** tfjs reports a missing kernel as a plain Error; it is a property of the job, not a blip. */
+function classify(err: unknown, backend: BackendInfo): unknown {
+  const kernel = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec((err as Error)?.message ?? '');
+  if (kernel) {
+    return new UnprocessableError(
+      'kernel_unavailable',
+      `The ${kernel[2]} backend has no ${kernel[1]} kernel, which this job's trainable layers need. Freeze those layers, or run the worker with another TF_BACKEND.`,
+      { kernel: kernel[1], backend: backend.kind },
+    );
+  }
+  return err;
+}
+
+export function throttle(check: () => Promise<boolean>, everyMs: number): () => Promise<boolean> {
+  let last = 0;
+  let value = false;
+  return async () => {
+    const now = Date.now();
+    if (!value && now - last >= everyMs) {
+      last = now;
+      value = await check();
+    }
+    return value;
+  };
+}
+
+export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): Promise<RunOutcome> {
+  const log = ctx.log.child({ jobId });
+  const job = await ctx.db.job.findUnique({
+    where: { id: jobId },
+    include: { baseModel: true, trainDataset: true, validationDataset: true, testDataset: true },
+  });
+  if (!job || TERMINAL.has(job.status)) {
+    log.info({ status: job?.status }, 'nothing to run');
+    return 'skipped';
+  }
+  const records = new JobRecords(ctx.db, jobId);
+  // Claim it unless it was cancelled while queued.
+  const claimed = await ctx.db.job.updateMany({
+    where: { id: jobId, status: { in: ['queued', 'running'] }, cancelRequestedAt: null },
+    data: { status: 'running', startedAt: job.startedAt ?? new Date(), attempts: { increment: 1 }, backend: ctx.backend.kind, errorCode: null, errorMessage: null },
+  });
+  if (claimed.count === 0) {
+    if (job.cancelRequestedAt) await records.finishCancelled();
+    return job.cancelRequestedAt ? 'cancelled' : 'skipped';
+  }
+  log.info({ type: job.type, attempt: attempt.attemptsMade + 1, backend: ctx.backend.kind }, 'job started');
+
+  const spec = job.spec as unknown as JobSpec;
+  const hp = spec.hyperparameters;
+  let model: LayersModel | undefined;
+  const data = await loadJobData(ctx.storage, spec.labels, { source: job.trainDataset.source as StoredSource }, {
+    validation: job.validationDataset ? { source: job.validationDataset.source as StoredSource } : undefined,
+    test: job.testDataset ? { source: job.testDataset.source as StoredSource } : undefined,
+    validationSplit: hp.validationSplit,
+    seed: hp.seed,
+  }).catch(async (err) => fail(err));
+  if (typeof data === 'string') return data;
+
+  async function fail(raw: unknown): Promise<RunOutcome> {
+    const err = classify(raw, ctx.backend);
+    const app = err instanceof AppError ? err : undefined;
+    const lastAttempt = attempt.attemptsMade + 1 >= attempt.maxAttempts;
+    if (app && !app.retryable) {
+      log.warn({ code: app.code, err: app.message }, 'job failed');
+      await records.finishFailed(app.code, app.message);
+      return 'failed';
+    }
+    const code = app?.code ?? 'internal_error';
+    if (lastAttempt) {
+      log.error({ err }, 'job failed after its last attempt');
+      await records.finishFailed(code, app?.message ?? 'The job failed unexpectedly; see the worker log');
+      return 'failed';
+    }
+    log.warn({ err, attempt: attempt.attemptsMade + 1 }, 'job attempt failed; it will be retried');
+    await records.requeue(code, 'Retrying after a transient failure');
+    return 'retry';
+  }
+
+  try {
+    if (job.type === 'finetune') {
+      if (!job.baseModel) throw new UnprocessableError('model_not_found', 'The base model no longer exists');
+      await records.setStage('load');
+      const base = await loadModel(ctx.storage, job.baseModel.storagePrefix);
+      await records.setStage('freeze');
+      model = freeze(base, { cutLayer: spec.cutLayer, head: spec.head, freeze: spec.freeze, numClasses: spec.labels.length }).model;
+    } else {
+      model = buildModel(data.featureShape, spec.architecture ?? [], spec.labels.length);
+    }
+
+    await records.setStage('train');
+    const trained = model;
+    const result = await train(trained, { x: data.train.x, y: data.train.y, valX: data.validation?.x, valY: data.validation?.y }, hp, {
+      shouldStop: throttle(() => records.cancelRequested(), ctx.cancelPollMs),
+      onEpochEnd: async (r) => {
+        const prefix = `jobs/${jobId}/checkpoints/epoch-${r.epoch}/`;
+        const saved = await trained.save(s3IOHandler(ctx.storage, prefix));
+        await records.recordEpoch(r, hp.epochs, { prefix, sizeBytes: saved.modelArtifactsInfo.weightDataBytes ?? 0 });
+        log.info({ epoch: r.epoch, loss: r.loss, valAccuracy: r.valAccuracy, examplesPerSec: Math.round(r.examplesPerSec) }, 'epoch done');
+      },
+    });
+    if (result.stopped) {
+      await records.finishCancelled();
+      log.info({ epochs: result.epochs.length }, 'job cancelled');
+      return 'cancelled';
+    }
+
+    await records.setStage('evaluate');
+    const evaluation = data.holdout
+      ? await evaluate(trained, data.holdout.data.x, data.holdout.data.classes, spec.labels, data.holdout.split, hp.batchSize)
+      : null;
+    const modelId = randomUUID();
+    const prefix = `models/${modelId}/`;
+    await trained.save(s3IOHandler(ctx.storage, prefix));
+    const summary = summarize(trained);
+    await ctx.db.$transaction([
+      ctx.db.model.create({
+        data: {
+          id: modelId,
+          name: spec.name ?? `${job.type === 'pretrain' ? 'pretrained' : 'fine-tuned'} ${jobId.slice(0, 8)}`,
+          kind: job.type === 'pretrain' ? 'base' : 'fine_tuned',
+          storagePrefix: prefix,
+          inputShape: summary.inputShape,
+          outputShape: summary.outputShape,
+          layers: summary.layers as never,
+          labels: spec.labels,
+          totalParams: summary.totalParams,
+          trainableParams: summary.trainableParams,
+          parentId: job.baseModelId,
+          jobId,
+        },
+      }),
+      ctx.db.job.update({
+        where: { id: jobId },
+        data: { status: 'succeeded', progress: 1, evaluation: evaluation as never, finishedAt: new Date() },
+      }),
+    ]);
+    log.info({ modelId, accuracy: evaluation?.accuracy }, 'job succeeded');
+    return 'succeeded';
+  } catch (err) {
+    return fail(err);
+  } finally {
+    model?.dispose();
+    data.dispose();
+  }
+}

@@ -1,0 +1,38 @@
+// The BullMQ sandboxed processor: runs in a child process, so training can
+// block this event loop while the parent keeps renewing the job's lock.
+import { hostname } from 'node:os';
+import type { SandboxedJob } from 'bullmq';
+import { loadConfig } from '../../shared/config.ts';
+import { createDb } from '../../shared/db/prisma.ts';
+import { createLogger } from '../../shared/logger.ts';
+import { initBackend } from '../../shared/ml/tf.ts';
+import type { JobPayload } from '../../shared/queue/contract.ts';
+import { Storage } from '../../shared/storage/s3-storage.ts';
+import { runJob, type RunContext } from './run-job.ts';
+
+let context: Promise<RunContext> | undefined;
+
+async function createContext(): Promise<RunContext> {
+  // The parent passes its whole config through the environment (configToEnv).
+  const config = loadConfig();
+  if (!config.s3.endpoint) throw new Error('S3_ENDPOINT must be set for the sandbox');
+  const log = createLogger(config, { role: 'sandbox', host: hostname(), pid: process.pid });
+  const backend = await initBackend(config.tfBackend);
+  log.info({ backend: backend.kind }, 'sandbox ready');
+  return {
+    db: createDb(config.databaseUrl),
+    storage: new Storage({ ...config.s3, endpoint: config.s3.endpoint }),
+    log,
+    backend,
+    cancelPollMs: config.worker.cancelPollMs,
+  };
+}
+
+export default async function processJob(job: SandboxedJob<JobPayload>) {
+  context ??= createContext();
+  const ctx = await context;
+  const outcome = await runJob(ctx, job.data.jobId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 });
+  // Throwing hands the job back to BullMQ, which retries it with backoff.
+  if (outcome === 'retry') throw new Error('Transient failure; the job will be retried');
+  return { outcome, backend: ctx.backend.kind };
+}

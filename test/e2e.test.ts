@@ -1,0 +1,118 @@
+// The whole product over HTTP with a real worker: pretrain a tiny base on
+// digits 0-4, fine-tune it on 5-9, evaluate, then load the output model from
+// the API's URL with tf.loadLayersModel and predict with it.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { AddressInfo } from 'node:net';
+import { tf } from '../apps/shared/ml/tf.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+import { createDataset, finished, http, submitJob, tinyMlp, waitForJob } from './helpers/api.ts';
+
+describe('end to end: pretrain → fine-tune → evaluate → load → predict', () => {
+  let h: Harness;
+  let baseUrl: string;
+  before(async () => {
+    h = await createHarness({ worker: true });
+    await h.app.listen({ host: '127.0.0.1', port: 0 });
+    baseUrl = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
+  });
+  after(() => h?.close());
+
+  it('runs the MNIST transfer story through the API', async () => {
+    const app = h.app;
+    const low = await createDataset(app, 'digits 0-4', { type: 'mnist', split: 'train', classes: [0, 1, 2, 3, 4], count: 600 });
+    assert.deepEqual(low.labels, ['0', '1', '2', '3', '4']);
+    assert.deepEqual(low.featureShape, [28, 28, 1]);
+    assert.equal(low.numExamples, 600);
+    assert.equal(Object.values(low.classCounts).reduce((a, b) => a + b, 0), 600);
+    const high = await createDataset(app, 'digits 5-9', { type: 'mnist', split: 'train', classes: [5, 6, 7, 8, 9], count: 400 });
+    const highTest = await createDataset(app, 'digits 5-9 test', { type: 'mnist', split: 'test', classes: [5, 6, 7, 8, 9], count: 200 });
+
+    const pre = await submitJob(app, {
+      type: 'pretrain',
+      name: 'base 0-4',
+      architecture: tinyMlp(5),
+      hyperparameters: { epochs: 2, batchSize: 32, learningRate: 0.01 },
+      trainDatasetId: low.id,
+    });
+    const preDone = await waitForJob(app, pre.id, finished);
+    assert.equal(preDone.status, 'succeeded', JSON.stringify(preDone.error));
+    assert.ok(preDone.outputModelId);
+    const base = (await http(app).get(`/v1/models/${preDone.outputModelId}`)).body;
+    assert.equal(base.kind, 'base');
+    assert.deepEqual(base.inputShape, [null, 28, 28, 1]);
+    assert.deepEqual(base.outputShape, [null, 5]);
+
+    const ft = await submitJob(app, {
+      name: 'fine-tuned 5-9',
+      baseModelId: base.id,
+      head: [
+        { type: 'dense', units: 16, activation: 'relu' },
+        { type: 'dropout', rate: 0.1 },
+        { type: 'dense', units: 5, activation: 'softmax' },
+      ],
+      hyperparameters: { epochs: 3, batchSize: 32, learningRate: 0.01 },
+      trainDatasetId: high.id,
+      testDatasetId: highTest.id,
+    });
+    const done = await waitForJob(app, ft.id, finished);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    assert.equal(done.stage, 'evaluate');
+    assert.equal(done.backend, 'wasm');
+    assert.equal(done.attempts, 1);
+    assert.deepEqual(done.progress, { epoch: 3, totalEpochs: 3, fraction: 1 });
+    assert.equal(done.evaluation.split, 'test');
+    assert.equal(done.evaluation.numExamples, 200);
+    assert.ok(done.evaluation.accuracy > 0.5, `accuracy ${done.evaluation.accuracy}`);
+    assert.equal(done.evaluation.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0), 200);
+    assert.equal(done.evaluation.perClass.length, 5);
+    assert.ok(done.startedAt && done.finishedAt);
+
+    // Metrics in Postgres match the epochs run; every listed checkpoint exists in S3.
+    const metrics = (await http(app).get(`/v1/jobs/${ft.id}/metrics`)).body.data;
+    assert.deepEqual(metrics.map((m: { epoch: number }) => m.epoch), [1, 2, 3]);
+    for (const m of metrics) assert.ok(Number.isFinite(m.loss) && m.examplesPerSec > 0 && m.valAccuracy !== null);
+    const checkpoints = (await http(app).get(`/v1/jobs/${ft.id}/checkpoints`)).body.data;
+    assert.deepEqual(checkpoints.map((c: { epoch: number }) => c.epoch), [1, 2, 3]);
+    for (const c of checkpoints) {
+      const key = c.uri.replace(`s3://${h.config.s3.bucket}/`, '');
+      const prefix = key.replace(/model\.json$/, '');
+      const files = (await h.storage.list(prefix)).map((o) => o.key.slice(prefix.length)).sort();
+      assert.deepEqual(files, ['model.json', 'weights.bin']);
+    }
+
+    // The fine-tuned model: lineage, and loadable straight from the API.
+    const out = (await http(app).get(`/v1/models/${done.outputModelId}`)).body;
+    assert.equal(out.kind, 'fine_tuned');
+    assert.deepEqual(out.lineage, { parentModelId: base.id, jobId: ft.id });
+    assert.deepEqual(out.labels, ['5', '6', '7', '8', '9']);
+    assert.ok(out.trainableParams < out.totalParams, 'the base layers are frozen');
+
+    const loaded = await tf.loadLayersModel(`${baseUrl}/v1/models/${out.id}/model.json`);
+    const x = tf.zeros([2, 28, 28, 1]);
+    const y = loaded.predict(x) as tf.Tensor;
+    assert.deepEqual(y.shape, [2, 5]);
+    const sums = (await y.sum(1).data()) as Float32Array;
+    for (const s of sums) assert.ok(Math.abs(s - 1) < 1e-4);
+    tf.dispose([x, y]);
+    loaded.dispose();
+
+    // Lists: the jobs list pages with a cursor and filters by status.
+    const page1 = (await http(app).get('/v1/jobs?limit=1')).body;
+    assert.equal(page1.data.length, 1);
+    assert.equal(page1.hasMore, true);
+    const page2 = (await http(app).get(`/v1/jobs?limit=1&after=${page1.nextCursor}`)).body;
+    assert.equal(page2.data.length, 1);
+    assert.notEqual(page2.data[0].id, page1.data[0].id);
+    const succeeded = (await http(app).get('/v1/jobs?status=succeeded')).body;
+    assert.equal(succeeded.data.length, 2);
+    const failedList = (await http(app).get('/v1/jobs?status=failed')).body;
+    assert.equal(failedList.data.length, 0);
+
+    // A model a finished job used can be deleted; its files go with it.
+    const del = await http(app).delete(`/v1/models/${out.id}`);
+    assert.equal(del.status, 204);
+    assert.equal((await http(app).get(`/v1/models/${out.id}`)).status, 404);
+    assert.equal((await h.storage.list(`models/${out.id}/`)).length, 0);
+  });
+});
