@@ -1,6 +1,6 @@
 // Stage 4, evaluate: loss, accuracy, per-class precision/recall/F1 and the
 // confusion matrix on held-out data.
-import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
 
 export interface ClassMetrics {
@@ -44,20 +44,27 @@ export async function evaluate(
   batchSize = 256,
 ): Promise<Evaluation> {
   const k = labels.length;
-  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(classes, 'int32'), k));
-  const [lossT, accT] = model.evaluate(x, y, { batchSize }) as Scalar[];
-  const loss = (await lossT.data())[0];
-  const accuracy = (await accT.data())[0];
-  tf.dispose([y, lossT, accT]);
-
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const n = x.shape[0];
+  let lossSum = 0;
+  // One pass over the data: predictions give both the confusion matrix and the
+  // categorical cross-entropy, so the model need not be compiled.
   for (let start = 0; start < n; start += batchSize) {
     const size = Math.min(batchSize, n - start);
-    const predicted = tf.tidy(() => (model.predict(x.slice(start, size)) as Tensor).argMax(-1));
-    const p = await predicted.data();
-    predicted.dispose();
-    for (let i = 0; i < size; i++) confusion[classes[start + i]][p[i]]++;
+    const probs = tf.tidy(() => (model.predict(x.slice(start, size)) as Tensor).clipByValue(1e-7, 1 - 1e-7));
+    const p = (await probs.data()) as Float32Array;
+    probs.dispose();
+    for (let i = 0; i < size; i++) {
+      const row = p.subarray(i * k, (i + 1) * k);
+      let best = 0;
+      for (let c = 1; c < k; c++) if (row[c] > row[best]) best = c;
+      const truth = classes[start + i];
+      confusion[truth][best]++;
+      lossSum -= Math.log(row[truth]);
+    }
   }
+  const correct = confusion.reduce((s, row, i) => s + row[i], 0);
+  const loss = n === 0 ? 0 : lossSum / n;
+  const accuracy = n === 0 ? 0 : correct / n;
   return { split, numExamples: n, loss, accuracy, perClass: classMetrics(confusion, labels), confusionMatrix: confusion, labels };
 }

@@ -1,0 +1,139 @@
+// Bad input gets a 4xx with a stable code, and leaves no half-created record
+// (no job row, no queue entry, no stray S3 object) behind.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
+import { createRedis } from '../apps/shared/queue/contract.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+import { createDataset, http, tinyMlp } from './helpers/api.ts';
+import { irisLikeCsv, uploadTinyModel } from './helpers/fixtures.ts';
+
+describe('bad input', () => {
+  let h: Harness;
+  let queue: Queue;
+  let redis: ReturnType<typeof createRedis>;
+  const ids: Record<string, string> = {};
+
+  before(async () => {
+    h = await createHarness();
+    redis = createRedis(h.config);
+    queue = new Queue(h.config.queueName, { connection: redis });
+    ids.digits = (await createDataset(h.app, 'digits 0-4', { type: 'mnist', classes: [0, 1, 2, 3, 4], count: 50 })).id;
+    ids.other = (await createDataset(h.app, 'digits 5-9', { type: 'mnist', classes: [5, 6, 7, 8, 9], count: 50 })).id;
+    ids.oneClass = (await createDataset(h.app, 'only 3s', { type: 'mnist', classes: [3], count: 20 })).id;
+    await h.storage.put('uploads/table.csv', irisLikeCsv());
+    ids.table = (await createDataset(h.app, 'table', { type: 's3', uri: `s3://${h.storage.bucket}/uploads/table.csv`, format: 'csv', labelColumn: 'species' })).id;
+    const uri = await uploadTinyModel(h.storage, 'uploads/tiny/');
+    ids.model = (await http(h.app).post('/v1/models').send({ name: 'tiny', uri })).body.id;
+  });
+  after(async () => {
+    await queue?.close();
+    await redis?.quit();
+    await h?.close();
+  });
+
+  async function expectNoJobs() {
+    assert.equal(await h.db.job.count(), 0, 'no job row left behind');
+    assert.equal(await queue.count(), 0, 'nothing enqueued');
+  }
+
+  async function expectError(res: { status: number; body: any }, status: number, code: string) {
+    assert.equal(res.status, status, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, code, JSON.stringify(res.body));
+    assert.equal(typeof res.body.error.message, 'string');
+  }
+
+  it('malformed JSON is a 400 invalid_json', async () => {
+    const res = await http(h.app).post('/v1/jobs').set('content-type', 'application/json').send('{"type": "finetune",');
+    await expectError(res, 400, 'invalid_json');
+    await expectNoJobs();
+  });
+
+  it('a body that breaks the schema is a 400 validation_failed with details', async () => {
+    const res = await http(h.app).post('/v1/jobs').send({ trainDatasetId: ids.table, baseModelId: ids.model, hyperparameters: { epochs: -1 } });
+    await expectError(res, 400, 'validation_failed');
+    assert.ok(Array.isArray(res.body.error.details));
+    const unknownField = await http(h.app).post('/v1/jobs').send({ trainDatasetId: ids.table, baseModelId: ids.model, bogus: 1 });
+    await expectError(unknownField, 400, 'validation_failed');
+    const badLayer = await http(h.app).post('/v1/jobs').send({ trainDatasetId: ids.table, baseModelId: ids.model, head: [{ type: 'lambda' }] });
+    await expectError(badLayer, 400, 'validation_failed');
+    await expectNoJobs();
+  });
+
+  it('an unknown model id is a 422 model_not_found', async () => {
+    const res = await http(h.app).post('/v1/jobs').send({ trainDatasetId: ids.table, baseModelId: '00000000-0000-4000-8000-000000000000' });
+    await expectError(res, 422, 'model_not_found');
+    const ds = await http(h.app).post('/v1/jobs').send({ trainDatasetId: '00000000-0000-4000-8000-000000000000', baseModelId: ids.model });
+    await expectError(ds, 422, 'dataset_not_found');
+    await expectNoJobs();
+  });
+
+  it('a test set whose labels are not the training labels is a 422 label_mismatch', async () => {
+    const res = await http(h.app).post('/v1/jobs').send({ type: 'pretrain', architecture: tinyMlp(5), trainDatasetId: ids.digits, testDatasetId: ids.other });
+    await expectError(res, 422, 'label_mismatch');
+    assert.deepEqual(res.body.error.details.unknownLabels, ['5', '6', '7', '8', '9']);
+    await expectNoJobs();
+  });
+
+  it('a dataset whose shape does not fit the model is a 422 input_shape_mismatch', async () => {
+    const res = await http(h.app).post('/v1/jobs').send({ baseModelId: ids.model, trainDatasetId: ids.digits });
+    await expectError(res, 422, 'input_shape_mismatch');
+    const mixed = await http(h.app).post('/v1/jobs').send({ baseModelId: ids.model, trainDatasetId: ids.table, validationDatasetId: ids.digits });
+    await expectError(mixed, 422, 'input_shape_mismatch');
+    await expectNoJobs();
+  });
+
+  it('an impossible cut layer is a 422 cut_layer_not_found', async () => {
+    const res = await http(h.app).post('/v1/jobs').send({ baseModelId: ids.model, trainDatasetId: ids.table, cutLayer: 'conv_99' });
+    await expectError(res, 422, 'cut_layer_not_found');
+    assert.deepEqual(res.body.error.details.layers, ['hidden', 'out']);
+    await expectNoJobs();
+  });
+
+  it('a head with the wrong class count, or one that cannot be built, is a 422', async () => {
+    const wrong = await http(h.app).post('/v1/jobs').send({ baseModelId: ids.model, trainDatasetId: ids.table, head: [{ type: 'dense', units: 7, activation: 'softmax' }] });
+    await expectError(wrong, 422, 'class_count_mismatch');
+    const conv = await http(h.app).post('/v1/jobs').send({ baseModelId: ids.model, trainDatasetId: ids.table, head: [{ type: 'conv2d', filters: 2, kernelSize: 3 }, { type: 'dense', units: 3 }] });
+    await expectError(conv, 422, 'layer_not_buildable');
+    const tooBig = await http(h.app).post('/v1/jobs').send({ type: 'pretrain', trainDatasetId: ids.digits, architecture: [{ type: 'conv2d', filters: 2, kernelSize: 29 }, { type: 'flatten' }, { type: 'dense', units: 5 }] });
+    await expectError(tooBig, 422, 'layer_not_buildable');
+    const oneClass = await http(h.app).post('/v1/jobs').send({ type: 'pretrain', trainDatasetId: ids.oneClass, architecture: tinyMlp(1) });
+    await expectError(oneClass, 422, 'dataset_single_class');
+    const mixedKinds = await http(h.app).post('/v1/jobs').send({ type: 'pretrain', trainDatasetId: ids.digits, architecture: tinyMlp(5), baseModelId: ids.model });
+    await expectError(mixedKinds, 422, 'invalid_spec');
+    await expectNoJobs();
+  });
+
+  it('bad dataset files get a 400 that names the row or column, and no record', async () => {
+    const cases: Array<[string, string, Record<string, unknown>]> = [
+      ['f0,f1,label\n1,2,a\n3,NaN,b\n', 'dataset_invalid', { row: 2, column: 'f1' }],
+      ['f0,f1,label\n1,2,a\n3,Infinity,b\n', 'dataset_invalid', { row: 2, column: 'f1' }],
+      ['f0,f1,label\n1,2\n', 'dataset_invalid', { row: 1 }],
+      ['f0,f1,label\n', 'dataset_invalid', {}],
+    ];
+    for (const [i, [csv, code, details]] of cases.entries()) {
+      await h.storage.put(`uploads/bad-${i}.csv`, csv);
+      const res = await http(h.app).post('/v1/datasets').send({ name: 'bad', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/bad-${i}.csv`, format: 'csv', labelColumn: 'label' } });
+      await expectError(res, 400, code);
+      for (const [k, v] of Object.entries(details)) assert.equal(res.body.error.details[k], v, JSON.stringify(res.body));
+    }
+    const noLabel = await http(h.app).post('/v1/datasets').send({ name: 'x', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/table.csv`, format: 'csv', labelColumn: 'nope' } });
+    await expectError(noLabel, 400, 'dataset_invalid');
+    assert.equal(noLabel.body.error.details.column, 'nope');
+    const missing = await http(h.app).post('/v1/datasets').send({ name: 'x', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/none.csv`, format: 'csv', labelColumn: 'l' } });
+    await expectError(missing, 404, 'object_not_found');
+    const traversal = await http(h.app).post('/v1/datasets').send({ name: 'x', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/../table.csv`, format: 'csv', labelColumn: 'species' } });
+    await expectError(traversal, 400, 'invalid_s3_uri');
+    assert.equal(await h.db.dataset.count(), 4, 'only the four good datasets exist');
+    assert.equal((await h.storage.list('datasets/')).length, 1, 'only the good CSV was snapshotted');
+  });
+
+  it('unknown ids and routes are 404s with the error shape', async () => {
+    await expectError(await http(h.app).get('/v1/jobs/00000000-0000-4000-8000-000000000000'), 404, 'job_not_found');
+    await expectError(await http(h.app).get('/v1/models/00000000-0000-4000-8000-000000000000'), 404, 'model_not_found');
+    await expectError(await http(h.app).get('/v1/datasets/00000000-0000-4000-8000-000000000000'), 404, 'dataset_not_found');
+    await expectError(await http(h.app).get('/v1/jobs/not-a-uuid'), 400, 'validation_failed');
+    await expectError(await http(h.app).get('/v1/nothing'), 404, 'route_not_found');
+    await expectError(await http(h.app).get('/v1/jobs?after=garbage'), 400, 'invalid_cursor');
+  });
+});

@@ -1,0 +1,105 @@
+// Registering a user's model and tabular data from S3, fine-tuning on them,
+// and serving the result; plus the health endpoints.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createHarness, type Harness } from './helpers/harness.ts';
+import { createDataset, finished, http, submitJob, waitForJob } from './helpers/api.ts';
+import { irisLikeCsv, uploadTinyModel } from './helpers/fixtures.ts';
+
+describe('models and tabular datasets', () => {
+  let h: Harness;
+  before(async () => {
+    h = await createHarness({ worker: true });
+  });
+  after(() => h?.close());
+
+  it('registers a LayersModel from S3 with its layers, parameters and shapes', async () => {
+    const uri = await uploadTinyModel(h.storage, 'uploads/tiny/');
+    const res = await http(h.app).post('/v1/models').send({ name: 'tiny', uri, labels: ['a', 'b', 'c'] });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(res.headers.location, `/v1/models/${res.body.id}`);
+    const m = res.body;
+    assert.equal(m.kind, 'base');
+    assert.equal(m.sourceUri, uri);
+    assert.deepEqual(m.inputShape, [null, 4]);
+    assert.deepEqual(m.outputShape, [null, 3]);
+    assert.deepEqual(m.layers.map((l: { name: string; className: string }) => [l.name, l.className]), [['hidden', 'Dense'], ['out', 'Dense']]);
+    assert.equal(m.totalParams, 4 * 8 + 8 + 8 * 3 + 3);
+    assert.equal(m.trainableParams, m.totalParams);
+    assert.deepEqual(m.lineage, { parentModelId: null, jobId: null });
+
+    // Served files are our copy, byte for byte what the manifest declares.
+    const json = await http(h.app).get(`/v1/models/${m.id}/model.json`);
+    assert.equal(json.status, 200);
+    assert.deepEqual(JSON.parse(json.text).weightsManifest[0].paths, ['weights.bin']);
+    const weights = await http(h.app).get(`/v1/models/${m.id}/weights.bin`).buffer(true).parse((res, cb) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+    assert.equal((weights.body as Buffer).length, m.totalParams * 4);
+    const list = (await http(h.app).get('/v1/models')).body;
+    assert.equal(list.data.length, 1);
+    assert.equal((await http(h.app).get(`/v1/models/${m.id}/other.bin`)).status, 400);
+  });
+
+  it('refuses model files that lie or carry unknown layers, and stores nothing', async () => {
+    await uploadTinyModel(h.storage, 'uploads/truncated/');
+    const bytes = await h.storage.getBytes('uploads/truncated/weights.bin');
+    await h.storage.put('uploads/truncated/weights.bin', bytes.subarray(0, bytes.length - 4));
+    const truncated = await http(h.app).post('/v1/models').send({ name: 'x', uri: `s3://${h.storage.bucket}/uploads/truncated/model.json` });
+    assert.equal(truncated.status, 422);
+    assert.equal(truncated.body.error.code, 'model_invalid');
+
+    await uploadTinyModel(h.storage, 'uploads/lambda/');
+    const json = JSON.parse(Buffer.from(await h.storage.getBytes('uploads/lambda/model.json')).toString());
+    json.modelTopology.config.layers[1].class_name = 'Lambda';
+    await h.storage.put('uploads/lambda/model.json', JSON.stringify(json));
+    const lambda = await http(h.app).post('/v1/models').send({ name: 'x', uri: `s3://${h.storage.bucket}/uploads/lambda/model.json` });
+    assert.equal(lambda.status, 422);
+    assert.equal(lambda.body.error.details.className, 'Lambda');
+
+    assert.equal(await h.db.model.count(), 1);
+    assert.equal((await h.storage.list('models/')).length, 2, 'only the good model was copied');
+  });
+
+  it('fine-tunes a registered model on CSV data from S3 with a validation split', async () => {
+    await h.storage.put('uploads/iris.csv', irisLikeCsv(90));
+    const ds = await createDataset(h.app, 'iris-like', { type: 's3', uri: `s3://${h.storage.bucket}/uploads/iris.csv`, format: 'csv', labelColumn: 'species' });
+    assert.deepEqual(ds.featureShape, [4]);
+    assert.deepEqual(ds.labels, ['setosa', 'versicolor', 'virginica']);
+    assert.deepEqual(ds.classCounts, { setosa: 30, versicolor: 30, virginica: 30 });
+    const got = (await http(h.app).get(`/v1/datasets/${ds.id}`)).body;
+    assert.equal(got.numClasses, 3);
+    assert.equal((await http(h.app).get('/v1/datasets')).body.data.length, 1);
+
+    const base = (await http(h.app).get('/v1/models')).body.data[0];
+    const job = await submitJob(h.app, {
+      baseModelId: base.id,
+      cutLayer: 'hidden',
+      head: [{ type: 'dense', units: 3, activation: 'softmax' }],
+      hyperparameters: { epochs: 2, batchSize: 16, optimizer: 'sgd', learningRate: 0.1, validationSplit: 0.2 },
+      trainDatasetId: ds.id,
+    });
+    const done = await waitForJob(h.app, job.id, finished);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    assert.equal(done.spec.cutLayer, 'hidden');
+    assert.equal(done.evaluation.split, 'validation', 'with no test set, the validation split is scored');
+    assert.equal(done.evaluation.numExamples, 18);
+    assert.equal(done.latestMetrics.epoch, 2);
+    const out = (await http(h.app).get(`/v1/models/${done.outputModelId}`)).body;
+    assert.deepEqual(out.labels, ['setosa', 'versicolor', 'virginica']);
+    assert.equal(out.trainableParams, 8 * 3 + 3, 'only the new head trains');
+  });
+
+  it('reports health, readiness and the live worker with its backend', async () => {
+    assert.deepEqual((await http(h.app).get('/healthz')).body, { status: 'ok' });
+    const ready = await http(h.app).get('/readyz');
+    assert.equal(ready.status, 200);
+    assert.equal(ready.body.ready, true);
+    assert.deepEqual(ready.body.checks, { postgres: { ok: true }, redis: { ok: true }, s3: { ok: true } });
+    assert.equal(ready.body.workers.length, 1);
+    assert.equal(ready.body.workers[0].backend, 'wasm');
+    assert.ok(ready.headers['x-request-id']);
+  });
+});
