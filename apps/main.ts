@@ -24,7 +24,7 @@ if (!config.s3.endpoint) {
 }
 
 const app = await buildApp(config);
-const worker = await startWorker(config, log.child({ role: 'worker' }));
+const worker = await startWorker(config, createLogger(config, { role: 'worker' }));
 
 closeWithGrace({ delay: config.shutdownTimeoutMs + 5_000 }, async ({ signal, err }) => {
   if (err) log.error({ err }, 'closing after an error');

@@ -92,6 +92,28 @@ describe('models and tabular datasets', () => {
     assert.equal(out.trainableParams, 8 * 3 + 3, 'only the new head trains');
   });
 
+  it('a job that needs a kernel the backend lacks fails with kernel_unavailable, once, and the worker carries on', async () => {
+    const digits = await createDataset(h.app, 'few digits', { type: 'mnist', classes: [0, 1], count: 40 });
+    const job = await submitJob(h.app, {
+      type: 'pretrain',
+      architecture: [{ type: 'conv2d', filters: 2, kernelSize: 3, activation: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 2, activation: 'softmax' }],
+      hyperparameters: { epochs: 1, batchSize: 20 },
+      trainDatasetId: digits.id,
+    });
+    const done = await waitForJob(h.app, job.id, finished);
+    assert.equal(done.status, 'failed');
+    assert.equal(done.error.code, 'kernel_unavailable');
+    assert.match(done.error.message, /Conv2DBackpropFilter/);
+    assert.equal(done.attempts, 1, 'bad input is not retried');
+    const next = await submitJob(h.app, {
+      type: 'pretrain',
+      architecture: [{ type: 'flatten' }, { type: 'dense', units: 2, activation: 'softmax' }],
+      hyperparameters: { epochs: 1, batchSize: 20 },
+      trainDatasetId: digits.id,
+    });
+    assert.equal((await waitForJob(h.app, next.id, finished)).status, 'succeeded');
+  });
+
   it('reports health, readiness and the live worker with its backend', async () => {
     assert.deepEqual((await http(h.app).get('/healthz')).body, { status: 'ok' });
     const ready = await http(h.app).get('/readyz');
