@@ -2,28 +2,12 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { initBackend, tf } from '../apps/shared/ml/tf.ts';
-import { freeze } from '../apps/worker/src/pipeline/freeze.ts';
+import { disposeParts, freeze } from '../apps/worker/src/pipeline/freeze.ts';
+import { hp, tinyBase, toyData, weightBytes } from './helpers/toy.ts';
 import { train } from '../apps/worker/src/pipeline/train.ts';
 import { classMetrics, evaluate } from '../apps/worker/src/pipeline/evaluate.ts';
 import { buildModel } from '../apps/worker/src/pipeline/build.ts';
-import { DEFAULT_HYPERPARAMETERS } from '../apps/shared/jobs/spec.ts';
 import { AppError } from '../apps/shared/errors.ts';
-
-function tinyBase() {
-  return buildModel([6], [
-    { type: 'dense', units: 8, activation: 'relu', name: 'hidden1' },
-    { type: 'dense', units: 8, activation: 'relu', name: 'hidden2' },
-    { type: 'dense', units: 3, activation: 'softmax', name: 'out' },
-  ], 3);
-}
-
-function weightBytes(model: tf.LayersModel, names: string[]): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (const name of names) {
-    model.getLayer(name).getWeights().forEach((w, i) => out.set(`${name}/${i}`, Buffer.from((w.dataSync() as Float32Array).buffer.slice(0))));
-  }
-  return out;
-}
 
 describe('pipeline stages', () => {
   before(async () => {
@@ -31,71 +15,71 @@ describe('pipeline stages', () => {
   });
 
   it('freeze: the base stays byte-identical through training while the head changes', async () => {
-    const base = tinyBase();
-    const { model, baseLayers, cutLayer } = freeze(base, {
+    const parts = freeze(tinyBase(), {
       head: [{ type: 'dense', units: 4, activation: 'relu' }, { type: 'dropout', rate: 0.1 }, { type: 'dense', units: 2, activation: 'softmax' }],
       freeze: 'all',
       numClasses: 2,
     });
-    assert.equal(cutLayer, 'hidden2', 'by default the base loses its output layer');
+    const { model } = parts;
+    assert.equal(parts.cutLayer, 'hidden2', 'by default the base loses its output layer');
     assert.ok(!model.layers.some((l) => l.name === 'out'));
     assert.deepEqual(model.outputs[0].shape, [null, 2]);
-    const frozen = baseLayers.filter((n) => model.getLayer(n).getWeights().length > 0);
-    assert.deepEqual(frozen, ['hidden1', 'hidden2']);
-    for (const n of baseLayers) assert.equal(model.getLayer(n).trainable, false);
-    const headNames = model.layers.filter((l) => !baseLayers.includes(l.name) && l.getWeights().length > 0).map((l) => l.name);
+    assert.deepEqual(parts.baseBlocks.map((l) => l.name), ['hidden1', 'hidden2']);
+    for (const l of parts.baseBlocks) assert.equal(l.trainable, false);
+    const headNames = parts.head.layers.filter((l) => l.countParams() > 0).map((l) => l.name);
     assert.equal(headNames.length, 2);
 
-    const before = weightBytes(model, frozen);
+    const before = weightBytes(model, ['hidden1', 'hidden2']);
     const headBefore = weightBytes(model, headNames);
-    const x = tf.randomNormal([64, 6], 0, 1, 'float32', 1);
-    const y = tf.oneHot(tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 2), 'int32'), 2).toFloat();
+    const data = toyData(64, 2);
     const epochs: number[] = [];
-    const result = await train(model, { x, y }, { ...DEFAULT_HYPERPARAMETERS, epochs: 3, batchSize: 16, learningRate: 0.05 }, {
+    const result = await train(parts, data, { hp: hp({ epochs: 3, batchSize: 16, learningRate: 0.05 }), labels: ['a', 'b'] }, {
       shouldStop: () => false,
       onEpochEnd: async (r) => void epochs.push(r.epoch),
     });
     assert.equal(result.stopped, false);
+    assert.equal(result.fastPath, true);
     assert.deepEqual(epochs, [1, 2, 3]);
 
-    const afterBase = weightBytes(model, frozen);
+    const afterBase = weightBytes(model, ['hidden1', 'hidden2']);
     for (const [k, v] of before) assert.ok(v.equals(afterBase.get(k)!), `${k} changed`);
     const afterHead = weightBytes(model, headNames);
-    let changed = 0;
-    for (const [k, v] of headBefore) if (!v.equals(afterHead.get(k)!)) changed++;
-    assert.equal(changed, headBefore.size, 'every head weight moved');
-    tf.dispose([x, y]);
-    model.dispose();
+    for (const [k, v] of headBefore) assert.ok(!v.equals(afterHead.get(k)!), `${k} did not move`);
+    tf.dispose([data.x, data.y]);
+    disposeParts(parts);
   });
 
-  it('freeze: none leaves the base trainable; a named cut keeps the layers below it', () => {
-    const { model } = freeze(tinyBase(), { cutLayer: 'hidden1', head: [{ type: 'dense', units: 3, activation: 'softmax' }], freeze: 'none', numClasses: 3 });
-    assert.ok(!model.layers.some((l) => l.name === 'hidden2'));
-    assert.equal(model.getLayer('hidden1').trainable, true);
-    model.dispose();
+  it('freeze: none leaves the base trainable; a cut by name or index keeps the layers below it', () => {
+    const named = freeze(tinyBase(), { cutLayer: 'hidden1', head: [{ type: 'dense', units: 3, activation: 'softmax' }], freeze: 'none', numClasses: 3 });
+    assert.ok(!named.model.layers.some((l) => l.name === 'hidden2'));
+    assert.equal(named.model.getLayer('hidden1').trainable, true);
+    disposeParts(named);
+    const indexed = freeze(tinyBase(), { cutLayer: -3, head: [{ type: 'dense', units: 3, activation: 'softmax' }], freeze: 'all', numClasses: 3 });
+    assert.equal(indexed.cutLayer, 'hidden1');
+    disposeParts(indexed);
   });
 
   it('freeze: refuses a cut layer that does not exist and a head with the wrong class count', () => {
     const base = tinyBase();
     assert.throws(() => freeze(base, { cutLayer: 'nope', head: [{ type: 'dense', units: 3 }], freeze: 'all', numClasses: 3 }), (e: AppError) => e.code === 'cut_layer_not_found');
+    assert.throws(() => freeze(base, { cutLayer: 17, head: [{ type: 'dense', units: 3 }], freeze: 'all', numClasses: 3 }), (e: AppError) => e.code === 'cut_layer_not_found');
     assert.throws(() => freeze(base, { head: [{ type: 'dense', units: 4 }], freeze: 'all', numClasses: 3 }), (e: AppError) => e.code === 'class_count_mismatch');
   });
 
   it('train: shouldStop stops at a batch boundary and reports the partial epoch as stopped', async () => {
-    const model = tinyBase();
-    const x = tf.randomNormal([256, 6]);
-    const y = tf.oneHot(tf.tensor1d(Array.from({ length: 256 }, (_, i) => i % 3), 'int32'), 3).toFloat();
+    const parts = buildModel([6], [{ type: 'dense', units: 3, activation: 'softmax' }], 3);
+    const data = toyData(256, 3);
     let batches = 0;
     const epochs: number[] = [];
-    const result = await train(model, { x, y }, { ...DEFAULT_HYPERPARAMETERS, epochs: 5, batchSize: 8 }, {
+    const result = await train(parts, data, { hp: hp({ epochs: 5, batchSize: 8 }), labels: ['a', 'b', 'c'] }, {
       shouldStop: () => ++batches >= 5,
       onEpochEnd: async (r) => void epochs.push(r.epoch),
     });
     assert.equal(result.stopped, true);
     assert.deepEqual(epochs, [], 'a stopped epoch writes no metrics');
     assert.equal(batches, 5);
-    tf.dispose([x, y]);
-    model.dispose();
+    tf.dispose([data.x, data.y]);
+    disposeParts(parts);
   });
 
   it('evaluate: confusion matrix and per-class precision/recall/F1', async () => {
@@ -119,3 +103,4 @@ describe('pipeline stages', () => {
     model.dispose();
   });
 });
+

@@ -34,6 +34,41 @@ export type LayerSpec = Static<typeof LayerSpecSchema>;
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'adamax', 'adadelta', 'adagrad', 'rmsprop'] as const;
 
+export const ScheduleSchema = Type.Union([
+  Type.Object({ type: Type.Literal('constant') }, { additionalProperties: false }),
+  Type.Object(
+    {
+      type: Type.Literal('step'),
+      /** Multiply the learning rate by `factor` every `everyEpochs` epochs. */
+      everyEpochs: Type.Integer({ minimum: 1, maximum: 1000 }),
+      factor: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('cosine'),
+      /** Cosine decay from the learning rate to this over the whole run. */
+      minLearningRate: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
+    },
+    { additionalProperties: false },
+  ),
+]);
+export type Schedule = Static<typeof ScheduleSchema>;
+
+export const MONITORED = ['loss', 'accuracy', 'valLoss', 'valAccuracy'] as const;
+export type Monitored = (typeof MONITORED)[number];
+const Monitor = Type.Union(MONITORED.map((m) => Type.Literal(m)));
+
+export const EarlyStoppingSchema = Type.Object(
+  {
+    monitor: Type.Optional(Monitor),
+    patience: Type.Integer({ minimum: 0, maximum: 1000, default: 3 }),
+    minDelta: Type.Number({ minimum: 0, maximum: 1e6, default: 0 }),
+  },
+  { additionalProperties: false },
+);
+
 export const HyperparametersSchema = Type.Object(
   {
     epochs: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
@@ -42,14 +77,34 @@ export const HyperparametersSchema = Type.Object(
     optimizer: Type.Union(OPTIMIZERS.map((o) => Type.Literal(o)), { default: 'adam' }),
     /** Used only when no validation dataset is given. */
     validationSplit: Type.Number({ minimum: 0, maximum: 0.5, default: 0.1 }),
-    /** Seeds the shuffle that picks the validation split. */
+    /** Seeds initialisation, dropout, shuffling and the validation split: same seed and data, same metrics. */
     seed: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, default: 42 }),
+    schedule: Type.Optional(ScheduleSchema),
+    /** Linear warm-up of the learning rate over this many epochs (per batch). */
+    warmupEpochs: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    /** The base's learning rate is the head's times this (fine-tuning with unfrozen base layers). */
+    baseLearningRateMultiplier: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
+    /** Per-label loss weights, or 'balanced' (inverse class frequency). */
+    classWeights: Type.Optional(Type.Union([Type.Literal('balanced'), Type.Record(Type.String({ maxLength: 100 }), Type.Number({ minimum: 0, maximum: 1e6 }))])),
+    earlyStopping: Type.Optional(EarlyStoppingSchema),
+    /** The metric that picks the best epoch, whose weights the job ends with. Default valLoss (loss without validation data). */
+    bestCheckpointMetric: Type.Optional(Monitor),
   },
   { additionalProperties: false },
 );
 export type Hyperparameters = Static<typeof HyperparametersSchema>;
 
 const Uuid = Type.String({ format: 'uuid' });
+
+const FreezeTopSchema = Type.Object(
+  { unfreezeTop: Type.Integer({ minimum: 1, maximum: 10_000, description: 'Train the top K base layers that have weights' }) },
+  { additionalProperties: false },
+);
+const FreezeGradualSchema = Type.Object(
+  { unfreezeEvery: Type.Integer({ minimum: 1, maximum: 1000, description: 'Unfreeze one more base layer (from the top) every N epochs' }) },
+  { additionalProperties: false },
+);
+export type Freeze = 'all' | 'none' | Static<typeof FreezeTopSchema> | Static<typeof FreezeGradualSchema>;
 
 export const CreateJobSchema = Type.Object(
   {
@@ -58,9 +113,11 @@ export const CreateJobSchema = Type.Object(
     /** finetune: the pretrained model to start from. */
     baseModelId: Type.Optional(Uuid),
     /** finetune: the base layer whose output feeds the head; default drops the base's output layer. */
-    cutLayer: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    /** finetune: which base layers stay fixed. */
-    freeze: Type.Union([Type.Literal('all'), Type.Literal('none')], { default: 'all' }),
+    cutLayer: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Integer({ minimum: -10_000, maximum: 10_000, description: 'index; negative counts from the top' })]),
+    ),
+    /** finetune: which base layers stay fixed: all, none, the base minus its top K weighted layers, or gradual unfreezing. */
+    freeze: Type.Union([Type.Literal('all'), Type.Literal('none'), FreezeTopSchema, FreezeGradualSchema], { default: 'all' }),
     /** finetune: layers added on top of the cut; the last must be dense with one unit per class. Default: dense(classes, softmax). */
     head: Type.Optional(Type.Array(LayerSpecSchema, { minItems: 1, maxItems: 32 })),
     /** pretrain: the whole model after its input; the last must be dense with one unit per class. */
@@ -69,6 +126,10 @@ export const CreateJobSchema = Type.Object(
     trainDatasetId: Uuid,
     validationDatasetId: Type.Optional(Uuid),
     testDatasetId: Type.Optional(Uuid),
+    /** Also train the same architecture from random initialisation on the same data and budget, and compare. */
+    compareWithScratch: Type.Optional(Type.Boolean()),
+    /** The validation accuracy whose epochs-to-reach the comparison reports. @defaultValue 0.9 */
+    targetValAccuracy: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
   },
   { additionalProperties: false },
 );
@@ -80,7 +141,7 @@ export interface JobSpec {
   name?: string;
   baseModelId?: string;
   cutLayer?: string;
-  freeze: 'all' | 'none';
+  freeze: Freeze;
   head: LayerSpec[];
   architecture?: LayerSpec[];
   hyperparameters: Hyperparameters;
@@ -89,6 +150,8 @@ export interface JobSpec {
   trainDatasetId: string;
   validationDatasetId?: string;
   testDatasetId?: string;
+  compareWithScratch: boolean;
+  targetValAccuracy: number;
 }
 
 export const DEFAULT_HYPERPARAMETERS: Hyperparameters = {

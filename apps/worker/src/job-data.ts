@@ -4,6 +4,7 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../shared/ml/tf.ts';
 import { loadLabeledExamples, type LabeledExamples, type StoredSource } from '../../shared/data/dataset-source.ts';
 import type { Storage } from '../../shared/storage/s3-storage.ts';
+import { shuffledIndices } from './pipeline/seed.ts';
 
 export interface DatasetRef {
   source: StoredSource;
@@ -22,28 +23,6 @@ export interface JobData {
   holdout?: { split: 'test' | 'validation'; data: Split };
   featureShape: number[];
   dispose(): void;
-}
-
-/** mulberry32: a small, fast, seedable PRNG, so the same seed gives the same split. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function shuffledIndices(n: number, seed: number): Int32Array {
-  const idx = Int32Array.from({ length: n }, (_, i) => i);
-  const rand = seededRandom(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [idx[i], idx[j]] = [idx[j], idx[i]];
-  }
-  return idx;
 }
 
 function gather(ex: LabeledExamples, indices: ArrayLike<number>): LabeledExamples {

@@ -1,7 +1,6 @@
 // Runs one job through load → freeze → train → evaluate, keeping Postgres and
 // S3 up to date as it goes. Knows nothing of HTTP; BullMQ only calls it.
 import { randomUUID } from 'node:crypto';
-import type { LayersModel } from '@tensorflow/tfjs';
 import type { Db } from '../../shared/db/prisma.ts';
 import { AppError, UnprocessableError } from '../../shared/errors.ts';
 import type { JobSpec } from '../../shared/jobs/spec.ts';
@@ -14,8 +13,10 @@ import type { Storage } from '../../shared/storage/s3-storage.ts';
 import { JobRecords } from './job-records.ts';
 import { loadJobData } from './job-data.ts';
 import { buildModel } from './pipeline/build.ts';
-import { evaluate } from './pipeline/evaluate.ts';
-import { freeze } from './pipeline/freeze.ts';
+import { evaluate, type Evaluation } from './pipeline/evaluate.ts';
+import { disposeParts, freeze, type ModelParts } from './pipeline/freeze.ts';
+import { compare, fromScratch, type Comparison } from './pipeline/compare.ts';
+import { withSeededRandom } from './pipeline/seed.ts';
 import { loadModel } from './pipeline/load.ts';
 import { train } from './pipeline/train.ts';
 
@@ -87,7 +88,9 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
 
   const spec = job.spec as unknown as JobSpec;
   const hp = spec.hyperparameters;
-  let model: LayersModel | undefined;
+  let parts: ModelParts | undefined;
+  let scratch: ModelParts | undefined;
+  const shouldStop = throttle(() => records.cancelRequested(), ctx.cancelPollMs);
   const data = await loadJobData(ctx.storage, spec.labels, { source: job.trainDataset.source as StoredSource }, {
     validation: job.validationDataset ? { source: job.validationDataset.source as StoredSource } : undefined,
     test: job.testDataset ? { source: job.testDataset.source as StoredSource } : undefined,
@@ -117,37 +120,50 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
   }
 
   try {
-    if (job.type === 'finetune') {
-      if (!job.baseModel) throw new UnprocessableError('model_not_found', 'The base model no longer exists');
-      await records.setStage('load');
-      const base = await loadModel(ctx.storage, job.baseModel.storagePrefix);
-      await records.setStage('freeze');
-      model = freeze(base, { cutLayer: spec.cutLayer, head: spec.head, freeze: spec.freeze, numClasses: spec.labels.length }).model;
-    } else {
-      model = buildModel(data.featureShape, spec.architecture ?? [], spec.labels.length);
-    }
-
-    await records.setStage('train');
-    const trained = model;
-    const result = await train(trained, { x: data.train.x, y: data.train.y, valX: data.validation?.x, valY: data.validation?.y }, hp, {
-      shouldStop: throttle(() => records.cancelRequested(), ctx.cancelPollMs),
-      onEpochEnd: async (r) => {
-        const prefix = `jobs/${jobId}/checkpoints/epoch-${r.epoch}/`;
-        const saved = await trained.save(s3IOHandler(ctx.storage, prefix));
-        await records.recordEpoch(r, hp.epochs, { prefix, sizeBytes: saved.modelArtifactsInfo.weightDataBytes ?? 0 });
-        log.info({ epoch: r.epoch, loss: r.loss, valAccuracy: r.valAccuracy, examplesPerSec: Math.round(r.examplesPerSec) }, 'epoch done');
-      },
+    const result = await withSeededRandom(hp.seed, async () => {
+      if (job.type === 'finetune') {
+        if (!job.baseModel) throw new UnprocessableError('model_not_found', 'The base model no longer exists');
+        await records.setStage('load');
+        const base = await loadModel(ctx.storage, job.baseModel.storagePrefix);
+        await records.setStage('freeze');
+        parts = freeze(base, { cutLayer: spec.cutLayer, head: spec.head, freeze: spec.freeze, numClasses: spec.labels.length });
+      } else {
+        parts = buildModel(data.featureShape, spec.architecture ?? [], spec.labels.length);
+      }
+      await records.setStage('train');
+      const model = parts.model;
+      const trainData = { x: data.train.x, y: data.train.y, classes: data.train.classes, valX: data.validation?.x, valClasses: data.validation?.classes };
+      const main = await train(parts, trainData, { hp, labels: spec.labels }, {
+        shouldStop,
+        onEpochEnd: async (r) => {
+          const prefix = `jobs/${jobId}/checkpoints/epoch-${r.epoch}/`;
+          const saved = await model.save(s3IOHandler(ctx.storage, prefix));
+          await records.recordEpoch(r, hp.epochs, { prefix, sizeBytes: saved.modelArtifactsInfo.weightDataBytes ?? 0 });
+          log.info({ epoch: r.epoch, loss: r.loss, valAccuracy: r.valAccuracy, examplesPerSec: Math.round(r.examplesPerSec) }, 'epoch done');
+        },
+      });
+      if (main.stopped || !spec.compareWithScratch) return { main };
+      log.info('training the same architecture from scratch for comparison');
+      scratch = await fromScratch(model);
+      const baseline = await train(scratch, trainData, { hp, labels: spec.labels }, { shouldStop, onEpochEnd: async () => undefined });
+      return { main, baseline };
     });
-    if (result.stopped) {
+    if (result.main.stopped || result.baseline?.stopped) {
       await records.finishCancelled();
-      log.info({ epochs: result.epochs.length }, 'job cancelled');
+      log.info({ epochs: result.main.epochs.length }, 'job cancelled');
       return 'cancelled';
     }
 
     await records.setStage('evaluate');
-    const evaluation = data.holdout
-      ? await evaluate(trained, data.holdout.data.x, data.holdout.data.classes, spec.labels, data.holdout.split, hp.batchSize)
+    const trained = parts!.model;
+    const holdout = data.holdout;
+    const evaluation: (Evaluation & { comparison?: Comparison }) | null = holdout
+      ? await evaluate(trained, holdout.data.x, holdout.data.classes, spec.labels, holdout.split, hp.batchSize)
       : null;
+    if (evaluation && holdout && result.baseline && scratch) {
+      const scratchEval = await evaluate(scratch.model, holdout.data.x, holdout.data.classes, spec.labels, holdout.split, hp.batchSize);
+      evaluation.comparison = compare(spec.targetValAccuracy, { evaluation, train: result.main }, { evaluation: scratchEval, train: result.baseline });
+    }
     const modelId = randomUUID();
     const prefix = `models/${modelId}/`;
     await trained.save(s3IOHandler(ctx.storage, prefix));
@@ -171,15 +187,21 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
       }),
       ctx.db.job.update({
         where: { id: jobId },
-        data: { status: 'succeeded', progress: 1, evaluation: evaluation as never, finishedAt: new Date() },
+        data: {
+          status: 'succeeded',
+          progress: 1,
+          evaluation: evaluation as never,
+          bestCheckpoint: result.main.best ? { ...result.main.best, earlyStopped: result.main.earlyStopped, fastPath: result.main.fastPath } : undefined,
+          finishedAt: new Date(),
+        },
       }),
     ]);
-    log.info({ modelId, accuracy: evaluation?.accuracy }, 'job succeeded');
+    log.info({ modelId, accuracy: evaluation?.accuracy, bestEpoch: result.main.best?.epoch }, 'job succeeded');
     return 'succeeded';
   } catch (err) {
     return fail(err);
   } finally {
-    model?.dispose();
+    for (const p of [parts, scratch]) if (p) disposeParts(p);
     data.dispose();
   }
 }

@@ -35,6 +35,18 @@ export const JobSchema = Type.Object(
     progress: Type.Object({ epoch: Type.Integer(), totalEpochs: Type.Integer(), fraction: Type.Number() }),
     latestMetrics: Type.Union([Type.Ref('EpochMetric'), Type.Null()]),
     evaluation: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    bestCheckpoint: Type.Union([
+      Type.Object(
+        {
+          epoch: Type.Integer({ description: 'The epoch whose weights the output model has' }),
+          metric: Type.String(),
+          value: Type.Number(),
+          earlyStopped: Type.Boolean(),
+          fastPath: Type.Boolean({ description: 'The frozen base ran once over the data instead of every batch' }),
+        },
+      ),
+      Type.Null(),
+    ]),
     outputModelId: NullableId,
     backend: Type.Union([Type.String(), Type.Null()]),
     attempts: Type.Integer(),

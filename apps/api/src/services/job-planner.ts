@@ -5,6 +5,7 @@ import { UnprocessableError } from '../../../shared/errors.ts';
 import { DEFAULT_HYPERPARAMETERS, type CreateJob, type JobSpec, type LayerSpec } from '../../../shared/jobs/spec.ts';
 import { checkOutput, inferShape } from '../../../shared/ml/layer-spec.ts';
 import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
+import { resolveCutLayer } from '../../../shared/ml/cut-layer.ts';
 import type { Dataset, Model } from '../../../shared/generated/prisma/client.ts';
 
 export interface PlanInputs {
@@ -53,13 +54,12 @@ function planFinetune(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'he
   }
   const layers = baseModel.layers as unknown as LayerSummary[];
   const names = layers.map((l) => l.name);
-  let cutIndex: number;
-  if (body.cutLayer !== undefined) {
-    cutIndex = names.indexOf(body.cutLayer);
-    if (cutIndex < 0) throw new UnprocessableError('cut_layer_not_found', `The base model has no layer named "${body.cutLayer}"`, { cutLayer: body.cutLayer, layers: names });
-  } else {
-    if (layers.length < 2) throw new UnprocessableError('cut_layer_not_found', 'The base model has too few layers to drop its output layer');
-    cutIndex = layers.length - 2;
+  const cutIndex = names.indexOf(resolveCutLayer(names, body.cutLayer));
+  if (typeof body.freeze === 'object' && 'unfreezeTop' in body.freeze) {
+    const blocks = layers.slice(0, cutIndex + 1).filter((l) => l.params > 0).length;
+    if (body.freeze.unfreezeTop > blocks) {
+      throw new UnprocessableError('invalid_freeze', `unfreezeTop is ${body.freeze.unfreezeTop}, but the base below the cut has ${blocks} layers with weights`, { blocks });
+    }
   }
   const cutShape = layers[cutIndex].outputShape as Array<number | null>;
   if (Array.isArray(cutShape[0])) throw new UnprocessableError('cut_layer_not_found', `Layer "${names[cutIndex]}" has several outputs and cannot be cut at`);
@@ -73,8 +73,8 @@ function planFinetune(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'he
 
 function planPretrain({ body, train }: PlanInputs, numClasses: number): Pick<JobSpec, 'architecture'> {
   if (!body.architecture) throw new UnprocessableError('architecture_required', 'A pretrain job needs architecture: its layers after the input');
-  if (body.baseModelId || body.head || body.cutLayer) {
-    throw new UnprocessableError('invalid_spec', 'baseModelId, head and cutLayer are for finetune jobs');
+  if (body.baseModelId || body.head || body.cutLayer !== undefined || body.freeze !== 'all') {
+    throw new UnprocessableError('invalid_spec', 'baseModelId, head, cutLayer and freeze are for finetune jobs');
   }
   checkOutput({ shape: inferShape([null, ...train.featureShape], body.architecture) }, numClasses);
   return { architecture: body.architecture };
@@ -96,5 +96,7 @@ export function planJob(inputs: PlanInputs): JobSpec {
     trainDatasetId: body.trainDatasetId,
     validationDatasetId: body.validationDatasetId,
     testDatasetId: body.testDatasetId,
+    compareWithScratch: body.compareWithScratch ?? false,
+    targetValAccuracy: body.targetValAccuracy ?? 0.9,
   };
 }

@@ -28,6 +28,7 @@ export function jobView(j: JobWithOutput): JobResponse {
     progress: { epoch: j.epoch, totalEpochs: j.totalEpochs, fraction: j.progress },
     latestMetrics: (j.latestMetrics as JobResponse['latestMetrics']) ?? null,
     evaluation: (j.evaluation as Record<string, unknown>) ?? null,
+    bestCheckpoint: (j.bestCheckpoint as JobResponse['bestCheckpoint']) ?? null,
     outputModelId: j.outputModel?.id ?? null,
     backend: j.backend,
     attempts: j.attempts,

@@ -1,7 +1,7 @@
 // Stage 4, evaluate: loss, accuracy, per-class precision/recall/F1 and the
 // confusion matrix on held-out data.
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import { tf } from '../../../shared/ml/tf.ts';
+import { score } from './scoring.ts';
 
 export interface ClassMetrics {
   label: string;
@@ -43,28 +43,7 @@ export async function evaluate(
   split: Evaluation['split'],
   batchSize = 256,
 ): Promise<Evaluation> {
-  const k = labels.length;
-  const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  const { loss, accuracy, confusion } = await score(model, x, classes, labels.length, batchSize);
   const n = x.shape[0];
-  let lossSum = 0;
-  // One pass over the data: predictions give both the confusion matrix and the
-  // categorical cross-entropy, so the model need not be compiled.
-  for (let start = 0; start < n; start += batchSize) {
-    const size = Math.min(batchSize, n - start);
-    const probs = tf.tidy(() => (model.predict(x.slice(start, size)) as Tensor).clipByValue(1e-7, 1 - 1e-7));
-    const p = (await probs.data()) as Float32Array;
-    probs.dispose();
-    for (let i = 0; i < size; i++) {
-      const row = p.subarray(i * k, (i + 1) * k);
-      let best = 0;
-      for (let c = 1; c < k; c++) if (row[c] > row[best]) best = c;
-      const truth = classes[start + i];
-      confusion[truth][best]++;
-      lossSum -= Math.log(row[truth]);
-    }
-  }
-  const correct = confusion.reduce((s, row, i) => s + row[i], 0);
-  const loss = n === 0 ? 0 : lossSum / n;
-  const accuracy = n === 0 ? 0 : correct / n;
   return { split, numExamples: n, loss, accuracy, perClass: classMetrics(confusion, labels), confusionMatrix: confusion, labels };
 }

@@ -1,0 +1,36 @@
+// Determinism: the same seed and data give the same metrics. tfjs draws its
+// initialisers and dropout masks from Math.random when no seed is given, so a
+// job runs with Math.random replaced by a seeded generator. Each sandbox child
+// runs one job at a time, so the swap stays within that job.
+
+/** mulberry32: small, fast and seedable. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function shuffledIndices(n: number, seed: number): Int32Array {
+  const idx = Int32Array.from({ length: n }, (_, i) => i);
+  const rand = seededRandom(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx;
+}
+
+export async function withSeededRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
+  const original = Math.random;
+  Math.random = seededRandom(seed ^ 0x5eed);
+  try {
+    return await fn();
+  } finally {
+    Math.random = original;
+  }
+}
