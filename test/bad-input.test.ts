@@ -99,6 +99,12 @@ describe('bad input', () => {
     await expectError(tooBig, 422, 'layer_not_buildable');
     const oneClass = await http(h.app).post('/v1/jobs').send({ type: 'pretrain', trainDatasetId: ids.oneClass, architecture: tinyMlp(1) });
     await expectError(oneClass, 422, 'dataset_single_class');
+    const tooManyBlocks = await http(h.app).post('/v1/jobs').send({ baseModelId: ids.model, trainDatasetId: ids.table, freeze: { unfreezeTop: 5 } });
+    await expectError(tooManyBlocks, 422, 'invalid_freeze');
+    const badCutIndex = await http(h.app).post('/v1/jobs').send({ baseModelId: ids.model, trainDatasetId: ids.table, cutLayer: 9 });
+    await expectError(badCutIndex, 422, 'cut_layer_not_found');
+    const badSchedule = await http(h.app).post('/v1/jobs').send({ baseModelId: ids.model, trainDatasetId: ids.table, hyperparameters: { schedule: { type: 'step', everyEpochs: 0, factor: 2 } } });
+    await expectError(badSchedule, 400, 'validation_failed');
     const mixedKinds = await http(h.app).post('/v1/jobs').send({ type: 'pretrain', trainDatasetId: ids.digits, architecture: tinyMlp(5), baseModelId: ids.model });
     await expectError(mixedKinds, 422, 'invalid_spec');
     await expectNoJobs();

@@ -54,6 +54,8 @@ describe('end to end: pretrain → fine-tune → evaluate → load → predict',
       hyperparameters: { epochs: 3, batchSize: 32, learningRate: 0.01 },
       trainDatasetId: high.id,
       testDatasetId: highTest.id,
+      compareWithScratch: true,
+      targetValAccuracy: 0.5,
     });
     const done = await waitForJob(app, ft.id, finished);
     assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
@@ -67,6 +69,18 @@ describe('end to end: pretrain → fine-tune → evaluate → load → predict',
     assert.equal(done.evaluation.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0), 200);
     assert.equal(done.evaluation.perClass.length, 5);
     assert.ok(done.startedAt && done.finishedAt);
+    // The best epoch is recorded, and the scratch baseline sits beside the fine-tuned result.
+    assert.equal(done.bestCheckpoint.metric, 'valLoss');
+    assert.ok(done.bestCheckpoint.epoch >= 1 && done.bestCheckpoint.epoch <= 3);
+    assert.equal(done.bestCheckpoint.fastPath, true);
+    const cmp = done.evaluation.comparison;
+    assert.equal(cmp.targetValAccuracy, 0.5);
+    for (const side of [cmp.fineTuned, cmp.scratch]) {
+      assert.ok(side.testAccuracy >= 0 && side.testAccuracy <= 1);
+      assert.ok(side.wallTimeMs > 0);
+      assert.equal(side.valAccuracyByEpoch.length, 3);
+    }
+    assert.equal(cmp.fineTuned.testAccuracy, done.evaluation.accuracy);
 
     // Metrics in Postgres match the epochs run; every listed checkpoint exists in S3.
     const metrics = (await http(app).get(`/v1/jobs/${ft.id}/metrics`)).body.data;
