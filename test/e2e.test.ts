@@ -81,6 +81,19 @@ describe('end to end: pretrain → fine-tune → evaluate → load → predict',
       assert.equal(side.valAccuracyByEpoch.length, 3);
     }
     assert.equal(cmp.fineTuned.testAccuracy, done.evaluation.accuracy);
+    assert.equal(done.bestCheckpoint.featureCache, 'miss');
+
+    // Another head on the same base and data reuses the cached base activations.
+    const again = await submitJob(app, {
+      baseModelId: base.id,
+      head: [{ type: 'dense', units: 5, activation: 'softmax' }],
+      hyperparameters: { epochs: 1, batchSize: 64, learningRate: 0.02, optimizer: 'rmsprop' },
+      trainDatasetId: high.id,
+    });
+    const againDone = await waitForJob(app, again.id, finished);
+    assert.equal(againDone.status, 'succeeded', JSON.stringify(againDone.error));
+    assert.equal(againDone.bestCheckpoint.featureCache, 'hit');
+    assert.equal((await h.storage.list('cache/features/')).filter((o) => o.key.endsWith('meta.json')).length, 1);
 
     // Metrics in Postgres match the epochs run; every listed checkpoint exists in S3.
     const metrics = (await http(app).get(`/v1/jobs/${ft.id}/metrics`)).body.data;
@@ -119,7 +132,7 @@ describe('end to end: pretrain → fine-tune → evaluate → load → predict',
     assert.equal(page2.data.length, 1);
     assert.notEqual(page2.data[0].id, page1.data[0].id);
     const succeeded = (await http(app).get('/v1/jobs?status=succeeded')).body;
-    assert.equal(succeeded.data.length, 2);
+    assert.equal(succeeded.data.length, 3);
     const failedList = (await http(app).get('/v1/jobs?status=failed')).body;
     assert.equal(failedList.data.length, 0);
 

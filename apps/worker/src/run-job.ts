@@ -11,7 +11,10 @@ import type { BackendInfo } from '../../shared/ml/tf.ts';
 import type { StoredSource } from '../../shared/data/dataset-source.ts';
 import type { Storage } from '../../shared/storage/s3-storage.ts';
 import { JobRecords } from './job-records.ts';
-import { loadJobData } from './job-data.ts';
+import { loadJobData, type JobData } from './job-data.ts';
+import { featureKey, readFeatures, writeFeatures, type Features } from './feature-cache.ts';
+import { predictBatched } from './pipeline/scoring.ts';
+import { tf } from '../../shared/ml/tf.ts';
 import { buildModel } from './pipeline/build.ts';
 import { evaluate, type Evaluation } from './pipeline/evaluate.ts';
 import { disposeParts, freeze, type ModelParts } from './pipeline/freeze.ts';
@@ -64,6 +67,21 @@ export function throttle(check: () => Promise<boolean>, everyMs: number): () => 
   };
 }
 
+/** A frozen base's features: from the S3 cache when another job computed them, else computed and cached. */
+async function cachedFeatures(ctx: RunContext, parts: ModelParts, data: JobData, key: string): Promise<{ features: Features; hit: boolean }> {
+  const cached = await readFeatures(ctx.storage, key);
+  if (cached && cached.train.shape[0] === data.train.x.shape[0] && (cached.validation?.shape[0] ?? 0) === (data.validation?.x.shape[0] ?? 0)) {
+    return { features: cached, hit: true };
+  }
+  if (cached) tf.dispose([cached.train, ...(cached.validation ? [cached.validation] : [])]);
+  const features: Features = {
+    train: predictBatched(parts.base!, data.train.x),
+    validation: data.validation ? predictBatched(parts.base!, data.validation.x) : undefined,
+  };
+  await writeFeatures(ctx.storage, key, features);
+  return { features, hit: false };
+}
+
 export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): Promise<RunOutcome> {
   const log = ctx.log.child({ jobId });
   const job = await ctx.db.job.findUnique({
@@ -90,6 +108,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
   const hp = spec.hyperparameters;
   let parts: ModelParts | undefined;
   let scratch: ModelParts | undefined;
+  let features: { features: Features; hit: boolean } | undefined;
   const shouldStop = throttle(() => records.cancelRequested(), ctx.cancelPollMs);
   const data = await loadJobData(ctx.storage, spec.labels, { source: job.trainDataset.source as StoredSource }, {
     validation: job.validationDataset ? { source: job.validationDataset.source as StoredSource } : undefined,
@@ -126,14 +145,24 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
         await records.setStage('load');
         const base = await loadModel(ctx.storage, job.baseModel.storagePrefix);
         await records.setStage('freeze');
-        parts = freeze(base, { cutLayer: spec.cutLayer, head: spec.head, freeze: spec.freeze, numClasses: spec.labels.length });
+        parts = freeze(base.model, { cutLayer: spec.cutLayer, head: spec.head, freeze: spec.freeze, numClasses: spec.labels.length });
+        if (spec.freeze === 'all') {
+          features = await cachedFeatures(ctx, parts, data, featureKey({
+            modelDigest: base.digest,
+            cutLayer: parts.cutLayer!,
+            trainDatasetId: job.trainDatasetId,
+            validationDatasetId: job.validationDatasetId ?? undefined,
+            validationSplit: hp.validationSplit,
+            seed: hp.seed,
+          }));
+        }
       } else {
         parts = buildModel(data.featureShape, spec.architecture ?? [], spec.labels.length);
       }
       await records.setStage('train');
       const model = parts.model;
       const trainData = { x: data.train.x, y: data.train.y, classes: data.train.classes, valX: data.validation?.x, valClasses: data.validation?.classes };
-      const main = await train(parts, trainData, { hp, labels: spec.labels }, {
+      const main = await train(parts, trainData, { hp, labels: spec.labels, features: features?.features }, {
         shouldStop,
         onEpochEnd: async (r) => {
           const prefix = `jobs/${jobId}/checkpoints/epoch-${r.epoch}/`;
@@ -191,7 +220,9 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
           status: 'succeeded',
           progress: 1,
           evaluation: evaluation as never,
-          bestCheckpoint: result.main.best ? { ...result.main.best, earlyStopped: result.main.earlyStopped, fastPath: result.main.fastPath } : undefined,
+          bestCheckpoint: result.main.best
+            ? { ...result.main.best, earlyStopped: result.main.earlyStopped, fastPath: result.main.fastPath, featureCache: features ? (features.hit ? 'hit' : 'miss') : null }
+            : undefined,
           finishedAt: new Date(),
         },
       }),
@@ -202,6 +233,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
     return fail(err);
   } finally {
     for (const p of [parts, scratch]) if (p) disposeParts(p);
+    if (features) tf.dispose([features.features.train, ...(features.features.validation ? [features.features.validation] : [])]);
     data.dispose();
   }
 }

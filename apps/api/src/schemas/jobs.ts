@@ -43,6 +43,7 @@ export const JobSchema = Type.Object(
           value: Type.Number(),
           earlyStopped: Type.Boolean(),
           fastPath: Type.Boolean({ description: 'The frozen base ran once over the data instead of every batch' }),
+          featureCache: Type.Union([Type.Literal('hit'), Type.Literal('miss'), Type.Null()], { description: "Whether the frozen base's features came from the S3 cache" }),
         },
       ),
       Type.Null(),
