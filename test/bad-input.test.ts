@@ -105,6 +105,8 @@ describe('bad input', () => {
     await expectError(badCutIndex, 422, 'cut_layer_not_found');
     const badSchedule = await http(h.app).post('/v1/jobs').send({ baseModelId: ids.model, trainDatasetId: ids.table, hyperparameters: { schedule: { type: 'step', everyEpochs: 0, factor: 2 } } });
     await expectError(badSchedule, 400, 'validation_failed');
+    const huge = await http(h.app).post('/v1/jobs').send({ type: 'pretrain', trainDatasetId: ids.digits, architecture: [{ type: 'flatten' }, { type: 'dense', units: 65536 }, { type: 'dense', units: 65536 }, { type: 'dense', units: 5 }] });
+    await expectError(huge, 422, 'model_too_large');
     const mixedKinds = await http(h.app).post('/v1/jobs').send({ type: 'pretrain', trainDatasetId: ids.digits, architecture: tinyMlp(5), baseModelId: ids.model });
     await expectError(mixedKinds, 422, 'invalid_spec');
     await expectNoJobs();
@@ -116,6 +118,9 @@ describe('bad input', () => {
       ['f0,f1,label\n1,2,a\n3,Infinity,b\n', 'dataset_invalid', { row: 2, column: 'f1' }],
       ['f0,f1,label\n1,2\n', 'dataset_invalid', { row: 1 }],
       ['f0,f1,label\n', 'dataset_invalid', {}],
+      ['f0,f0,label\n1,2,a\n', 'dataset_invalid', { column: 'f0' }],
+      ['f0,f1,label\n1,1e39,a\n', 'dataset_invalid', { row: 1, column: 'f1' }],
+      ['f0,f1,label\n1,0x10,a\n', 'dataset_invalid', { row: 1, column: 'f1' }],
     ];
     for (const [i, [csv, code, details]] of cases.entries()) {
       await h.storage.put(`uploads/bad-${i}.csv`, csv);
@@ -130,8 +135,14 @@ describe('bad input', () => {
     await expectError(missing, 404, 'object_not_found');
     const traversal = await http(h.app).post('/v1/datasets').send({ name: 'x', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/../table.csv`, format: 'csv', labelColumn: 'species' } });
     await expectError(traversal, 400, 'invalid_s3_uri');
-    assert.equal(await h.db.dataset.count(), 4, 'only the four good datasets exist');
-    assert.equal((await h.storage.list('datasets/')).length, 1, 'only the good CSV was snapshotted');
+    // Labels are data, even when they are the names of object properties.
+    await h.storage.put('uploads/protos.csv', 'f0,label\n1,constructor\n2,__proto__\n3,toString\n4,constructor\n');
+    const protos = await http(h.app).post('/v1/datasets').send({ name: 'protos', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/protos.csv`, format: 'csv', labelColumn: 'label' } });
+    assert.equal(protos.status, 201, JSON.stringify(protos.body));
+    assert.deepEqual(protos.body.classCounts, JSON.parse('{"constructor":2,"__proto__":1,"toString":1}'));
+    assert.equal((await http(h.app).get('/v1/datasets')).status, 200);
+    assert.equal(await h.db.dataset.count(), 5, 'only the good datasets exist');
+    assert.equal((await h.storage.list('datasets/')).length, 2, 'only the good CSVs were snapshotted');
   });
 
   it('unknown ids and routes are 404s with the error shape', async () => {
@@ -141,5 +152,8 @@ describe('bad input', () => {
     await expectError(await http(h.app).get('/v1/jobs/not-a-uuid'), 400, 'validation_failed');
     await expectError(await http(h.app).get('/v1/nothing'), 404, 'route_not_found');
     await expectError(await http(h.app).get('/v1/jobs?after=garbage'), 400, 'invalid_cursor');
+    const dashes = Buffer.from(`${new Date().toISOString()}|${'-'.repeat(36)}`).toString('base64url');
+    await expectError(await http(h.app).get(`/v1/jobs?after=${dashes}`), 400, 'invalid_cursor');
+    await expectError(await http(h.app).get('/v1/jobs/urn:uuid:00000000-0000-4000-8000-000000000000'), 400, 'validation_failed');
   });
 });

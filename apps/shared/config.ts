@@ -41,6 +41,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Largest accepted JSON body. @defaultValue 1048576 */
   bodyLimitBytes: number;
+  /** Largest model, in parameters, that a job may build or a registration may bring. @defaultValue 20000000 */
+  maxModelParams: number;
 }
 
 export class ConfigError extends Error {
@@ -128,6 +130,7 @@ export function loadConfig(env: Env = process.env): Config {
     tfBackend,
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024),
+    maxModelParams: int(env, 'MAX_MODEL_PARAMS', 20_000_000, 1),
   };
   return Object.freeze(config);
 }
@@ -161,6 +164,7 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     TF_BACKEND: config.tfBackend,
     SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs),
     BODY_LIMIT_BYTES: String(config.bodyLimitBytes),
+    MAX_MODEL_PARAMS: String(config.maxModelParams),
   };
   if (config.s3.endpoint) env.S3_ENDPOINT = config.s3.endpoint;
   return env;

@@ -49,7 +49,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
 
   await app.register(healthRoutes, { config });
   await app.register(datasetRoutes);
-  await app.register(modelRoutes);
+  await app.register(modelRoutes, { config });
   await app.register(jobRoutes, { config });
   return app;
 }

@@ -62,8 +62,10 @@ export function sortLabels(labels: Iterable<string>): string[] {
 
 function profile(source: StoredSource, examples: Examples): DatasetProfile {
   if (examples.labels.length === 0) throw new BadRequestError('dataset_empty', 'The dataset has no examples');
-  const classCounts: Record<string, number> = {};
-  for (const l of examples.labels) classCounts[l] = (classCounts[l] ?? 0) + 1;
+  // A Map, not an object: labels such as "constructor" or "__proto__" are data.
+  const counts = new Map<string, number>();
+  for (const l of examples.labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const classCounts = Object.fromEntries(counts);
   return {
     source,
     featureShape: examples.featureShape,
@@ -108,7 +110,7 @@ export interface LabeledExamples {
 
 export async function loadLabeledExamples(source: StoredSource, storage: Storage, labelOrder: string[]): Promise<LabeledExamples> {
   const ex = await readExamples(source, storage);
-  const index = new Map(labelOrder.map((l, i) => [l, i]));
+  const index = new Map(labelOrder.map((l, i) => [l, i] as const));
   const classes = new Int32Array(ex.labels.length);
   ex.labels.forEach((l, i) => {
     const c = index.get(l);

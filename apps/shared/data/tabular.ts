@@ -22,8 +22,9 @@ function bad(message: string, where: { row?: number; column?: string } = {}): ne
 }
 
 function number(raw: unknown, row: number, column: string): number {
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-  if (!Number.isFinite(n)) bad(`Row ${row}, column "${column}": ${JSON.stringify(raw)} is not a finite number`, { row, column });
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
+  // Features are stored as float32: a value past its range would become Infinity.
+  if (!Number.isFinite(Math.fround(n))) bad(`Row ${row}, column "${column}": ${JSON.stringify(raw)} is not a finite number`, { row, column });
   return n;
 }
 
@@ -57,6 +58,8 @@ function rowsOf(text: string, format: TabularFormat): { header: string[]; rows: 
   if (format === 'csv') {
     if (lines.length < 2) bad('The CSV file has no data rows');
     const header = splitCsvLine(lines[0]);
+    const dup = header.find((h, i) => header.indexOf(h) !== i);
+    if (dup !== undefined) bad(`The header names column "${dup}" twice`, { column: dup });
     const rows = lines.slice(1).map((line, i) => {
       const cells = splitCsvLine(line);
       if (cells.length !== header.length) bad(`Row ${i + 1} has ${cells.length} fields, the header has ${header.length}`, { row: i + 1 });

@@ -94,7 +94,8 @@ export const HyperparametersSchema = Type.Object(
 );
 export type Hyperparameters = Static<typeof HyperparametersSchema>;
 
-const Uuid = Type.String({ format: 'uuid' });
+/** Canonical 8-4-4-4-12 hex only (ajv's uuid format also takes a urn:uuid: prefix Postgres refuses). */
+export const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', maxLength: 36 });
 
 const FreezeTopSchema = Type.Object(
   { unfreezeTop: Type.Integer({ minimum: 1, maximum: 10_000, description: 'Train the top K base layers that have weights' }) },

@@ -85,6 +85,20 @@ export function inferShape(inputShape: Shape, specs: LayerSpec[]): Shape {
   return shape;
 }
 
+/** Parameters the specs would create on `inputShape`, counted before anything is allocated. */
+export function countParams(inputShape: Shape, specs: LayerSpec[]): number {
+  let shape = inputShape;
+  let total = 0;
+  for (const spec of specs) {
+    const last = Number(shape[shape.length - 1] ?? 0);
+    if (spec.type === 'dense') total += last * spec.units + spec.units;
+    if (spec.type === 'conv2d') total += spec.kernelSize * spec.kernelSize * last * spec.filters + spec.filters;
+    if (spec.type === 'batchNormalization') total += 4 * last;
+    shape = inferShape(shape, [spec]);
+  }
+  return total;
+}
+
 /** The output must be one class-probability vector per example. */
 export function checkOutput(output: SymbolicTensor | { shape: Shape }, numClasses: number): void {
   const shape = output.shape;

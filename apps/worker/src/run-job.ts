@@ -2,6 +2,7 @@
 // S3 up to date as it goes. Knows nothing of HTTP; BullMQ only calls it.
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../shared/db/prisma.ts';
+import { Prisma } from '../../shared/generated/prisma/client.ts';
 import { AppError, UnprocessableError } from '../../shared/errors.ts';
 import type { JobSpec } from '../../shared/jobs/spec.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -101,6 +102,14 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
   if (claimed.count === 0) {
     if (job.cancelRequestedAt) await records.finishCancelled();
     return job.cancelRequestedAt ? 'cancelled' : 'skipped';
+  }
+  if (job.attempts > 0) {
+    // A retry starts over: drop what the earlier attempt recorded, so metrics match the epochs run.
+    await ctx.db.$transaction([
+      ctx.db.epochMetric.deleteMany({ where: { jobId } }),
+      ctx.db.checkpoint.deleteMany({ where: { jobId } }),
+      ctx.db.job.update({ where: { id: jobId }, data: { epoch: 0, progress: 0, latestMetrics: Prisma.DbNull, stage: null, evaluation: Prisma.DbNull } }),
+    ]);
   }
   log.info({ type: job.type, attempt: attempt.attemptsMade + 1, backend: ctx.backend.kind }, 'job started');
 

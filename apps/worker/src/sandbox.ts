@@ -12,6 +12,9 @@ import { runJob, type RunContext } from './run-job.ts';
 
 let context: Promise<RunContext> | undefined;
 
+// When the worker process goes away, so does its sandbox: no orphan keeps training.
+process.on('disconnect', () => process.exit(1));
+
 async function createContext(): Promise<RunContext> {
   // The parent passes its whole config through the environment (configToEnv).
   const config = loadConfig();
@@ -30,7 +33,10 @@ async function createContext(): Promise<RunContext> {
 
 export default async function processJob(job: SandboxedJob<JobPayload>) {
   context ??= createContext();
-  const ctx = await context;
+  const ctx = await context.catch((err) => {
+    context = undefined; // let the next job try again
+    throw err;
+  });
   const outcome = await runJob(ctx, job.data.jobId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 });
   // Throwing hands the job back to BullMQ, which retries it with backoff.
   if (outcome === 'retry') throw new Error('Transient failure; the job will be retried');

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
 import { configToEnv, type Config } from '../../shared/config.ts';
+import { createDb } from '../../shared/db/prisma.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { initBackend, type BackendInfo } from '../../shared/ml/tf.ts';
 import { createRedis, type JobPayload } from '../../shared/queue/contract.ts';
@@ -43,7 +44,20 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     workerForkOptions: { env: configToEnv(config), execArgv: ['--import', 'tsx'] },
   });
   worker.on('error', (err) => log.error({ err }, 'worker error'));
-  worker.on('failed', (job, err) => log.warn({ jobId: job?.data.jobId, err: err.message }, 'queue attempt failed'));
+  const db = createDb(config.databaseUrl, { poolMax: 2 });
+  worker.on('failed', (job, err) => {
+    log.warn({ jobId: job?.data.jobId, err: err.message }, 'queue attempt failed');
+    // The sandbox records its own outcomes; this catches what it could not: a killed child, a job stalled too often.
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+      const crashed = /exit code|stalled/i.test(err.message);
+      db.job
+        .updateMany({
+          where: { id: job.data.jobId, status: { in: ['queued', 'running'] } },
+          data: { status: 'failed', finishedAt: new Date(), errorCode: crashed ? 'worker_crashed' : 'internal_error', errorMessage: 'The training process died on its last attempt; see the worker log' },
+        })
+        .catch((e: Error) => log.error({ jobId: job.data.jobId, err: e.message }, 'could not record the failure'));
+    }
+  });
   worker.on('completed', (job, result) => log.info({ jobId: job.data.jobId, result }, 'queue job completed'));
 
   const beat = () => connection.set(workerKey(config.queueName, info.id), JSON.stringify(info), 'PX', HEARTBEAT_MS * 3).catch(() => undefined);
@@ -63,10 +77,11 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
         graceful.then(() => false),
         new Promise<boolean>((r) => setTimeout(() => r(true), config.shutdownTimeoutMs).unref()),
       ]);
-      if (timedOut) {
-        log.warn('jobs still running at the shutdown deadline; stopping them');
-        await worker.close(true);
-      }
+      // BullMQ's close() cannot be hurried once called; past the deadline we return, the
+      // process exits, and its sandboxes exit with it (they watch the IPC channel). The
+      // job's lock lapses and another worker retries it.
+      if (timedOut) log.warn('jobs still running at the shutdown deadline; leaving them to be retried');
+      await db.$disconnect().catch(() => undefined);
       await connection.del(workerKey(config.queueName, info.id)).catch(() => undefined);
       await connection.quit().catch(() => undefined);
     },

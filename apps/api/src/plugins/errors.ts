@@ -12,6 +12,19 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
 };
 
+// Prisma errors that mean the request, not the server, was wrong (often two requests racing).
+const PRISMA_CODES: Record<string, { status: number; code: string; message: string }> = {
+  P2025: { status: 404, code: 'not_found', message: 'The record does not exist (it may have just been deleted)' },
+  P2003: { status: 422, code: 'reference_not_found', message: 'A record this request refers to does not exist' },
+  P2002: { status: 409, code: 'conflict', message: 'A record with the same key already exists' },
+  P2023: { status: 400, code: 'invalid_id', message: 'An id in the request is malformed' },
+};
+
+function prismaError(err: unknown) {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && (err as Error).constructor?.name?.startsWith('PrismaClient') ? PRISMA_CODES[code] : undefined;
+}
+
 export default fp(
   async (app) => {
     app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -29,6 +42,8 @@ export default fp(
           },
         });
       }
+      const prisma = prismaError(err);
+      if (prisma) return reply.status(prisma.status).send({ error: { code: prisma.code, message: prisma.message } });
       const status = err.statusCode ?? 500;
       if (status < 500) {
         const code = FASTIFY_CODES[err.code] ?? (err instanceof SyntaxError ? 'invalid_json' : 'bad_request');

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Config } from '../../../shared/config.ts';
 import { errorResponses, IdParams, PageQuery } from '../schemas/common.ts';
 import { ModelFileParams, ModelPage, RegisterModelBody } from '../schemas/models.ts';
 import { ModelService, modelView } from '../services/models.ts';
 
-const models: FastifyPluginAsyncTypebox = async (app) => {
-  const service = new ModelService(app.db, app.storage);
+const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  const service = new ModelService(app.db, app.storage, config.maxModelParams);
   const tags = ['models'];
 
   app.post('/v1/models', {

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Uuid } from '../../../shared/jobs/spec.ts';
 
 export const ErrorSchema = Type.Object(
   {
@@ -11,7 +12,7 @@ export const ErrorSchema = Type.Object(
   { $id: 'Error' },
 );
 
-export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+export const IdParams = Type.Object({ id: Uuid });
 export type IdParams = Static<typeof IdParams>;
 
 export const PageQuery = Type.Object(

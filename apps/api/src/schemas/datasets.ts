@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DatasetSourceSchema } from '../../../shared/data/dataset-source.ts';
 import { Page, Timestamp } from './common.ts';
+import { Uuid } from '../../../shared/jobs/spec.ts';
 
 export const CreateDatasetBody = Type.Object(
   {
@@ -13,7 +14,7 @@ export type CreateDatasetBody = Static<typeof CreateDatasetBody>;
 
 export const DatasetSchema = Type.Object(
   {
-    id: Type.String({ format: 'uuid' }),
+    id: Uuid,
     name: Type.String(),
     source: Type.Record(Type.String(), Type.Unknown()),
     featureShape: Type.Array(Type.Integer()),

@@ -1,11 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { NullableTimestamp, Page, PageQuery, Timestamp } from './common.ts';
+import { Uuid } from '../../../shared/jobs/spec.ts';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 const Status = Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)));
 const Stage = Type.Union([Type.Literal('load'), Type.Literal('freeze'), Type.Literal('train'), Type.Literal('evaluate'), Type.Null()]);
 const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
-const NullableId = Type.Union([Type.String({ format: 'uuid' }), Type.Null()]);
+const NullableId = Type.Union([Uuid, Type.Null()]);
 
 export const EpochMetricSchema = Type.Object(
   {
@@ -22,13 +23,13 @@ export const EpochMetricSchema = Type.Object(
 
 export const JobSchema = Type.Object(
   {
-    id: Type.String({ format: 'uuid' }),
+    id: Uuid,
     type: Type.Union([Type.Literal('finetune'), Type.Literal('pretrain')]),
     name: Type.Union([Type.String(), Type.Null()]),
     status: Status,
     stage: Stage,
     baseModelId: NullableId,
-    trainDatasetId: Type.String({ format: 'uuid' }),
+    trainDatasetId: Uuid,
     validationDatasetId: NullableId,
     testDatasetId: NullableId,
     spec: Type.Record(Type.String(), Type.Unknown(), { description: 'The job as posted, with every default filled in' }),

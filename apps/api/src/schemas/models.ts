@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Page, Timestamp } from './common.ts';
+import { Uuid } from '../../../shared/jobs/spec.ts';
 
 export const RegisterModelBody = Type.Object(
   {
@@ -15,7 +16,7 @@ const Shape = Type.Array(Type.Union([Type.Integer(), Type.Null()]));
 
 export const ModelSchema = Type.Object(
   {
-    id: Type.String({ format: 'uuid' }),
+    id: Uuid,
     name: Type.String(),
     kind: Type.Union([Type.Literal('base'), Type.Literal('fine_tuned')]),
     sourceUri: Type.Union([Type.String(), Type.Null()]),
@@ -47,7 +48,7 @@ export type ModelResponse = Static<typeof ModelSchema>;
 export const ModelPage = Page(Type.Ref('Model'));
 
 export const ModelFileParams = Type.Object({
-  id: Type.String({ format: 'uuid' }),
+  id: Uuid,
   file: Type.Union([Type.Literal('model.json'), Type.Literal('weights.bin')]),
 });
 export type ModelFileParams = Static<typeof ModelFileParams>;

@@ -3,7 +3,7 @@
 // inferred shapes only: nothing is loaded and no weights are allocated.
 import { UnprocessableError } from '../../../shared/errors.ts';
 import { DEFAULT_HYPERPARAMETERS, type CreateJob, type JobSpec, type LayerSpec } from '../../../shared/jobs/spec.ts';
-import { checkOutput, inferShape } from '../../../shared/ml/layer-spec.ts';
+import { checkOutput, countParams, inferShape } from '../../../shared/ml/layer-spec.ts';
 import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
 import { resolveCutLayer } from '../../../shared/ml/cut-layer.ts';
 import type { Dataset, Model } from '../../../shared/generated/prisma/client.ts';
@@ -14,6 +14,14 @@ export interface PlanInputs {
   validation?: Dataset;
   test?: Dataset;
   baseModel?: Model;
+  /** Largest model a job may build, in parameters. */
+  maxParams: number;
+}
+
+function checkSize(params: number, limit: number): void {
+  if (params > limit) {
+    throw new UnprocessableError('model_too_large', `The model would have ${params} parameters; the limit is ${limit}`, { params, limit });
+  }
 }
 
 const sameShape = (a: ReadonlyArray<number | null>, b: ReadonlyArray<number | null>) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -68,15 +76,19 @@ function planFinetune(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'he
     { type: 'dense', units: numClasses, activation: 'softmax' },
   ];
   checkOutput({ shape: inferShape(cutShape, head) }, numClasses);
+  const baseParams = layers.slice(0, cutIndex + 1).reduce((sum, l) => sum + l.params, 0);
+  checkSize(baseParams + countParams(cutShape, head), inputs.maxParams);
   return { head, cutLayer: names[cutIndex] };
 }
 
-function planPretrain({ body, train }: PlanInputs, numClasses: number): Pick<JobSpec, 'architecture'> {
+function planPretrain(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'architecture'> {
+  const { body, train } = inputs;
   if (!body.architecture) throw new UnprocessableError('architecture_required', 'A pretrain job needs architecture: its layers after the input');
   if (body.baseModelId || body.head || body.cutLayer !== undefined || body.freeze !== 'all') {
     throw new UnprocessableError('invalid_spec', 'baseModelId, head, cutLayer and freeze are for finetune jobs');
   }
   checkOutput({ shape: inferShape([null, ...train.featureShape], body.architecture) }, numClasses);
+  checkSize(countParams([null, ...train.featureShape], body.architecture), inputs.maxParams);
   return { architecture: body.architecture };
 }
 

@@ -61,26 +61,29 @@ export class JobService {
   async create(body: CreateJob): Promise<JobWithOutput> {
     const train = (await this.dataset(body.trainDatasetId))!;
     const [validation, test] = await Promise.all([this.dataset(body.validationDatasetId), this.dataset(body.testDatasetId)]);
-    let baseModel;
-    if (body.baseModelId) {
-      baseModel = await this.db.model.findUnique({ where: { id: body.baseModelId } });
-      if (!baseModel) throw new UnprocessableError('model_not_found', `Model ${body.baseModelId} does not exist`, { id: body.baseModelId });
-    }
-    const spec = planJob({ body, train, validation, test, baseModel: baseModel ?? undefined });
-
     const id = randomUUID();
-    const job = await this.db.job.create({
-      data: {
-        id,
-        type: spec.type,
-        spec: spec as never,
-        baseModelId: spec.baseModelId,
-        trainDatasetId: spec.trainDatasetId,
-        validationDatasetId: spec.validationDatasetId,
-        testDatasetId: spec.testDatasetId,
-        totalEpochs: spec.hyperparameters.epochs,
-      },
-      include: withOutput,
+    // FOR SHARE on the base model: a concurrent DELETE (FOR UPDATE) waits, then sees this job.
+    const job = await this.db.$transaction(async (tx) => {
+      let baseModel;
+      if (body.baseModelId) {
+        const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Model" WHERE id = ${body.baseModelId}::uuid FOR SHARE`;
+        baseModel = locked.length ? await tx.model.findUnique({ where: { id: body.baseModelId } }) : null;
+        if (!baseModel) throw new UnprocessableError('model_not_found', `Model ${body.baseModelId} does not exist`, { id: body.baseModelId });
+      }
+      const spec = planJob({ body, train, validation, test, baseModel: baseModel ?? undefined, maxParams: this.config.maxModelParams });
+      return tx.job.create({
+        data: {
+          id,
+          type: spec.type,
+          spec: spec as never,
+          baseModelId: spec.baseModelId,
+          trainDatasetId: spec.trainDatasetId,
+          validationDatasetId: spec.validationDatasetId,
+          testDatasetId: spec.testDatasetId,
+          totalEpochs: spec.hyperparameters.epochs,
+        },
+        include: withOutput,
+      });
     });
     try {
       await this.queue.add(JOB_NAME, { jobId: id }, jobOptions(this.config, id));

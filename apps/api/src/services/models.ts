@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../../shared/db/prisma.ts';
 import type { Model } from '../../../shared/generated/prisma/client.ts';
-import { ConflictError, NotFoundError } from '../../../shared/errors.ts';
+import { ConflictError, NotFoundError, UnprocessableError } from '../../../shared/errors.ts';
 import { tf } from '../../../shared/ml/tf.ts';
 import { summarize, type LayerSummary } from '../../../shared/ml/model-summary.ts';
 import { filesIOHandler, MODEL_JSON, readModelFiles, WEIGHTS_FILE } from '../../../shared/ml/s3-io-handler.ts';
@@ -31,6 +31,7 @@ export class ModelService {
   constructor(
     private readonly db: Db,
     private readonly storage: Storage,
+    private readonly maxParams: number,
   ) {}
 
   /** Validates a LayersModel found in S3, then keeps our own copy of it. */
@@ -38,9 +39,18 @@ export class ModelService {
     const loc = parseS3Uri(body.uri);
     const prefix = loc.key.slice(0, -MODEL_JSON.length);
     const files = await readModelFiles(this.storage, prefix, loc.bucket);
-    const model = await tf.loadLayersModel(filesIOHandler(files));
-    const summary = summarize(model);
-    model.dispose();
+    let summary;
+    try {
+      const model = await tf.loadLayersModel(filesIOHandler(files));
+      summary = summarize(model);
+      model.dispose();
+    } catch (err) {
+      // The files passed the manifest checks, yet tfjs cannot build them: still the upload's fault.
+      throw new UnprocessableError('model_invalid', `TensorFlow.js cannot load the model: ${(err as Error).message.slice(0, 300)}`);
+    }
+    if (summary.totalParams > this.maxParams) {
+      throw new UnprocessableError('model_too_large', `The model has ${summary.totalParams} parameters; the limit is ${this.maxParams}`, { params: summary.totalParams, limit: this.maxParams });
+    }
 
     const id = randomUUID();
     const ours = `models/${id}/`;
@@ -86,10 +96,14 @@ export class ModelService {
   }
 
   async delete(id: string): Promise<void> {
-    const m = await this.get(id);
-    const active = await this.db.job.count({ where: { baseModelId: id, status: { in: ['queued', 'running'] } } });
-    if (active > 0) throw new ConflictError('model_in_use', `Model ${id} is the base of ${active} queued or running job(s)`, { activeJobs: active });
-    await this.db.model.delete({ where: { id } });
+    // The row lock orders this against job creation, which takes FOR SHARE on the same row.
+    const m = await this.db.$transaction(async (tx) => {
+      const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Model" WHERE id = ${id}::uuid FOR UPDATE`;
+      if (locked.length === 0) throw new NotFoundError('model', id);
+      const active = await tx.job.count({ where: { baseModelId: id, status: { in: ['queued', 'running'] } } });
+      if (active > 0) throw new ConflictError('model_in_use', `Model ${id} is the base of ${active} queued or running job(s)`, { activeJobs: active });
+      return tx.model.delete({ where: { id } });
+    });
     await this.storage.deletePrefix(m.storagePrefix);
   }
 }

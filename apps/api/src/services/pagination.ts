@@ -13,7 +13,13 @@ export function encodeCursor(c: Cursor): string {
 export function decodeCursor(raw: string): Cursor {
   const [ts, id] = Buffer.from(raw, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(ts);
-  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(createdAt.getTime())) {
+  const valid =
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id ?? '') &&
+    !Number.isNaN(createdAt.getTime()) &&
+    createdAt.toISOString() === ts &&
+    createdAt.getUTCFullYear() >= 2000 &&
+    createdAt.getUTCFullYear() <= 9999;
+  if (!valid) {
     throw new BadRequestError('invalid_cursor', 'The pagination cursor is not valid');
   }
   return { createdAt, id };
