@@ -139,7 +139,7 @@ describe('bad input', () => {
     await h.storage.put('uploads/protos.csv', 'f0,label\n1,constructor\n2,__proto__\n3,toString\n4,constructor\n');
     const protos = await http(h.app).post('/v1/datasets').send({ name: 'protos', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/protos.csv`, format: 'csv', labelColumn: 'label' } });
     assert.equal(protos.status, 201, JSON.stringify(protos.body));
-    assert.deepEqual(protos.body.classCounts, JSON.parse('{"constructor":2,"__proto__":1,"toString":1}'));
+    assert.deepEqual(protos.body.classCounts, [{ label: '__proto__', count: 1 }, { label: 'constructor', count: 2 }, { label: 'toString', count: 1 }]);
     assert.equal((await http(h.app).get('/v1/datasets')).status, 200);
     assert.equal(await h.db.dataset.count(), 5, 'only the good datasets exist');
     assert.equal((await h.storage.list('datasets/')).length, 2, 'only the good CSVs were snapshotted');

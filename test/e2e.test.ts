@@ -24,7 +24,7 @@ describe('end to end: pretrain → fine-tune → evaluate → load → predict',
     assert.deepEqual(low.labels, ['0', '1', '2', '3', '4']);
     assert.deepEqual(low.featureShape, [28, 28, 1]);
     assert.equal(low.numExamples, 600);
-    assert.equal(Object.values(low.classCounts).reduce((a, b) => a + b, 0), 600);
+    assert.equal(low.classCounts.reduce((a, c) => a + c.count, 0), 600);
     const high = await createDataset(app, 'digits 5-9', { type: 'mnist', split: 'train', classes: [5, 6, 7, 8, 9], count: 400 });
     const highTest = await createDataset(app, 'digits 5-9 test', { type: 'mnist', split: 'test', classes: [5, 6, 7, 8, 9], count: 200 });
 

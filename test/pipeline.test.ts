@@ -8,6 +8,7 @@ import { train } from '../apps/worker/src/pipeline/train.ts';
 import { classMetrics, evaluate } from '../apps/worker/src/pipeline/evaluate.ts';
 import { buildModel } from '../apps/worker/src/pipeline/build.ts';
 import { AppError } from '../apps/shared/errors.ts';
+import { classify } from '../apps/worker/src/run-job.ts';
 
 describe('pipeline stages', () => {
   before(async () => {
@@ -80,6 +81,15 @@ describe('pipeline stages', () => {
     assert.equal(batches, 5);
     tf.dispose([data.x, data.y]);
     disposeParts(parts);
+  });
+
+  it('a kernel the backend lacks becomes kernel_unavailable, not a retryable crash', () => {
+    const err = classify(new Error("Kernel 'UnsortedSegmentSum' not registered for backend 'wasm'"), { name: 'wasm', kind: 'wasm' }) as AppError;
+    assert.equal(err.code, 'kernel_unavailable');
+    assert.equal(err.retryable, false);
+    assert.deepEqual(err.details, { kernel: 'UnsortedSegmentSum', backend: 'wasm' });
+    const other = new Error('boom');
+    assert.equal(classify(other, { name: 'wasm', kind: 'wasm' }), other);
   });
 
   it('evaluate: confusion matrix and per-class precision/recall/F1', async () => {

@@ -8,7 +8,7 @@ export const http = (app: App) => request(app.server);
 export async function createDataset(app: App, name: string, source: Record<string, unknown>) {
   const res = await http(app).post('/v1/datasets').send({ name, source });
   assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body as { id: string; labels: string[]; numExamples: number; featureShape: number[]; classCounts: Record<string, number> };
+  return res.body as { id: string; labels: string[]; numExamples: number; featureShape: number[]; classCounts: Array<{ label: string; count: number }> };
 }
 
 export async function submitJob(app: App, body: Record<string, unknown>) {

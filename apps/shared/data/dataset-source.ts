@@ -44,7 +44,7 @@ export interface DatasetProfile {
   featureShape: number[];
   numExamples: number;
   labels: string[];
-  classCounts: Record<string, number>;
+  classCounts: Array<{ label: string; count: number }>;
 }
 
 export interface Examples {
@@ -62,15 +62,16 @@ export function sortLabels(labels: Iterable<string>): string[] {
 
 function profile(source: StoredSource, examples: Examples): DatasetProfile {
   if (examples.labels.length === 0) throw new BadRequestError('dataset_empty', 'The dataset has no examples');
-  // A Map, not an object: labels such as "constructor" or "__proto__" are data.
+  // A Map and a list, never object keys: labels such as "constructor" or "__proto__" are data.
   const counts = new Map<string, number>();
   for (const l of examples.labels) counts.set(l, (counts.get(l) ?? 0) + 1);
-  const classCounts = Object.fromEntries(counts);
+  const labels = sortLabels(examples.labels);
+  const classCounts = labels.map((label) => ({ label, count: counts.get(label)! }));
   return {
     source,
     featureShape: examples.featureShape,
     numExamples: examples.labels.length,
-    labels: sortLabels(examples.labels),
+    labels,
     classCounts,
   };
 }

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import type { TfBackendChoice } from '../config.ts';
+import { registerWasmGradKernels } from './wasm-kernels/index.ts';
 
 export { tf };
 
@@ -31,7 +32,10 @@ async function tryNative(pkg: string): Promise<boolean> {
 async function tryWasm(): Promise<boolean> {
   try {
     await import('@tensorflow/tfjs-backend-wasm');
-    return await tf.setBackend('wasm');
+    if (!(await tf.setBackend('wasm'))) return false;
+    // The wasm backend lacks (or gets wrong) kernels that training needs.
+    registerWasmGradKernels();
+    return true;
   } catch {
     return false;
   }

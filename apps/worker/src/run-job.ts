@@ -43,7 +43,7 @@ export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'ret
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** tfjs reports a missing kernel as a plain Error; it is a property of the job, not a blip. */
-function classify(err: unknown, backend: BackendInfo): unknown {
+export function classify(err: unknown, backend: BackendInfo): unknown {
   const kernel = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec((err as Error)?.message ?? '');
   if (kernel) {
     return new UnprocessableError(

@@ -21,7 +21,7 @@ export const DatasetSchema = Type.Object(
     numExamples: Type.Integer(),
     numClasses: Type.Integer(),
     labels: Type.Array(Type.String()),
-    classCounts: Type.Record(Type.String(), Type.Integer()),
+    classCounts: Type.Array(Type.Object({ label: Type.String(), count: Type.Integer() }), { description: 'Examples per label, in label order' }),
     createdAt: Timestamp,
   },
   { $id: 'Dataset' },

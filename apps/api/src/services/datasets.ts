@@ -16,7 +16,7 @@ export function datasetView(d: Dataset): DatasetResponse {
     numExamples: d.numExamples,
     numClasses: d.labels.length,
     labels: d.labels,
-    classCounts: d.classCounts as Record<string, number>,
+    classCounts: d.classCounts as DatasetResponse['classCounts'],
     createdAt: d.createdAt.toISOString(),
   };
 }
