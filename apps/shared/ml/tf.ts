@@ -19,6 +19,8 @@ let chosen: Promise<BackendInfo> | undefined;
 // Variables, not literals: these packages are optional and absent from most installs.
 const NODE_GPU = '@tensorflow/tfjs-node-gpu';
 const NODE_CPU = '@tensorflow/tfjs-node';
+const WEBGPU_BACKEND = '@tensorflow/tfjs-backend-webgpu';
+const DAWN = 'webgpu';
 
 async function tryNative(pkg: string): Promise<boolean> {
   try {
@@ -41,6 +43,19 @@ async function tryWasm(): Promise<boolean> {
   }
 }
 
+/** WebGPU in Node: Dawn (the `webgpu` npm package, which needs a Vulkan driver) provides navigator.gpu. */
+async function tryWebgpu(): Promise<boolean> {
+  try {
+    const dawn = (await import(DAWN)) as { create(flags: string[]): unknown; globals: Record<string, unknown> };
+    Object.assign(globalThis, dawn.globals);
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true });
+    await import(WEBGPU_BACKEND);
+    return await tf.setBackend('webgpu');
+  } catch {
+    return false;
+  }
+}
+
 function hasNvidiaGpu(): boolean {
   return existsSync('/dev/nvidiactl') || existsSync('/proc/driver/nvidia/version');
 }
@@ -49,10 +64,12 @@ async function pick(choice: TfBackendChoice): Promise<BackendInfo> {
   const attempts: Array<[BackendInfo['kind'], () => Promise<boolean>]> = [
     ['tensorflow-gpu', async () => hasNvidiaGpu() && tryNative(NODE_GPU)],
     ['tensorflow', () => tryNative(NODE_CPU)],
+    ['webgpu', tryWebgpu],
     ['wasm', tryWasm],
     ['cpu', () => tf.setBackend('cpu')],
   ];
-  const candidates = choice === 'auto' ? attempts : attempts.filter(([kind]) => kind === choice);
+  // WebGPU is opt-in (TF_BACKEND=webgpu): in auto mode it would load a GPU stack nobody asked for.
+  const candidates = choice === 'auto' ? attempts.filter(([kind]) => kind !== 'webgpu') : attempts.filter(([kind]) => kind === choice);
   for (const [kind, attempt] of candidates) {
     if (await attempt()) {
       await tf.ready();
@@ -63,6 +80,9 @@ async function pick(choice: TfBackendChoice): Promise<BackendInfo> {
 }
 
 export function initBackend(choice: TfBackendChoice): Promise<BackendInfo> {
-  chosen ??= pick(choice);
+  chosen ??= pick(choice).catch((err) => {
+    chosen = undefined; // a failed choice may be followed by another
+    throw err;
+  });
   return chosen;
 }

@@ -2,6 +2,7 @@
 import type { Optimizer } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
 import type { Hyperparameters } from '../../../shared/jobs/spec.ts';
+import { Adadelta } from './adadelta.ts';
 
 export function createOptimizer(name: Hyperparameters['optimizer'], lr: number): Optimizer {
   switch (name) {
@@ -14,7 +15,7 @@ export function createOptimizer(name: Hyperparameters['optimizer'], lr: number):
     case 'adamax':
       return tf.train.adamax(lr);
     case 'adadelta':
-      return tf.train.adadelta(lr);
+      return new Adadelta(lr);
     case 'adagrad':
       return tf.train.adagrad(lr);
     case 'rmsprop':
