@@ -118,6 +118,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
   let parts: ModelParts | undefined;
   let scratch: ModelParts | undefined;
   let features: { features: Features; hit: boolean } | undefined;
+  // Time spent getting the frozen base's features counts towards fine-tuning's wall time.
+  let featureMs = 0;
   const shouldStop = throttle(() => records.cancelRequested(), ctx.cancelPollMs);
   const data = await loadJobData(ctx.storage, spec.labels, { source: job.trainDataset.source as StoredSource }, {
     validation: job.validationDataset ? { source: job.validationDataset.source as StoredSource } : undefined,
@@ -156,6 +158,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
         await records.setStage('freeze');
         parts = freeze(base.model, { cutLayer: spec.cutLayer, head: spec.head, freeze: spec.freeze, numClasses: spec.labels.length });
         if (spec.freeze === 'all') {
+          const started = performance.now();
           features = await cachedFeatures(ctx, parts, data, featureKey({
             modelDigest: base.digest,
             cutLayer: parts.cutLayer!,
@@ -164,6 +167,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
             validationSplit: hp.validationSplit,
             seed: hp.seed,
           }));
+          featureMs = performance.now() - started;
         }
       } else {
         parts = buildModel(data.featureShape, spec.architecture ?? [], spec.labels.length);
@@ -200,7 +204,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
       : null;
     if (evaluation && holdout && result.baseline && scratch) {
       const scratchEval = await evaluate(scratch.model, holdout.data.x, holdout.data.classes, spec.labels, holdout.split, hp.batchSize);
-      evaluation.comparison = compare(spec.targetValAccuracy, { evaluation, train: result.main }, { evaluation: scratchEval, train: result.baseline });
+      const fineTuned = { ...result.main, wallTimeMs: Math.round(result.main.wallTimeMs + featureMs) };
+      evaluation.comparison = compare(spec.targetValAccuracy, { evaluation, train: fineTuned }, { evaluation: scratchEval, train: result.baseline });
     }
     const modelId = randomUUID();
     const prefix = `models/${modelId}/`;
