@@ -15,7 +15,7 @@ describe('bad input', () => {
   const ids: Record<string, string> = {};
 
   before(async () => {
-    h = await createHarness();
+    h = await createHarness({ env: { MAX_DATASET_BYTES: '4096' } });
     redis = createRedis(h.config);
     queue = new Queue(h.config.queueName, { connection: redis });
     ids.digits = (await createDataset(h.app, 'digits 0-4', { type: 'mnist', classes: [0, 1, 2, 3, 4], count: 50 })).id;
@@ -128,6 +128,10 @@ describe('bad input', () => {
       await expectError(res, 400, code);
       for (const [k, v] of Object.entries(details)) assert.equal(res.body.error.details[k], v, JSON.stringify(res.body));
     }
+    await h.storage.put('uploads/big.csv', 'f0,label\n' + '1.5,a\n'.repeat(1000));
+    const big = await http(h.app).post('/v1/datasets').send({ name: 'big', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/big.csv`, format: 'csv', labelColumn: 'label' } });
+    await expectError(big, 413, 'object_too_large');
+    assert.equal(big.body.error.details.limit, 4096);
     const noLabel = await http(h.app).post('/v1/datasets').send({ name: 'x', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/table.csv`, format: 'csv', labelColumn: 'nope' } });
     await expectError(noLabel, 400, 'dataset_invalid');
     assert.equal(noLabel.body.error.details.column, 'nope');

@@ -59,6 +59,15 @@ describe('models and tabular datasets', () => {
     assert.equal(lambda.status, 422);
     assert.equal(lambda.body.error.details.className, 'Lambda');
 
+    // A manifest that declares absurd weights is refused before any shard is fetched.
+    await uploadTinyModel(h.storage, 'uploads/absurd/');
+    const absurd = JSON.parse(Buffer.from(await h.storage.getBytes('uploads/absurd/model.json')).toString());
+    absurd.weightsManifest[0].weights[0].shape = [100_000_000, 8];
+    await h.storage.put('uploads/absurd/model.json', JSON.stringify(absurd));
+    const tooBig = await http(h.app).post('/v1/models').send({ name: 'x', uri: `s3://${h.storage.bucket}/uploads/absurd/model.json` });
+    assert.equal(tooBig.status, 422);
+    assert.equal(tooBig.body.error.code, 'model_too_large');
+
     assert.equal(await h.db.model.count(), 1);
     assert.equal((await h.storage.list('models/')).length, 2, 'only the good model was copied');
   });

@@ -43,6 +43,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** Largest model, in parameters, that a job may build or a registration may bring. @defaultValue 20000000 */
   maxModelParams: number;
+  /** Largest dataset file registration reads from S3. @defaultValue 268435456 (256 MiB) */
+  maxDatasetBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -131,6 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024),
     maxModelParams: int(env, 'MAX_MODEL_PARAMS', 20_000_000, 1),
+    maxDatasetBytes: int(env, 'MAX_DATASET_BYTES', 256 * 2 ** 20, 1),
   };
   return Object.freeze(config);
 }
@@ -165,6 +168,7 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs),
     BODY_LIMIT_BYTES: String(config.bodyLimitBytes),
     MAX_MODEL_PARAMS: String(config.maxModelParams),
+    MAX_DATASET_BYTES: String(config.maxDatasetBytes),
   };
   if (config.s3.endpoint) env.S3_ENDPOINT = config.s3.endpoint;
   return env;

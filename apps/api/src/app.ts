@@ -48,7 +48,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   await app.register(storagePlugin, { config });
 
   await app.register(healthRoutes, { config });
-  await app.register(datasetRoutes);
+  await app.register(datasetRoutes, { config });
   await app.register(modelRoutes, { config });
   await app.register(jobRoutes, { config });
   return app;

@@ -87,13 +87,13 @@ async function readExamples(source: StoredSource, storage: Storage): Promise<Exa
 }
 
 /** Validates a new dataset and records its shape, labels and class counts. */
-export async function registerDataset(id: string, source: DatasetSource, storage: Storage): Promise<DatasetProfile> {
+export async function registerDataset(id: string, source: DatasetSource, storage: Storage, maxBytes = Infinity): Promise<DatasetProfile> {
   if (source.type === 'mnist') {
     const stored: MnistSource = { ...source, split: source.split ?? 'train', classes: [...(source.classes ?? [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])].sort((a, b) => a - b) };
     return profile(stored, await readExamples(stored, storage));
   }
   const loc = parseS3Uri(source.uri);
-  const bytes = await storage.getBytes(loc.key, loc.bucket);
+  const bytes = await storage.getBytes(loc.key, loc.bucket, maxBytes);
   const parsed = parseTabular(bytes, source);
   const objectKey = `datasets/${id}/data.${source.format}`;
   const stored: StoredSource = { ...source, featureColumns: parsed.featureColumns, objectKey };

@@ -3,7 +3,8 @@
 import type { io } from '@tensorflow/tfjs';
 import { tf } from './tf.ts';
 import type { Storage } from '../storage/s3-storage.ts';
-import { checkShardPath, checkWeightBytes, parseModelJson } from './model-files.ts';
+import { checkShardPath, checkWeightBytes, expectedWeightBytes, parseModelJson } from './model-files.ts';
+import { UnprocessableError } from '../errors.ts';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';
@@ -13,12 +14,22 @@ export interface LoadedFiles {
   weights: Uint8Array;
 }
 
-/** Reads and validates model.json and its shards; `prefix` ends with '/'. */
-export async function readModelFiles(storage: Storage, prefix: string, bucket = storage.bucket): Promise<LoadedFiles> {
-  const modelJson = parseModelJson(await storage.getBytes(prefix + MODEL_JSON, bucket));
+const MAX_MODEL_JSON_BYTES = 16 * 2 ** 20;
+
+/**
+ * Reads and validates model.json and its shards; `prefix` ends with '/'. The
+ * manifest's declared size is checked against maxWeightBytes before any shard is fetched.
+ */
+export async function readModelFiles(storage: Storage, prefix: string, bucket = storage.bucket, maxWeightBytes = Infinity): Promise<LoadedFiles> {
+  const modelJson = parseModelJson(await storage.getBytes(prefix + MODEL_JSON, bucket, MAX_MODEL_JSON_BYTES));
+  const declared = expectedWeightBytes(modelJson);
+  if (declared > maxWeightBytes) {
+    throw new UnprocessableError('model_too_large', `The weights declare ${declared} bytes; the limit is ${maxWeightBytes}`, { bytes: declared, limit: maxWeightBytes });
+  }
   const shards: Uint8Array[] = [];
   for (const group of modelJson.weightsManifest) {
-    for (const p of group.paths) shards.push(await storage.getBytes(prefix + checkShardPath(p), bucket));
+    // A shard larger than everything declared is a lie, whatever it holds.
+    for (const p of group.paths) shards.push(await storage.getBytes(prefix + checkShardPath(p), bucket, declared));
   }
   const weights = Buffer.concat(shards);
   checkWeightBytes(modelJson, weights.byteLength);

@@ -3,13 +3,14 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { Config } from '../config.ts';
-import { BadRequestError, NotFoundError, TransientError } from '../errors.ts';
+import { AppError, BadRequestError, NotFoundError, TransientError } from '../errors.ts';
 
 export interface S3Location {
   bucket: string;
@@ -64,7 +65,15 @@ export class Storage {
     await this.wrap(() => this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType })));
   }
 
-  async getBytes(key: string, bucket = this.bucket): Promise<Uint8Array> {
+  /** Reads an object whole, refusing (413) one larger than maxBytes before downloading it. */
+  async getBytes(key: string, bucket = this.bucket, maxBytes?: number): Promise<Uint8Array> {
+    if (maxBytes !== undefined) {
+      const head = await this.wrap(() => this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })), { bucket, key });
+      const size = head.ContentLength ?? 0;
+      if (size > maxBytes) {
+        throw new AppError('object_too_large', `s3://${bucket}/${key} is ${size} bytes; the limit is ${maxBytes}`, 413, { size, limit: maxBytes });
+      }
+    }
     const res = await this.wrap(() => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key })), { bucket, key });
     if (!res.Body) throw new NotFoundError('object', `s3://${bucket}/${key}`);
     return res.Body.transformToByteArray();

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Config } from '../../../shared/config.ts';
 import { errorResponses, IdParams, PageQuery } from '../schemas/common.ts';
 import { CreateDatasetBody, DatasetPage } from '../schemas/datasets.ts';
 import { DatasetService, datasetView } from '../services/datasets.ts';
 
-const datasets: FastifyPluginAsyncTypebox = async (app) => {
-  const service = new DatasetService(app.db, app.storage);
+const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  const service = new DatasetService(app.db, app.storage, config.maxDatasetBytes);
   const tags = ['datasets'];
 
   app.post('/v1/datasets', {

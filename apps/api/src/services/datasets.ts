@@ -25,11 +25,12 @@ export class DatasetService {
   constructor(
     private readonly db: Db,
     private readonly storage: Storage,
+    private readonly maxBytes: number,
   ) {}
 
   async create(body: CreateDatasetBody): Promise<Dataset> {
     const id = randomUUID();
-    const profile = await registerDataset(id, body.source, this.storage);
+    const profile = await registerDataset(id, body.source, this.storage, this.maxBytes);
     try {
       return await this.db.dataset.create({
         data: { id, name: body.name, source: profile.source, featureShape: profile.featureShape, numExamples: profile.numExamples, labels: profile.labels, classCounts: profile.classCounts },

@@ -38,7 +38,7 @@ export class ModelService {
   async register(body: RegisterModelBody): Promise<Model> {
     const loc = parseS3Uri(body.uri);
     const prefix = loc.key.slice(0, -MODEL_JSON.length);
-    const files = await readModelFiles(this.storage, prefix, loc.bucket);
+    const files = await readModelFiles(this.storage, prefix, loc.bucket, this.maxParams * 4);
     let summary;
     try {
       const model = await tf.loadLayersModel(filesIOHandler(files));
