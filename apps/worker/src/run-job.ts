@@ -79,7 +79,8 @@ async function cachedFeatures(ctx: RunContext, parts: ModelParts, data: JobData,
     train: predictBatched(parts.base!, data.train.x),
     validation: data.validation ? predictBatched(parts.base!, data.validation.x) : undefined,
   };
-  await writeFeatures(ctx.storage, key, features);
+  // The cache only saves time: a failed write must not fail the job.
+  await writeFeatures(ctx.storage, key, features).catch((err: Error) => ctx.log.warn({ err: err.message, key }, 'could not cache base features'));
   return { features, hit: false };
 }
 
