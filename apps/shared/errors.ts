@@ -51,14 +51,3 @@ export class TransientError extends AppError {
     super(code, message, 503, details, true);
   }
 }
-
-/** Thrown inside training when a cancel request is seen at a batch boundary. */
-export class JobCancelledError extends AppError {
-  constructor() {
-    super('job_cancelled', 'The job was cancelled', 409);
-  }
-}
-
-export function isAppError(err: unknown): err is AppError {
-  return err instanceof AppError;
-}

@@ -54,7 +54,6 @@ export const ScheduleSchema = Type.Union([
     { additionalProperties: false },
   ),
 ]);
-export type Schedule = Static<typeof ScheduleSchema>;
 
 export const MONITORED = ['loss', 'accuracy', 'valLoss', 'valAccuracy'] as const;
 export type Monitored = (typeof MONITORED)[number];

@@ -9,12 +9,9 @@
 // wasm backend's scalar transposed matMul.
 import * as tf from '@tensorflow/tfjs';
 import { fitSpatial } from './spatial.ts';
-import { asTensor, nhwcShape, toNhwc } from './tensor-info.ts';
+import { type KernelArgs, asTensor, nhwcShape, toNhwc } from './tensor-info.ts';
 
-export function conv2dBackpropFilter({ inputs, attrs }: {
-  inputs: tf.NamedTensorInfoMap;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+export function conv2dBackpropFilter({ inputs, attrs }: KernelArgs): tf.TensorInfo {
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
     attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   return tf.tidy(() => {

@@ -5,12 +5,9 @@
 // so the work runs in one XNNPACK conv2d.
 import * as tf from '@tensorflow/tfjs';
 import { spreadForInputGrad } from './spatial.ts';
-import { asTensor, fromNhwc, nhwcShape, toNhwc } from './tensor-info.ts';
+import { type KernelArgs, asTensor, fromNhwc, nhwcShape, toNhwc } from './tensor-info.ts';
 
-export function conv2dBackpropInput({ inputs, attrs }: {
-  inputs: tf.NamedTensorInfoMap;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+export function conv2dBackpropInput({ inputs, attrs }: KernelArgs): tf.TensorInfo {
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
     attrs as unknown as tf.Conv2DBackpropInputAttrs;
   return tf.tidy(() => {

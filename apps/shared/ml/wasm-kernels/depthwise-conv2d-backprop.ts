@@ -3,7 +3,7 @@
 // tfjs-backend-wasm 4.22. tfjs only takes these gradients with dilation 1.
 import * as tf from '@tensorflow/tfjs';
 import { fitSpatial, spreadForInputGrad } from './spatial.ts';
-import { asTensor } from './tensor-info.ts';
+import { type KernelArgs, asTensor } from './tensor-info.ts';
 
 type Attrs = tf.DepthwiseConv2dNativeBackpropInputAttrs & tf.DepthwiseConv2dNativeBackpropFilterAttrs;
 
@@ -17,10 +17,7 @@ function convInfo(xShape: [number, number, number, number],
 }
 
 /** dx = sum over multiplier q of depthwiseConv2d(spread dy_q, flipped W_q). */
-export function depthwiseConv2dBackpropInput({ inputs, attrs }: {
-  inputs: tf.NamedTensorInfoMap;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+export function depthwiseConv2dBackpropInput({ inputs, attrs }: KernelArgs): tf.TensorInfo {
   const a = attrs as unknown as Attrs;
   return tf.tidy(() => {
     const dy = asTensor<tf.Rank.R4>(inputs.dy!);
@@ -42,10 +39,7 @@ export function depthwiseConv2dBackpropInput({ inputs, attrs }: {
 }
 
 /** dW[i,j,c,q] = sum_{n,oh,ow} x[n, oh*s+i, ow*s+j, c] * dy[n,oh,ow,c*m+q], one tap at a time. */
-export function depthwiseConv2dBackpropFilter({ inputs, attrs }: {
-  inputs: tf.NamedTensorInfoMap;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+export function depthwiseConv2dBackpropFilter({ inputs, attrs }: KernelArgs): tf.TensorInfo {
   const a = attrs as unknown as Attrs;
   return tf.tidy(() => {
     const x = asTensor<tf.Rank.R4>(inputs.x!);

@@ -28,3 +28,9 @@ export function nhwcShape(
 ): [number, number, number, number] {
   return dataFormat === 'NCHW' ? [shape[0], shape[2], shape[3], shape[1]] : shape;
 }
+
+/** What the engine hands every kernel we register. */
+export interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  attrs?: tf.NamedAttrMap;
+}
