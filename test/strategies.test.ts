@@ -99,10 +99,7 @@ describe('training strategies', () => {
     }
   });
 
-  it('adadelta takes the step Zeiler, Keras and PyTorch take (tfjs 4.22 divides by the stale accumulator)', () => {
-    const w = tf.variable(tf.tensor1d([1, -2]));
-    const opt = createOptimizer('adadelta', 1);
-    for (const g of [[0.5, -1], [0.25, 0.5]]) opt.applyGradients({ [w.name]: tf.tensor1d(g) });
+  it('adadelta takes the step Zeiler, Keras and PyTorch take (tfjs 4.22 divides by the stale accumulator), on cpu and fused on wasm', async () => {
     // Reference, by hand, rho 0.95, eps 1e-7.
     const expected = [1, -2].map((w0, i) => {
       let acc = 0, upd = 0, v = w0;
@@ -114,10 +111,24 @@ describe('training strategies', () => {
       }
       return v;
     });
-    const got = w.dataSync();
-    expected.forEach((e, i) => assert.ok(Math.abs(got[i] - e) < 1e-6, `${got[i]} vs ${e}`));
-    opt.dispose();
-    w.dispose();
+    const original = tf.getBackend();
+    try {
+      for (const backend of ['cpu', 'wasm']) {
+        assert.ok(await tf.setBackend(backend));
+        const w = tf.variable(tf.tensor1d([1, -2]));
+        const opt = createOptimizer('adadelta', 1);
+        const before = tf.memory().numTensors;
+        for (const g of [[0.5, -1], [0.25, 0.5]]) tf.tidy(() => opt.applyGradients({ [w.name]: tf.tensor1d(g) }));
+        const got = w.dataSync();
+        expected.forEach((e, i) => assert.ok(Math.abs(got[i] - e) < 1e-6, `${backend}: ${got[i]} vs ${e}`));
+        // Two slots (accumulators) were added; nothing else stays behind.
+        assert.equal(tf.memory().numTensors, before + 2, backend);
+        opt.dispose();
+        w.dispose();
+      }
+    } finally {
+      await tf.setBackend(original);
+    }
   });
 
   it('learning-rate schedules: step, cosine and warm-up', () => {

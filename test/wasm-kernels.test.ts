@@ -172,6 +172,20 @@ describe('wasm training kernels', () => {
     }
   });
 
+  it('row gather (batches from cached features) matches cpu, and refuses bad indices', async () => {
+    const idx = [4, 0, 4, 2, 1];
+    const [cpu, wasm] = await onBoth(() => [
+      tf.gather(tf.tensor(values(6 * 3 * 2, 3), [6, 3, 2]), tf.tensor1d(idx, 'int32')),
+      tf.gather(tf.tensor1d([9, 8, 7, 6, 5, 4], 'int32'), tf.tensor1d(idx, 'int32')).toFloat(),
+      // Not a row gather: still the backend's own kernel.
+      tf.gather(tf.tensor(values(6 * 3, 4), [6, 3]), tf.tensor1d([2, 0], 'int32'), 1),
+      tf.gather(tf.tensor(values(6 * 3, 5), [6, 3]), tf.tensor1d([], 'int32')),
+    ]);
+    assertClose(cpu, wasm, 'gather');
+    assert.ok(await tf.setBackend('wasm'));
+    assert.throws(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([3], 'int32')), /not in \[0, 2\]/);
+  });
+
   // A conv net without dropout (so both backends see the same function),
   // compared through its loss gradient w.r.t. every weight.
   it('a whole conv net has the same weight gradients as on cpu', async () => {

@@ -2,6 +2,7 @@
 // loops, for training conv nets; registerWasmGradKernels() installs them for 'wasm'.
 import * as tf from '@tensorflow/tfjs';
 import { makeBatchMatMul } from './batch-mat-mul.ts';
+import { makeGather } from './gather.ts';
 import { conv2dBackpropFilter } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInput } from './conv2d-backprop-input.ts';
 import {
@@ -42,4 +43,7 @@ export function registerWasmGradKernels(): void {
   if (matMul && !ours.has(matMul.kernelFunc)) {
     install(tf.BatchMatMul, makeBatchMatMul(matMul.kernelFunc));
   }
+  // Present but element by element; batches are row gathers, which copy whole rows.
+  const gather = tf.getKernel(tf.GatherV2, BACKEND);
+  if (gather && !ours.has(gather.kernelFunc)) install(tf.GatherV2, makeGather(gather.kernelFunc));
 }

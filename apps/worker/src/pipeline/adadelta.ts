@@ -4,6 +4,7 @@
 // the recipe's lr 1.0 that wrecks a conv net (loss stuck at ln(classes)).
 import type { NamedTensorMap, Tensor, Variable } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
+import { adadeltaStepWasm, canFuseAdadelta } from '../../../shared/ml/wasm-kernels/adadelta-step.ts';
 
 interface Slots {
   grad: Variable;
@@ -15,8 +16,8 @@ export class Adadelta extends tf.Optimizer {
 
   constructor(
     public learningRate: number,
-    private readonly rho = 0.95,
-    private readonly epsilon = 1e-7,
+    readonly rho = 0.95,
+    readonly epsilon = 1e-7,
   ) {
     super();
   }
@@ -32,6 +33,16 @@ export class Adadelta extends tf.Optimizer {
         this.slots.set(name, s);
       }
       const { grad, update } = s;
+      const state = { value, grad: g, accGrad: grad, accUpdate: update };
+      if (canFuseAdadelta(state)) {
+        tf.tidy(() => {
+          const [v, ag, au] = adadeltaStepWasm(state, this);
+          grad.assign(ag);
+          update.assign(au);
+          value.assign(v);
+        });
+        continue;
+      }
       tf.tidy(() => {
         const newGrad = grad.mul(this.rho).add(g.square().mul(1 - this.rho));
         const step = update.add(this.epsilon).sqrt().div(newGrad.add(this.epsilon).sqrt()).mul(g);
