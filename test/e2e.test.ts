@@ -12,7 +12,8 @@ describe('end to end: pretrain → fine-tune → evaluate → load → predict',
   let h: Harness;
   let baseUrl: string;
   before(async () => {
-    h = await createHarness({ worker: true });
+    // Two threads even for small data, so jobs train data-parallel through the service.
+    h = await createHarness({ worker: true, env: { TRAIN_THREADS: '2', TRAIN_PARALLEL_MIN_EXAMPLES: '0' } });
     await h.app.listen({ host: '127.0.0.1', port: 0 });
     baseUrl = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
   });
@@ -38,6 +39,7 @@ describe('end to end: pretrain → fine-tune → evaluate → load → predict',
     const preDone = await waitForJob(app, pre.id, finished);
     assert.equal(preDone.status, 'succeeded', JSON.stringify(preDone.error));
     assert.ok(preDone.outputModelId);
+    assert.equal(preDone.bestCheckpoint.threads, 2);
     const base = (await http(app).get(`/v1/models/${preDone.outputModelId}`)).body;
     assert.equal(base.kind, 'base');
     assert.deepEqual(base.inputShape, [null, 28, 28, 1]);
@@ -73,6 +75,7 @@ describe('end to end: pretrain → fine-tune → evaluate → load → predict',
     assert.equal(done.bestCheckpoint.metric, 'valLoss');
     assert.ok(done.bestCheckpoint.epoch >= 1 && done.bestCheckpoint.epoch <= 3);
     assert.equal(done.bestCheckpoint.fastPath, true);
+    assert.equal(done.bestCheckpoint.threads, 2);
     const cmp = done.evaluation.comparison;
     assert.equal(cmp.targetValAccuracy, 0.5);
     for (const side of [cmp.fineTuned, cmp.scratch]) {

@@ -4,7 +4,7 @@
 // also runs the PyTorch reference script on the same machine, in the same run,
 // and prints the ratios. A benchmark, not a test: quote medians and ratios.
 //
-//   npm run bench -- [--epochs 1] [--repeat 1] [--limit N] [--anchor path/to/torch_mnist_transfer.py] [--python /usr/bin/python3]
+//   [TRAIN_THREADS=1] npm run bench -- [--epochs 1] [--repeat 1] [--limit N] [--anchor path/to/torch_mnist_transfer.py] [--python /usr/bin/python3]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,6 +19,7 @@ import { evaluate } from '../worker/src/pipeline/evaluate.ts';
 import { disposeParts, freeze } from '../worker/src/pipeline/freeze.ts';
 import { withSeededRandom } from '../worker/src/pipeline/seed.ts';
 import { train } from '../worker/src/pipeline/train.ts';
+import { TrainingPeers } from '../worker/src/parallel/training-peers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -64,13 +65,13 @@ async function once(seed: number) {
   return withSeededRandom(seed, async () => {
     const pre = buildModel([28, 28, 1], [...FEATURES, ...CLASSIFIER], 5);
     let t = performance.now();
-    await train(pre, low, { hp, labels }, noHooks);
+    await train(pre, low, { hp, labels, peers }, noHooks);
     const pretrainMs = performance.now() - t;
     const pretrainAcc = (await evaluate(pre.model, lowTest.x, lowTest.classes, labels, 'test')).accuracy;
 
     t = performance.now();
     const ft = freeze(pre.model, { cutLayer: 'flatten', head: CLASSIFIER, freeze: 'all', numClasses: 5 });
-    const result = await train(ft, high, { hp, labels }, noHooks);
+    const result = await train(ft, high, { hp, labels, peers }, noHooks);
     const finetuneMs = performance.now() - t;
     const finetuneAcc = (await evaluate(ft.model, highTest.x, highTest.classes, labels, 'test')).accuracy;
     disposeParts(ft);
@@ -98,8 +99,12 @@ function runAnchor(script: string) {
   return { pretrainExPerSec: Number(pre[1]), pretrainAcc: Number(pre[2]), finetuneExPerSec: Number(ft[1]), finetuneAcc: Number(ft[2]) };
 }
 
-const backend = await initBackend(loadConfig().tfBackend);
-console.log(`backend ${backend.kind}, epochs ${epochs}, repeat ${repeat}${limit ? `, limit ${limit}` : ''}`);
+const config = loadConfig();
+const backend = await initBackend(config.tfBackend);
+// As the worker does: data-parallel threads on the single-threaded backends (TRAIN_THREADS).
+const threads = backend.kind === 'wasm' || backend.kind === 'cpu' ? config.worker.trainThreads : 1;
+const peers = threads > 1 ? await TrainingPeers.start(threads - 1, backend) : undefined;
+console.log(`backend ${backend.kind}, threads ${threads}, epochs ${epochs}, repeat ${repeat}${limit ? `, limit ${limit}` : ''}`);
 const runs = [];
 for (let i = 0; i < repeat; i++) {
   const r = await once(42 + i);
@@ -114,6 +119,7 @@ const ours = {
   finetuneAcc: median(runs.map((r) => r.finetuneAcc)),
 };
 console.log(`median: pretrain ${ours.pretrainExPerSec.toFixed(0)} ex/s, fine-tune wall ${(ours.finetuneMs / 1000).toFixed(1)} s, test acc 5-9 ${ours.finetuneAcc.toFixed(4)}`);
+await peers?.close();
 console.log(`tensors ${tf.memory().numTensors}, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
 
 if (values.anchor) {

@@ -1,5 +1,6 @@
 // The one place that reads process.env. Everything else receives a typed,
 // frozen Config, so tests can build one by hand with loadConfig({...}).
+import { availableParallelism } from 'node:os';
 
 export type TfBackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
@@ -35,6 +36,13 @@ export interface Config {
     jobAttempts: number;
     /** How often a running job looks for a cancel request, at most. @defaultValue 500 */
     cancelPollMs: number;
+    /**
+     * Threads one job trains on, data-parallel, on the single-threaded backends
+     * (wasm, cpu); the GPU and native backends use their own. @defaultValue the CPU count, at most 8
+     */
+    trainThreads: number;
+    /** Training sets smaller than this stay on one thread: a batch's round trip would cost more than it saves. @defaultValue 2048 */
+    parallelMinExamples: number;
   };
   tfBackend: TfBackendChoice;
   /** Grace period for in-flight requests and jobs on SIGTERM. @defaultValue 30000 */
@@ -128,6 +136,8 @@ export function loadConfig(env: Env = process.env): Config {
       lockDurationMs: int(env, 'WORKER_LOCK_DURATION_MS', 60_000, 5_000),
       jobAttempts: int(env, 'JOB_ATTEMPTS', 3, 1),
       cancelPollMs: int(env, 'CANCEL_POLL_MS', 500, 50),
+      trainThreads: int(env, 'TRAIN_THREADS', Math.min(8, availableParallelism()), 1),
+      parallelMinExamples: int(env, 'TRAIN_PARALLEL_MIN_EXAMPLES', 2048, 0),
     },
     tfBackend,
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100),
@@ -164,6 +174,8 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     WORKER_LOCK_DURATION_MS: String(config.worker.lockDurationMs),
     JOB_ATTEMPTS: String(config.worker.jobAttempts),
     CANCEL_POLL_MS: String(config.worker.cancelPollMs),
+    TRAIN_THREADS: String(config.worker.trainThreads),
+    TRAIN_PARALLEL_MIN_EXAMPLES: String(config.worker.parallelMinExamples),
     TF_BACKEND: config.tfBackend,
     SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs),
     BODY_LIMIT_BYTES: String(config.bodyLimitBytes),

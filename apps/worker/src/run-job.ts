@@ -16,6 +16,7 @@ import { loadJobData, type JobData } from './job-data.ts';
 import { featureKey, readFeatures, writeFeatures, type Features } from './feature-cache.ts';
 import { predictBatched } from './pipeline/scoring.ts';
 import { tf } from '../../shared/ml/tf.ts';
+import type { Tensor } from '@tensorflow/tfjs';
 import { buildModel } from './pipeline/build.ts';
 import { evaluate, type Evaluation } from './pipeline/evaluate.ts';
 import { disposeParts, freeze, type ModelParts } from './pipeline/freeze.ts';
@@ -23,6 +24,7 @@ import { compare, fromScratch, type Comparison } from './pipeline/compare.ts';
 import { withSeededRandom } from './pipeline/seed.ts';
 import { loadModel } from './pipeline/load.ts';
 import { train } from './pipeline/train.ts';
+import type { TrainingPeers } from './parallel/training-peers.ts';
 
 export interface RunContext {
   db: Db;
@@ -30,6 +32,8 @@ export interface RunContext {
   log: Logger;
   backend: BackendInfo;
   cancelPollMs: number;
+  /** Data-parallel peer threads, for training sets of at least minExamples. */
+  parallel?: { peers(): Promise<TrainingPeers>; minExamples: number };
 }
 
 export interface Attempt {
@@ -69,15 +73,20 @@ export function throttle(check: () => Promise<boolean>, everyMs: number): () => 
 }
 
 /** A frozen base's features: from the S3 cache when another job computed them, else computed and cached. */
-async function cachedFeatures(ctx: RunContext, parts: ModelParts, data: JobData, key: string): Promise<{ features: Features; hit: boolean }> {
+async function cachedFeatures(ctx: RunContext, parts: ModelParts, data: JobData, key: string, peers?: TrainingPeers): Promise<{ features: Features; hit: boolean }> {
   const cached = await readFeatures(ctx.storage, key);
   if (cached && cached.train.shape[0] === data.train.x.shape[0] && (cached.validation?.shape[0] ?? 0) === (data.validation?.x.shape[0] ?? 0)) {
     return { features: cached, hit: true };
   }
   if (cached) tf.dispose([cached.train, ...(cached.validation ? [cached.validation] : [])]);
+  const baseOutput = async (x: Tensor) => {
+    if (!peers) return predictBatched(parts.base!, x);
+    await peers.load(parts);
+    return peers.features(parts.base!, x);
+  };
   const features: Features = {
-    train: predictBatched(parts.base!, data.train.x),
-    validation: data.validation ? predictBatched(parts.base!, data.validation.x) : undefined,
+    train: await baseOutput(data.train.x),
+    validation: data.validation ? await baseOutput(data.validation.x) : undefined,
   };
   // The cache only saves time: a failed write must not fail the job.
   await writeFeatures(ctx.storage, key, features).catch((err: Error) => ctx.log.warn({ err: err.message, key }, 'could not cache base features'));
@@ -150,6 +159,14 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
     return 'retry';
   }
 
+  // More threads only pay off on enough data; a pool that cannot start leaves the job on one.
+  const peers = ctx.parallel && data.train.x.shape[0] >= ctx.parallel.minExamples
+    ? await ctx.parallel.peers().catch((err: Error) => {
+      log.warn({ err: err.message }, 'training on one thread: peer threads did not start');
+      return undefined;
+    })
+    : undefined;
+
   try {
     const result = await withSeededRandom(hp.seed, async () => {
       if (job.type === 'finetune') {
@@ -167,7 +184,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
             validationDatasetId: job.validationDatasetId ?? undefined,
             validationSplit: hp.validationSplit,
             seed: hp.seed,
-          }));
+          }), peers);
           featureMs = performance.now() - started;
         }
       } else {
@@ -176,7 +193,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
       await records.setStage('train');
       const model = parts.model;
       const trainData = { x: data.train.x, y: data.train.y, classes: data.train.classes, valX: data.validation?.x, valClasses: data.validation?.classes };
-      const main = await train(parts, trainData, { hp, labels: spec.labels, features: features?.features }, {
+      const main = await train(parts, trainData, { hp, labels: spec.labels, features: features?.features, peers }, {
         shouldStop,
         onEpochEnd: async (r) => {
           const prefix = `jobs/${jobId}/checkpoints/epoch-${r.epoch}/`;
@@ -188,7 +205,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
       if (main.stopped || !spec.compareWithScratch) return { main };
       log.info('training the same architecture from scratch for comparison');
       scratch = await fromScratch(model);
-      const baseline = await train(scratch, trainData, { hp, labels: spec.labels }, { shouldStop, onEpochEnd: async () => undefined });
+      const baseline = await train(scratch, trainData, { hp, labels: spec.labels, peers }, { shouldStop, onEpochEnd: async () => undefined });
       return { main, baseline };
     });
     if (result.main.stopped || result.baseline?.stopped) {
@@ -236,7 +253,7 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
           progress: 1,
           evaluation: evaluation as never,
           bestCheckpoint: result.main.best
-            ? { ...result.main.best, earlyStopped: result.main.earlyStopped, fastPath: result.main.fastPath, featureCache: features ? (features.hit ? 'hit' : 'miss') : null }
+            ? { ...result.main.best, earlyStopped: result.main.earlyStopped, fastPath: result.main.fastPath, threads: result.main.threads, featureCache: features ? (features.hit ? 'hit' : 'miss') : null }
             : undefined,
           finishedAt: new Date(),
         },

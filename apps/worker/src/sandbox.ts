@@ -9,6 +9,7 @@ import { initBackend } from '../../shared/ml/tf.ts';
 import type { JobPayload } from '../../shared/queue/contract.ts';
 import { Storage } from '../../shared/storage/s3-storage.ts';
 import { runJob, type RunContext } from './run-job.ts';
+import { lazyPeers } from './parallel/training-peers.ts';
 
 let context: Promise<RunContext> | undefined;
 
@@ -28,6 +29,10 @@ async function createContext(): Promise<RunContext> {
     log,
     backend,
     cancelPollMs: config.worker.cancelPollMs,
+    // Only the single-threaded backends gain from more threads.
+    parallel: config.worker.trainThreads > 1 && (backend.kind === 'wasm' || backend.kind === 'cpu')
+      ? { peers: lazyPeers(config.worker.trainThreads - 1, backend), minExamples: config.worker.parallelMinExamples }
+      : undefined,
   };
 }
 

@@ -45,6 +45,7 @@ export const JobSchema = Type.Object(
           earlyStopped: Type.Boolean(),
           fastPath: Type.Boolean({ description: 'The frozen base ran once over the data instead of every batch' }),
           featureCache: Type.Union([Type.Literal('hit'), Type.Literal('miss'), Type.Null()], { description: "Whether the frozen base's features came from the S3 cache" }),
+          threads: Type.Optional(Type.Integer({ description: 'Threads that trained it, data-parallel (TRAIN_THREADS)' })),
         },
       ),
       Type.Null(),

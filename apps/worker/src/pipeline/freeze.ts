@@ -6,6 +6,7 @@ import { tf } from '../../../shared/ml/tf.ts';
 import { applyLayers, checkOutput } from '../../../shared/ml/layer-spec.ts';
 import { resolveCutLayer } from '../../../shared/ml/cut-layer.ts';
 import type { Freeze, LayerSpec } from '../../../shared/jobs/spec.ts';
+import { setUnfrozen } from './batch-gradients.ts';
 
 export interface FreezeOptions {
   /** Base layer (name, or index with negatives from the top) whose output feeds the head. @defaultValue the layer before the output */
@@ -38,10 +39,7 @@ export function unfrozenBlocks(freeze: Freeze, totalBlocks: number, epoch: numbe
 /** Sets layer.trainable for an epoch; returns how many base blocks train. */
 export function applyFreeze(parts: ModelParts, epoch: number): number {
   const k = unfrozenBlocks(parts.freeze, parts.baseBlocks.length, epoch);
-  const n = parts.baseBlocks.length;
-  parts.baseBlocks.forEach((layer, i) => {
-    layer.trainable = i >= n - k;
-  });
+  setUnfrozen(parts.baseBlocks, k);
   return k;
 }
 

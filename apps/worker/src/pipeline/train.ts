@@ -3,7 +3,7 @@
 // learning rate, follows the schedule, weights classes, stops early, keeps the
 // best epoch's weights, stops on divergence, and checks for a stop request
 // after every batch.
-import type { NamedTensorMap, Tensor, Variable } from '@tensorflow/tfjs';
+import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
 import { UnprocessableError } from '../../../shared/errors.ts';
 import type { Hyperparameters, Monitored } from '../../../shared/jobs/spec.ts';
@@ -11,6 +11,9 @@ import { applyFreeze, unfrozenBlocks, type ModelParts } from './freeze.ts';
 import { createOptimizer, learningRateAt, setLearningRate } from './optimizers.ts';
 import { predictBatched, score } from './scoring.ts';
 import { shuffledIndices } from './seed.ts';
+import { trainableVariables } from './batch-gradients.ts';
+import { localStep, parallelStep } from './batch-step.ts';
+import type { TrainingPeers } from '../parallel/training-peers.ts';
 
 export interface TrainData {
   x: Tensor;
@@ -54,6 +57,8 @@ export interface TrainResult {
   best: BestEpoch | null;
   /** True when a frozen base ran once over the data instead of every batch. */
   fastPath: boolean;
+  /** Threads that computed gradients (1 without peers). */
+  threads: number;
   wallTimeMs: number;
 }
 
@@ -64,14 +69,8 @@ export interface TrainOptions {
   features?: { train: Tensor; validation?: Tensor };
   /** Run the frozen base every batch even when it could run once (tests prove both agree). */
   disableFastPath?: boolean;
-}
-
-/**
- * Trainable base variables from the top block down. tfjs optimizers keep their
- * slots by position, so layers unfrozen later must come after those already training.
- */
-function baseVariables(parts: ModelParts): Variable[] {
-  return [...parts.baseBlocks].reverse().flatMap((l) => l.trainableWeights.map((w) => w.read() as Variable));
+  /** Threads that each take a shard of every batch (data-parallel); none trains on this thread alone. */
+  peers?: TrainingPeers;
 }
 
 const HIGHER_IS_BETTER = new Set<Monitored>(['accuracy', 'valAccuracy']);
@@ -122,8 +121,11 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
 
   // On the fast path the frozen base runs once, in inference mode, as it would every batch.
   const ownsFeatures = fastPath && !opts.features;
-  const trainInput = fastPath ? (opts.features?.train ?? predictBatched(base!, data.x)) : data.x;
-  const valInput = data.valX && fastPath ? (opts.features?.validation ?? predictBatched(base!, data.valX)) : data.valX;
+  const peers = opts.peers && hp.batchSize >= 2 * (opts.peers.size + 1) ? opts.peers : undefined;
+  if (peers) await peers.load(parts);
+  const baseOutput = (x: Tensor) => (peers ? peers.features(base!, x) : predictBatched(base!, x));
+  const trainInput = fastPath ? (opts.features?.train ?? (await baseOutput(data.x))) : data.x;
+  const valInput = data.valX && fastPath ? (opts.features?.validation ?? (await baseOutput(data.valX))) : data.valX;
   const scorer = fastPath ? parts.head : parts.model;
 
   const headOpt = createOptimizer(hp.optimizer, hp.learningRate);
@@ -156,43 +158,31 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
         lr = learningRateAt(hp, epoch, b, batches);
         setLearningRate(headOpt, lr);
         if (baseOpt !== headOpt) setLearningRate(baseOpt, lr * multiplier);
-        const idx = tf.tensor1d(order.subarray(b * hp.batchSize, Math.min(n, (b + 1) * hp.batchSize)), 'int32');
-        const size = idx.shape[0];
-        const [lossT, correctT] = tf.tidy(() => {
-          const xb = tf.gather(trainInput, idx);
-          const yb = tf.gather(data.y, idx);
-          const headVars = parts.head.trainableWeights.map((w) => w.read() as Variable);
-          const baseVars = unfrozen > 0 ? baseVariables(parts) : [];
-          let hits: Tensor | undefined;
-          const { value, grads } = tf.variableGrads(() => {
-            const features = base && !fastPath ? (base.apply(xb, { training: unfrozen > 0 }) as Tensor) : xb;
-            const probs = parts.head.apply(features, { training: true }) as Tensor;
-            hits = tf.keep(tf.equal(probs.argMax(-1), yb.argMax(-1)).sum());
-            // Unclipped (only an epsilon), so a NaN from the model shows up in the loss.
-            const ce = tf.neg(tf.sum(tf.mul(yb, tf.log(tf.add(probs, 1e-7))), -1));
-            const perExample = weights ? ce.mul(tf.gather(weights, yb.argMax(-1))) : ce;
-            return perExample.mean() as tf.Scalar;
-          }, [...headVars, ...baseVars]);
-          const pick = (vars: Variable[]) => Object.fromEntries(vars.map((v) => [v.name, grads[v.name]])) as NamedTensorMap;
-          if (baseOpt === headOpt) headOpt.applyGradients(pick([...headVars, ...baseVars]));
-          else {
-            headOpt.applyGradients(pick(headVars));
-            if (baseVars.length > 0) baseOpt.applyGradients(pick(baseVars));
-          }
-          return [value, hits!];
-        });
-        idx.dispose();
-        const [lossV, hitsV] = await Promise.all([lossT.data(), correctT.data()]);
-        tf.dispose([lossT, correctT]);
-        if (!Number.isFinite(lossV[0])) {
+        const batch = order.subarray(b * hp.batchSize, Math.min(n, (b + 1) * hp.batchSize));
+        const size = batch.length;
+        const opts = { unfrozen, features: fastPath, classWeights: weights };
+        const step = peers
+          ? await parallelStep(peers, parts, { x: trainInput, y: data.y, batch }, opts, (hp.seed * 1_000_003 + epoch * batches + b) >>> 0)
+          : localStep(parts, { x: trainInput, y: data.y, batch }, opts);
+        const vars = trainableVariables(parts, unfrozen);
+        const named = (from: number, to = vars.length) => Object.fromEntries(vars.slice(from, to).map((v, i) => [v.name, step.grads[from + i]])) as NamedTensorMap;
+        const headCount = parts.head.trainableWeights.length;
+        if (baseOpt === headOpt) headOpt.applyGradients(named(0));
+        else {
+          headOpt.applyGradients(named(0, headCount));
+          if (vars.length > headCount) baseOpt.applyGradients(named(headCount));
+        }
+        tf.dispose(step.grads);
+        const [lossV, hitsV] = [step.loss, step.hits];
+        if (!Number.isFinite(lossV)) {
           throw new UnprocessableError(
             'training_diverged',
-            `The loss became ${lossV[0]} in epoch ${epoch + 1}, batch ${b + 1}; the job keeps its last good checkpoint (epoch ${epochs.length || 'none'})`,
+            `The loss became ${lossV} in epoch ${epoch + 1}, batch ${b + 1}; the job keeps its last good checkpoint (epoch ${epochs.length || 'none'})`,
             { epoch: epoch + 1, batch: b + 1, lastGoodEpoch: epochs.length || null },
           );
         }
-        lossSum += lossV[0] * size;
-        correct += hitsV[0];
+        lossSum += lossV * size;
+        correct += hitsV;
       }
       if (stopped) break;
 
@@ -234,6 +224,7 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
     epochs,
     best: best.best === null ? null : { epoch: best.bestEpoch, metric: best.metric, value: best.best },
     fastPath,
+    threads: peers ? peers.size + 1 : 1,
     wallTimeMs: Math.round(performance.now() - started),
   };
 }

@@ -1,0 +1,91 @@
+// One batch's loss, hits and averaged gradients: on this thread alone, or
+// split into shards across data-parallel peers. Both return gradients in
+// trainableVariables() order for the caller's optimizer step.
+import type { Tensor } from '@tensorflow/tfjs';
+import { tf } from '../../../shared/ml/tf.ts';
+import { changingLayers, shardGradients, type Trainable } from './batch-gradients.ts';
+import { ownedData, type Array32 } from '../parallel/protocol.ts';
+import { splitRows, type TrainingPeers } from '../parallel/training-peers.ts';
+
+export interface BatchStep {
+  loss: number;
+  hits: number;
+  /** The caller disposes them. */
+  grads: Tensor[];
+}
+
+export interface BatchRows {
+  x: Tensor;
+  /** One-hot. */
+  y: Tensor;
+  /** Row indices of this batch. */
+  batch: Int32Array;
+}
+
+export interface StepOptions {
+  unfrozen: number;
+  features: boolean;
+  classWeights?: Tensor;
+}
+
+function gathered(t: Tensor, rows: Int32Array): Tensor {
+  return tf.tidy(() => tf.gather(t, tf.tensor1d(rows, 'int32')));
+}
+
+export function localStep(m: Trainable, rows: BatchRows, opts: StepOptions): BatchStep {
+  const [xb, yb] = [gathered(rows.x, rows.batch), gathered(rows.y, rows.batch)];
+  try {
+    const g = shardGradients(m, xb, yb, opts);
+    const [loss, hits] = [g.loss.dataSync()[0], g.hits.dataSync()[0]];
+    tf.dispose([g.loss, g.hits]);
+    return { loss, hits, grads: g.grads };
+  } finally {
+    tf.dispose([xb, yb]);
+  }
+}
+
+/**
+ * The first shard runs here while the peers run theirs; each shard's mean is
+ * weighted by its size, so the result is the whole batch's mean (up to
+ * float rounding, and batch-norm statistics, which are per shard).
+ */
+export async function parallelStep(peers: TrainingPeers, m: Trainable, rows: BatchRows, opts: StepOptions, seed: number): Promise<BatchStep> {
+  const backend = tf.getBackend();
+  const shards = splitRows(rows.batch.length, peers.size + 1)
+    .map(([s, e]) => rows.batch.subarray(s, e))
+    .filter((s) => s.length > 0);
+  const sync = changingLayers(m, opts.unfrozen).flatMap((l) => l.getWeights()).map((w) => ownedData(w, backend));
+  const classWeights = opts.classWeights ? ownedData(opts.classWeights, backend) : undefined;
+  const array = (t: Tensor, shard: Int32Array): Array32 => {
+    const g = gathered(t, shard);
+    const data = ownedData(g, backend);
+    g.dispose();
+    return { data, shape: g.shape };
+  };
+  const theirs = peers.gradients(shards.slice(1).map((shard, j) => ({
+    x: array(rows.x, shard),
+    y: array(rows.y, shard),
+    unfrozen: opts.unfrozen,
+    features: opts.features,
+    classWeights,
+    seed: (seed * 31 + j + 1) >>> 0,
+    sync,
+  })));
+  const mine = localStep(m, { ...rows, batch: shards[0] }, opts);
+  const answers = await theirs.catch((err) => {
+    tf.dispose(mine.grads);
+    throw err;
+  });
+  const total = rows.batch.length;
+  const share = (size: number) => size / total;
+  const grads = tf.tidy(() => mine.grads.map((g, i) => answers.reduce(
+    (acc, a, j) => acc.add(tf.tensor(a.grads[i], g.shape).mul(share(shards[j + 1].length))),
+    g.mul(share(shards[0].length)),
+  )));
+  tf.dispose(mine.grads);
+  return {
+    loss: answers.reduce((acc, a, j) => acc + a.loss * share(shards[j + 1].length), mine.loss * share(shards[0].length)),
+    hits: answers.reduce((acc, a) => acc + a.hits, mine.hits),
+    grads,
+  };
+}
