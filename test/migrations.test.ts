@@ -68,6 +68,14 @@ describe('migrations', () => {
     await db.job.update({ where: { id: job.id }, data: { status: 'running', stage: 'train', cancelRequestedAt: new Date(), latestMetrics: { loss: 1 }, evaluation: { accuracy: 1 } } });
     await db.epochMetric.create({ data: { jobId: job.id, epoch: 1, loss: 0.5, accuracy: 0.8, valLoss: 0.6, valAccuracy: 0.7, durationMs: 10, examplesPerSec: 100 } });
     await db.checkpoint.create({ data: { jobId: job.id, epoch: 1, prefix: 'jobs/x/checkpoints/epoch-1/', sizeBytes: 40 } });
+    const leased = await db.job.update({ where: { id: job.id }, data: { leaseToken: { increment: 1 }, leaseExpiresAt: new Date() } });
+    assert.equal(leased.leaseToken, 1);
+    const e1 = await db.jobEvent.create({ data: { jobId: job.id, type: 'status', data: { status: 'running' } } });
+    const e2 = await db.jobEvent.create({ data: { jobId: job.id, type: 'epoch', data: { epoch: 1 } } });
+    assert.ok(e2.id > e1.id, 'event ids grow');
+    await db.idempotencyKey.create({ data: { scope: 'POST /v1/jobs', key: 'k', requestHash: 'h', state: 'in_flight', expiresAt: new Date(Date.now() + 1000) } });
+    await assert.rejects(db.idempotencyKey.create({ data: { scope: 'POST /v1/jobs', key: 'k', requestHash: 'h2', state: 'in_flight', expiresAt: new Date() } }));
+    await db.idempotencyKey.update({ where: { scope_key: { scope: 'POST /v1/jobs', key: 'k' } }, data: { state: 'done', statusCode: 201, response: { id: 1 } } });
     const child = await db.model.create({
       data: {
         id: randomUUID(), name: 'ft', kind: 'fine_tuned', storagePrefix: 'models/y/', inputShape: [null, 4], outputShape: [null, 2],
@@ -94,5 +102,6 @@ describe('migrations', () => {
     await db.job.delete({ where: { id: job.id } });
     assert.equal(await db.epochMetric.count(), 0);
     assert.equal(await db.checkpoint.count(), 0);
+    assert.equal(await db.jobEvent.count(), 0);
   });
 });

@@ -38,7 +38,7 @@ describe('pipeline stages', () => {
       shouldStop: () => false,
       onEpochEnd: async (r) => void epochs.push(r.epoch),
     });
-    assert.equal(result.stopped, false);
+    assert.equal(result.stopped, null);
     assert.equal(result.fastPath, true);
     assert.deepEqual(epochs, [1, 2, 3]);
 
@@ -73,10 +73,10 @@ describe('pipeline stages', () => {
     let batches = 0;
     const epochs: number[] = [];
     const result = await train(parts, data, { hp: hp({ epochs: 5, batchSize: 8 }), labels: ['a', 'b', 'c'] }, {
-      shouldStop: () => ++batches >= 5,
+      shouldStop: () => (++batches >= 5 ? 'cancel' : false),
       onEpochEnd: async (r) => void epochs.push(r.epoch),
     });
-    assert.equal(result.stopped, true);
+    assert.equal(result.stopped, 'cancel');
     assert.deepEqual(epochs, [], 'a stopped epoch writes no metrics');
     assert.equal(batches, 5);
     tf.dispose([data.x, data.y]);

@@ -48,7 +48,7 @@ const CLASSIFIER: LayerSpec[] = [
   { type: 'dense', units: 5, activation: 'softmax' },
 ];
 const hp: Hyperparameters = { ...DEFAULT_HYPERPARAMETERS, epochs, batchSize: 128, optimizer: 'adadelta', learningRate: 1.0, validationSplit: 0 };
-const noHooks = { shouldStop: () => false, onEpochEnd: async () => undefined };
+const noHooks = { shouldStop: () => false as const, onEpochEnd: async () => undefined };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function digits(split: 'train' | 'test', lo: number) {

@@ -41,6 +41,10 @@ export interface Config {
      * (wasm, cpu); the GPU and native backends use their own. @defaultValue the CPU count, at most 8
      */
     trainThreads: number;
+    /** A running job's lease in Postgres: renewed every third of it; past it, another worker may take the job. @defaultValue 30000 */
+    leaseMs: number;
+    /** How often a worker compares Postgres with the queue and re-enqueues what Redis lost. @defaultValue 15000 */
+    reconcileIntervalMs: number;
     /** Training sets smaller than this stay on one thread: a batch's round trip would cost more than it saves. @defaultValue 2048 */
     parallelMinExamples: number;
   };
@@ -49,6 +53,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Largest accepted JSON body. @defaultValue 1048576 */
   bodyLimitBytes: number;
+  /** How often an SSE event stream looks for new events. @defaultValue 500 */
+  eventsPollMs: number;
+  /** How long an Idempotency-Key and its stored response are kept. @defaultValue 24 */
+  idempotencyTtlHours: number;
   /** Largest model, in parameters, that a job may build or a registration may bring. @defaultValue 20000000 */
   maxModelParams: number;
   /** Largest dataset file registration reads from S3. @defaultValue 268435456 (256 MiB) */
@@ -136,12 +144,16 @@ export function loadConfig(env: Env = process.env): Config {
       lockDurationMs: int(env, 'WORKER_LOCK_DURATION_MS', 60_000, 5_000),
       jobAttempts: int(env, 'JOB_ATTEMPTS', 3, 1),
       cancelPollMs: int(env, 'CANCEL_POLL_MS', 500, 50),
+      leaseMs: int(env, 'JOB_LEASE_MS', 30_000, 1_000),
+      reconcileIntervalMs: int(env, 'RECONCILE_INTERVAL_MS', 15_000, 100),
       trainThreads: int(env, 'TRAIN_THREADS', Math.min(8, availableParallelism()), 1),
       parallelMinExamples: int(env, 'TRAIN_PARALLEL_MIN_EXAMPLES', 2048, 0),
     },
     tfBackend,
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024),
+    eventsPollMs: int(env, 'EVENTS_POLL_MS', 500, 20),
+    idempotencyTtlHours: int(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1),
     maxModelParams: int(env, 'MAX_MODEL_PARAMS', 20_000_000, 1),
     maxDatasetBytes: int(env, 'MAX_DATASET_BYTES', 256 * 2 ** 20, 1),
   };
@@ -174,11 +186,15 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     WORKER_LOCK_DURATION_MS: String(config.worker.lockDurationMs),
     JOB_ATTEMPTS: String(config.worker.jobAttempts),
     CANCEL_POLL_MS: String(config.worker.cancelPollMs),
+    JOB_LEASE_MS: String(config.worker.leaseMs),
+    RECONCILE_INTERVAL_MS: String(config.worker.reconcileIntervalMs),
     TRAIN_THREADS: String(config.worker.trainThreads),
     TRAIN_PARALLEL_MIN_EXAMPLES: String(config.worker.parallelMinExamples),
     TF_BACKEND: config.tfBackend,
     SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs),
     BODY_LIMIT_BYTES: String(config.bodyLimitBytes),
+    IDEMPOTENCY_TTL_HOURS: String(config.idempotencyTtlHours),
+    EVENTS_POLL_MS: String(config.eventsPollMs),
     MAX_MODEL_PARAMS: String(config.maxModelParams),
     MAX_DATASET_BYTES: String(config.maxDatasetBytes),
   };

@@ -4,7 +4,7 @@ import { tf } from '../../apps/shared/ml/tf.ts';
 import { buildModel } from '../../apps/worker/src/pipeline/build.ts';
 import type { TrainData } from '../../apps/worker/src/pipeline/train.ts';
 
-export const noHooks = { shouldStop: () => false, onEpochEnd: async () => undefined };
+export const noHooks = { shouldStop: () => false as const, onEpochEnd: async () => undefined };
 
 /** 6 features → 8 → 8 → 3 classes; tanh, so no unit dies and every layer gets gradients. */
 export function tinyBase() {

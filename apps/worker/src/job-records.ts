@@ -1,24 +1,130 @@
-// The worker's writes to Postgres for one job: stage, epochs, checkpoints, outcome.
+// The worker's writes to Postgres for one job, all fenced by the job's lease:
+// a claim raises the job's leaseToken, and every later write names the token
+// it claimed with. A zombie (a worker whose lease lapsed and was taken over)
+// finds the token moved on, and its write is rolled back with lease_lost.
 import type { Db } from '../../shared/db/prisma.ts';
+import { Prisma } from '../../shared/generated/prisma/client.ts';
 import type { JobStage } from '../../shared/generated/prisma/enums.ts';
+import { ConflictError } from '../../shared/errors.ts';
+import { jobEvent, type JobEventType } from '../../shared/jobs/events.ts';
 import type { EpochResult } from './pipeline/train.ts';
 
+export class LeaseLostError extends ConflictError {
+  constructor(jobId: string) {
+    super('lease_lost', `Another worker holds job ${jobId} now; this worker's write was rejected`, { jobId });
+  }
+}
+
+type Tx = Prisma.TransactionClient;
+
+export interface Claim {
+  token: number;
+  /** This attempt, 1-based. */
+  attempt: number;
+  /** The status before the claim: running means an earlier attempt ended without a word. */
+  previousStatus: string;
+  resumePoint: ResumePoint | null;
+}
+
+export interface ResumePoint {
+  prefix: string;
+  epoch: number;
+  batch: number;
+}
+
 export class JobRecords {
+  private token = -1;
+
   constructor(
     private readonly db: Db,
     readonly jobId: string,
+    private readonly leaseMs: number,
   ) {}
 
+  /**
+   * Takes the job unless it is finished, cancelled, paused, or held by a live
+   * lease. Returns null when it cannot be taken.
+   */
+  async claim(backend: string): Promise<Claim | null> {
+    const now = new Date();
+    return this.db.$transaction(async (tx) => {
+      const before = await tx.job.findUnique({ where: { id: this.jobId }, select: { status: true, leaseExpiresAt: true } });
+      const taken = await tx.job.updateMany({
+        where: {
+          id: this.jobId,
+          status: { in: ['queued', 'running'] },
+          cancelRequestedAt: null,
+          OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lt: now } }],
+        },
+        data: {
+          status: 'running',
+          leaseToken: { increment: 1 },
+          leaseExpiresAt: new Date(now.getTime() + this.leaseMs),
+          attempts: { increment: 1 },
+          backend,
+          interruptRequest: null,
+          errorCode: null,
+          errorMessage: null,
+        },
+      });
+      if (taken.count === 0 || !before) return null;
+      const job = await tx.job.findUniqueOrThrow({ where: { id: this.jobId } });
+      if (!job.startedAt) await tx.job.update({ where: { id: this.jobId }, data: { startedAt: now } });
+      this.token = job.leaseToken;
+      if (before.status === 'running') {
+        await jobEvent(tx, this.jobId, 'interrupted', { attempt: job.attempts - 1, reason: 'worker_lost' });
+      }
+      await jobEvent(tx, this.jobId, 'status', { status: 'running' });
+      return { token: job.leaseToken, attempt: job.attempts, previousStatus: before.status, resumePoint: job.resumePoint as ResumePoint | null };
+    });
+  }
+
+  /** Runs writes only while this worker still holds the lease; renews it on the way. */
+  private fenced<T>(write: (tx: Tx) => Promise<T>, data: Prisma.JobUpdateManyMutationInput = {}): Promise<T> {
+    return this.db.$transaction(async (tx) => {
+      const held = await tx.job.updateMany({
+        where: { id: this.jobId, leaseToken: this.token },
+        data: { leaseExpiresAt: new Date(Date.now() + this.leaseMs), ...data },
+      });
+      if (held.count === 0) throw new LeaseLostError(this.jobId);
+      return write(tx);
+    });
+  }
+
+  /** The heartbeat: extends the lease, or says it is lost. */
+  renew(): Promise<boolean> {
+    return this.fenced(async () => true).catch((err) => {
+      if (err instanceof LeaseLostError) return false;
+      throw err;
+    });
+  }
+
   setStage(stage: JobStage) {
-    return this.db.job.update({ where: { id: this.jobId }, data: { stage } });
+    return this.fenced((tx) => jobEvent(tx, this.jobId, 'stage', { stage }), { stage });
   }
 
-  async cancelRequested(): Promise<boolean> {
-    const job = await this.db.job.findUnique({ where: { id: this.jobId }, select: { cancelRequestedAt: true } });
-    return job?.cancelRequestedAt != null;
+  event(type: JobEventType, data: Record<string, unknown> = {}) {
+    return this.fenced((tx) => jobEvent(tx, this.jobId, type, data));
   }
 
-  /** Metrics and checkpoint of one finished epoch, written together. */
+  /** Cancel, pause or shutdown, as asked through Postgres by any API instance or the worker's parent. */
+  async stopRequested(): Promise<'cancel' | 'pause' | 'shutdown' | false> {
+    const job = await this.db.job.findUnique({ where: { id: this.jobId }, select: { cancelRequestedAt: true, interruptRequest: true, leaseToken: true } });
+    if (job?.cancelRequestedAt) return 'cancel';
+    if (job?.interruptRequest === 'pause' || job?.interruptRequest === 'shutdown') return job.interruptRequest;
+    return false;
+  }
+
+  /** Clears what an earlier attempt recorded past the point this one continues from. */
+  dropAfter(epoch: number) {
+    return this.fenced(async (tx) => {
+      await tx.epochMetric.deleteMany({ where: { jobId: this.jobId, epoch: { gt: epoch } } });
+      await tx.checkpoint.deleteMany({ where: { jobId: this.jobId, epoch: { gt: epoch } } });
+      await tx.job.update({ where: { id: this.jobId }, data: { evaluation: Prisma.DbNull } });
+    });
+  }
+
+  /** Metrics and checkpoint of one finished epoch, written together, after the checkpoint's files. */
   recordEpoch(r: EpochResult, totalEpochs: number, checkpoint: { prefix: string; sizeBytes: number }) {
     const metrics = {
       loss: r.loss,
@@ -29,36 +135,62 @@ export class JobRecords {
       examplesPerSec: r.examplesPerSec,
     };
     const key = { jobId_epoch: { jobId: this.jobId, epoch: r.epoch } };
-    return this.db.$transaction([
-      this.db.epochMetric.upsert({ where: key, create: { jobId: this.jobId, epoch: r.epoch, ...metrics }, update: metrics }),
-      this.db.checkpoint.upsert({
-        where: key,
-        create: { jobId: this.jobId, epoch: r.epoch, ...checkpoint },
-        update: checkpoint,
-      }),
-      this.db.job.update({
-        where: { id: this.jobId },
-        data: { epoch: r.epoch, progress: r.epoch / totalEpochs, latestMetrics: { epoch: r.epoch, ...metrics } },
-      }),
-    ]);
+    return this.fenced(
+      async (tx) => {
+        await tx.epochMetric.upsert({ where: key, create: { jobId: this.jobId, epoch: r.epoch, ...metrics }, update: metrics });
+        await tx.checkpoint.upsert({ where: key, create: { jobId: this.jobId, epoch: r.epoch, ...checkpoint }, update: checkpoint });
+        await jobEvent(tx, this.jobId, 'epoch', { epoch: r.epoch, totalEpochs, ...metrics });
+      },
+      { epoch: r.epoch, progress: r.epoch / totalEpochs, latestMetrics: { epoch: r.epoch, ...metrics }, resumePoint: Prisma.DbNull },
+    );
   }
 
-  finishCancelled() {
-    return this.db.job.update({
-      where: { id: this.jobId },
-      data: { status: 'cancelled', finishedAt: new Date(), errorCode: 'job_cancelled', errorMessage: 'The job was cancelled; its checkpoints are kept' },
-    });
+  /** Pause or shutdown: the job keeps its place and lets go of its lease. */
+  interrupt(reason: 'pause' | 'shutdown', point: ResumePoint | null) {
+    const status = reason === 'pause' ? 'paused' : 'queued';
+    return this.fenced(
+      async (tx) => {
+        await jobEvent(tx, this.jobId, 'interrupted', { reason, ...(point ? { epoch: point.epoch, batch: point.batch } : {}) });
+        await jobEvent(tx, this.jobId, 'status', { status });
+      },
+      { status, resumePoint: (point ?? Prisma.DbNull) as never, interruptRequest: null, leaseExpiresAt: new Date() },
+    );
+  }
+
+  finishCancelled(checkpoints: number) {
+    const message = checkpoints > 0 ? `The job was cancelled; its ${checkpoints} checkpoint(s) are kept` : 'The job was cancelled before any checkpoint';
+    return this.fenced(
+      (tx) => jobEvent(tx, this.jobId, 'status', { status: 'cancelled', checkpointsKept: checkpoints }),
+      { status: 'cancelled', finishedAt: new Date(), errorCode: 'job_cancelled', errorMessage: message, leaseExpiresAt: null },
+    );
   }
 
   finishFailed(code: string, message: string) {
-    return this.db.job.update({
-      where: { id: this.jobId },
-      data: { status: 'failed', finishedAt: new Date(), errorCode: code, errorMessage: message },
-    });
+    return this.fenced(
+      (tx) => jobEvent(tx, this.jobId, 'status', { status: 'failed', code, message }),
+      { status: 'failed', finishedAt: new Date(), errorCode: code, errorMessage: message, leaseExpiresAt: null },
+    );
   }
 
-  /** A transient failure that will be retried: the job waits in the queue again. */
-  requeue(code: string, message: string) {
-    return this.db.job.update({ where: { id: this.jobId }, data: { status: 'queued', errorCode: code, errorMessage: message } });
+  /** Success: the output model and the job's final state in one transaction. */
+  finishSucceeded(write: (tx: Tx) => Promise<unknown>, data: Prisma.JobUpdateManyMutationInput) {
+    return this.fenced(
+      async (tx) => {
+        await write(tx);
+        await jobEvent(tx, this.jobId, 'status', { status: 'succeeded' });
+      },
+      { ...data, status: 'succeeded', progress: 1, finishedAt: new Date(), leaseExpiresAt: null, resumePoint: Prisma.DbNull },
+    );
+  }
+
+  /** A transient failure that will be retried: the job waits in the queue again, and lets go of its lease. */
+  requeue(code: string, message: string, attempt: number) {
+    return this.fenced(
+      async (tx) => {
+        await jobEvent(tx, this.jobId, 'retry', { code, message, attempt });
+        await jobEvent(tx, this.jobId, 'status', { status: 'queued' });
+      },
+      { status: 'queued', errorCode: code, errorMessage: message, leaseExpiresAt: new Date() },
+    );
   }
 }

@@ -2,7 +2,6 @@
 // S3 up to date as it goes. Knows nothing of HTTP; BullMQ only calls it.
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../shared/db/prisma.ts';
-import { Prisma } from '../../shared/generated/prisma/client.ts';
 import { AppError, UnprocessableError } from '../../shared/errors.ts';
 import type { JobSpec } from '../../shared/jobs/spec.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -11,7 +10,7 @@ import { summarize } from '../../shared/ml/model-summary.ts';
 import type { BackendInfo } from '../../shared/ml/tf.ts';
 import type { StoredSource } from '../../shared/data/dataset-source.ts';
 import type { Storage } from '../../shared/storage/s3-storage.ts';
-import { JobRecords } from './job-records.ts';
+import { JobRecords, LeaseLostError, type Claim } from './job-records.ts';
 import { loadJobData, type JobData } from './job-data.ts';
 import { featureKey, readFeatures, writeFeatures, type Features } from './feature-cache.ts';
 import { predictBatched } from './pipeline/scoring.ts';
@@ -23,7 +22,10 @@ import { disposeParts, freeze, type ModelParts } from './pipeline/freeze.ts';
 import { compare, fromScratch, type Comparison } from './pipeline/compare.ts';
 import { withSeededRandom } from './pipeline/seed.ts';
 import { loadModel } from './pipeline/load.ts';
-import { train } from './pipeline/train.ts';
+import { train, type OptimizerState, type StopReason, type TrainPoint } from './pipeline/train.ts';
+import { saveCheckpoint } from './checkpoint-io.ts';
+import { findResume } from './resume.ts';
+import { TERMINAL_STATUSES, jobEvent } from '../../shared/jobs/events.ts';
 import type { TrainingPeers } from './parallel/training-peers.ts';
 
 export interface RunContext {
@@ -32,6 +34,7 @@ export interface RunContext {
   log: Logger;
   backend: BackendInfo;
   cancelPollMs: number;
+  leaseMs: number;
   /** Data-parallel peer threads, for training sets of at least minExamples. */
   parallel?: { peers(): Promise<TrainingPeers>; minExamples: number };
 }
@@ -42,9 +45,8 @@ export interface Attempt {
   maxAttempts: number;
 }
 
-export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'retry';
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+/** handed_back: a shutdown checkpointed the job and put it back in the queue for another worker. */
+export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'retry' | 'paused' | 'handed_back';
 
 /** tfjs reports a missing kernel as a plain Error; it is a property of the job, not a blip. */
 export function classify(err: unknown, backend: BackendInfo): unknown {
@@ -59,9 +61,10 @@ export function classify(err: unknown, backend: BackendInfo): unknown {
   return err;
 }
 
-export function throttle(check: () => Promise<boolean>, everyMs: number): () => Promise<boolean> {
+/** Asks `check` at most every `everyMs`; once it answers something, keeps that answer. */
+export function throttle<T>(check: () => Promise<T | false>, everyMs: number): () => Promise<T | false> {
   let last = 0;
-  let value = false;
+  let value: T | false = false;
   return async () => {
     const now = Date.now();
     if (!value && now - last >= everyMs) {
@@ -73,7 +76,7 @@ export function throttle(check: () => Promise<boolean>, everyMs: number): () => 
 }
 
 /** A frozen base's features: from the S3 cache when another job computed them, else computed and cached. */
-async function cachedFeatures(ctx: RunContext, parts: ModelParts, data: JobData, key: string, peers?: TrainingPeers): Promise<{ features: Features; hit: boolean }> {
+async function cachedFeatures(ctx: RunContext, parts: ModelParts, data: JobData, key: string, peers?: TrainingPeers, onWarning?: (message: string) => Promise<unknown>): Promise<{ features: Features; hit: boolean }> {
   const cached = await readFeatures(ctx.storage, key);
   if (cached && cached.train.shape[0] === data.train.x.shape[0] && (cached.validation?.shape[0] ?? 0) === (data.validation?.x.shape[0] ?? 0)) {
     return { features: cached, hit: true };
@@ -89,39 +92,72 @@ async function cachedFeatures(ctx: RunContext, parts: ModelParts, data: JobData,
     validation: data.validation ? await baseOutput(data.validation.x) : undefined,
   };
   // The cache only saves time: a failed write must not fail the job.
-  await writeFeatures(ctx.storage, key, features).catch((err: Error) => ctx.log.warn({ err: err.message, key }, 'could not cache base features'));
+  await writeFeatures(ctx.storage, key, features).catch((err: Error) => {
+    ctx.log.warn({ err: err.message, key }, 'could not cache base features');
+    return onWarning?.('The base features could not be cached; later jobs will compute them again');
+  });
   return { features, hit: false };
+}
+
+/** Settles a job nobody can run any more, or takes it; null when there is nothing to run. */
+async function claimOrSettle(ctx: RunContext, records: JobRecords, log: Logger): Promise<Claim | RunOutcome> {
+  const jobId = records.jobId;
+  for (let tries = 0; tries < 2; tries++) {
+    const job = await ctx.db.job.findUnique({ where: { id: jobId }, select: { status: true, cancelRequestedAt: true, leaseExpiresAt: true } });
+    if (!job || TERMINAL_STATUSES.has(job.status) || job.status === 'paused') {
+      log.info({ status: job?.status }, 'nothing to run');
+      return 'skipped';
+    }
+    const leaseLive = job.status === 'running' && job.leaseExpiresAt !== null && job.leaseExpiresAt.getTime() > Date.now();
+    if (job.cancelRequestedAt && !leaseLive) {
+      // Cancelled while no worker held it (queued, or its worker died): settle it here.
+      const settled = await ctx.db.job.updateMany({
+        where: { id: jobId, status: { in: ['queued', 'running'] }, OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lt: new Date() } }] },
+        data: { status: 'cancelled', finishedAt: new Date(), errorCode: 'job_cancelled', errorMessage: 'The job was cancelled; its checkpoints are kept', leaseExpiresAt: null },
+      });
+      if (settled.count > 0) await jobEvent(ctx.db, jobId, 'status', { status: 'cancelled' });
+      return 'cancelled';
+    }
+    const claim = await records.claim(ctx.backend.kind);
+    if (claim) return claim;
+    if (!leaseLive) return 'skipped';
+    // Another attempt's lease has not run out (e.g. the queue redelivered before it lapsed): wait it out once.
+    await new Promise((r) => setTimeout(r, Math.min(ctx.leaseMs, job.leaseExpiresAt!.getTime() - Date.now()) + 250));
+  }
+  return 'skipped';
 }
 
 export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): Promise<RunOutcome> {
   const log = ctx.log.child({ jobId });
-  const job = await ctx.db.job.findUnique({
+  const records = new JobRecords(ctx.db, jobId, ctx.leaseMs);
+  const claim = await claimOrSettle(ctx, records, log);
+  if (typeof claim === 'string') return claim;
+
+  // The heartbeat keeps the lease; when it finds the lease taken, training stops without another write.
+  let leaseLost = false;
+  const heartbeat = setInterval(() => {
+    records.renew().then((held) => { leaseLost ||= !held; }, (err: Error) => log.warn({ err: err.message }, 'lease renewal failed'));
+  }, Math.max(250, Math.floor(ctx.leaseMs / 3)));
+  try {
+    return await runClaimed(ctx, records, claim, attempt, log, () => leaseLost);
+  } catch (err) {
+    if (err instanceof LeaseLostError) {
+      log.warn('lost the job\'s lease to another worker; stopping without further writes');
+      return 'skipped';
+    }
+    throw err;
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+
+async function runClaimed(ctx: RunContext, records: JobRecords, claim: Claim, attempt: Attempt, log: Logger, leaseLost: () => boolean): Promise<RunOutcome> {
+  const jobId = records.jobId;
+  const job = await ctx.db.job.findUniqueOrThrow({
     where: { id: jobId },
     include: { baseModel: true, trainDataset: true, validationDataset: true, testDataset: true },
   });
-  if (!job || TERMINAL.has(job.status)) {
-    log.info({ status: job?.status }, 'nothing to run');
-    return 'skipped';
-  }
-  const records = new JobRecords(ctx.db, jobId);
-  // Claim it unless it was cancelled while queued.
-  const claimed = await ctx.db.job.updateMany({
-    where: { id: jobId, status: { in: ['queued', 'running'] }, cancelRequestedAt: null },
-    data: { status: 'running', startedAt: job.startedAt ?? new Date(), attempts: { increment: 1 }, backend: ctx.backend.kind, errorCode: null, errorMessage: null },
-  });
-  if (claimed.count === 0) {
-    if (job.cancelRequestedAt) await records.finishCancelled();
-    return job.cancelRequestedAt ? 'cancelled' : 'skipped';
-  }
-  if (job.attempts > 0) {
-    // A retry starts over: drop what the earlier attempt recorded, so metrics match the epochs run.
-    await ctx.db.$transaction([
-      ctx.db.epochMetric.deleteMany({ where: { jobId } }),
-      ctx.db.checkpoint.deleteMany({ where: { jobId } }),
-      ctx.db.job.update({ where: { id: jobId }, data: { epoch: 0, progress: 0, latestMetrics: Prisma.DbNull, stage: null, evaluation: Prisma.DbNull } }),
-    ]);
-  }
-  log.info({ type: job.type, attempt: attempt.attemptsMade + 1, backend: ctx.backend.kind }, 'job started');
+  log.info({ type: job.type, attempt: claim.attempt, backend: ctx.backend.kind }, 'job started');
 
   const spec = job.spec as unknown as JobSpec;
   const hp = spec.hyperparameters;
@@ -130,16 +166,16 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
   let features: { features: Features; hit: boolean } | undefined;
   // Time spent getting the frozen base's features counts towards fine-tuning's wall time.
   let featureMs = 0;
-  const shouldStop = throttle(() => records.cancelRequested(), ctx.cancelPollMs);
-  const data = await loadJobData(ctx.storage, spec.labels, { source: job.trainDataset.source as StoredSource }, {
-    validation: job.validationDataset ? { source: job.validationDataset.source as StoredSource } : undefined,
-    test: job.testDataset ? { source: job.testDataset.source as StoredSource } : undefined,
-    validationSplit: hp.validationSplit,
-    seed: hp.seed,
-  }).catch(async (err) => fail(err));
-  if (typeof data === 'string') return data;
+  const polled = throttle(() => records.stopRequested(), ctx.cancelPollMs);
+  const stopFor = (allowed: StopReason[]) => async (): Promise<StopReason | false> => {
+    if (leaseLost()) return 'lease_lost';
+    const reason = await polled();
+    return reason && allowed.includes(reason) ? reason : false;
+  };
+  const warn = (message: string) => records.event('warning', { message });
 
   async function fail(raw: unknown): Promise<RunOutcome> {
+    if (raw instanceof LeaseLostError) throw raw;
     const err = classify(raw, ctx.backend);
     const app = err instanceof AppError ? err : undefined;
     const lastAttempt = attempt.attemptsMade + 1 >= attempt.maxAttempts;
@@ -154,10 +190,18 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
       await records.finishFailed(code, app?.message ?? 'The job failed unexpectedly; see the worker log');
       return 'failed';
     }
-    log.warn({ err, attempt: attempt.attemptsMade + 1 }, 'job attempt failed; it will be retried');
-    await records.requeue(code, 'Retrying after a transient failure');
+    log.warn({ err, attempt: claim.attempt }, 'job attempt failed; it will be retried');
+    await records.requeue(code, 'Retrying after a transient failure', claim.attempt);
     return 'retry';
   }
+
+  const data = await loadJobData(ctx.storage, spec.labels, { source: job.trainDataset.source as StoredSource }, {
+    validation: job.validationDataset ? { source: job.validationDataset.source as StoredSource } : undefined,
+    test: job.testDataset ? { source: job.testDataset.source as StoredSource } : undefined,
+    validationSplit: hp.validationSplit,
+    seed: hp.seed,
+  }).catch(async (err) => fail(err));
+  if (typeof data === 'string') return data;
 
   // More threads only pay off on enough data; a pool that cannot start leaves the job on one.
   const peers = ctx.parallel && data.train.x.shape[0] >= ctx.parallel.minExamples
@@ -166,6 +210,14 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
       return undefined;
     })
     : undefined;
+
+  /** Saves where training stands, mid-epoch, and lets the job go (pause) or back to the queue (shutdown). */
+  const interrupt = async (reason: 'pause' | 'shutdown', point: TrainPoint, optimizers: () => Promise<OptimizerState>) => {
+    const prefix = `jobs/${jobId}/checkpoints/interrupted-epoch-${point.epoch + 1}-batch-${point.batch}/`;
+    await saveCheckpoint(ctx.storage, prefix, parts!.model, point, await optimizers());
+    await records.interrupt(reason, { prefix, epoch: point.epoch, batch: point.batch });
+    log.info({ reason, epoch: point.epoch + 1, batch: point.batch }, 'job interrupted at a batch boundary; checkpoint written');
+  };
 
   try {
     const result = await withSeededRandom(hp.seed, async () => {
@@ -184,35 +236,48 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
             validationDatasetId: job.validationDatasetId ?? undefined,
             validationSplit: hp.validationSplit,
             seed: hp.seed,
-          }), peers);
+          }), peers, warn);
           featureMs = performance.now() - started;
         }
       } else {
         parts = buildModel(data.featureShape, spec.architecture ?? [], spec.labels.length);
       }
+      // An earlier attempt's checkpoint: continue from it rather than from scratch.
+      const resume = claim.attempt > 1 || claim.resumePoint ? await findResume(ctx.db, ctx.storage, jobId, parts, claim.resumePoint) : null;
+      if (claim.attempt > 1 || claim.resumePoint) await records.dropAfter(resume?.epoch ?? 0);
+      if (resume) {
+        await records.event('attempt', { attempt: claim.attempt, resumeFrom: { epoch: resume.epoch, batch: resume.batch } });
+        log.info({ epoch: resume.epoch, batch: resume.batch }, 'resuming from a checkpoint');
+      }
       await records.setStage('train');
       const model = parts.model;
       const trainData = { x: data.train.x, y: data.train.y, classes: data.train.classes, valX: data.validation?.x, valClasses: data.validation?.classes };
-      const main = await train(parts, trainData, { hp, labels: spec.labels, features: features?.features, peers }, {
-        shouldStop,
-        onEpochEnd: async (r) => {
+      const main = await train(parts, trainData, { hp, labels: spec.labels, features: features?.features, peers, resume: resume ?? undefined }, {
+        shouldStop: stopFor(['cancel', 'pause', 'shutdown']),
+        onEpochEnd: async (r, optimizers) => {
           const prefix = `jobs/${jobId}/checkpoints/epoch-${r.epoch}/`;
-          const saved = await model.save(s3IOHandler(ctx.storage, prefix));
-          await records.recordEpoch(r, hp.epochs, { prefix, sizeBytes: saved.modelArtifactsInfo.weightDataBytes ?? 0 });
+          const sizeBytes = await saveCheckpoint(ctx.storage, prefix, model, { epoch: r.epoch, batch: 0, lossSum: 0, correct: 0 }, await optimizers());
+          await records.recordEpoch(r, hp.epochs, { prefix, sizeBytes });
           log.info({ epoch: r.epoch, loss: r.loss, valAccuracy: r.valAccuracy, examplesPerSec: Math.round(r.examplesPerSec) }, 'epoch done');
+        },
+        onInterrupt: async (point, optimizers) => {
+          if (leaseLost()) return;
+          const reason = await polled();
+          if (reason === 'pause' || reason === 'shutdown') await interrupt(reason, point, optimizers);
         },
       });
       if (main.stopped || !spec.compareWithScratch) return { main };
       log.info('training the same architecture from scratch for comparison');
       scratch = await fromScratch(model);
-      const baseline = await train(scratch, trainData, { hp, labels: spec.labels, peers }, { shouldStop, onEpochEnd: async () => undefined });
+      // The baseline is not checkpointed: interrupted, it starts over after the fine-tuned model resumes.
+      const baseline = await train(scratch, trainData, { hp, labels: spec.labels, peers }, { shouldStop: stopFor(['cancel', 'pause', 'shutdown']), onEpochEnd: async () => undefined });
+      if (baseline.stopped === 'pause' || baseline.stopped === 'shutdown') {
+        await records.interrupt(baseline.stopped, null);
+      }
       return { main, baseline };
     });
-    if (result.main.stopped || result.baseline?.stopped) {
-      await records.finishCancelled();
-      log.info({ epochs: result.main.epochs.length }, 'job cancelled');
-      return 'cancelled';
-    }
+    const stopped = result.main.stopped ?? result.baseline?.stopped;
+    if (stopped) return await settleStopped(stopped);
 
     await records.setStage('evaluate');
     const trained = parts!.model;
@@ -229,8 +294,8 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
     const prefix = `models/${modelId}/`;
     await trained.save(s3IOHandler(ctx.storage, prefix));
     const summary = summarize(trained);
-    await ctx.db.$transaction([
-      ctx.db.model.create({
+    await records.finishSucceeded(
+      (tx) => tx.model.create({
         data: {
           id: modelId,
           name: spec.name ?? `${job.type === 'pretrain' ? 'pretrained' : 'fine-tuned'} ${jobId.slice(0, 8)}`,
@@ -246,19 +311,13 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
           jobId,
         },
       }),
-      ctx.db.job.update({
-        where: { id: jobId },
-        data: {
-          status: 'succeeded',
-          progress: 1,
-          evaluation: evaluation as never,
-          bestCheckpoint: result.main.best
-            ? { ...result.main.best, earlyStopped: result.main.earlyStopped, fastPath: result.main.fastPath, threads: result.main.threads, featureCache: features ? (features.hit ? 'hit' : 'miss') : null }
-            : undefined,
-          finishedAt: new Date(),
-        },
-      }),
-    ]);
+      {
+        evaluation: evaluation as never,
+        bestCheckpoint: result.main.best
+          ? { ...result.main.best, earlyStopped: result.main.earlyStopped, fastPath: result.main.fastPath, threads: result.main.threads, featureCache: features ? (features.hit ? 'hit' : 'miss') : null }
+          : undefined,
+      },
+    );
     log.info({ modelId, accuracy: evaluation?.accuracy, bestEpoch: result.main.best?.epoch }, 'job succeeded');
     return 'succeeded';
   } catch (err) {
@@ -267,5 +326,21 @@ export async function runJob(ctx: RunContext, jobId: string, attempt: Attempt): 
     for (const p of [parts, scratch]) if (p) disposeParts(p);
     if (features) tf.dispose([features.features.train, ...(features.features.validation ? [features.features.validation] : [])]);
     data.dispose();
+  }
+
+  async function settleStopped(reason: StopReason): Promise<RunOutcome> {
+    switch (reason) {
+      case 'lease_lost':
+        log.warn('stopped: another worker holds the job now');
+        return 'skipped';
+      case 'pause':
+        return 'paused';
+      case 'shutdown':
+        return 'handed_back';
+      case 'cancel':
+        await records.finishCancelled(await ctx.db.checkpoint.count({ where: { jobId } }));
+        log.info('job cancelled');
+        return 'cancelled';
+    }
   }
 }

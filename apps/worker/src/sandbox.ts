@@ -15,6 +15,10 @@ let context: Promise<RunContext> | undefined;
 
 // When the worker process goes away, so does its sandbox: no orphan keeps training.
 process.on('disconnect', () => process.exit(1));
+// A terminal's Ctrl-C reaches the whole process group: while a job runs, the
+// parent decides, and asks it to checkpoint and hand back through Postgres.
+let running = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => running || process.exit(0));
 
 async function createContext(): Promise<RunContext> {
   // The parent passes its whole config through the environment (configToEnv).
@@ -29,6 +33,7 @@ async function createContext(): Promise<RunContext> {
     log,
     backend,
     cancelPollMs: config.worker.cancelPollMs,
+    leaseMs: config.worker.leaseMs,
     // Only the single-threaded backends gain from more threads.
     parallel: config.worker.trainThreads > 1 && (backend.kind === 'wasm' || backend.kind === 'cpu')
       ? { peers: lazyPeers(config.worker.trainThreads - 1, backend), minExamples: config.worker.parallelMinExamples }
@@ -42,7 +47,10 @@ export default async function processJob(job: SandboxedJob<JobPayload>) {
     context = undefined; // let the next job try again
     throw err;
   });
-  const outcome = await runJob(ctx, job.data.jobId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 });
+  running = true;
+  const outcome = await runJob(ctx, job.data.jobId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 }).finally(() => {
+    running = false;
+  });
   // Throwing hands the job back to BullMQ, which retries it with backoff.
   if (outcome === 'retry') throw new Error('Transient failure; the job will be retried');
   return { outcome, backend: ctx.backend.kind };

@@ -9,7 +9,9 @@ import { configToEnv, type Config } from '../../shared/config.ts';
 import { createDb } from '../../shared/db/prisma.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { initBackend, type BackendInfo } from '../../shared/ml/tf.ts';
-import { createRedis, type JobPayload } from '../../shared/queue/contract.ts';
+import { createQueue, createRedis, type JobPayload } from '../../shared/queue/contract.ts';
+import { ensureEnqueued, reconcile } from '../../shared/queue/reconcile.ts';
+import { jobEvent } from '../../shared/jobs/events.ts';
 import { workerKey, type WorkerInfo } from '../../shared/queue/workers.ts';
 
 const PROCESSOR = fileURLToPath(new URL('./sandbox.ts', import.meta.url));
@@ -45,20 +47,49 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   });
   worker.on('error', (err) => log.error({ err }, 'worker error'));
   const db = createDb(config.databaseUrl, { poolMax: 2 });
+  const queueConnection = createRedis(config);
+  const queue = createQueue(config, queueConnection);
+  queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
+  // Jobs this process holds: on shutdown they are asked to checkpoint and go back to the queue.
+  const active = new Set<string>();
+  const pending = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    const done = p.catch((err: Error) => log.error({ err: err.message }, 'bookkeeping after a queue event failed')).finally(() => pending.delete(done));
+    pending.add(done);
+  };
+  worker.on('active', (job) => active.add(job.data.jobId));
   worker.on('failed', (job, err) => {
-    log.warn({ jobId: job?.data.jobId, err: err.message }, 'queue attempt failed');
+    if (!job) return;
+    const jobId = job.data.jobId;
+    active.delete(jobId);
+    log.warn({ jobId, err: err.message }, 'queue attempt failed');
     // The sandbox records its own outcomes; this catches what it could not: a killed child, a job stalled too often.
-    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
-      const crashed = /exit code|stalled/i.test(err.message);
-      db.job
+    const crashed = /exit code|stalled|signal/i.test(err.message);
+    if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
+      track(db.job
         .updateMany({
-          where: { id: job.data.jobId, status: { in: ['queued', 'running'] } },
-          data: { status: 'failed', finishedAt: new Date(), errorCode: crashed ? 'worker_crashed' : 'internal_error', errorMessage: 'The training process died on its last attempt; see the worker log' },
+          where: { id: jobId, status: { in: ['queued', 'running'] } },
+          data: { status: 'failed', finishedAt: new Date(), errorCode: crashed ? 'worker_crashed' : 'internal_error', errorMessage: 'The training process died on its last attempt; see the worker log', leaseExpiresAt: null },
         })
-        .catch((e: Error) => log.error({ jobId: job.data.jobId, err: e.message }, 'could not record the failure'));
+        .then((r) => (r.count > 0 ? jobEvent(db, jobId, 'status', { status: 'failed', code: crashed ? 'worker_crashed' : 'internal_error' }) : undefined)));
+    } else if (crashed) {
+      // Its training process is dead, so nobody holds the lease: the retry need not wait for it to lapse.
+      track(db.job.updateMany({ where: { id: jobId, status: 'running' }, data: { leaseExpiresAt: new Date() } }));
     }
   });
-  worker.on('completed', (job, result) => log.info({ jobId: job.data.jobId, result }, 'queue job completed'));
+  worker.on('completed', (job, result: { outcome?: string } | undefined) => {
+    active.delete(job.data.jobId);
+    log.info({ jobId: job.data.jobId, result }, 'queue job completed');
+    // A shutdown checkpointed it and set it queued in Postgres; put it back in Redis for another worker.
+    if (result?.outcome === 'handed_back') track(ensureEnqueued(queue, config, job.data.jobId));
+  });
+
+  const runReconcile = () => track(reconcile(db, queue, config).then((ids) => {
+    if (ids.length) log.warn({ jobIds: ids }, 're-enqueued jobs that Postgres says should run but Redis had lost');
+  }));
+  runReconcile();
+  const reconciler = setInterval(runReconcile, config.worker.reconcileIntervalMs);
+  reconciler.unref();
 
   const beat = () => connection.set(workerKey(config.queueName, info.id), JSON.stringify(info), 'PX', HEARTBEAT_MS * 3).catch(() => undefined);
   await beat();
@@ -71,6 +102,12 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     backend,
     async close() {
       clearInterval(timer);
+      clearInterval(reconciler);
+      // Ask our running jobs to finish their batch, checkpoint, and go back to the queue.
+      if (active.size) {
+        await db.job.updateMany({ where: { id: { in: [...active] }, status: 'running' }, data: { interruptRequest: 'shutdown' } })
+          .catch((err: Error) => log.error({ err: err.message }, 'could not ask running jobs to hand back'));
+      }
       // Wait for running jobs up to the grace period, then stop them; their locks lapse and another worker retries them.
       const graceful = worker.close();
       const timedOut = await Promise.race([
@@ -81,6 +118,9 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       // process exits, and its sandboxes exit with it (they watch the IPC channel). The
       // job's lock lapses and another worker retries it.
       if (timedOut) log.warn('jobs still running at the shutdown deadline; leaving them to be retried');
+      await Promise.all(pending);
+      await queue.close().catch(() => undefined);
+      await queueConnection.quit().catch(() => undefined);
       await db.$disconnect().catch(() => undefined);
       await connection.del(workerKey(config.queueName, info.id)).catch(() => undefined);
       await connection.quit().catch(() => undefined);

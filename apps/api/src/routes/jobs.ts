@@ -2,8 +2,20 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Config } from '../../../shared/config.ts';
 import { CreateJobSchema, type CreateJob } from '../../../shared/jobs/spec.ts';
 import { errorResponses, IdParams } from '../schemas/common.ts';
-import { CheckpointsResponse, JobListQuery, JobPage, MetricsResponse } from '../schemas/jobs.ts';
+import { BadRequestError } from '../../../shared/errors.ts';
+import { CheckpointsResponse, JobEventPage, JobEventQuery, JobListQuery, JobPage, MetricsResponse } from '../schemas/jobs.ts';
+import { streamEvents } from '../services/event-stream.ts';
 import { JobService, jobView } from '../services/jobs.ts';
+
+type EventRow = { id: bigint; type: string; data: unknown; createdAt: Date };
+const eventView = (e: EventRow) => ({ id: e.id.toString(), type: e.type, data: e.data as Record<string, unknown>, createdAt: e.createdAt.toISOString() });
+
+function eventCursor(query: string | undefined, lastEventId: string | string[] | undefined): bigint {
+  const raw = query ?? (typeof lastEventId === 'string' ? lastEventId : undefined);
+  if (raw === undefined) return 0n;
+  if (!/^[0-9]{1,18}$/.test(raw)) throw new BadRequestError('invalid_cursor', 'Last-Event-ID must be an event id');
+  return BigInt(raw);
+}
 
 const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const service = new JobService(app.db, app.queue, config);
@@ -45,8 +57,43 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   });
 
   app.post('/v1/jobs/:id/cancel', {
-    schema: { tags, summary: 'Cancel a job: a queued one never starts, a running one stops at its next batch', params: IdParams, response: { 202: job, ...errorResponses } },
+    schema: { tags, summary: 'Cancel a job: a queued or paused one never runs, a running one stops at its next batch and keeps its checkpoints', params: IdParams, response: { 202: job, ...errorResponses } },
     handler: async (req, reply) => reply.status(202).send(jobView(await service.cancel(req.params.id))),
+  });
+
+  app.post('/v1/jobs/:id/pause', {
+    schema: { tags, summary: 'Pause a job: a running one checkpoints at its next batch and frees its worker', params: IdParams, response: { 202: job, ...errorResponses } },
+    handler: async (req, reply) => reply.status(202).send(jobView(await service.pause(req.params.id))),
+  });
+
+  app.post('/v1/jobs/:id/resume', {
+    schema: { tags, summary: 'Resume a paused job from its checkpoint, on any worker', params: IdParams, response: { 202: job, ...errorResponses } },
+    handler: async (req, reply) => reply.status(202).send(jobView(await service.resume(req.params.id))),
+  });
+
+  app.get('/v1/jobs/:id/events', {
+    schema: {
+      tags,
+      summary: 'The job\'s event log, oldest first; with `Accept: text/event-stream`, a live Server-Sent Events stream that ends when the job does',
+      params: IdParams,
+      querystring: JobEventQuery,
+      response: { 200: JobEventPage, ...errorResponses },
+    },
+    handler: async (req, reply) => {
+      const id = req.params.id;
+      const after = eventCursor(req.query.after, req.headers['last-event-id']);
+      if ((req.headers.accept ?? '').includes('text/event-stream')) {
+        await service.get(id); // 404 before the stream starts
+        return streamEvents(req, reply, {
+          after: async (cursor, limit) => (await service.eventsAfter(id, cursor, limit)).map(eventView),
+          status: async () => (await app.db.job.findUnique({ where: { id }, select: { status: true } }))?.status ?? null,
+        }, after, config.eventsPollMs);
+      }
+      const rows = await service.events(id, after, req.query.limit + 1);
+      const page = rows.slice(0, req.query.limit).map(eventView);
+      const hasMore = rows.length > req.query.limit;
+      return { jobId: id, data: page, hasMore, nextCursor: hasMore ? page.at(-1)!.id : null };
+    },
   });
 };
 

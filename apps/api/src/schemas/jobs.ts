@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { NullableTimestamp, Page, PageQuery, Timestamp } from './common.ts';
 import { Uuid } from '../../../shared/jobs/spec.ts';
 
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export const JOB_STATUSES = ['queued', 'running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
 const Status = Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)));
 const Stage = Type.Union([Type.Literal('load'), Type.Literal('freeze'), Type.Literal('train'), Type.Literal('evaluate'), Type.Null()]);
 const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
@@ -78,3 +78,27 @@ export const CheckpointSchema = Type.Object({
   createdAt: Timestamp,
 });
 export const CheckpointsResponse = Type.Object({ jobId: Type.String(), data: Type.Array(CheckpointSchema) });
+
+export const JobEventSchema = Type.Object({
+  id: Type.String({ description: 'Increasing event id; the SSE event id, and the cursor for `after`' }),
+  type: Type.String({ description: 'status, stage, epoch, attempt, interrupted, retry, cancel_requested or warning' }),
+  data: Type.Record(Type.String(), Type.Unknown()),
+  createdAt: Timestamp,
+});
+export type JobEventView = Static<typeof JobEventSchema>;
+
+export const JobEventQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+    after: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'Events after this event id (also read from Last-Event-ID)' })),
+  },
+  { additionalProperties: false },
+);
+export type JobEventQuery = Static<typeof JobEventQuery>;
+
+export const JobEventPage = Type.Object({
+  jobId: Type.String(),
+  data: Type.Array(JobEventSchema),
+  hasMore: Type.Boolean(),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});

@@ -6,6 +6,8 @@ import type { Job } from '../../../shared/generated/prisma/client.ts';
 import { ConflictError, NotFoundError, TransientError, UnprocessableError } from '../../../shared/errors.ts';
 import type { CreateJob, JobSpec } from '../../../shared/jobs/spec.ts';
 import { JOB_NAME, jobOptions, type JobPayload } from '../../../shared/queue/contract.ts';
+import { ensureEnqueued } from '../../../shared/queue/reconcile.ts';
+import { jobEvent } from '../../../shared/jobs/events.ts';
 import type { JobListQuery, JobResponse } from '../schemas/jobs.ts';
 import { planJob } from './job-planner.ts';
 import { afterCursor, newestFirst, toPage } from './pagination.ts';
@@ -71,7 +73,7 @@ export class JobService {
         if (!baseModel) throw new UnprocessableError('model_not_found', `Model ${body.baseModelId} does not exist`, { id: body.baseModelId });
       }
       const spec = planJob({ body, train, validation, test, baseModel: baseModel ?? undefined, maxParams: this.config.maxModelParams });
-      return tx.job.create({
+      await tx.job.create({
         data: {
           id,
           type: spec.type,
@@ -82,8 +84,9 @@ export class JobService {
           testDatasetId: spec.testDatasetId,
           totalEpochs: spec.hyperparameters.epochs,
         },
-        include: withOutput,
       });
+      await jobEvent(tx, id, 'status', { status: 'queued' });
+      return tx.job.findUniqueOrThrow({ where: { id }, include: withOutput });
     });
     try {
       await this.queue.add(JOB_NAME, { jobId: id }, jobOptions(this.config, id));
@@ -121,23 +124,82 @@ export class JobService {
     return this.db.checkpoint.findMany({ where: { jobId: id }, orderBy: { epoch: 'asc' } });
   }
 
-  /** Queued: never starts. Running: the worker stops at its next batch boundary. */
+  /**
+   * Queued or paused: never runs again. Running: whichever worker holds it
+   * stops at its next batch boundary (it polls Postgres), keeping its checkpoints.
+   */
   async cancel(id: string): Promise<JobWithOutput> {
     const now = new Date();
-    const queued = await this.db.job.updateMany({
-      where: { id, status: 'queued' },
-      data: { status: 'cancelled', cancelRequestedAt: now, finishedAt: now, errorCode: 'job_cancelled', errorMessage: 'The job was cancelled before it started' },
+    const idle = await this.db.$transaction(async (tx) => {
+      const n = await tx.job.updateMany({
+        where: { id, status: { in: ['queued', 'paused'] } },
+        data: { status: 'cancelled', cancelRequestedAt: now, finishedAt: now, errorCode: 'job_cancelled', errorMessage: 'The job was cancelled before it finished; its checkpoints are kept' },
+      });
+      if (n.count > 0) await jobEvent(tx, id, 'status', { status: 'cancelled' });
+      return n.count > 0;
     });
-    if (queued.count > 0) {
+    if (idle) {
       // Best effort: a worker that already took it will see the status and skip it.
       await this.queue.remove(id).catch(() => undefined);
       return this.get(id);
     }
-    await this.db.job.updateMany({ where: { id, status: 'running', cancelRequestedAt: null }, data: { cancelRequestedAt: now } });
+    await this.db.$transaction(async (tx) => {
+      const n = await tx.job.updateMany({ where: { id, status: 'running', cancelRequestedAt: null }, data: { cancelRequestedAt: now } });
+      if (n.count > 0) await jobEvent(tx, id, 'cancel_requested', {});
+    });
     const job = await this.get(id);
     if (job.status === 'succeeded' || job.status === 'failed') {
       throw new ConflictError('job_not_cancellable', `Job ${id} has already ${job.status}`, { status: job.status });
     }
     return job;
+  }
+
+  /** Queued: set aside at once. Running: its worker checkpoints at the next batch boundary and lets it go. */
+  async pause(id: string): Promise<JobWithOutput> {
+    const paused = await this.db.$transaction(async (tx) => {
+      const n = await tx.job.updateMany({ where: { id, status: 'queued' }, data: { status: 'paused' } });
+      if (n.count > 0) await jobEvent(tx, id, 'status', { status: 'paused' });
+      return n.count > 0;
+    });
+    if (paused) {
+      await this.queue.remove(id).catch(() => undefined);
+      return this.get(id);
+    }
+    await this.db.job.updateMany({ where: { id, status: 'running', cancelRequestedAt: null }, data: { interruptRequest: 'pause' } });
+    const job = await this.get(id);
+    if (job.status !== 'running' && job.status !== 'paused') {
+      throw new ConflictError('job_not_pausable', `Job ${id} is ${job.status}; only queued and running jobs can be paused`, { status: job.status });
+    }
+    return job;
+  }
+
+  /** A paused job goes back to the queue and continues from its checkpoint on any worker. */
+  async resume(id: string): Promise<JobWithOutput> {
+    const resumed = await this.db.$transaction(async (tx) => {
+      const n = await tx.job.updateMany({ where: { id, status: 'paused' }, data: { status: 'queued', interruptRequest: null } });
+      if (n.count > 0) await jobEvent(tx, id, 'status', { status: 'queued', resumed: true });
+      return n.count > 0;
+    });
+    if (!resumed) {
+      const job = await this.get(id);
+      throw new ConflictError('job_not_paused', `Job ${id} is ${job.status}; only a paused job can be resumed`, { status: job.status });
+    }
+    try {
+      await ensureEnqueued(this.queue, this.config, id);
+    } catch (err) {
+      // Postgres says queued; the workers' reconciler enqueues it once Redis is back.
+      throw new TransientError('queue_unavailable', `The job is queued but could not be handed to the queue yet: ${(err as Error).message}`);
+    }
+    return this.get(id);
+  }
+
+  /** The job's events in order, after an event id. */
+  async events(id: string, after: bigint, limit: number) {
+    await this.get(id);
+    return this.eventsAfter(id, after, limit);
+  }
+
+  eventsAfter(id: string, after: bigint, limit: number) {
+    return this.db.jobEvent.findMany({ where: { jobId: id, id: { gt: after } }, orderBy: { id: 'asc' }, take: limit });
   }
 }

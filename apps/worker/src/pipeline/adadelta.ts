@@ -11,8 +11,10 @@ interface Slots {
   update: Variable;
 }
 
+// Slots are kept by position in the gradient list, as tfjs's own optimizers
+// do, so saved slots fit a rebuilt model whose variables have other names.
 export class Adadelta extends tf.Optimizer {
-  private readonly slots = new Map<string, Slots>();
+  private slots: Slots[] = [];
 
   constructor(
     public learningRate: number,
@@ -24,13 +26,13 @@ export class Adadelta extends tf.Optimizer {
 
   applyGradients(grads: NamedTensorMap | Array<{ name: string; tensor: Tensor }>): void {
     const list = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
-    for (const { name, tensor: g } of list) {
-      if (g == null) continue;
+    list.forEach(({ name, tensor: g }, i) => {
+      if (g == null) return;
       const value = tf.engine().registeredVariables[name];
-      let s = this.slots.get(name);
+      let s = this.slots[i];
       if (!s) {
         s = { grad: tf.tidy(() => tf.zerosLike(value).variable(false)), update: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        this.slots.set(name, s);
+        this.slots[i] = s;
       }
       const { grad, update } = s;
       const state = { value, grad: g, accGrad: grad, accUpdate: update };
@@ -41,7 +43,7 @@ export class Adadelta extends tf.Optimizer {
           update.assign(au);
           value.assign(v);
         });
-        continue;
+        return;
       }
       tf.tidy(() => {
         const newGrad = grad.mul(this.rho).add(g.square().mul(1 - this.rho));
@@ -50,13 +52,26 @@ export class Adadelta extends tf.Optimizer {
         grad.assign(newGrad);
         value.assign(value.sub(step.mul(this.learningRate)));
       });
-    }
+    });
     this.incrementIterations();
   }
 
+  async getWeights() {
+    const slots = this.slots.flatMap((s, i) => [{ name: `${i}/accum_grad`, tensor: s.grad }, { name: `${i}/accum_update`, tensor: s.update }]);
+    return [await this.saveIterations(), ...slots];
+  }
+
+  async setWeights(weightValues: Array<{ name: string; tensor: Tensor }>): Promise<void> {
+    const values = await this.extractIterations(weightValues);
+    this.dispose();
+    for (let i = 0; i + 1 < values.length; i += 2) {
+      this.slots.push({ grad: values[i].tensor.variable(false), update: values[i + 1].tensor.variable(false) });
+    }
+  }
+
   dispose(): void {
-    for (const s of this.slots.values()) tf.dispose([s.grad, s.update]);
-    this.slots.clear();
+    for (const s of this.slots) tf.dispose([s.grad, s.update]);
+    this.slots = [];
   }
 
   getConfig() {

@@ -15,6 +15,11 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** One seed per (job seed, epoch, batch): a job resumed mid-epoch draws the masks it would have. */
+export function batchSeed(seed: number, epoch: number, batch: number): number {
+  return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(epoch + 1, 0xc2b2ae35) + Math.imul(batch + 1, 0x27d4eb2f)) >>> 0;
+}
+
 export function shuffledIndices(n: number, seed: number): Int32Array {
   const idx = Int32Array.from({ length: n }, (_, i) => i);
   const rand = seededRandom(seed);

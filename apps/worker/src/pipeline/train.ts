@@ -3,14 +3,14 @@
 // learning rate, follows the schedule, weights classes, stops early, keeps the
 // best epoch's weights, stops on divergence, and checks for a stop request
 // after every batch.
-import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs';
+import type { NamedTensorMap, Optimizer, Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
 import { UnprocessableError } from '../../../shared/errors.ts';
 import type { Hyperparameters, Monitored } from '../../../shared/jobs/spec.ts';
 import { applyFreeze, unfrozenBlocks, type ModelParts } from './freeze.ts';
 import { createOptimizer, learningRateAt, setLearningRate } from './optimizers.ts';
 import { predictBatched, score } from './scoring.ts';
-import { shuffledIndices } from './seed.ts';
+import { batchSeed, seededRandom, shuffledIndices } from './seed.ts';
 import { trainableVariables } from './batch-gradients.ts';
 import { localStep, parallelStep } from './batch-step.ts';
 import type { TrainingPeers } from '../parallel/training-peers.ts';
@@ -37,10 +37,38 @@ export interface EpochResult {
   unfrozenBaseLayers: number;
 }
 
+/** Why training stopped before its last epoch (early stopping aside). */
+export type StopReason = 'cancel' | 'pause' | 'shutdown' | 'lease_lost';
+
+/** Where training stands between two batches: with the weights, enough to resume exactly. */
+export interface TrainPoint {
+  /** 0-based epoch in progress (or next to start, with batch 0). */
+  epoch: number;
+  /** Batches of that epoch already done. */
+  batch: number;
+  lossSum: number;
+  correct: number;
+}
+
+type NamedTensor = Awaited<ReturnType<Optimizer['getWeights']>>[number];
+/** Optimizer slots (head optimizer, then the base's when it has its own), read on demand. */
+export type OptimizerState = NamedTensor[][];
+
 export interface TrainHooks {
-  onEpochEnd(result: EpochResult): Promise<void>;
-  /** Asked after every batch; true stops training at that batch boundary. */
-  shouldStop(): boolean | Promise<boolean>;
+  onEpochEnd(result: EpochResult, optimizers: () => Promise<OptimizerState>): Promise<void>;
+  /** Asked after every batch; a reason stops training at that batch boundary. */
+  shouldStop(): StopReason | false | Promise<StopReason | false>;
+  /** Called once when shouldStop stopped it, before the optimizers are gone: where to resume from. */
+  onInterrupt?(point: TrainPoint, optimizers: () => Promise<OptimizerState>): Promise<void>;
+}
+
+/** A checkpoint to continue from: the model already holds its weights. */
+export interface ResumeFrom extends TrainPoint {
+  /** The finished epochs' results, oldest first. */
+  history: EpochResult[];
+  optimizers: OptimizerState;
+  /** Per layer, the weights a finished epoch's checkpoint holds (for the best epoch so far). */
+  epochWeights(epoch: number): Promise<Tensor[][]>;
 }
 
 export interface BestEpoch {
@@ -50,7 +78,7 @@ export interface BestEpoch {
 }
 
 export interface TrainResult {
-  stopped: boolean;
+  stopped: StopReason | null;
   earlyStopped: boolean;
   epochs: EpochResult[];
   /** The epoch whose weights the model ends with. */
@@ -71,6 +99,7 @@ export interface TrainOptions {
   disableFastPath?: boolean;
   /** Threads that each take a shard of every batch (data-parallel); none trains on this thread alone. */
   peers?: TrainingPeers;
+  resume?: ResumeFrom;
 }
 
 const HIGHER_IS_BETTER = new Set<Monitored>(['accuracy', 'valAccuracy']);
@@ -138,23 +167,37 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
   const early = hp.earlyStopping ? new Tracker(hp.earlyStopping.monitor ?? monitorDefault, hp.earlyStopping.minDelta) : undefined;
   // Per layer: a layer's weight order holds when its trainable flag changes; the model's does not.
   let bestWeights: Tensor[][] | undefined;
-
-  const epochs: EpochResult[] = [];
-  let stopped = false;
+  const resume = opts.resume;
+  const epochs: EpochResult[] = [...(resume?.history ?? [])];
+  // Replay the finished epochs, so tracking and early stopping continue as if never interrupted.
   let earlyStopped = false;
+  for (const r of epochs) {
+    best.improved(metricOf(r, best.metric), r.epoch);
+    if (early && !early.improved(metricOf(r, early.metric), r.epoch) && r.epoch - early.bestEpoch > hp.earlyStopping!.patience) earlyStopped = true;
+  }
+  if (resume && best.bestEpoch > 0) bestWeights = await resume.epochWeights(best.bestEpoch);
+  const optimizerState = async (): Promise<OptimizerState> => Promise.all([headOpt, ...(baseOpt !== headOpt ? [baseOpt] : [])].map((o) => o.getWeights()));
+  // Dropout masks come from Math.random: seeded per batch, so a resumed job draws what it would have.
+  const originalRandom = Math.random;
+  let stopped: StopReason | null = null;
   try {
-    for (let epoch = 0; epoch < hp.epochs && !stopped && !earlyStopped; epoch++) {
+    if (resume) await restoreOptimizers([headOpt, ...(baseOpt !== headOpt ? [baseOpt] : [])], resume.optimizers);
+    for (let epoch = resume?.epoch ?? 0; epoch < hp.epochs && !stopped && !earlyStopped; epoch++) {
       const epochStart = performance.now();
       const unfrozen = base ? applyFreeze(parts, epoch) : 0;
       const order = shuffledIndices(n, hp.seed + epoch + 1);
-      let lossSum = 0;
-      let correct = 0;
+      const continuing = resume && epoch === resume.epoch;
+      let lossSum = continuing ? resume.lossSum : 0;
+      let correct = continuing ? resume.correct : 0;
       let lr = hp.learningRate;
-      for (let b = 0; b < batches; b++) {
-        if (await hooks.shouldStop()) {
-          stopped = true;
+      for (let b = continuing ? resume.batch : 0; b < batches; b++) {
+        const reason = await hooks.shouldStop();
+        if (reason) {
+          stopped = reason;
+          await hooks.onInterrupt?.({ epoch, batch: b, lossSum, correct }, optimizerState);
           break;
         }
+        Math.random = seededRandom(batchSeed(hp.seed, epoch, b));
         lr = learningRateAt(hp, epoch, b, batches);
         setLearningRate(headOpt, lr);
         if (baseOpt !== headOpt) setLearningRate(baseOpt, lr * multiplier);
@@ -202,9 +245,9 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
       epochs.push(result);
       if (best.improved(metricOf(result, best.metric), result.epoch)) {
         tf.dispose(bestWeights?.flat() ?? []);
-        bestWeights = parts.model.layers.map((l) => l.getWeights().map((w) => w.clone()));
+        bestWeights = snapshot(parts);
       }
-      await hooks.onEpochEnd(result);
+      await hooks.onEpochEnd(result, optimizerState);
       if (early && !early.improved(metricOf(result, early.metric), result.epoch) && result.epoch - early.bestEpoch > hp.earlyStopping!.patience) {
         earlyStopped = true;
       }
@@ -212,6 +255,7 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
     // End with the best epoch's weights, not the last.
     if (bestWeights && best.bestEpoch !== epochs.length) parts.model.layers.forEach((l, i) => l.setWeights(bestWeights![i]));
   } finally {
+    Math.random = originalRandom;
     tf.dispose(bestWeights?.flat() ?? []);
     if (ownsFeatures) tf.dispose([trainInput, ...(valInput && valInput !== data.valX ? [valInput] : [])]);
     weights?.dispose();
@@ -227,4 +271,13 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
     threads: peers ? peers.size + 1 : 1,
     wallTimeMs: Math.round(performance.now() - started),
   };
+}
+
+/** Per layer: a layer's weight order holds when its trainable flag changes; the model's does not. */
+function snapshot(parts: ModelParts): Tensor[][] {
+  return parts.model.layers.map((l) => l.getWeights().map((w) => w.clone()));
+}
+
+async function restoreOptimizers(optimizers: Optimizer[], state: OptimizerState): Promise<void> {
+  for (let i = 0; i < optimizers.length && i < state.length; i++) await optimizers[i].setWeights(state[i]);
 }
