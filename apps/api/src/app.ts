@@ -11,6 +11,7 @@ import { EpochMetricSchema, JobSchema } from './schemas/jobs.ts';
 import { ModelSchema } from './schemas/models.ts';
 import dbPlugin from './plugins/db.ts';
 import errorsPlugin from './plugins/errors.ts';
+import idempotencyPlugin from './plugins/idempotency.ts';
 import queuePlugin from './plugins/queue.ts';
 import storagePlugin from './plugins/storage.ts';
 import swaggerPlugin from './plugins/swagger.ts';
@@ -44,6 +45,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   await app.register(errorsPlugin);
   await app.register(swaggerPlugin);
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl });
+  await app.register(idempotencyPlugin, { config });
   await app.register(queuePlugin, { config });
   await app.register(storagePlugin, { config });
 
