@@ -55,6 +55,16 @@ export interface Config {
   bodyLimitBytes: number;
   /** How often an SSE event stream looks for new events. @defaultValue 500 */
   eventsPollMs: number;
+  webhooks: {
+    /** How often the API looks for webhooks to send. @defaultValue 1000 */
+    pollMs: number;
+    /** Attempts per delivery before it is marked failed. @defaultValue 8 */
+    maxAttempts: number;
+    /** First retry delay; doubles each attempt, at most an hour. @defaultValue 5000 */
+    retryBaseMs: number;
+    /** @defaultValue 10000 */
+    timeoutMs: number;
+  };
   /** How long an Idempotency-Key and its stored response are kept. @defaultValue 24 */
   idempotencyTtlHours: number;
   /** Largest model, in parameters, that a job may build or a registration may bring. @defaultValue 20000000 */
@@ -153,6 +163,12 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024),
     eventsPollMs: int(env, 'EVENTS_POLL_MS', 500, 20),
+    webhooks: {
+      pollMs: int(env, 'WEBHOOK_POLL_MS', 1000, 20),
+      maxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1),
+      retryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 5000, 10),
+      timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100),
+    },
     idempotencyTtlHours: int(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1),
     maxModelParams: int(env, 'MAX_MODEL_PARAMS', 20_000_000, 1),
     maxDatasetBytes: int(env, 'MAX_DATASET_BYTES', 256 * 2 ** 20, 1),
@@ -195,6 +211,10 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     BODY_LIMIT_BYTES: String(config.bodyLimitBytes),
     IDEMPOTENCY_TTL_HOURS: String(config.idempotencyTtlHours),
     EVENTS_POLL_MS: String(config.eventsPollMs),
+    WEBHOOK_POLL_MS: String(config.webhooks.pollMs),
+    WEBHOOK_MAX_ATTEMPTS: String(config.webhooks.maxAttempts),
+    WEBHOOK_RETRY_BASE_MS: String(config.webhooks.retryBaseMs),
+    WEBHOOK_TIMEOUT_MS: String(config.webhooks.timeoutMs),
     MAX_MODEL_PARAMS: String(config.maxModelParams),
     MAX_DATASET_BYTES: String(config.maxDatasetBytes),
   };

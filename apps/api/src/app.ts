@@ -15,6 +15,7 @@ import idempotencyPlugin from './plugins/idempotency.ts';
 import queuePlugin from './plugins/queue.ts';
 import storagePlugin from './plugins/storage.ts';
 import swaggerPlugin from './plugins/swagger.ts';
+import webhooksPlugin from './plugins/webhooks.ts';
 import datasetRoutes from './routes/datasets.ts';
 import healthRoutes from './routes/health.ts';
 import jobRoutes from './routes/jobs.ts';
@@ -48,6 +49,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   await app.register(idempotencyPlugin, { config });
   await app.register(queuePlugin, { config });
   await app.register(storagePlugin, { config });
+  await app.register(webhooksPlugin, { config });
 
   await app.register(healthRoutes, { config });
   await app.register(datasetRoutes, { config });

@@ -130,6 +130,16 @@ export const CreateJobSchema = Type.Object(
     compareWithScratch: Type.Optional(Type.Boolean()),
     /** The validation accuracy whose epochs-to-reach the comparison reports. @defaultValue 0.9 */
     targetValAccuracy: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    /** Where to POST the job when it finishes, signed with the secret (which is never shown again). */
+    webhook: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ maxLength: 2048, pattern: '^https?://[^\\s]+$', description: 'http(s) URL; redirects are not followed' }),
+          secret: Type.String({ minLength: 16, maxLength: 256, description: 'HMAC-SHA256 key for the Webhook-Signature header; write-only' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

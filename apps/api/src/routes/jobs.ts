@@ -3,7 +3,7 @@ import type { Config } from '../../../shared/config.ts';
 import { CreateJobSchema, type CreateJob } from '../../../shared/jobs/spec.ts';
 import { errorResponses, IdParams } from '../schemas/common.ts';
 import { BadRequestError } from '../../../shared/errors.ts';
-import { CheckpointsResponse, JobEventPage, JobEventQuery, JobListQuery, JobPage, MetricsResponse } from '../schemas/jobs.ts';
+import { CheckpointsResponse, JobEventPage, JobEventQuery, JobListQuery, JobPage, MetricsResponse, WebhookDeliveriesResponse } from '../schemas/jobs.ts';
 import { streamEvents } from '../services/event-stream.ts';
 import { JobService, jobView } from '../services/jobs.ts';
 
@@ -69,6 +69,28 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   app.post('/v1/jobs/:id/resume', {
     schema: { tags, summary: 'Resume a paused job from its checkpoint, on any worker', params: IdParams, response: { 202: job, ...errorResponses } },
     handler: async (req, reply) => reply.status(202).send(jobView(await service.resume(req.params.id))),
+  });
+
+  app.get('/v1/jobs/:id/webhook-deliveries', {
+    schema: { tags, summary: 'Webhook deliveries of the job\'s end, with every attempt', params: IdParams, response: { 200: WebhookDeliveriesResponse, ...errorResponses } },
+    handler: async (req) => {
+      await service.get(req.params.id);
+      const rows = await app.db.webhookDelivery.findMany({ where: { jobId: req.params.id }, orderBy: { createdAt: 'asc' } });
+      return {
+        jobId: req.params.id,
+        data: rows.map((d) => ({
+          id: d.id,
+          event: d.event,
+          url: d.url,
+          status: d.status as 'pending' | 'delivered' | 'failed',
+          attempts: d.attempts,
+          attemptLog: d.attemptLog as never,
+          nextAttemptAt: d.status === 'pending' ? d.nextAttemptAt.toISOString() : null,
+          deliveredAt: d.deliveredAt?.toISOString() ?? null,
+          createdAt: d.createdAt.toISOString(),
+        })),
+      };
+    },
   });
 
   app.get('/v1/jobs/:id/events', {

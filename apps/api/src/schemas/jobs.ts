@@ -34,6 +34,7 @@ export const JobSchema = Type.Object(
     testDatasetId: NullableId,
     spec: Type.Record(Type.String(), Type.Unknown(), { description: 'The job as posted, with every default filled in' }),
     progress: Type.Object({ epoch: Type.Integer(), totalEpochs: Type.Integer(), fraction: Type.Number() }),
+    webhook: Type.Union([Type.Object({ url: Type.String() }, { description: 'The secret is write-only' }), Type.Null()]),
     latestMetrics: Type.Union([Type.Ref('EpochMetric'), Type.Null()]),
     evaluation: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
     bestCheckpoint: Type.Union([
@@ -78,6 +79,21 @@ export const CheckpointSchema = Type.Object({
   createdAt: Timestamp,
 });
 export const CheckpointsResponse = Type.Object({ jobId: Type.String(), data: Type.Array(CheckpointSchema) });
+
+export const WebhookDeliverySchema = Type.Object({
+  id: Type.String({ description: 'Also sent as the Webhook-Id header: receivers can drop duplicates by it' }),
+  event: Type.String({ description: 'job.succeeded, job.failed or job.cancelled' }),
+  url: Type.String(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+  attempts: Type.Integer(),
+  attemptLog: Type.Array(
+    Type.Object({ at: Timestamp, statusCode: Type.Optional(Type.Integer()), error: Type.Optional(Type.String()), durationMs: Type.Integer() }),
+  ),
+  nextAttemptAt: NullableTimestamp,
+  deliveredAt: NullableTimestamp,
+  createdAt: Timestamp,
+});
+export const WebhookDeliveriesResponse = Type.Object({ jobId: Type.String(), data: Type.Array(WebhookDeliverySchema) });
 
 export const JobEventSchema = Type.Object({
   id: Type.String({ description: 'Increasing event id; the SSE event id, and the cursor for `after`' }),

@@ -28,6 +28,7 @@ export function jobView(j: JobWithOutput): JobResponse {
     testDatasetId: j.testDatasetId,
     spec: spec as unknown as Record<string, unknown>,
     progress: { epoch: j.epoch, totalEpochs: j.totalEpochs, fraction: j.progress },
+    webhook: j.webhookUrl ? { url: j.webhookUrl } : null,
     latestMetrics: (j.latestMetrics as JobResponse['latestMetrics']) ?? null,
     evaluation: (j.evaluation as Record<string, unknown>) ?? null,
     bestCheckpoint: (j.bestCheckpoint as JobResponse['bestCheckpoint']) ?? null,
@@ -83,6 +84,8 @@ export class JobService {
           validationDatasetId: spec.validationDatasetId,
           testDatasetId: spec.testDatasetId,
           totalEpochs: spec.hyperparameters.epochs,
+          webhookUrl: body.webhook?.url,
+          webhookSecret: body.webhook?.secret,
         },
       });
       await jobEvent(tx, id, 'status', { status: 'queued' });
