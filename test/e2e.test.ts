@@ -108,7 +108,7 @@ describe('end to end: pretrain → fine-tune → evaluate → load → predict',
       const key = c.uri.replace(`s3://${h.config.s3.bucket}/`, '');
       const prefix = key.replace(/model\.json$/, '');
       const files = (await h.storage.list(prefix)).map((o) => o.key.slice(prefix.length)).sort();
-      assert.deepEqual(files, ['model.json', 'weights.bin']);
+      assert.deepEqual(files, ['model.json', 'optimizer.bin', 'state.json', 'weights.bin']);
     }
 
     // The fine-tuned model: lineage, and loadable straight from the API.
