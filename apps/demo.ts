@@ -2,14 +2,17 @@
 // the public API of a running service (start it with `npm start`): pretrain a
 // small model on digits 0-4, fine-tune it on 5-9 with little data, evaluate.
 import { parseArgs } from 'node:util';
+import { QUICKSTART_KEY_FILE, readQuickstartKey } from './shared/auth/quickstart-key.ts';
 
-const { values } = parseArgs({ options: { api: { type: 'string', default: 'http://127.0.0.1:3000' } } });
+const { values } = parseArgs({ options: { api: { type: 'string', default: 'http://127.0.0.1:3000' }, 'key-file': { type: 'string', default: QUICKSTART_KEY_FILE } } });
 const api = values.api!.replace(/\/$/, '');
+const key = await readQuickstartKey(values['key-file']);
+if (!key) throw new Error(`No API key in ${values['key-file']}: start the service with npm start first (it writes one)`);
 
 async function call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(api + path, {
     method,
-    headers: body ? { 'content-type': 'application/json' } : {},
+    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
   const json = await res.json();
@@ -85,4 +88,5 @@ console.log('\n5-9 with 300 examples | test accuracy | wall time | epochs to 90%
 for (const [name, side] of [['fine-tuned', cmp.fineTuned], ['from scratch', cmp.scratch]] as const) {
   console.log(`${name.padEnd(21)} | ${side.testAccuracy.toFixed(4).padStart(13)} | ${ms(side.wallTimeMs).padStart(9)} | ${side.epochsToTarget ?? 'not reached'}`);
 }
-console.log(`\nLoad it anywhere: tf.loadLayersModel('${api}/v1/models/${ftDone.outputModelId}/model.json')`);
+const link = await call('POST', `/v1/models/${ftDone.outputModelId}/download-url`);
+console.log(`\nLoad it anywhere for the next few minutes, no key needed: tf.loadLayersModel('${api}${link.url}')`);

@@ -8,6 +8,8 @@ import { createLogger } from './shared/logger.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from './shared/storage/embedded-s3.ts';
 import { buildApp } from './api/src/app.ts';
 import { startWorker } from './worker/src/worker.ts';
+import { createDb } from './shared/db/prisma.ts';
+import { ensureQuickstartKey, QUICKSTART_KEY_FILE } from './shared/auth/quickstart-key.ts';
 
 let config = loadConfig();
 const log = createLogger(config, { role: 'main' });
@@ -15,6 +17,13 @@ const log = createLogger(config, { role: 'main' });
 await ensureDatabase(config.databaseUrl);
 const migrations = await applyMigrations(config.databaseUrl);
 log.info({ applied: migrations.applied }, 'database ready');
+{
+  const db = createDb(config.databaseUrl, { poolMax: 1 });
+  await ensureQuickstartKey(db);
+  await db.$disconnect();
+  // The path, never the key: keys stay out of logs.
+  log.info({ file: QUICKSTART_KEY_FILE }, 'API key for the default tenant: send it as "Authorization: Bearer $(cat .data/api-key)"');
+}
 
 let embedded: EmbeddedS3 | undefined;
 if (!config.s3.endpoint) {

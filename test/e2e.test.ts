@@ -118,7 +118,17 @@ describe('end to end: pretrain → fine-tune → evaluate → load → predict',
     assert.deepEqual(out.labels, ['5', '6', '7', '8', '9']);
     assert.ok(out.trainableParams < out.totalParams, 'the base layers are frozen');
 
-    const loaded = await tf.loadLayersModel(`${baseUrl}/v1/models/${out.id}/model.json`);
+    // Another service loads it with its key, or through a short-lived signed URL and no key at all.
+    const plain = `${baseUrl}/v1/models/${out.id}/model.json`;
+    assert.equal((await fetch(plain)).status, 401);
+    const withKey = await tf.loadLayersModel(plain, { requestInit: { headers: { authorization: `Bearer ${h.tenant.apiKey}` } } });
+    withKey.dispose();
+    const signed = (await http(app).post(`/v1/models/${out.id}/download-url`)).body;
+    assert.ok(Date.parse(signed.expiresAt) > Date.now());
+    const loaded = await tf.loadLayersModel(`${baseUrl}${signed.url}`);
+    // The signature opens this model only, and a tampered one opens nothing.
+    assert.equal((await fetch(`${baseUrl}${signed.url.replace(out.id, base.id)}`)).status, 401);
+    assert.equal((await fetch(`${baseUrl}${signed.url.replace(/signature=./, 'signature=x')}`)).status, 401);
     const x = tf.zeros([2, 28, 28, 1]);
     const y = loaded.predict(x) as tf.Tensor;
     assert.deepEqual(y.shape, [2, 5]);

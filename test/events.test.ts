@@ -13,8 +13,10 @@ interface SseEvent {
 }
 
 /** Reads an SSE stream to its end with fetch, as a browser's EventSource would receive it. */
+let apiKey = '';
+
 async function readStream(url: string, headers: Record<string, string> = {}): Promise<SseEvent[]> {
-  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers } });
+  const res = await fetch(url, { headers: { accept: 'text/event-stream', authorization: `Bearer ${apiKey}`, ...headers } });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
   const text = await res.text();
@@ -30,6 +32,7 @@ describe('job events', () => {
   let datasetId: string;
   before(async () => {
     h = await createHarness({ worker: true, env: { EVENTS_POLL_MS: '50' } });
+    apiKey = h.tenant.apiKey;
     await h.app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
     datasetId = (await createDataset(h.app, 'digits', { type: 'mnist', classes: [0, 1, 2], count: 600 })).id;
@@ -74,7 +77,7 @@ describe('job events', () => {
     assert.equal(events.at(-1)!.event, 'end');
     assert.equal(events.filter((e) => e.event === 'epoch').length, 1);
 
-    const missing = await fetch(`${base}/v1/jobs/00000000-0000-4000-8000-000000000000/events`, { headers: { accept: 'text/event-stream' } });
+    const missing = await fetch(`${base}/v1/jobs/00000000-0000-4000-8000-000000000000/events`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${apiKey}` } });
     assert.equal(missing.status, 404);
     assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'job_not_found');
     assert.equal((await http(h.app).get(`/v1/jobs/${job.id}/events?after=abc`)).status, 400);

@@ -16,7 +16,7 @@ describe('idempotency keys', () => {
   const jobBody = (epochs = 1) => ({ type: 'pretrain', architecture: tinyMlp(3), hyperparameters: { epochs }, trainDatasetId: datasetId });
   const post = (url: string, key?: string) => (key === undefined ? http(h.app).post(url) : http(h.app).post(url).set('Idempotency-Key', key));
   const jobs = () => h.db.job.count();
-  const row = (key: string) => h.db.idempotencyKey.findUnique({ where: { scope_key: { scope: 'api', key } } });
+  const row = (key: string) => h.db.idempotencyKey.findUnique({ where: { scope_key: { scope: h.tenant.tenantId, key } } });
 
   function expectError(res: { status: number; body: any }, status: number, code: string) {
     assert.equal(res.status, status, JSON.stringify(res.body));
@@ -81,13 +81,13 @@ describe('idempotency keys', () => {
     const key = randomUUID();
     const before = await jobs();
     await h.db.idempotencyKey.create({
-      data: { scope: 'api', key, requestHash: requestHash('POST', '/v1/jobs', jobBody()), state: 'in_flight', expiresAt: new Date(Date.now() + 60_000) },
+      data: { scope: h.tenant.tenantId, key, requestHash: requestHash('POST', '/v1/jobs', jobBody()), state: 'in_flight', expiresAt: new Date(Date.now() + 60_000) },
     });
     expectError(await post('/v1/jobs', key).send(jobBody()), 409, 'idempotency_key_in_flight');
     assert.equal(await jobs(), before);
     assert.equal((await row(key))?.state, 'in_flight', 'the owner keeps its key');
     // Its process died: nobody renewed the lease.
-    await h.db.idempotencyKey.update({ where: { scope_key: { scope: 'api', key } }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await h.db.idempotencyKey.update({ where: { scope_key: { scope: h.tenant.tenantId, key } }, data: { expiresAt: new Date(Date.now() - 1000) } });
     const res = await post('/v1/jobs', key).send(jobBody());
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.headers['idempotent-replayed'], undefined);
@@ -192,7 +192,7 @@ describe('idempotency keys', () => {
     const key = randomUUID();
     const first = await post('/v1/jobs', key).send(jobBody());
     assert.equal(first.status, 202);
-    await h.db.idempotencyKey.update({ where: { scope_key: { scope: 'api', key } }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await h.db.idempotencyKey.update({ where: { scope_key: { scope: h.tenant.tenantId, key } }, data: { expiresAt: new Date(Date.now() - 1000) } });
     const before = await jobs();
     // Even for another request: the old one is forgotten.
     const res = await post('/v1/jobs', key).send(jobBody(2));
@@ -221,5 +221,15 @@ describe('idempotency keys', () => {
       }
     }
     assert.ok(posts >= 4, `found ${posts} POST routes`);
+  });
+  it('keys are per tenant: another tenant\'s identical key is a different request', async () => {
+    const other = await h.newTenant('other');
+    const key = 'shared-key-between-tenants';
+    const mine = await http(h.app).post('/v1/datasets').set('idempotency-key', key).send({ name: 'mine', source: { type: 'mnist', classes: [0, 1], count: 20 } });
+    assert.equal(mine.status, 201);
+    const theirs = await http(h.app, other.apiKey).post('/v1/datasets').set('idempotency-key', key).send({ name: 'theirs', source: { type: 'mnist', classes: [0, 1], count: 20 } });
+    assert.equal(theirs.status, 201, 'not 422: the key is not shared');
+    assert.notEqual(theirs.body.id, mine.body.id);
+    assert.equal(theirs.headers['idempotent-replayed'], undefined);
   });
 });

@@ -48,18 +48,24 @@ describe('migrations', () => {
   });
 
   it('exercises every Prisma model against the migrated tables', async () => {
+    // The migration puts existing rows in a default tenant.
+    const tenant = await db.tenant.findUniqueOrThrow({ where: { id: '00000000-0000-4000-8000-000000000000' } });
+    assert.equal(tenant.name, 'default');
+    const tenantId = tenant.id;
+    await db.apiKey.create({ data: { id: randomUUID(), tenantId, name: 'k', prefix: 'ft_abc', hash: 'h1' } });
+    await assert.rejects(db.apiKey.create({ data: { id: randomUUID(), tenantId, name: 'k2', prefix: 'ft_abc', hash: 'h1' } }), 'key hashes are unique');
     const dataset = await db.dataset.create({
-      data: { id: randomUUID(), name: 'd', source: { type: 'mnist' }, featureShape: [28, 28, 1], numExamples: 10, labels: ['0', '1'], classCounts: { '0': 5, '1': 5 } },
+      data: { id: randomUUID(), tenantId, name: 'd', source: { type: 'mnist' }, featureShape: [28, 28, 1], numExamples: 10, labels: ['0', '1'], classCounts: { '0': 5, '1': 5 } },
     });
     const parent = await db.model.create({
       data: {
-        id: randomUUID(), name: 'base', kind: 'base', storagePrefix: 'models/x/', inputShape: [null, 4], outputShape: [null, 2],
+        id: randomUUID(), tenantId, name: 'base', kind: 'base', storagePrefix: 'models/x/', inputShape: [null, 4], outputShape: [null, 2],
         layers: [], labels: [], totalParams: 10, trainableParams: 10, sourceUri: 's3://b/k/model.json',
       },
     });
     const job = await db.job.create({
       data: {
-        id: randomUUID(), type: 'finetune', spec: { a: 1 }, baseModelId: parent.id, trainDatasetId: dataset.id,
+        id: randomUUID(), tenantId, type: 'finetune', spec: { a: 1 }, baseModelId: parent.id, trainDatasetId: dataset.id,
         validationDatasetId: dataset.id, testDatasetId: dataset.id, totalEpochs: 2,
       },
     });
@@ -78,7 +84,7 @@ describe('migrations', () => {
     await db.idempotencyKey.update({ where: { scope_key: { scope: 'POST /v1/jobs', key: 'k' } }, data: { state: 'done', statusCode: 201, response: { id: 1 } } });
     const child = await db.model.create({
       data: {
-        id: randomUUID(), name: 'ft', kind: 'fine_tuned', storagePrefix: 'models/y/', inputShape: [null, 4], outputShape: [null, 2],
+        id: randomUUID(), tenantId, name: 'ft', kind: 'fine_tuned', storagePrefix: 'models/y/', inputShape: [null, 4], outputShape: [null, 2],
         layers: [], labels: ['0', '1'], totalParams: 10, trainableParams: 2, parentId: parent.id, jobId: job.id,
       },
     });

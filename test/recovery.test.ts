@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildApp } from '../apps/api/src/app.ts';
 import { JobRecords, LeaseLostError } from '../apps/worker/src/job-records.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { createDataset, finished, http, submitJob, tinyMlp, waitForJob, type JobBody } from './helpers/api.ts';
+import { createDataset, finished, http, submitJob, tinyMlp, useKey, waitForJob, type JobBody } from './helpers/api.ts';
 import { killHard, spawnWorker, type WorkerProcess } from './helpers/processes.ts';
 
 const ENV = {
@@ -112,6 +112,7 @@ describe('recovery: crash-resume, shutdown, pause, fencing', () => {
     const w = await start();
     const other = await buildApp(h.config, { logger: false });
     await other.ready();
+    useKey(other, h.tenant.apiKey);
     try {
       const job = await submitJob(h.app, body(6));
       await waitForJob(h.app, job.id, (j) => j.status === 'running' && j.progress.epoch >= 1, 90_000);

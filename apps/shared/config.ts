@@ -65,6 +65,14 @@ export interface Config {
     /** @defaultValue 10000 */
     timeoutMs: number;
   };
+  auth: {
+    /** The operator's key: creates tenants and their keys, and reaches the admin surfaces. Unset: no admin access. */
+    adminApiKey?: string;
+    /** Signs short-lived model download URLs; instances behind one load balancer must share it. Unset: a random one per process. */
+    urlSigningSecret?: string;
+    /** How long a signed model URL stays valid. @defaultValue 900 */
+    signedUrlTtlSeconds: number;
+  };
   /** How long an Idempotency-Key and its stored response are kept. @defaultValue 24 */
   idempotencyTtlHours: number;
   /** Largest model, in parameters, that a job may build or a registration may bring. @defaultValue 20000000 */
@@ -93,6 +101,14 @@ function int(env: Env, key: string, fallback: number, min = 0): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new ConfigError(`${key} must be an integer >= ${min}, got "${raw}"`);
   return n;
+}
+
+/** A credential: long enough to resist guessing, or unset. */
+function secret(env: Env, key: string): string | undefined {
+  const v = env[key];
+  if (v === undefined || v === '') return undefined;
+  if (v.length < 24) throw new ConfigError(`${key} must be at least 24 characters`);
+  return v;
 }
 
 function bool(env: Env, key: string, fallback: boolean): boolean {
@@ -163,6 +179,11 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024),
     eventsPollMs: int(env, 'EVENTS_POLL_MS', 500, 20),
+    auth: {
+      adminApiKey: secret(env, 'ADMIN_API_KEY'),
+      urlSigningSecret: secret(env, 'URL_SIGNING_SECRET'),
+      signedUrlTtlSeconds: int(env, 'SIGNED_URL_TTL_SECONDS', 900, 10),
+    },
     webhooks: {
       pollMs: int(env, 'WEBHOOK_POLL_MS', 1000, 20),
       maxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1),
@@ -211,6 +232,7 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     BODY_LIMIT_BYTES: String(config.bodyLimitBytes),
     IDEMPOTENCY_TTL_HOURS: String(config.idempotencyTtlHours),
     EVENTS_POLL_MS: String(config.eventsPollMs),
+    SIGNED_URL_TTL_SECONDS: String(config.auth.signedUrlTtlSeconds),
     WEBHOOK_POLL_MS: String(config.webhooks.pollMs),
     WEBHOOK_MAX_ATTEMPTS: String(config.webhooks.maxAttempts),
     WEBHOOK_RETRY_BASE_MS: String(config.webhooks.retryBaseMs),
@@ -219,6 +241,8 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     MAX_DATASET_BYTES: String(config.maxDatasetBytes),
   };
   if (config.s3.endpoint) env.S3_ENDPOINT = config.s3.endpoint;
+  if (config.auth.adminApiKey) env.ADMIN_API_KEY = config.auth.adminApiKey;
+  if (config.auth.urlSigningSecret) env.URL_SIGNING_SECRET = config.auth.urlSigningSecret;
   return env;
 }
 

@@ -26,6 +26,20 @@ export class BadRequestError extends AppError {
   }
 }
 
+/** No key, or one that is unknown or revoked. */
+export class UnauthorizedError extends AppError {
+  constructor(code: string, message: string) {
+    super(code, message, 401);
+  }
+}
+
+/** A valid key that may not do this (a tenant key on an admin route, or the reverse). */
+export class ForbiddenError extends AppError {
+  constructor(code: string, message: string) {
+    super(code, message, 403);
+  }
+}
+
 export class NotFoundError extends AppError {
   constructor(resource: string, id: string) {
     super(`${resource}_not_found`, `${resource} ${id} does not exist`, 404, { id });

@@ -4,6 +4,12 @@ import type { Config } from './config.ts';
 // Credentials can show up in connection strings and headers; never log them.
 const REDACT = [
   'req.headers.authorization',
+  'req.headers["idempotency-key"]',
+  'config.auth.adminApiKey',
+  'config.auth.urlSigningSecret',
+  '*.webhookSecret',
+  'webhook.secret',
+  'body.webhook.secret',
   'req.headers.cookie',
   'config.s3.secretAccessKey',
   'config.databaseUrl',

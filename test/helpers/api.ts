@@ -3,7 +3,26 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { App } from '../../apps/api/src/app.ts';
 
-export const http = (app: App) => request(app.server);
+const defaultKeys = new WeakMap<App, string>();
+
+/** The API key http(app) sends unless told otherwise. */
+export function useKey(app: App, key: string): void {
+  defaultKeys.set(app, key);
+}
+
+/** supertest against the app, with `Authorization: Bearer <key>` (the app's default key; '' sends none). */
+export function http(app: App, key: string | undefined = defaultKeys.get(app)) {
+  const agent = request(app.server);
+  const auth = <T extends request.Test>(t: T): T => (key ? t.set('authorization', `Bearer ${key}`) : t);
+  return {
+    get: (url: string) => auth(agent.get(url)),
+    post: (url: string) => auth(agent.post(url)),
+    put: (url: string) => auth(agent.put(url)),
+    patch: (url: string) => auth(agent.patch(url)),
+    delete: (url: string) => auth(agent.delete(url)),
+    options: (url: string) => auth(agent.options(url)),
+  };
+}
 
 export async function createDataset(app: App, name: string, source: Record<string, unknown>) {
   const res = await http(app).post('/v1/datasets').send({ name, source });

@@ -16,6 +16,8 @@ import { createRedis } from '../../apps/shared/queue/contract.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../apps/shared/storage/embedded-s3.ts';
 import { Storage } from '../../apps/shared/storage/s3-storage.ts';
 import { startWorker, type RunningWorker } from '../../apps/worker/src/worker.ts';
+import { newApiKey } from '../../apps/shared/auth/api-keys.ts';
+import { useKey } from './api.ts';
 
 const TEMPLATE_LOCK = 8_675_309;
 
@@ -59,9 +61,21 @@ async function dropDatabase(url: string): Promise<void> {
   await admin.end();
 }
 
+/** The admin key every test harness runs with. */
+export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
+export interface Tenant {
+  tenantId: string;
+  apiKey: string;
+}
+
 export interface Harness {
   config: Config;
   app: App;
+  /** This file's tenant, whose key http(app) sends by default. */
+  tenant: Tenant;
+  /** Another tenant, for isolation tests. */
+  newTenant(name: string): Promise<Tenant>;
   db: Db;
   storage: Storage;
   worker?: RunningWorker;
@@ -88,6 +102,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       CANCEL_POLL_MS: '100',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
       ...opts.env,
       DATABASE_URL: databaseUrl,
       QUEUE_NAME: `test-${id}`,
@@ -110,9 +125,20 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
   if (!app) throw new Error('unreachable');
   const db = createDb(config.databaseUrl);
   const storage = new Storage({ ...config.s3, endpoint: s3.endpoint });
+  const newTenant = async (name: string): Promise<Tenant> => {
+    const tenantId = randomUUID();
+    const fresh = newApiKey();
+    await db.tenant.create({ data: { id: tenantId, name } });
+    await db.apiKey.create({ data: { id: randomUUID(), tenantId, name: 'test', prefix: fresh.prefix, hash: fresh.hash } });
+    return { tenantId, apiKey: fresh.key };
+  };
+  const tenant = await newTenant('test tenant');
+  useKey(app, tenant.apiKey);
   const h: Harness = {
     config,
     app,
+    tenant,
+    newTenant,
     db,
     storage,
     async startWorker() {

@@ -9,7 +9,9 @@ import { ErrorSchema } from './schemas/common.ts';
 import { DatasetSchema } from './schemas/datasets.ts';
 import { EpochMetricSchema, JobSchema } from './schemas/jobs.ts';
 import { ModelSchema } from './schemas/models.ts';
+import { ApiKeySchema } from './schemas/admin.ts';
 import dbPlugin from './plugins/db.ts';
+import authPlugin from './plugins/auth.ts';
 import errorsPlugin from './plugins/errors.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
 import queuePlugin from './plugins/queue.ts';
@@ -18,6 +20,7 @@ import swaggerPlugin from './plugins/swagger.ts';
 import webhooksPlugin from './plugins/webhooks.ts';
 import datasetRoutes from './routes/datasets.ts';
 import healthRoutes from './routes/health.ts';
+import adminRoutes from './routes/admin.ts';
 import jobRoutes from './routes/jobs.ts';
 import modelRoutes from './routes/models.ts';
 
@@ -42,10 +45,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   // Model registration loads models with tfjs, on the same backend a worker would pick.
   await initBackend(config.tfBackend);
 
-  for (const schema of [ErrorSchema, DatasetSchema, ModelSchema, EpochMetricSchema, JobSchema]) app.addSchema(schema);
+  for (const schema of [ErrorSchema, DatasetSchema, ModelSchema, EpochMetricSchema, JobSchema, ApiKeySchema]) app.addSchema(schema);
   await app.register(errorsPlugin);
   await app.register(swaggerPlugin);
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl });
+  await app.register(authPlugin, { config });
   await app.register(idempotencyPlugin, { config });
   await app.register(queuePlugin, { config });
   await app.register(storagePlugin, { config });
@@ -55,6 +59,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   await app.register(datasetRoutes, { config });
   await app.register(modelRoutes, { config });
   await app.register(jobRoutes, { config });
+  await app.register(adminRoutes);
   return app;
 }
 

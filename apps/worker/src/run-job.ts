@@ -309,6 +309,7 @@ async function runClaimed(ctx: RunContext, records: JobRecords, claim: Claim, at
           trainableParams: summary.trainableParams,
           parentId: job.baseModelId,
           jobId,
+          tenantId: job.tenantId,
         },
       }),
       {

@@ -43,8 +43,8 @@ interface Claim {
 }
 
 /** Keys are per scope; one scope for now, per tenant once requests carry one. */
-export function idempotencyScope(_req: FastifyRequest): string {
-  return 'api';
+export function idempotencyScope(req: FastifyRequest): string {
+  return req.tenantId ?? (req.isAdmin ? 'admin' : 'api');
 }
 
 /** Object keys sorted at every level, so {a,b} and {b,a} hash alike. */

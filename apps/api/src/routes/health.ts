@@ -24,11 +24,13 @@ async function check(fn: () => Promise<unknown>) {
 const health: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const tags = ['health'];
   app.get('/healthz', {
+    config: { auth: 'public' },
     schema: { tags, summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
     handler: async () => ({ status: 'ok' as const }),
   });
 
   app.get('/readyz', {
+    config: { auth: 'public' },
     schema: { tags, summary: 'Postgres, Redis and S3 are reachable; lists live workers and their tfjs backends', response: { 200: Ready, 503: Ready } },
     handler: async (_req, reply) => {
       const [postgres, redis, s3] = await Promise.all([

@@ -52,3 +52,17 @@ export const ModelFileParams = Type.Object({
   file: Type.Union([Type.Literal('model.json'), Type.Literal('weights.bin')]),
 });
 export type ModelFileParams = Static<typeof ModelFileParams>;
+
+export const SignedUrlQuery = Type.Object(
+  {
+    expires: Type.Optional(Type.String({ pattern: '^[0-9]{1,12}$', description: 'Unix seconds; from POST /v1/models/:id/download-url' })),
+    signature: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  { additionalProperties: false },
+);
+export type SignedUrlQuery = Static<typeof SignedUrlQuery>;
+
+export const SignedUrlResponse = Type.Object({
+  url: Type.String({ description: 'Path of model.json with its signature; valid until expiresAt, for this model only' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+});

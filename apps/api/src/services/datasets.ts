@@ -28,12 +28,12 @@ export class DatasetService {
     private readonly maxBytes: number,
   ) {}
 
-  async create(body: CreateDatasetBody): Promise<Dataset> {
+  async create(tenantId: string, body: CreateDatasetBody): Promise<Dataset> {
     const id = randomUUID();
     const profile = await registerDataset(id, body.source, this.storage, this.maxBytes);
     try {
       return await this.db.dataset.create({
-        data: { id, name: body.name, source: profile.source, featureShape: profile.featureShape, numExamples: profile.numExamples, labels: profile.labels, classCounts: profile.classCounts },
+        data: { id, tenantId, name: body.name, source: profile.source, featureShape: profile.featureShape, numExamples: profile.numExamples, labels: profile.labels, classCounts: profile.classCounts },
       });
     } catch (err) {
       // Leave no snapshot behind without its record.
@@ -42,14 +42,15 @@ export class DatasetService {
     }
   }
 
-  async get(id: string): Promise<Dataset> {
-    const d = await this.db.dataset.findUnique({ where: { id } });
+  /** Another tenant's dataset is not found, exactly like one that does not exist. */
+  async get(tenantId: string, id: string): Promise<Dataset> {
+    const d = await this.db.dataset.findFirst({ where: { id, tenantId } });
     if (!d) throw new NotFoundError('dataset', id);
     return d;
   }
 
-  async list(limit: number, after?: string) {
-    const rows = await this.db.dataset.findMany({ where: afterCursor(after), orderBy: newestFirst, take: limit + 1 });
+  async list(tenantId: string, limit: number, after?: string) {
+    const rows = await this.db.dataset.findMany({ where: { tenantId, ...afterCursor(after) }, orderBy: newestFirst, take: limit + 1 });
     return toPage(rows, limit, datasetView);
   }
 }

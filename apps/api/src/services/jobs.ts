@@ -53,23 +53,23 @@ export class JobService {
     private readonly config: Config,
   ) {}
 
-  private async dataset(id: string | undefined) {
+  private async dataset(tenantId: string, id: string | undefined) {
     if (!id) return undefined;
-    const d = await this.db.dataset.findUnique({ where: { id } });
+    const d = await this.db.dataset.findFirst({ where: { id, tenantId } });
     // The body names something that isn't there: the request can't be carried out.
     if (!d) throw new UnprocessableError('dataset_not_found', `Dataset ${id} does not exist`, { id });
     return d;
   }
 
-  async create(body: CreateJob): Promise<JobWithOutput> {
-    const train = (await this.dataset(body.trainDatasetId))!;
-    const [validation, test] = await Promise.all([this.dataset(body.validationDatasetId), this.dataset(body.testDatasetId)]);
+  async create(tenantId: string, body: CreateJob): Promise<JobWithOutput> {
+    const train = (await this.dataset(tenantId, body.trainDatasetId))!;
+    const [validation, test] = await Promise.all([this.dataset(tenantId, body.validationDatasetId), this.dataset(tenantId, body.testDatasetId)]);
     const id = randomUUID();
     // FOR SHARE on the base model: a concurrent DELETE (FOR UPDATE) waits, then sees this job.
     const job = await this.db.$transaction(async (tx) => {
       let baseModel;
       if (body.baseModelId) {
-        const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Model" WHERE id = ${body.baseModelId}::uuid FOR SHARE`;
+        const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Model" WHERE id = ${body.baseModelId}::uuid AND "tenantId" = ${tenantId}::uuid FOR SHARE`;
         baseModel = locked.length ? await tx.model.findUnique({ where: { id: body.baseModelId } }) : null;
         if (!baseModel) throw new UnprocessableError('model_not_found', `Model ${body.baseModelId} does not exist`, { id: body.baseModelId });
       }
@@ -77,6 +77,7 @@ export class JobService {
       await tx.job.create({
         data: {
           id,
+          tenantId,
           type: spec.type,
           spec: spec as never,
           baseModelId: spec.baseModelId,
@@ -101,15 +102,16 @@ export class JobService {
     return job;
   }
 
-  async get(id: string): Promise<JobWithOutput> {
-    const j = await this.db.job.findUnique({ where: { id }, include: withOutput });
+  /** Another tenant's job is not found, exactly like one that does not exist. */
+  async get(tenantId: string, id: string): Promise<JobWithOutput> {
+    const j = await this.db.job.findFirst({ where: { id, tenantId }, include: withOutput });
     if (!j) throw new NotFoundError('job', id);
     return j;
   }
 
-  async list(q: JobListQuery) {
+  async list(tenantId: string, q: JobListQuery) {
     const rows = await this.db.job.findMany({
-      where: { ...(q.status ? { status: q.status } : {}), ...afterCursor(q.after) },
+      where: { tenantId, ...(q.status ? { status: q.status } : {}), ...afterCursor(q.after) },
       orderBy: newestFirst,
       take: q.limit + 1,
       include: withOutput,
@@ -117,13 +119,13 @@ export class JobService {
     return toPage(rows, q.limit, jobView);
   }
 
-  async metrics(id: string) {
-    await this.get(id);
+  async metrics(tenantId: string, id: string) {
+    await this.get(tenantId, id);
     return this.db.epochMetric.findMany({ where: { jobId: id }, orderBy: { epoch: 'asc' } });
   }
 
-  async checkpoints(id: string) {
-    await this.get(id);
+  async checkpoints(tenantId: string, id: string) {
+    await this.get(tenantId, id);
     return this.db.checkpoint.findMany({ where: { jobId: id }, orderBy: { epoch: 'asc' } });
   }
 
@@ -131,11 +133,11 @@ export class JobService {
    * Queued or paused: never runs again. Running: whichever worker holds it
    * stops at its next batch boundary (it polls Postgres), keeping its checkpoints.
    */
-  async cancel(id: string): Promise<JobWithOutput> {
+  async cancel(tenantId: string, id: string): Promise<JobWithOutput> {
     const now = new Date();
     const idle = await this.db.$transaction(async (tx) => {
       const n = await tx.job.updateMany({
-        where: { id, status: { in: ['queued', 'paused'] } },
+        where: { id, tenantId, status: { in: ['queued', 'paused'] } },
         data: { status: 'cancelled', cancelRequestedAt: now, finishedAt: now, errorCode: 'job_cancelled', errorMessage: 'The job was cancelled before it finished; its checkpoints are kept' },
       });
       if (n.count > 0) await jobEvent(tx, id, 'status', { status: 'cancelled' });
@@ -144,13 +146,13 @@ export class JobService {
     if (idle) {
       // Best effort: a worker that already took it will see the status and skip it.
       await this.queue.remove(id).catch(() => undefined);
-      return this.get(id);
+      return this.get(tenantId, id);
     }
     await this.db.$transaction(async (tx) => {
-      const n = await tx.job.updateMany({ where: { id, status: 'running', cancelRequestedAt: null }, data: { cancelRequestedAt: now } });
+      const n = await tx.job.updateMany({ where: { id, tenantId, status: 'running', cancelRequestedAt: null }, data: { cancelRequestedAt: now } });
       if (n.count > 0) await jobEvent(tx, id, 'cancel_requested', {});
     });
-    const job = await this.get(id);
+    const job = await this.get(tenantId, id);
     if (job.status === 'succeeded' || job.status === 'failed') {
       throw new ConflictError('job_not_cancellable', `Job ${id} has already ${job.status}`, { status: job.status });
     }
@@ -158,18 +160,18 @@ export class JobService {
   }
 
   /** Queued: set aside at once. Running: its worker checkpoints at the next batch boundary and lets it go. */
-  async pause(id: string): Promise<JobWithOutput> {
+  async pause(tenantId: string, id: string): Promise<JobWithOutput> {
     const paused = await this.db.$transaction(async (tx) => {
-      const n = await tx.job.updateMany({ where: { id, status: 'queued' }, data: { status: 'paused' } });
+      const n = await tx.job.updateMany({ where: { id, tenantId, status: 'queued' }, data: { status: 'paused' } });
       if (n.count > 0) await jobEvent(tx, id, 'status', { status: 'paused' });
       return n.count > 0;
     });
     if (paused) {
       await this.queue.remove(id).catch(() => undefined);
-      return this.get(id);
+      return this.get(tenantId, id);
     }
-    await this.db.job.updateMany({ where: { id, status: 'running', cancelRequestedAt: null }, data: { interruptRequest: 'pause' } });
-    const job = await this.get(id);
+    await this.db.job.updateMany({ where: { id, tenantId, status: 'running', cancelRequestedAt: null }, data: { interruptRequest: 'pause' } });
+    const job = await this.get(tenantId, id);
     if (job.status !== 'running' && job.status !== 'paused') {
       throw new ConflictError('job_not_pausable', `Job ${id} is ${job.status}; only queued and running jobs can be paused`, { status: job.status });
     }
@@ -177,14 +179,14 @@ export class JobService {
   }
 
   /** A paused job goes back to the queue and continues from its checkpoint on any worker. */
-  async resume(id: string): Promise<JobWithOutput> {
+  async resume(tenantId: string, id: string): Promise<JobWithOutput> {
     const resumed = await this.db.$transaction(async (tx) => {
-      const n = await tx.job.updateMany({ where: { id, status: 'paused' }, data: { status: 'queued', interruptRequest: null } });
+      const n = await tx.job.updateMany({ where: { id, tenantId, status: 'paused' }, data: { status: 'queued', interruptRequest: null } });
       if (n.count > 0) await jobEvent(tx, id, 'status', { status: 'queued', resumed: true });
       return n.count > 0;
     });
     if (!resumed) {
-      const job = await this.get(id);
+      const job = await this.get(tenantId, id);
       throw new ConflictError('job_not_paused', `Job ${id} is ${job.status}; only a paused job can be resumed`, { status: job.status });
     }
     try {
@@ -193,12 +195,12 @@ export class JobService {
       // Postgres says queued; the workers' reconciler enqueues it once Redis is back.
       throw new TransientError('queue_unavailable', `The job is queued but could not be handed to the queue yet: ${(err as Error).message}`);
     }
-    return this.get(id);
+    return this.get(tenantId, id);
   }
 
   /** The job's events in order, after an event id. */
-  async events(id: string, after: bigint, limit: number) {
-    await this.get(id);
+  async events(tenantId: string, id: string, after: bigint, limit: number) {
+    await this.get(tenantId, id);
     return this.eventsAfter(id, after, limit);
   }
 

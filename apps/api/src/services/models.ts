@@ -35,7 +35,7 @@ export class ModelService {
   ) {}
 
   /** Validates a LayersModel found in S3, then keeps our own copy of it. */
-  async register(body: RegisterModelBody): Promise<Model> {
+  async register(tenantId: string, body: RegisterModelBody): Promise<Model> {
     const loc = parseS3Uri(body.uri);
     const prefix = loc.key.slice(0, -MODEL_JSON.length);
     const files = await readModelFiles(this.storage, prefix, loc.bucket, this.maxParams * 4);
@@ -61,6 +61,7 @@ export class ModelService {
       return await this.db.model.create({
         data: {
           id,
+          tenantId,
           name: body.name,
           kind: 'base',
           sourceUri: body.uri,
@@ -79,26 +80,34 @@ export class ModelService {
     }
   }
 
-  async get(id: string): Promise<Model> {
-    const m = await this.db.model.findUnique({ where: { id } });
+  /** Another tenant's model is not found, exactly like one that does not exist. */
+  async get(tenantId: string, id: string): Promise<Model> {
+    const m = await this.db.model.findFirst({ where: { id, tenantId } });
     if (!m) throw new NotFoundError('model', id);
     return m;
   }
 
-  async list(limit: number, after?: string) {
-    const rows = await this.db.model.findMany({ where: afterCursor(after), orderBy: newestFirst, take: limit + 1 });
+  async list(tenantId: string, limit: number, after?: string) {
+    const rows = await this.db.model.findMany({ where: { tenantId, ...afterCursor(after) }, orderBy: newestFirst, take: limit + 1 });
     return toPage(rows, limit, modelView);
   }
 
-  async file(id: string, file: string): Promise<Uint8Array> {
-    const m = await this.get(id);
+  async file(tenantId: string, id: string, file: string): Promise<Uint8Array> {
+    const m = await this.get(tenantId, id);
     return this.storage.getBytes(m.storagePrefix + file);
   }
 
-  async delete(id: string): Promise<void> {
+  /** For a signed URL, which already names the one model it opens. */
+  async fileOf(id: string, file: string): Promise<Uint8Array> {
+    const m = await this.db.model.findUnique({ where: { id } });
+    if (!m) throw new NotFoundError('model', id);
+    return this.storage.getBytes(m.storagePrefix + file);
+  }
+
+  async delete(tenantId: string, id: string): Promise<void> {
     // The row lock orders this against job creation, which takes FOR SHARE on the same row.
     const m = await this.db.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Model" WHERE id = ${id}::uuid FOR UPDATE`;
+      const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Model" WHERE id = ${id}::uuid AND "tenantId" = ${tenantId}::uuid FOR UPDATE`;
       if (locked.length === 0) throw new NotFoundError('model', id);
       const active = await tx.job.count({ where: { baseModelId: id, status: { in: ['queued', 'running'] } } });
       if (active > 0) throw new ConflictError('model_in_use', `Model ${id} is the base of ${active} queued or running job(s)`, { activeJobs: active });

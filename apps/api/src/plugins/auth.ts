@@ -1,0 +1,86 @@
+// Every request names its caller with `Authorization: Bearer <key>`. A tenant
+// key scopes the request to its tenant; the admin key (ADMIN_API_KEY) reaches
+// only the admin surfaces. Routes say what they need in `config.auth`:
+// 'tenant' (the default), 'admin', 'public' (health, the OpenAPI document), or
+// 'signed' (a tenant key, or a valid signed URL for that model).
+import { randomBytes } from 'node:crypto';
+import fp from 'fastify-plugin';
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../../../shared/config.ts';
+import { ForbiddenError, UnauthorizedError } from '../../../shared/errors.ts';
+import { bearer, hashKey, sameSecret } from '../../../shared/auth/api-keys.ts';
+import { verifyModelUrl } from '../../../shared/auth/signed-urls.ts';
+
+export type AuthMode = 'tenant' | 'admin' | 'public' | 'signed';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: AuthMode;
+  }
+  interface FastifyRequest {
+    /** The caller's tenant; null for the admin key, public routes and signed URLs. */
+    tenantId: string | null;
+    isAdmin: boolean;
+    /** The model a valid signed URL opens. */
+    signedModelId: string | null;
+  }
+  interface FastifyInstance {
+    urlSigningSecret: string;
+  }
+}
+
+const LAST_USED_EVERY_MS = 60_000;
+
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    // Without a shared secret, URLs this instance signs open only on this instance.
+    app.decorate('urlSigningSecret', config.auth.urlSigningSecret ?? randomBytes(32).toString('hex'));
+    app.decorateRequest('tenantId', null);
+    app.decorateRequest('isAdmin', false);
+    app.decorateRequest('signedModelId', null);
+
+    function signed(req: FastifyRequest): boolean {
+      const { id } = (req.params ?? {}) as { id?: string };
+      const { expires, signature } = (req.query ?? {}) as { expires?: string; signature?: string };
+      if (!id || !expires || !signature) return false;
+      return verifyModelUrl(app.urlSigningSecret, id, Number(expires), signature);
+    }
+
+    // onRequest: before the body is even read, so strangers cost no parsing.
+    app.addHook('onRequest', async (req, reply) => {
+      const mode = req.routeOptions.config?.auth ?? 'tenant';
+      if (mode === 'public') return;
+      const key = bearer(req.headers.authorization);
+      if (!key) {
+        if (mode === 'signed' && signed(req)) {
+          req.signedModelId = (req.params as { id: string }).id;
+          return;
+        }
+        reply.header('www-authenticate', 'Bearer');
+        throw new UnauthorizedError('unauthorized', 'Send your API key as "Authorization: Bearer <key>"');
+      }
+      if (config.auth.adminApiKey && sameSecret(key, config.auth.adminApiKey)) {
+        if (mode !== 'admin') throw new ForbiddenError('tenant_key_required', 'The admin key manages tenants and keys; use a tenant\'s key for its data');
+        req.isAdmin = true;
+        return;
+      }
+      const found = await app.db.apiKey.findUnique({ where: { hash: hashKey(key) }, select: { id: true, tenantId: true, revokedAt: true, lastUsedAt: true } });
+      if (!found || found.revokedAt) {
+        reply.header('www-authenticate', 'Bearer error="invalid_token"');
+        throw new UnauthorizedError('invalid_api_key', 'The API key is not valid or has been revoked');
+      }
+      if (mode === 'admin') throw new ForbiddenError('admin_only', 'This needs the admin key');
+      req.tenantId = found.tenantId;
+      if (!found.lastUsedAt || Date.now() - found.lastUsedAt.getTime() > LAST_USED_EVERY_MS) {
+        void app.db.apiKey.update({ where: { id: found.id }, data: { lastUsedAt: new Date() } }).catch(() => undefined);
+      }
+    });
+  },
+  { name: 'auth', dependencies: ['db'] },
+);
+
+/** The caller's tenant, on a route whose auth mode guarantees one. */
+export function tenantOf(req: FastifyRequest): string {
+  if (!req.tenantId) throw new UnauthorizedError('unauthorized', 'Send your API key as "Authorization: Bearer <key>"');
+  return req.tenantId;
+}
