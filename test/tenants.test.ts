@@ -37,7 +37,15 @@ describe('tenants and keys', () => {
     }
     const malformed = await http(h.app, '').get('/v1/jobs').set('authorization', 'Basic abc');
     assert.equal(malformed.status, 401);
-    assert.equal((await http(h.app, '').get('/healthz')).status, 200);
+    const health = await http(h.app, '').get('/healthz');
+    assert.equal(health.status, 200);
+    // Security headers on every response, and no CORS grant.
+    for (const res of [health, malformed]) {
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      assert.equal(res.headers['x-frame-options'], 'DENY');
+      assert.match(String(res.headers['content-security-policy']), /default-src 'none'/);
+      assert.equal(res.headers['access-control-allow-origin'], undefined);
+    }
     assert.equal((await http(h.app, '').get('/openapi.json')).status, 200);
   });
 

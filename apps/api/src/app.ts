@@ -12,6 +12,7 @@ import { ModelSchema } from './schemas/models.ts';
 import { ApiKeySchema } from './schemas/admin.ts';
 import dbPlugin from './plugins/db.ts';
 import authPlugin from './plugins/auth.ts';
+import securityHeadersPlugin from './plugins/security-headers.ts';
 import errorsPlugin from './plugins/errors.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
 import queuePlugin from './plugins/queue.ts';
@@ -46,6 +47,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   await initBackend(config.tfBackend);
 
   for (const schema of [ErrorSchema, DatasetSchema, ModelSchema, EpochMetricSchema, JobSchema, ApiKeySchema]) app.addSchema(schema);
+  await app.register(securityHeadersPlugin);
   await app.register(errorsPlugin);
   await app.register(swaggerPlugin);
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl });
