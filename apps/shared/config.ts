@@ -73,6 +73,12 @@ export interface Config {
     /** How long a signed model URL stays valid. @defaultValue 900 */
     signedUrlTtlSeconds: number;
   };
+  limits: {
+    /** Requests per tenant per minute (fixed window in Redis). @defaultValue 600 */
+    requestsPerMinute: number;
+    /** Jobs a tenant may have queued or paused at once. @defaultValue 50 */
+    queuedJobsPerTenant: number;
+  };
   /** How long an Idempotency-Key and its stored response are kept. @defaultValue 24 */
   idempotencyTtlHours: number;
   /** Largest model, in parameters, that a job may build or a registration may bring. @defaultValue 20000000 */
@@ -184,6 +190,10 @@ export function loadConfig(env: Env = process.env): Config {
       urlSigningSecret: secret(env, 'URL_SIGNING_SECRET'),
       signedUrlTtlSeconds: int(env, 'SIGNED_URL_TTL_SECONDS', 900, 10),
     },
+    limits: {
+      requestsPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 600, 1),
+      queuedJobsPerTenant: int(env, 'MAX_QUEUED_JOBS_PER_TENANT', 50, 1),
+    },
     webhooks: {
       pollMs: int(env, 'WEBHOOK_POLL_MS', 1000, 20),
       maxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1),
@@ -233,6 +243,8 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     IDEMPOTENCY_TTL_HOURS: String(config.idempotencyTtlHours),
     EVENTS_POLL_MS: String(config.eventsPollMs),
     SIGNED_URL_TTL_SECONDS: String(config.auth.signedUrlTtlSeconds),
+    RATE_LIMIT_PER_MINUTE: String(config.limits.requestsPerMinute),
+    MAX_QUEUED_JOBS_PER_TENANT: String(config.limits.queuedJobsPerTenant),
     WEBHOOK_POLL_MS: String(config.webhooks.pollMs),
     WEBHOOK_MAX_ATTEMPTS: String(config.webhooks.maxAttempts),
     WEBHOOK_RETRY_BASE_MS: String(config.webhooks.retryBaseMs),

@@ -40,6 +40,18 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/** A limit on how much or how often; the client may retry after `retryAfterSeconds`. */
+export class TooManyRequestsError extends AppError {
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+    details?: ErrorDetails,
+  ) {
+    super(code, message, 429, details);
+  }
+}
+
 export class NotFoundError extends AppError {
   constructor(resource: string, id: string) {
     super(`${resource}_not_found`, `${resource} ${id} does not exist`, 404, { id });

@@ -103,6 +103,8 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       CANCEL_POLL_MS: '100',
       SHUTDOWN_TIMEOUT_MS: '5000',
       ADMIN_API_KEY: TEST_ADMIN_KEY,
+      // Tests poll hard; test/limits.test.ts sets its own.
+      RATE_LIMIT_PER_MINUTE: '100000',
       ...opts.env,
       DATABASE_URL: databaseUrl,
       QUEUE_NAME: `test-${id}`,

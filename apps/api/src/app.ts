@@ -13,6 +13,7 @@ import { ApiKeySchema } from './schemas/admin.ts';
 import dbPlugin from './plugins/db.ts';
 import authPlugin from './plugins/auth.ts';
 import securityHeadersPlugin from './plugins/security-headers.ts';
+import rateLimitPlugin from './plugins/rate-limit.ts';
 import errorsPlugin from './plugins/errors.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
 import queuePlugin from './plugins/queue.ts';
@@ -54,6 +55,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   await app.register(authPlugin, { config });
   await app.register(idempotencyPlugin, { config });
   await app.register(queuePlugin, { config });
+  await app.register(rateLimitPlugin, { config });
   await app.register(storagePlugin, { config });
   await app.register(webhooksPlugin, { config });
 

@@ -2,7 +2,7 @@
 // 4xx messages pass through; 5xx messages are logged, never sent.
 import fp from 'fastify-plugin';
 import type { FastifyError } from 'fastify';
-import { AppError } from '../../../shared/errors.ts';
+import { AppError, TooManyRequestsError } from '../../../shared/errors.ts';
 
 const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
@@ -30,6 +30,7 @@ export default fp(
     app.setErrorHandler((err: FastifyError, req, reply) => {
       if (err instanceof AppError) {
         if (err.statusCode >= 500) req.log.error({ err }, 'dependency failure');
+        if (err instanceof TooManyRequestsError) reply.header('retry-after', String(err.retryAfterSeconds));
         const message = err.statusCode >= 500 ? 'A backing service is unavailable; try again' : err.message;
         return reply.status(err.statusCode).send({ error: { code: err.code, message, ...(err.details && err.statusCode < 500 ? { details: err.details } : {}) } });
       }

@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Config } from '../../../shared/config.ts';
 import type { Db } from '../../../shared/db/prisma.ts';
 import type { Job } from '../../../shared/generated/prisma/client.ts';
-import { ConflictError, NotFoundError, TransientError, UnprocessableError } from '../../../shared/errors.ts';
+import { ConflictError, NotFoundError, TooManyRequestsError, TransientError, UnprocessableError } from '../../../shared/errors.ts';
 import type { CreateJob, JobSpec } from '../../../shared/jobs/spec.ts';
 import { JOB_NAME, jobOptions, type JobPayload } from '../../../shared/queue/contract.ts';
 import { ensureEnqueued } from '../../../shared/queue/reconcile.ts';
@@ -62,6 +62,10 @@ export class JobService {
   }
 
   async create(tenantId: string, body: CreateJob): Promise<JobWithOutput> {
+    const waiting = await this.db.job.count({ where: { tenantId, status: { in: ['queued', 'paused'] } } });
+    if (waiting >= this.config.limits.queuedJobsPerTenant) {
+      throw new TooManyRequestsError('too_many_queued_jobs', `This tenant already has ${waiting} queued or paused jobs (MAX_QUEUED_JOBS_PER_TENANT)`, 30, { limit: this.config.limits.queuedJobsPerTenant });
+    }
     const train = (await this.dataset(tenantId, body.trainDatasetId))!;
     const [validation, test] = await Promise.all([this.dataset(tenantId, body.validationDatasetId), this.dataset(tenantId, body.testDatasetId)]);
     const id = randomUUID();
