@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { createDataset, http, tinyMlp } from './helpers/api.ts';
+import { http, tinyMlp } from './helpers/api.ts';
 
 describe('limits', () => {
   let h: Harness;
