@@ -5,7 +5,7 @@ import { CreateDatasetBody, DatasetPage } from '../schemas/datasets.ts';
 import { DatasetService, datasetView } from '../services/datasets.ts';
 
 const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const service = new DatasetService(app.db, app.storage, config.maxDatasetBytes);
+  const service = new DatasetService(app.db, app.storage, config.maxDatasetBytes, config.s3.sourceBuckets);
   const tags = ['datasets'];
 
   app.post('/v1/datasets', {

@@ -5,7 +5,7 @@ import { ModelFileParams, ModelPage, RegisterModelBody } from '../schemas/models
 import { ModelService, modelView } from '../services/models.ts';
 
 const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const service = new ModelService(app.db, app.storage, config.maxModelParams);
+  const service = new ModelService(app.db, app.storage, config.maxModelParams, config.s3.sourceBuckets);
   const tags = ['models'];
 
   app.post('/v1/models', {
