@@ -36,7 +36,7 @@ describe('webhooks', () => {
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/finetune`;
-    h = await createHarness({ worker: true, env: { WEBHOOK_POLL_MS: '100', WEBHOOK_RETRY_BASE_MS: '300' } });
+    h = await createHarness({ worker: true, env: { WEBHOOK_POLL_MS: '100', WEBHOOK_RETRY_BASE_MS: '300', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' } });
   });
   after(async () => {
     await h?.close();

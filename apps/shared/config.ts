@@ -25,6 +25,11 @@ export interface Config {
     accessKeyId: string;
     secretAccessKey: string;
     forcePathStyle: boolean;
+    /**
+     * Buckets that dataset and model registrations may read from (S3_SOURCE_BUCKETS);
+     * always includes `bucket`. @defaultValue [bucket]
+     */
+    sourceBuckets: readonly string[];
   };
   embeddedS3: { dir: string; port: number };
   worker: {
@@ -64,6 +69,13 @@ export interface Config {
     retryBaseMs: number;
     /** @defaultValue 10000 */
     timeoutMs: number;
+    /**
+     * OUTBOUND_ALLOWED_HOSTS, normalised: `host`, `host:port`, `*.domain[:port]`. Empty means any
+     * public https host. Here, not top-level, because webhooks are the only requests the service
+     * sends to hosts its callers name, and the dispatcher is handed this section alone.
+     * @defaultValue []
+     */
+    allowedHosts: readonly string[];
   };
   auth: {
     /** The operator's key: creates tenants and their keys, and reaches the admin surfaces. Unset: no admin access. */
@@ -139,6 +151,32 @@ function url(env: Env, key: string, fallback: string, protocols: string[]): stri
   return v;
 }
 
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+function list(env: Env, key: string): string[] {
+  return str(env, key, '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * Normalises each entry as WHATWG URL normalises a URL's host (case, IDN, IPv4 spellings,
+ * IPv6 compression), so that matching a URL against the list is plain string comparison.
+ */
+function hostList(env: Env, key: string): string[] {
+  return list(env, key).map((entry) => {
+    const m = /^(\*\.)?([^:/?#@\\\s[\]*]+|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}))?$/.exec(entry);
+    let host: string | undefined;
+    try {
+      if (m) host = new URL(`http://${m[2]}/`).hostname.replace(/\.$/, '');
+    } catch {
+      // Reported below.
+    }
+    if (!m || !host || (m[3] !== undefined && Number(m[3]) > 65535)) {
+      throw new ConfigError(`${key}: "${entry}" is not a hostname, host:port or *.domain`);
+    }
+    return `${m[1] ?? ''}${host}${m[3] !== undefined ? `:${Number(m[3])}` : ''}`;
+  });
+}
+
 const BACKENDS: TfBackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -148,7 +186,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const s3Endpoint = env.S3_ENDPOINT ? url(env, 'S3_ENDPOINT', '', ['http:', 'https:']) : undefined;
   const bucket = str(env, 'S3_BUCKET', 'finetune');
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('S3_BUCKET is not a valid bucket name');
+  if (!BUCKET_NAME.test(bucket)) throw new ConfigError('S3_BUCKET is not a valid bucket name');
+  const sourceBuckets = list(env, 'S3_SOURCE_BUCKETS');
+  for (const b of sourceBuckets) if (!BUCKET_NAME.test(b)) throw new ConfigError(`S3_SOURCE_BUCKETS: "${b}" is not a valid bucket name`);
 
   const config: Config = {
     host: str(env, 'HOST', '127.0.0.1'),
@@ -166,6 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
       accessKeyId: str(env, 'S3_ACCESS_KEY_ID', 'S3RVER'),
       secretAccessKey: str(env, 'S3_SECRET_ACCESS_KEY', 'S3RVER'),
       forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', true),
+      sourceBuckets: Object.freeze([...new Set([bucket, ...sourceBuckets])]),
     },
     embeddedS3: {
       dir: str(env, 'EMBEDDED_S3_DIR', '.data/s3'),
@@ -199,6 +240,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1),
       retryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 5000, 10),
       timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100),
+      allowedHosts: Object.freeze(hostList(env, 'OUTBOUND_ALLOWED_HOSTS')),
     },
     idempotencyTtlHours: int(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1),
     maxModelParams: int(env, 'MAX_MODEL_PARAMS', 20_000_000, 1),
@@ -227,6 +269,7 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     S3_ACCESS_KEY_ID: config.s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: config.s3.secretAccessKey,
     S3_FORCE_PATH_STYLE: String(config.s3.forcePathStyle),
+    S3_SOURCE_BUCKETS: config.s3.sourceBuckets.join(','),
     EMBEDDED_S3_DIR: config.embeddedS3.dir,
     EMBEDDED_S3_PORT: String(config.embeddedS3.port),
     WORKER_CONCURRENCY: String(config.worker.concurrency),
@@ -249,6 +292,7 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     WEBHOOK_MAX_ATTEMPTS: String(config.webhooks.maxAttempts),
     WEBHOOK_RETRY_BASE_MS: String(config.webhooks.retryBaseMs),
     WEBHOOK_TIMEOUT_MS: String(config.webhooks.timeoutMs),
+    OUTBOUND_ALLOWED_HOSTS: config.webhooks.allowedHosts.join(','),
     MAX_MODEL_PARAMS: String(config.maxModelParams),
     MAX_DATASET_BYTES: String(config.maxDatasetBytes),
   };

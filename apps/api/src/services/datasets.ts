@@ -3,6 +3,7 @@ import type { Db } from '../../../shared/db/prisma.ts';
 import type { Dataset } from '../../../shared/generated/prisma/client.ts';
 import { NotFoundError } from '../../../shared/errors.ts';
 import { registerDataset } from '../../../shared/data/dataset-source.ts';
+import { checkS3Source } from '../../../shared/net/outbound-url.ts';
 import type { Storage } from '../../../shared/storage/s3-storage.ts';
 import type { CreateDatasetBody, DatasetResponse } from '../schemas/datasets.ts';
 import { afterCursor, newestFirst, toPage } from './pagination.ts';
@@ -26,9 +27,12 @@ export class DatasetService {
     private readonly db: Db,
     private readonly storage: Storage,
     private readonly maxBytes: number,
+    /** S3_SOURCE_BUCKETS (config.s3.sourceBuckets); until the caller passes it, only our own bucket. */
+    private readonly sourceBuckets: readonly string[] = [storage.bucket],
   ) {}
 
   async create(tenantId: string, body: CreateDatasetBody): Promise<Dataset> {
+    if (body.source.type === 's3') checkS3Source(body.source.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets });
     const id = randomUUID();
     const profile = await registerDataset(id, body.source, this.storage, this.maxBytes);
     try {

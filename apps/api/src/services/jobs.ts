@@ -8,6 +8,7 @@ import type { CreateJob, JobSpec } from '../../../shared/jobs/spec.ts';
 import { JOB_NAME, jobOptions, type JobPayload } from '../../../shared/queue/contract.ts';
 import { ensureEnqueued } from '../../../shared/queue/reconcile.ts';
 import { jobEvent } from '../../../shared/jobs/events.ts';
+import { checkWebhookUrl } from '../../../shared/net/outbound-url.ts';
 import type { JobListQuery, JobResponse } from '../schemas/jobs.ts';
 import { planJob } from './job-planner.ts';
 import { afterCursor, newestFirst, toPage } from './pagination.ts';
@@ -62,6 +63,8 @@ export class JobService {
   }
 
   async create(tenantId: string, body: CreateJob): Promise<JobWithOutput> {
+    // Before anything is read or written: a refused webhook (422) leaves no trace.
+    if (body.webhook) checkWebhookUrl(body.webhook.url, this.config.webhooks);
     const waiting = await this.db.job.count({ where: { tenantId, status: { in: ['queued', 'paused'] } } });
     if (waiting >= this.config.limits.queuedJobsPerTenant) {
       throw new TooManyRequestsError('too_many_queued_jobs', `This tenant already has ${waiting} queued or paused jobs (MAX_QUEUED_JOBS_PER_TENANT)`, 30, { limit: this.config.limits.queuedJobsPerTenant });

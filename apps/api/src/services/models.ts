@@ -5,7 +5,8 @@ import { ConflictError, NotFoundError, UnprocessableError } from '../../../share
 import { tf } from '../../../shared/ml/tf.ts';
 import { summarize, type LayerSummary } from '../../../shared/ml/model-summary.ts';
 import { filesIOHandler, MODEL_JSON, readModelFiles, WEIGHTS_FILE } from '../../../shared/ml/s3-io-handler.ts';
-import { parseS3Uri, type Storage } from '../../../shared/storage/s3-storage.ts';
+import { checkS3Source } from '../../../shared/net/outbound-url.ts';
+import type { Storage } from '../../../shared/storage/s3-storage.ts';
 import type { ModelResponse, RegisterModelBody } from '../schemas/models.ts';
 import { afterCursor, newestFirst, toPage } from './pagination.ts';
 
@@ -32,11 +33,13 @@ export class ModelService {
     private readonly db: Db,
     private readonly storage: Storage,
     private readonly maxParams: number,
+    /** S3_SOURCE_BUCKETS (config.s3.sourceBuckets); until the caller passes it, only our own bucket. */
+    private readonly sourceBuckets: readonly string[] = [storage.bucket],
   ) {}
 
   /** Validates a LayersModel found in S3, then keeps our own copy of it. */
   async register(tenantId: string, body: RegisterModelBody): Promise<Model> {
-    const loc = parseS3Uri(body.uri);
+    const loc = checkS3Source(body.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets });
     const prefix = loc.key.slice(0, -MODEL_JSON.length);
     const files = await readModelFiles(this.storage, prefix, loc.bucket, this.maxParams * 4);
     let summary;

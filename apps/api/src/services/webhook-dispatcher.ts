@@ -2,10 +2,13 @@
 // creates a delivery for every finished job that has a webhook and none yet,
 // claims due deliveries (SKIP LOCKED, so any number of API instances share the
 // work), POSTs them signed, and records every attempt; failures retry with
-// exponential backoff until WEBHOOK_MAX_ATTEMPTS.
+// exponential backoff until WEBHOOK_MAX_ATTEMPTS. Each attempt resolves and checks
+// the URL's host first and connects only to the addresses it checked; a refused
+// URL or address fails the delivery at once (see outbound-url.ts).
 import type { Config } from '../../../shared/config.ts';
 import type { Db } from '../../../shared/db/prisma.ts';
 import type { FastifyBaseLogger } from 'fastify';
+import { OutboundUrlError, postToTarget, resolveAndCheck } from '../../../shared/net/outbound-url.ts';
 import { signWebhook, SIGNATURE_HEADER } from '../../../shared/webhooks/signature.ts';
 import { jobView } from './jobs.ts';
 
@@ -59,13 +62,15 @@ export class WebhookDispatcher {
     const body = JSON.stringify({ id: d.id, event: d.event, createdAt: new Date().toISOString(), job: jobView(job) });
     const started = Date.now();
     const attempt: Attempt = { at: new Date(started).toISOString(), durationMs: 0 };
+    // One deadline for DNS, connect and the response's status line.
+    const signal = AbortSignal.timeout(this.config.timeoutMs);
+    let refused: OutboundUrlError | undefined;
     try {
-      const res = await fetch(d.url, {
-        method: 'POST',
-        // Redirects are not followed: a 3xx counts as a failed attempt.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.config.timeoutMs),
-        headers: {
+      const target = await resolveAndCheck(d.url, this.config, { signal });
+      // Redirects are not followed: a 3xx counts as a failed attempt.
+      attempt.statusCode = await postToTarget(
+        target,
+        {
           'content-type': 'application/json',
           'user-agent': 'finetune-service-webhooks/1',
           'webhook-id': d.id,
@@ -73,16 +78,18 @@ export class WebhookDispatcher {
           [SIGNATURE_HEADER]: signWebhook(job.webhookSecret, body),
         },
         body,
-      });
-      attempt.statusCode = res.status;
-      await res.body?.cancel().catch(() => undefined);
+        signal,
+      );
     } catch (err) {
-      attempt.error = (err as Error).name === 'TimeoutError' ? 'timeout' : (err as Error).message;
+      // A refusal is the same on every retry (and retrying would keep probing the
+      // address for whoever chose it), so the delivery fails now.
+      if (err instanceof OutboundUrlError) refused = err;
+      attempt.error = refused ? refused.reason : signal.aborted ? 'timeout' : (err as Error).message;
     }
     attempt.durationMs = Date.now() - started;
     const ok = attempt.statusCode !== undefined && attempt.statusCode >= 200 && attempt.statusCode < 300;
     const attempts = d.attempts + 1;
-    const gaveUp = !ok && attempts >= this.config.maxAttempts;
+    const gaveUp = !ok && (refused !== undefined || attempts >= this.config.maxAttempts);
     const delay = Math.min(MAX_DELAY_MS, this.config.retryBaseMs * 2 ** (attempts - 1));
     await this.db.$executeRaw`
       UPDATE "WebhookDelivery" SET
@@ -94,6 +101,6 @@ export class WebhookDispatcher {
       WHERE "id" = ${d.id}::uuid`;
     const fields = { deliveryId: d.id, jobId: d.jobId, attempt: attempts, statusCode: attempt.statusCode, error: attempt.error };
     if (ok) this.log.info(fields, 'webhook delivered');
-    else this.log.warn({ ...fields, gaveUp }, 'webhook delivery failed');
+    else this.log.warn({ ...fields, gaveUp, refused: refused?.details }, 'webhook delivery failed');
   }
 }
