@@ -6,10 +6,11 @@
 // server in a temp dir, a dedicated Redis logical database and queue name.
 //
 //   npm run soak -- [--jobs 20] [--workers 2] [--minutes 10] [--kill-every 8] [--flush-every 30]
-//                   [--redis-db 9] [--seed N] [--drain-minutes 2] [--keep] [--force]
+//                   [--redis-db 9] [--seed N] [--drain-minutes 2] [--worker-log-level warn] [--keep] [--force]
 //
 // --keep leaves the database, the S3 dir and the Redis db behind for a look.
 // --force runs even when the Redis db already holds keys (they will be flushed).
+// Worker logs (warn level unless --worker-log-level says otherwise) stay in a temp dir, named at the end.
 // Exit code 0 when no job was lost or failed, 1 otherwise. The last line of
 // the report is the same figures as JSON, prefixed `soak-result `.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,11 +22,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { buildApp, type App } from '../api/src/app.ts';
 import { configToEnv, loadConfig, withS3Endpoint, type Config } from '../shared/config.ts';
 import { applyMigrations } from '../shared/db/migrator.ts';
+import { createDb } from '../shared/db/prisma.ts';
+import { newApiKey } from '../shared/auth/api-keys.ts';
+import { DEFAULT_TENANT_ID } from '../shared/auth/quickstart-key.ts';
 import { listWorkers } from '../shared/queue/workers.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from '../shared/storage/embedded-s3.ts';
 
@@ -39,6 +44,8 @@ const { values } = parseArgs({
     'redis-db': { type: 'string', default: '9' },
     'drain-minutes': { type: 'string', default: '2' },
     seed: { type: 'string' },
+    // For digging into a failure: the workers' and sandboxes' log level (their logs land in the log dir).
+    'worker-log-level': { type: 'string', default: 'warn' },
     keep: { type: 'boolean', default: false },
     force: { type: 'boolean', default: false },
   },
@@ -71,10 +78,14 @@ const SIGKILL_SHARE = 0.7;
 const ORPHAN_AFTER_MS = 5_000;
 const STARTUP_TIMEOUT_MS = 90_000;
 const POLL_MS = 2_000;
+/** A running or queued job with no change in status, epoch or attempts for this long gets its state printed. */
+const STALL_MS = 30_000;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const WORKER_MAIN = path.join(ROOT, 'apps/worker/src/main.ts');
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+/** BullMQ states in which a worker will still take the job. */
+const IN_LINE = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
 
 // mulberry32: the fault schedule follows --seed (the timing of the service does not).
 let rngState = SEED >>> 0;
@@ -129,6 +140,20 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
+/** The job's lease, straight from Postgres (the API does not show it). */
+async function jobRow(id: string): Promise<{ leaseLeftS: number | null; leaseToken: number } | undefined> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    // Prisma keeps DateTime as UTC in a timestamp without time zone.
+    const { rows } = await client.query<{ leaseLeftS: number | null; leaseToken: number }>(
+      `SELECT EXTRACT(EPOCH FROM ("leaseExpiresAt" - (now() AT TIME ZONE 'UTC')))::float8 AS "leaseLeftS", "leaseToken" FROM "Job" WHERE id = $1`, [id]);
+    return rows[0];
+  } finally {
+    await client.end();
+  }
+}
+
 // ---------------------------------------------------------------- workers
 
 interface WorkerProc {
@@ -139,6 +164,7 @@ interface WorkerProc {
   state: 'starting' | 'live' | 'stopping' | 'dead';
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   log: WriteStream;
+  spawnedAt: number;
 }
 
 const workers: WorkerProc[] = [];
@@ -152,11 +178,15 @@ const stats = {
   workersStarted: 0,
   sigtermExits: [] as Array<{ code: number | null; signal: string | null; ms: number }>,
   orphanedSandboxes: 0,
+  orphansAfter30s: 0,
   leaseLostStops: 0,
   workerLog: new Map<string, number>(),
   submitRetries: 0,
+  stalls: 0,
+  startupMs: [] as number[],
 };
 
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 const AWS_NOTICE = /NodeVersionSupportWarning|versions published after the first week|will require node >=|To continue receiving updates to AWS|and security updates please upgrade|More information can be found at: https:\/\/a\.co|node --trace-warnings/;
 
 /** Warn/error lines from workers and their sandboxes, by level and message. */
@@ -168,14 +198,17 @@ function scanWorkerOutput(chunk: string, carry: { rest: string }) {
     let level = 'raw';
     let msg = line.slice(0, 120);
     try {
-      const parsed = JSON.parse(line) as { level?: number; msg?: string; role?: string };
+      const parsed = JSON.parse(line) as { level?: number; msg?: string; role?: string; err?: unknown };
       level = parsed.level === 60 ? 'fatal' : parsed.level === 50 ? 'error' : parsed.level === 40 ? 'warn' : String(parsed.level);
-      msg = `${parsed.role ?? '?'}: ${parsed.msg ?? ''}`;
+      const err = typeof parsed.err === 'string' ? parsed.err : (parsed.err as { message?: string } | undefined)?.message;
+      // Job ids vary; the message is what groups them.
+      msg = `${parsed.role ?? '?'}: ${parsed.msg ?? ''}${err ? ` (${err.replace(UUID, '<id>').slice(0, 100)})` : ''}`;
     } catch {
       // Not a pino line (a stack trace, a runtime warning): counted raw, minus the AWS SDK's Node-version notice.
       if (AWS_NOTICE.test(line)) continue;
     }
     if (/lost the job's lease|another worker holds the job now/.test(line)) stats.leaseLostStops++;
+    if (level !== 'warn' && level !== 'error' && level !== 'fatal' && level !== 'raw') continue;
     const key = `${level} ${msg}`;
     stats.workerLog.set(key, (stats.workerLog.get(key) ?? 0) + 1);
   }
@@ -185,7 +218,7 @@ function spawnWorkerProc(): WorkerProc {
   const n = ++workerSeq;
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN], {
     cwd: ROOT,
-    env: { ...configToEnv(config!), LOG_LEVEL: 'warn' },
+    env: { ...configToEnv(config!), LOG_LEVEL: values['worker-log-level'] },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group: cleanup can take its sandboxes with it, and a
     // terminal's Ctrl-C reaches only this script, which then cleans up.
@@ -196,7 +229,7 @@ function spawnWorkerProc(): WorkerProc {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const w: WorkerProc = { n, child, pid: child.pid, state: 'starting', exited, log };
+  const w: WorkerProc = { n, child, pid: child.pid, state: 'starting', exited, log, spawnedAt: Date.now() };
   const out = { rest: '' };
   const err = { rest: '' };
   child.stdout!.on('data', (b: Buffer) => { log.write(b); scanWorkerOutput(b.toString(), out); });
@@ -224,7 +257,10 @@ async function waitReady(w: WorkerProc) {
   while (w.state === 'starting' && Date.now() < deadline) {
     const found = await listWorkers(redis!, config!.queueName).catch(() => []);
     if (found.some((i) => i.pid === w.pid)) {
-      if (w.state === 'starting') w.state = 'live';
+      if (w.state === 'starting') {
+        w.state = 'live';
+        stats.startupMs.push(Date.now() - w.spawnedAt);
+      }
       return;
     }
     await sleep(250);
@@ -233,6 +269,18 @@ async function waitReady(w: WorkerProc) {
   if (w.state === 'starting') {
     say(`worker #${w.n} (pid ${w.pid}): no heartbeat seen in ${STARTUP_TIMEOUT_MS / 1000} s; treating it as live`);
     w.state = 'live';
+  }
+}
+
+/** CPU seconds a process has used (utime + stime), from /proc; undefined once it is gone. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the comm field: state is [0], utime [11], stime [12], in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
   }
 }
 
@@ -277,12 +325,17 @@ function injectKill() {
     say(`fault: kill -9 worker #${w.n} (pid ${w.pid}, sandboxes ${sandboxes.join(',') || 'none'})`);
     // Sandboxes exit when their IPC channel closes; one still alive later may be training next to the job's new holder.
     setTimeout(() => {
-      for (const pid of sandboxes) {
-        if (alive(pid)) {
-          stats.orphanedSandboxes++;
-          say(`sandbox pid ${pid} of killed worker #${w.n} is still alive ${ORPHAN_AFTER_MS / 1000} s later`);
-        }
-      }
+      const orphans = sandboxes.filter(alive);
+      if (!orphans.length) return;
+      stats.orphanedSandboxes += orphans.length;
+      const cpu = new Map(orphans.map((pid) => [pid, cpuSeconds(pid) ?? 0]));
+      say(`sandbox(es) ${orphans.join(',')} of killed worker #${w.n} still alive ${ORPHAN_AFTER_MS / 1000} s later`);
+      setTimeout(() => {
+        const lasting = orphans.filter(alive);
+        stats.orphansAfter30s += lasting.length;
+        // CPU used meanwhile tells a sandbox still training from one sitting idle.
+        if (lasting.length) say(`sandbox(es) ${lasting.map((pid) => `${pid} (${((cpuSeconds(pid) ?? 0) - cpu.get(pid)!).toFixed(1)} CPU s in the last 25 s)`).join(', ')} of killed worker #${w.n} still alive 30 s later`);
+      }, 30_000 - ORPHAN_AFTER_MS).unref();
     }, ORPHAN_AFTER_MS).unref();
   } else {
     w.state = 'stopping';
@@ -317,11 +370,13 @@ function topUp() {
 // ---------------------------------------------------------------- API client
 
 let api = '';
+/** The soak's own tenant key, made in its fresh database. */
+let apiKey = '';
 
 async function call<T = any>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
   const res = await fetch(`${api}${url}`, {
     method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    headers: { authorization: `Bearer ${apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
     body: body !== undefined ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
@@ -411,15 +466,16 @@ process.on('exit', () => {
 interface Result {
   seed: number;
   wallSeconds: number;
-  jobs: { submitted: number; accepted: number; succeeded: number; failed: number; failedCodes: Record<string, number>; cancelled: number; lost: number };
+  jobs: { submitted: number; accepted: number; succeeded: number; failed: number; failedCodes: Record<string, number>; cancelled: number; lost: number; lostStates: Record<string, number> };
   faults: { kills: number; sigterms: number; flushes: number };
   totalAttempts: number;
   epochsDoneTwice: number;
+  stalls: number;
   integrity: { succeededWithoutModel: number; succeededWithIncompleteMetrics: number };
   interruptions: Record<string, number>;
   retries: number;
-  workers: { started: number; spawnFailures: number; unexpectedExits: number; sigtermExits: Array<{ code: number | null; signal: string | null; ms: number }> };
-  concurrentRuns: { measured: 'partially'; leaseLostStops: number; orphanedSandboxes: number; note: string };
+  workers: { started: number; startupSecondsMedian: number | null; startupSecondsMax: number | null; spawnFailures: number; unexpectedExits: number; sigtermAtDeadline: number; sigtermExits: Array<{ code: number | null; signal: string | null; ms: number }> };
+  concurrentRuns: { measured: 'partially'; leaseLostStops: number; orphanedSandboxes: number; orphansAfter30s: number; note: string };
 }
 
 async function main(): Promise<number> {
@@ -435,6 +491,13 @@ async function main(): Promise<number> {
   await adminQuery(`CREATE DATABASE "${dbName}"`);
   dbCreated = true;
   const migrations = await applyMigrations(databaseUrl);
+  {
+    const db = createDb(databaseUrl, { poolMax: 1 });
+    const fresh = newApiKey();
+    await db.apiKey.create({ data: { id: randomUUID(), tenantId: DEFAULT_TENANT_ID, name: 'soak', prefix: fresh.prefix, hash: fresh.hash } });
+    await db.$disconnect();
+    apiKey = fresh.key;
+  }
   s3Dir = await mkdtemp(path.join(tmpdir(), 'soak-s3-'));
   s3 = await startEmbeddedS3({ dir: s3Dir, port: 0 });
   config = withS3Endpoint(
@@ -447,6 +510,9 @@ async function main(): Promise<number> {
       S3_BUCKET: `soak-${runId}`,
       WORKER_LOCK_DURATION_MS: '5000',
       JOB_LEASE_MS: '3000',
+      // The soak polls hard and queues everything at once: not what these limits are for.
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      MAX_QUEUED_JOBS_PER_TENANT: '100000',
       RECONCILE_INTERVAL_MS: '1000',
       JOB_ATTEMPTS: '10',
       CANCEL_POLL_MS: '200',
@@ -511,6 +577,31 @@ async function main(): Promise<number> {
       if (res?.status === 200) accepted.set(id, res.body);
     }
   };
+  // Watchdog: a job that makes no visible progress for STALL_MS, with where Postgres and BullMQ have it.
+  const queue = new Queue(config.queueName, { connection: redis! });
+  const queueState = (id: string): Promise<string> =>
+    queue.getJob(id).then((b) => (b ? b.getState() : 'absent')).catch((err: Error) => `unknown (${err.message})`);
+  const seen = new Map<string, { key: string; since: number; reported: boolean }>();
+  const watchdog = async () => {
+    for (const j of accepted.values()) {
+      if (TERMINAL.has(j.status)) continue;
+      const key = `${j.status}/${j.progress.epoch}/${j.attempts}`;
+      const prev = seen.get(j.id);
+      if (!prev || prev.key !== key) {
+        seen.set(j.id, { key, since: Date.now(), reported: false });
+        continue;
+      }
+      if (prev.reported || Date.now() - prev.since < STALL_MS) continue;
+      const state = await queueState(j.id);
+      // A queued job still in line in Redis is just waiting its turn.
+      if (j.status === 'queued' && IN_LINE.has(state)) continue;
+      prev.reported = true;
+      stats.stalls++;
+      const row = await jobRow(j.id).catch(() => undefined);
+      const lease = row?.leaseLeftS != null ? `${row.leaseLeftS.toFixed(1)} s` : 'none';
+      say(`no progress for ${STALL_MS / 1000} s: job ${j.id} ${j.status} epoch ${j.progress.epoch}/${j.progress.totalEpochs} attempts ${j.attempts}; lease left ${lease}, token ${row?.leaseToken}; BullMQ state ${state}`);
+    }
+  };
   const unfinished = () => [...accepted.values()].filter((j) => !TERMINAL.has(j.status));
   const summary = () => {
     const by = new Map<string, number>();
@@ -527,6 +618,7 @@ async function main(): Promise<number> {
   while (!interrupted && Date.now() < faultsUntil) {
     if (Date.now() >= nextPoll) {
       await poll();
+      await watchdog();
       nextPoll = Date.now() + POLL_MS;
       if (!unfinished().length) break;
     }
@@ -554,6 +646,7 @@ async function main(): Promise<number> {
     while (!interrupted && Date.now() < drainUntil) {
       topUp();
       await poll();
+      await watchdog();
       if (!unfinished().length) break;
       if (Date.now() >= nextReport) {
         say(`jobs: ${summary()} | workers live ${liveWorkers().length}`);
@@ -564,6 +657,13 @@ async function main(): Promise<number> {
     if (interrupted) return 130;
   }
   await poll();
+  // Where Redis has each unfinished job: in line or active means slow, absent means nothing would run it.
+  const lostQueueStates: Record<string, number> = {};
+  for (const j of unfinished()) {
+    const state = `${j.status}/${await queueState(j.id)}`;
+    lostQueueStates[state] = (lostQueueStates[state] ?? 0) + 1;
+  }
+  await queue.close().catch(() => undefined);
   say(`done: ${summary()}`);
 
   // ------------------------------------------------------------ the figures
@@ -602,6 +702,11 @@ async function main(): Promise<number> {
     }
   }
   const failed = jobs.filter((j) => j.status === 'failed').length;
+  const startups = [...stats.startupMs].sort((a, b) => a - b);
+  const startupMedian = startups.length ? Math.round(startups[Math.floor(startups.length / 2)] / 100) / 10 : null;
+  const startupMax = startups.length ? Math.round(startups.at(-1)! / 100) / 10 : null;
+  // A SIGTERMed worker that took its whole grace period: its job was not handed back in time.
+  const atDeadline = stats.sigtermExits.filter((e) => e.ms >= config!.shutdownTimeoutMs - 500).length;
   const lost = jobs.filter((j) => !TERMINAL.has(j.status)).length;
   const result: Result = {
     seed: SEED,
@@ -614,18 +719,21 @@ async function main(): Promise<number> {
       failedCodes,
       cancelled: jobs.filter((j) => j.status === 'cancelled').length,
       lost,
+      lostStates: lostQueueStates,
     },
     faults: { kills: stats.kills, sigterms: stats.sigterms, flushes: stats.flushes },
     totalAttempts: jobs.reduce((s, j) => s + j.attempts, 0),
     epochsDoneTwice,
+    stalls: stats.stalls,
     integrity: { succeededWithoutModel, succeededWithIncompleteMetrics },
     interruptions,
     retries,
-    workers: { started: stats.workersStarted, spawnFailures: stats.spawnFailures, unexpectedExits: stats.unexpectedExits, sigtermExits: stats.sigtermExits },
+    workers: { started: stats.workersStarted, startupSecondsMedian: startupMedian, startupSecondsMax: startupMax, spawnFailures: stats.spawnFailures, unexpectedExits: stats.unexpectedExits, sigtermAtDeadline: atDeadline, sigtermExits: stats.sigtermExits },
     concurrentRuns: {
       measured: 'partially',
       leaseLostStops: stats.leaseLostStops,
       orphanedSandboxes: stats.orphanedSandboxes,
+      orphansAfter30s: stats.orphansAfter30s,
       note: 'Postgres fencing rejects a second holder\'s writes, so overlap is only seen indirectly: leaseLostStops counts sandboxes that '
         + 'found their job taken by another worker while still training it (their warn log); orphanedSandboxes counts sandboxes still alive '
         + `${ORPHAN_AFTER_MS / 1000} s after their worker was kill -9ed. Overlap that ends before either signal is not measured.`,
@@ -634,14 +742,15 @@ async function main(): Promise<number> {
 
   console.log('');
   console.log(`soak ${runId} (seed ${SEED}), ${result.wallSeconds} s`);
-  console.log(`jobs: accepted ${result.jobs.accepted}/${JOBS}, succeeded ${result.jobs.succeeded}, failed ${failed}${failed ? ` ${JSON.stringify(failedCodes)}` : ''}, cancelled ${result.jobs.cancelled}, lost ${lost}`);
+  console.log(`jobs: accepted ${result.jobs.accepted}/${JOBS}, succeeded ${result.jobs.succeeded}, failed ${failed}${failed ? ` ${JSON.stringify(failedCodes)}` : ''}, cancelled ${result.jobs.cancelled}, lost ${lost}${lost ? ` (Postgres status/BullMQ state: ${Object.entries(lostQueueStates).map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`);
   console.log(`faults: kill -9 ${stats.kills}, SIGTERM ${stats.sigterms}, FLUSHDB ${stats.flushes}`);
   console.log(`attempts: ${result.totalAttempts} in all (${(result.totalAttempts / Math.max(1, accepted.size)).toFixed(2)} per job); retries after transient failures ${retries}`);
   console.log(`interruptions recorded: ${Object.entries(interruptions).map(([r, n]) => `${r} ${n}`).join(', ') || 'none'}`);
   console.log(`epochs done twice: ${epochsDoneTwice}`);
+  console.log(`stalls: ${stats.stalls} time(s) a job showed no progress for ${STALL_MS / 1000} s or more`);
   console.log(`integrity: succeeded without output model ${succeededWithoutModel}, succeeded without exactly one metric row per epoch ${succeededWithIncompleteMetrics}`);
-  console.log(`workers: ${stats.workersStarted} started, ${stats.spawnFailures} failed to start, ${stats.unexpectedExits} exited on their own; SIGTERM exits: ${stats.sigtermExits.map((e) => `${e.code ?? e.signal} in ${(e.ms / 1000).toFixed(1)} s`).join(', ') || 'none'}`);
-  console.log(`ran on two workers at once: partially measurable; lease-lost stops ${stats.leaseLostStops}, sandboxes outliving their kill -9ed worker ${stats.orphanedSandboxes} (${result.concurrentRuns.note})`);
+  console.log(`workers: ${stats.workersStarted} started (spawn to first heartbeat: median ${startupMedian} s, max ${startupMax} s), ${stats.spawnFailures} failed to start, ${stats.unexpectedExits} exited on their own; SIGTERM exits (${atDeadline} took the whole ${config!.shutdownTimeoutMs / 1000} s grace): ${stats.sigtermExits.map((e) => `${e.code ?? e.signal} in ${(e.ms / 1000).toFixed(1)} s`).join(', ') || 'none'}`);
+  console.log(`ran on two workers at once: partially measurable; lease-lost stops ${stats.leaseLostStops}, sandboxes outliving their kill -9ed worker by 5 s ${stats.orphanedSandboxes}, by 30 s ${stats.orphansAfter30s} (${result.concurrentRuns.note})`);
   const logLines = [...stats.workerLog].sort((a, b) => b[1] - a[1]);
   if (logLines.length) {
     console.log('worker warnings and errors (count, level, role: message):');

@@ -62,7 +62,7 @@ export class JobRecords {
           leaseExpiresAt: new Date(now.getTime() + this.leaseMs),
           attempts: { increment: 1 },
           backend,
-          interruptRequest: null,
+          // A pending pause or shutdown is kept: the new attempt honours it at its first batch.
           errorCode: null,
           errorMessage: null,
         },

@@ -1,57 +1,37 @@
 // The BullMQ sandboxed processor: runs in a child process, so training can
-// block this event loop while the parent keeps renewing the job's lock.
-import { hostname } from 'node:os';
+// block this event loop while the parent keeps renewing the job's lock. This
+// entry imports nothing heavy, so its process guards are in place before the
+// tfjs, Prisma and AWS modules load: a parent killed during that start-up
+// must not leave an orphan behind.
 import type { SandboxedJob } from 'bullmq';
-import { loadConfig } from '../../shared/config.ts';
-import { createDb } from '../../shared/db/prisma.ts';
-import { createLogger } from '../../shared/logger.ts';
-import { initBackend } from '../../shared/ml/tf.ts';
 import type { JobPayload } from '../../shared/queue/contract.ts';
-import { Storage } from '../../shared/storage/s3-storage.ts';
-import { runJob, type RunContext } from './run-job.ts';
-import { lazyPeers } from './parallel/training-peers.ts';
 
-let context: Promise<RunContext> | undefined;
-
+const orphaned = () => !process.connected;
+// The parent went away before this module even loaded.
+if (orphaned()) process.exit(1);
 // When the worker process goes away, so does its sandbox: no orphan keeps training.
 process.on('disconnect', () => process.exit(1));
+// BullMQ's own handlers report an uncaught error to the parent over IPC; with the
+// parent gone that report fails too, and its failure is another uncaught error:
+// a loop at 100% CPU. Leave first.
+const leaveIfOrphaned = () => {
+  if (orphaned()) process.exit(1);
+};
+process.prependListener('uncaughtException', leaveIfOrphaned);
+process.prependListener('unhandledRejection', leaveIfOrphaned);
 // A terminal's Ctrl-C reaches the whole process group: while a job runs, the
 // parent decides, and asks it to checkpoint and hand back through Postgres.
 let running = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => running || process.exit(0));
 
-async function createContext(): Promise<RunContext> {
-  // The parent passes its whole config through the environment (configToEnv).
-  const config = loadConfig();
-  if (!config.s3.endpoint) throw new Error('S3_ENDPOINT must be set for the sandbox');
-  const log = createLogger(config, { role: 'sandbox', host: hostname(), pid: process.pid });
-  const backend = await initBackend(config.tfBackend);
-  log.info({ backend: backend.kind }, 'sandbox ready');
-  return {
-    db: createDb(config.databaseUrl),
-    storage: new Storage({ ...config.s3, endpoint: config.s3.endpoint }),
-    log,
-    backend,
-    cancelPollMs: config.worker.cancelPollMs,
-    leaseMs: config.worker.leaseMs,
-    // Only the single-threaded backends gain from more threads.
-    parallel: config.worker.trainThreads > 1 && (backend.kind === 'wasm' || backend.kind === 'cpu')
-      ? { peers: lazyPeers(config.worker.trainThreads - 1, backend), minExamples: config.worker.parallelMinExamples }
-      : undefined,
-  };
-}
+const impl = import('./sandbox-job.ts');
 
 export default async function processJob(job: SandboxedJob<JobPayload>) {
-  context ??= createContext();
-  const ctx = await context.catch((err) => {
-    context = undefined; // let the next job try again
-    throw err;
-  });
+  const { runSandboxed } = await impl;
   running = true;
-  const outcome = await runJob(ctx, job.data.jobId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 }).finally(() => {
+  try {
+    return await runSandboxed(job);
+  } finally {
     running = false;
-  });
-  // Throwing hands the job back to BullMQ, which retries it with backoff.
-  if (outcome === 'retry') throw new Error('Transient failure; the job will be retried');
-  return { outcome, backend: ctx.backend.kind };
+  }
 }

@@ -105,7 +105,8 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       clearInterval(reconciler);
       // Ask our running jobs to finish their batch, checkpoint, and go back to the queue.
       if (active.size) {
-        await db.job.updateMany({ where: { id: { in: [...active] }, status: 'running' }, data: { interruptRequest: 'shutdown' } })
+        // Queued too: a job this worker took whose training process has not claimed it yet stops at its first batch.
+        await db.job.updateMany({ where: { id: { in: [...active] }, status: { in: ['queued', 'running'] }, interruptRequest: null }, data: { interruptRequest: 'shutdown' } })
           .catch((err: Error) => log.error({ err: err.message }, 'could not ask running jobs to hand back'));
       }
       // Wait for running jobs up to the grace period, then stop them; their locks lapse and another worker retries them.

@@ -1,0 +1,47 @@
+// What a sandbox child does with a job (loaded by sandbox.ts once the child's
+// process guards are in place): one context per child, then runJob.
+import { hostname } from 'node:os';
+import type { SandboxedJob } from 'bullmq';
+import { loadConfig } from '../../shared/config.ts';
+import { createDb } from '../../shared/db/prisma.ts';
+import { createLogger } from '../../shared/logger.ts';
+import { initBackend } from '../../shared/ml/tf.ts';
+import type { JobPayload } from '../../shared/queue/contract.ts';
+import { Storage } from '../../shared/storage/s3-storage.ts';
+import { runJob, type RunContext } from './run-job.ts';
+import { lazyPeers } from './parallel/training-peers.ts';
+
+let context: Promise<RunContext> | undefined;
+
+async function createContext(): Promise<RunContext> {
+  // The parent passes its whole config through the environment (configToEnv).
+  const config = loadConfig();
+  if (!config.s3.endpoint) throw new Error('S3_ENDPOINT must be set for the sandbox');
+  const log = createLogger(config, { role: 'sandbox', host: hostname(), pid: process.pid });
+  const backend = await initBackend(config.tfBackend);
+  log.info({ backend: backend.kind }, 'sandbox ready');
+  return {
+    db: createDb(config.databaseUrl),
+    storage: new Storage({ ...config.s3, endpoint: config.s3.endpoint }),
+    log,
+    backend,
+    cancelPollMs: config.worker.cancelPollMs,
+    leaseMs: config.worker.leaseMs,
+    // Only the single-threaded backends gain from more threads.
+    parallel: config.worker.trainThreads > 1 && (backend.kind === 'wasm' || backend.kind === 'cpu')
+      ? { peers: lazyPeers(config.worker.trainThreads - 1, backend), minExamples: config.worker.parallelMinExamples }
+      : undefined,
+  };
+}
+
+export async function runSandboxed(job: SandboxedJob<JobPayload>) {
+  context ??= createContext();
+  const ctx = await context.catch((err) => {
+    context = undefined; // let the next job try again
+    throw err;
+  });
+  const outcome = await runJob(ctx, job.data.jobId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 });
+  // Throwing hands the job back to BullMQ, which retries it with backoff.
+  if (outcome === 'retry') throw new Error('Transient failure; the job will be retried');
+  return { outcome, backend: ctx.backend.kind };
+}
