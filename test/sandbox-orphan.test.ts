@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { configToEnv, loadConfig, withS3Endpoint } from '../apps/shared/config.ts';
+import { SANDBOX_EXEC_ARGV } from '../apps/worker/src/worker.ts';
 
 const require = createRequire(import.meta.url);
 const BULLMQ_MAIN = path.join(path.dirname(require.resolve('bullmq')), '..', 'esm', 'classes', 'main.js');
@@ -17,7 +18,7 @@ const SANDBOX = path.resolve('apps/worker/src/sandbox.ts');
 // Forks BullMQ's sandbox wrapper the way the worker does (piped stdio, --import tsx), sends Init, prints the child's pid.
 const PARENT = `
 import { fork } from 'node:child_process';
-const child = fork(${JSON.stringify(BULLMQ_MAIN)}, [], { execArgv: ['--import', 'tsx'], stdio: 'pipe' });
+const child = fork(${JSON.stringify(BULLMQ_MAIN)}, [], { execArgv: ${JSON.stringify(SANDBOX_EXEC_ARGV)}, stdio: 'pipe' });
 child.stdout.on('data', () => {}); child.stderr.on('data', () => {});
 console.log('child ' + child.pid);
 child.send({ cmd: 0, value: ${JSON.stringify(SANDBOX)} });
@@ -34,7 +35,8 @@ const alive = (pid: number) => {
 };
 
 describe('sandbox start-up', () => {
-  for (const delayMs of [500, 2000, 3500]) {
+  // 150 ms: before BullMQ's wrapper has even loaded our processor.
+  for (const delayMs of [150, 500, 2000, 3500]) {
     it(`a child whose worker dies ${delayMs} ms into its start-up exits`, async () => {
       const env = configToEnv(withS3Endpoint(loadConfig({ ...process.env, LOG_LEVEL: 'warn', TRAIN_THREADS: '1' }), 'http://127.0.0.1:1'));
       const parent = spawn(process.execPath, ['--input-type=module', '-e', PARENT], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -15,6 +15,8 @@ import { jobEvent } from '../../shared/jobs/events.ts';
 import { workerKey, type WorkerInfo } from '../../shared/queue/workers.ts';
 
 const PROCESSOR = fileURLToPath(new URL('./sandbox.ts', import.meta.url));
+/** How sandbox children start: TypeScript, and the guard that ends them with their worker. */
+export const SANDBOX_EXEC_ARGV = ['--import', 'tsx', '--import', fileURLToPath(new URL('./sandbox-guard.mjs', import.meta.url))];
 const HEARTBEAT_MS = 5_000;
 
 export interface RunningWorker {
@@ -43,7 +45,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     stalledInterval: Math.max(5_000, Math.floor(config.worker.lockDurationMs / 2)),
     maxStalledCount: config.worker.jobAttempts,
     useWorkerThreads: false,
-    workerForkOptions: { env: configToEnv(config), execArgv: ['--import', 'tsx'] },
+    workerForkOptions: { env: configToEnv(config), execArgv: SANDBOX_EXEC_ARGV },
   });
   worker.on('error', (err) => log.error({ err }, 'worker error'));
   const db = createDb(config.databaseUrl, { poolMax: 2 });
