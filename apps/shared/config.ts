@@ -90,7 +90,21 @@ export interface Config {
     requestsPerMinute: number;
     /** Jobs a tenant may have queued or paused at once. @defaultValue 50 */
     queuedJobsPerTenant: number;
+    /** Jobs of one tenant that run at once, across all workers; the rest wait in the queue. @defaultValue 4 */
+    runningJobsPerTenant: number;
+    /** Rows a registered dataset may have. @defaultValue 1000000 */
+    datasetRows: number;
+    /** Features (values per example) a registered dataset may have. @defaultValue 10000 */
+    datasetFeatures: number;
+    /** Weight bytes a model may declare in its manifest. @defaultValue 104857600 (100 MiB) */
+    modelBytes: number;
+    /** Layers a model may have, registered or built by a job. @defaultValue 256 */
+    modelLayers: number;
+    /** Epochs × training examples one job may ask for. @defaultValue 100000000 */
+    epochExamples: number;
   };
+  /** Browser origins allowed to call the API (CORS_ORIGINS). Empty: no CORS headers at all. @defaultValue [] */
+  corsOrigins: readonly string[];
   /** How long an Idempotency-Key and its stored response are kept. @defaultValue 24 */
   idempotencyTtlHours: number;
   /** Largest model, in parameters, that a job may build or a registration may bring. @defaultValue 20000000 */
@@ -177,6 +191,22 @@ function hostList(env: Env, key: string): string[] {
   });
 }
 
+/** Exact origins (scheme://host[:port]), as browsers send them in the Origin header. */
+function originList(env: Env, key: string): string[] {
+  return list(env, key).map((entry) => {
+    let origin: string | undefined;
+    try {
+      const u = new URL(entry);
+      const bare = u.pathname === '/' && !u.search && !u.hash && !u.username && !u.password;
+      if ((u.protocol === 'https:' || u.protocol === 'http:') && bare) origin = u.origin;
+    } catch {
+      // Reported below.
+    }
+    if (!origin) throw new ConfigError(`${key}: "${entry}" is not an origin such as https://app.example.com`);
+    return origin;
+  });
+}
+
 const BACKENDS: TfBackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -234,7 +264,14 @@ export function loadConfig(env: Env = process.env): Config {
     limits: {
       requestsPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 600, 1),
       queuedJobsPerTenant: int(env, 'MAX_QUEUED_JOBS_PER_TENANT', 50, 1),
+      runningJobsPerTenant: int(env, 'MAX_RUNNING_JOBS_PER_TENANT', 4, 1),
+      datasetRows: int(env, 'MAX_DATASET_ROWS', 1_000_000, 1),
+      datasetFeatures: int(env, 'MAX_DATASET_FEATURES', 10_000, 1),
+      modelBytes: int(env, 'MAX_MODEL_BYTES', 100 * 2 ** 20, 1),
+      modelLayers: int(env, 'MAX_MODEL_LAYERS', 256, 1),
+      epochExamples: int(env, 'MAX_EPOCH_EXAMPLES', 100_000_000, 1),
     },
+    corsOrigins: Object.freeze(originList(env, 'CORS_ORIGINS')),
     webhooks: {
       pollMs: int(env, 'WEBHOOK_POLL_MS', 1000, 20),
       maxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1),
@@ -288,6 +325,13 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     SIGNED_URL_TTL_SECONDS: String(config.auth.signedUrlTtlSeconds),
     RATE_LIMIT_PER_MINUTE: String(config.limits.requestsPerMinute),
     MAX_QUEUED_JOBS_PER_TENANT: String(config.limits.queuedJobsPerTenant),
+    MAX_RUNNING_JOBS_PER_TENANT: String(config.limits.runningJobsPerTenant),
+    MAX_DATASET_ROWS: String(config.limits.datasetRows),
+    MAX_DATASET_FEATURES: String(config.limits.datasetFeatures),
+    MAX_MODEL_BYTES: String(config.limits.modelBytes),
+    MAX_MODEL_LAYERS: String(config.limits.modelLayers),
+    MAX_EPOCH_EXAMPLES: String(config.limits.epochExamples),
+    CORS_ORIGINS: config.corsOrigins.join(','),
     WEBHOOK_POLL_MS: String(config.webhooks.pollMs),
     WEBHOOK_MAX_ATTEMPTS: String(config.webhooks.maxAttempts),
     WEBHOOK_RETRY_BASE_MS: String(config.webhooks.retryBaseMs),

@@ -77,3 +77,13 @@ export class TransientError extends AppError {
     super(code, message, 503, details, true);
   }
 }
+
+/**
+ * Over a configured size limit. `setting` names the variable that raises it, so
+ * the client (and the operator) can tell which limit was hit.
+ */
+export class LimitExceededError extends AppError {
+  constructor(code: string, message: string, statusCode: 413 | 422, setting: string, limit: number, actual: number) {
+    super(code, `${message} (limit ${limit}, ${setting})`, statusCode, { setting, limit, actual });
+  }
+}

@@ -13,6 +13,7 @@ import { ApiKeySchema } from './schemas/admin.ts';
 import dbPlugin from './plugins/db.ts';
 import authPlugin from './plugins/auth.ts';
 import securityHeadersPlugin from './plugins/security-headers.ts';
+import corsPlugin from './plugins/cors.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
 import errorsPlugin from './plugins/errors.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
@@ -49,6 +50,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
 
   for (const schema of [ErrorSchema, DatasetSchema, ModelSchema, EpochMetricSchema, JobSchema, ApiKeySchema]) app.addSchema(schema);
   await app.register(securityHeadersPlugin);
+  await app.register(corsPlugin, { config });
   await app.register(errorsPlugin);
   await app.register(swaggerPlugin);
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl });

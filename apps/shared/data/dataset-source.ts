@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { BadRequestError, UnprocessableError } from '../errors.ts';
 import { parseS3Uri, type Storage } from '../storage/s3-storage.ts';
 import { loadMnist, MNIST_SHAPE } from './mnist.ts';
-import { parseTabular } from './tabular.ts';
+import { checkDatasetSize, parseTabular, type TabularLimits } from './tabular.ts';
 
 const ColumnName = Type.String({ minLength: 1, maxLength: 128 });
 
@@ -86,15 +86,24 @@ async function readExamples(source: StoredSource, storage: Storage): Promise<Exa
   return { features: data.features, featureShape: [data.featureColumns.length], labels: data.labels };
 }
 
+/** MAX_DATASET_BYTES, MAX_DATASET_ROWS and MAX_DATASET_FEATURES. */
+export interface DatasetLimits extends TabularLimits {
+  maxBytes: number;
+}
+
+const NO_LIMITS: DatasetLimits = { maxBytes: Infinity, maxRows: Infinity, maxFeatures: Infinity };
+
 /** Validates a new dataset and records its shape, labels and class counts. */
-export async function registerDataset(id: string, source: DatasetSource, storage: Storage, maxBytes = Infinity): Promise<DatasetProfile> {
+export async function registerDataset(id: string, source: DatasetSource, storage: Storage, limits: DatasetLimits = NO_LIMITS): Promise<DatasetProfile> {
   if (source.type === 'mnist') {
     const stored: MnistSource = { ...source, split: source.split ?? 'train', classes: [...(source.classes ?? [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])].sort((a, b) => a - b) };
-    return profile(stored, await readExamples(stored, storage));
+    const examples = await readExamples(stored, storage);
+    checkDatasetSize(examples.labels.length, examples.featureShape.reduce((a, b) => a * b, 1), limits);
+    return profile(stored, examples);
   }
   const loc = parseS3Uri(source.uri);
-  const bytes = await storage.getBytes(loc.key, loc.bucket, maxBytes);
-  const parsed = parseTabular(bytes, source);
+  const bytes = await storage.getBytes(loc.key, loc.bucket, limits.maxBytes);
+  const parsed = parseTabular(bytes, source, limits);
   const objectKey = `datasets/${id}/data.${source.format}`;
   const stored: StoredSource = { ...source, featureColumns: parsed.featureColumns, objectKey };
   const result = profile(stored, { features: parsed.features, featureShape: [parsed.featureColumns.length], labels: parsed.labels });

@@ -1,6 +1,6 @@
 // The user's own tabular data: CSV (with a header) or NDJSON, numeric feature
 // columns plus a label column. Errors name the row and column at fault.
-import { BadRequestError } from '../errors.ts';
+import { BadRequestError, LimitExceededError } from '../errors.ts';
 
 export type TabularFormat = 'csv' | 'ndjson';
 
@@ -9,6 +9,21 @@ export interface TabularOptions {
   labelColumn: string;
   /** Defaults to every column but the label, in file order. */
   featureColumns?: string[];
+}
+
+/** MAX_DATASET_ROWS and MAX_DATASET_FEATURES, checked before any row is parsed. */
+export interface TabularLimits {
+  maxRows: number;
+  maxFeatures: number;
+}
+
+export function checkDatasetSize(rows: number, features: number, limits: TabularLimits): void {
+  if (rows > limits.maxRows) {
+    throw new LimitExceededError('dataset_too_many_rows', `The dataset has ${rows} rows`, 413, 'MAX_DATASET_ROWS', limits.maxRows, rows);
+  }
+  if (features > limits.maxFeatures) {
+    throw new LimitExceededError('dataset_too_many_features', `The dataset has ${features} features per example`, 413, 'MAX_DATASET_FEATURES', limits.maxFeatures, features);
+  }
 }
 
 export interface TabularData {
@@ -53,11 +68,12 @@ function splitCsvLine(line: string): string[] {
   return out.map((s) => s.trim());
 }
 
-function rowsOf(text: string, format: TabularFormat): { header: string[]; rows: Array<Record<string, unknown>> } {
+function rowsOf(text: string, opts: TabularOptions, limits: TabularLimits): { header: string[]; rows: Array<Record<string, unknown>> } {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (format === 'csv') {
+  if (opts.format === 'csv') {
     if (lines.length < 2) bad('The CSV file has no data rows');
     const header = splitCsvLine(lines[0]);
+    checkDatasetSize(lines.length - 1, opts.featureColumns?.length ?? header.length - 1, limits);
     const dup = header.find((h, i) => header.indexOf(h) !== i);
     if (dup !== undefined) bad(`The header names column "${dup}" twice`, { column: dup });
     const rows = lines.slice(1).map((line, i) => {
@@ -67,6 +83,8 @@ function rowsOf(text: string, format: TabularFormat): { header: string[]; rows: 
     });
     return { header, rows };
   }
+  // Features are counted from the first row once parsed; rows before anything is parsed.
+  checkDatasetSize(lines.length, 0, limits);
   const rows = lines.map((line, i) => {
     let obj: unknown;
     try {
@@ -81,13 +99,14 @@ function rowsOf(text: string, format: TabularFormat): { header: string[]; rows: 
   return { header: Object.keys(rows[0]), rows };
 }
 
-export function parseTabular(bytes: Uint8Array, opts: TabularOptions): TabularData {
+export function parseTabular(bytes: Uint8Array, opts: TabularOptions, limits: TabularLimits = { maxRows: Infinity, maxFeatures: Infinity }): TabularData {
   const text = Buffer.from(bytes).toString('utf8');
-  const { header, rows } = rowsOf(text, opts.format);
+  const { header, rows } = rowsOf(text, opts, limits);
   if (!header.includes(opts.labelColumn)) bad(`The label column "${opts.labelColumn}" is not in the data`, { column: opts.labelColumn });
   const featureColumns = opts.featureColumns ?? header.filter((h) => h !== opts.labelColumn);
   if (featureColumns.length === 0) bad('The data has no feature columns');
   for (const c of featureColumns) if (!header.includes(c)) bad(`The feature column "${c}" is not in the data`, { column: c });
+  checkDatasetSize(rows.length, featureColumns.length, limits);
   const features = new Float32Array(rows.length * featureColumns.length);
   const labels = rows.map((r, i) => {
     featureColumns.forEach((c, j) => {

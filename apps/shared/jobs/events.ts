@@ -15,6 +15,8 @@ export type JobEventType =
   | 'interrupted'
   /** A transient failure; the job waits for another attempt. data: { code, message, attempt } */
   | 'retry'
+  /** A worker took the job off the queue but its tenant had MAX_RUNNING_JOBS_PER_TENANT running; it waits. data: { reason, limit, running } */
+  | 'deferred'
   | 'cancel_requested'
   | 'warning';
 

@@ -1,6 +1,6 @@
 // Checks a LayersModel's files before tfjs allocates anything for them:
 // model files are untrusted input (TensorFlow's own security policy says so).
-import { UnprocessableError } from '../errors.ts';
+import { LimitExceededError, UnprocessableError } from '../errors.ts';
 
 /** Layer classes the service can rebuild; anything else (Lambda, custom) is refused. */
 export const KNOWN_LAYER_CLASSES = new Set([
@@ -56,8 +56,8 @@ export function byteSize(spec: WeightSpec): number {
   return spec.shape.reduce((a, b) => a * b, 1) * bytes;
 }
 
-/** Parses model.json bytes and checks its structure. Returns the parsed manifest. */
-export function parseModelJson(bytes: Uint8Array): ModelJson {
+/** Parses model.json bytes and checks its structure (and MAX_MODEL_LAYERS). Returns the parsed manifest. */
+export function parseModelJson(bytes: Uint8Array, maxLayers = Infinity): ModelJson {
   let json: ModelJson;
   try {
     json = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -68,7 +68,11 @@ export function parseModelJson(bytes: Uint8Array): ModelJson {
     invalid('model.json has no modelTopology: only TensorFlow.js LayersModels are accepted');
   }
   if (!Array.isArray(json.weightsManifest)) invalid('model.json has no weightsManifest');
-  for (const layer of layerList(json.modelTopology)) {
+  const layers = layerList(json.modelTopology);
+  if (layers.length > maxLayers) {
+    throw new LimitExceededError('model_too_many_layers', `The model has ${layers.length} layers`, 422, 'MAX_MODEL_LAYERS', maxLayers, layers.length);
+  }
+  for (const layer of layers) {
     if (!KNOWN_LAYER_CLASSES.has(layer?.class_name)) {
       invalid(`Layer class ${String(layer?.class_name)} is not supported`, { className: String(layer?.class_name) });
     }

@@ -4,7 +4,7 @@ import type { io } from '@tensorflow/tfjs';
 import { tf } from './tf.ts';
 import type { Storage } from '../storage/s3-storage.ts';
 import { checkShardPath, checkWeightBytes, expectedWeightBytes, parseModelJson } from './model-files.ts';
-import { UnprocessableError } from '../errors.ts';
+import { LimitExceededError } from '../errors.ts';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';
@@ -16,15 +16,21 @@ export interface LoadedFiles {
 
 const MAX_MODEL_JSON_BYTES = 16 * 2 ** 20;
 
+/** MAX_MODEL_BYTES (summed from the manifest) and MAX_MODEL_LAYERS. */
+export interface ModelFileLimits {
+  maxWeightBytes: number;
+  maxLayers: number;
+}
+
 /**
  * Reads and validates model.json and its shards; `prefix` ends with '/'. The
  * manifest's declared size is checked against maxWeightBytes before any shard is fetched.
  */
-export async function readModelFiles(storage: Storage, prefix: string, bucket = storage.bucket, maxWeightBytes = Infinity): Promise<LoadedFiles> {
-  const modelJson = parseModelJson(await storage.getBytes(prefix + MODEL_JSON, bucket, MAX_MODEL_JSON_BYTES));
+export async function readModelFiles(storage: Storage, prefix: string, bucket = storage.bucket, limits: ModelFileLimits = { maxWeightBytes: Infinity, maxLayers: Infinity }): Promise<LoadedFiles> {
+  const modelJson = parseModelJson(await storage.getBytes(prefix + MODEL_JSON, bucket, MAX_MODEL_JSON_BYTES), limits.maxLayers);
   const declared = expectedWeightBytes(modelJson);
-  if (declared > maxWeightBytes) {
-    throw new UnprocessableError('model_too_large', `The weights declare ${declared} bytes; the limit is ${maxWeightBytes}`, { bytes: declared, limit: maxWeightBytes });
+  if (declared > limits.maxWeightBytes) {
+    throw new LimitExceededError('model_too_large', `The weights declare ${declared} bytes`, 422, 'MAX_MODEL_BYTES', limits.maxWeightBytes, declared);
   }
   const shards: Uint8Array[] = [];
   for (const group of modelJson.weightsManifest) {

@@ -14,13 +14,13 @@ const LIVE = new Set(['waiting', 'delayed', 'prioritized', 'active', 'waiting-ch
 /** A queued job younger than this may still be on its way into Redis from the API. */
 const QUEUED_GRACE_MS = 5_000;
 
-/** Makes sure a BullMQ job will run `jobId`; true when it had to enqueue it. */
-export async function ensureEnqueued(queue: Queue<JobPayload>, config: Config, jobId: string): Promise<boolean> {
+/** Makes sure a BullMQ job will run `jobId` (after `delayMs`); true when it had to enqueue it. */
+export async function ensureEnqueued(queue: Queue<JobPayload>, config: Config, jobId: string, delayMs = 0): Promise<boolean> {
   const existing = await queue.getJob(jobId);
   if (existing && LIVE.has(await existing.getState())) return false;
   // A finished BullMQ job under the same id would turn add() into a no-op.
   await existing?.remove().catch(() => undefined);
-  await queue.add(JOB_NAME, { jobId }, jobOptions(config, jobId));
+  await queue.add(JOB_NAME, { jobId }, { ...jobOptions(config, jobId), ...(delayMs > 0 ? { delay: delayMs } : {}) });
   return true;
 }
 

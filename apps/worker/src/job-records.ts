@@ -43,12 +43,31 @@ export class JobRecords {
 
   /**
    * Takes the job unless it is finished, cancelled, paused, or held by a live
-   * lease. Returns null when it cannot be taken.
+   * lease. Returns null when it cannot be taken, and 'deferred' when its tenant
+   * already has maxRunning jobs running (MAX_RUNNING_JOBS_PER_TENANT): the job
+   * stays queued, untouched, for a later try.
    */
-  async claim(backend: string): Promise<Claim | null> {
+  claim(backend: string): Promise<Claim | null>;
+  claim(backend: string, maxRunning: number | undefined): Promise<Claim | null | 'deferred'>;
+  async claim(backend: string, maxRunning = Infinity): Promise<Claim | null | 'deferred'> {
     const now = new Date();
     return this.db.$transaction(async (tx) => {
-      const before = await tx.job.findUnique({ where: { id: this.jobId }, select: { status: true, leaseExpiresAt: true } });
+      const before = await tx.job.findUnique({ where: { id: this.jobId }, select: { status: true, leaseExpiresAt: true, tenantId: true, cancelRequestedAt: true } });
+      if (!before) return null;
+      const takeable = ['queued', 'running'].includes(before.status) && !before.cancelRequestedAt && (!before.leaseExpiresAt || before.leaseExpiresAt < now);
+      if (takeable && Number.isFinite(maxRunning)) {
+        // The tenant's row lock serialises claims of its jobs across every worker,
+        // so the count below sees each claim committed before this one.
+        await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${before.tenantId}::uuid FOR UPDATE`;
+        const running = await tx.job.count({ where: { tenantId: before.tenantId, id: { not: this.jobId }, status: 'running', leaseExpiresAt: { gt: now } } });
+        if (running >= maxRunning) {
+          // Said once, not on every try.
+          if (!(await tx.jobEvent.findFirst({ where: { jobId: this.jobId, type: 'deferred' }, select: { id: true } }))) {
+            await jobEvent(tx, this.jobId, 'deferred', { reason: 'MAX_RUNNING_JOBS_PER_TENANT', limit: maxRunning, running });
+          }
+          return 'deferred';
+        }
+      }
       const taken = await tx.job.updateMany({
         where: {
           id: this.jobId,
@@ -67,7 +86,7 @@ export class JobRecords {
           errorMessage: null,
         },
       });
-      if (taken.count === 0 || !before) return null;
+      if (taken.count === 0) return null;
       const job = await tx.job.findUniqueOrThrow({ where: { id: this.jobId } });
       if (!job.startedAt) await tx.job.update({ where: { id: this.jobId }, data: { startedAt: now } });
       this.token = job.leaseToken;

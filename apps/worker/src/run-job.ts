@@ -35,6 +35,8 @@ export interface RunContext {
   backend: BackendInfo;
   cancelPollMs: number;
   leaseMs: number;
+  /** MAX_RUNNING_JOBS_PER_TENANT, enforced at claim time in Postgres. @defaultValue no limit */
+  maxRunningPerTenant?: number;
   /** Data-parallel peer threads, for training sets of at least minExamples. */
   parallel?: { peers(): Promise<TrainingPeers>; minExamples: number };
 }
@@ -45,8 +47,11 @@ export interface Attempt {
   maxAttempts: number;
 }
 
-/** handed_back: a shutdown checkpointed the job and put it back in the queue for another worker. */
-export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'retry' | 'paused' | 'handed_back';
+/**
+ * handed_back: a shutdown checkpointed the job and put it back in the queue for another worker.
+ * deferred: its tenant had as many jobs running as it may; still queued, to be tried again later.
+ */
+export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'retry' | 'paused' | 'handed_back' | 'deferred';
 
 /** tfjs reports a missing kernel as a plain Error; it is a property of the job, not a blip. */
 export function classify(err: unknown, backend: BackendInfo): unknown {
@@ -118,7 +123,11 @@ async function claimOrSettle(ctx: RunContext, records: JobRecords, log: Logger):
       if (settled.count > 0) await jobEvent(ctx.db, jobId, 'status', { status: 'cancelled' });
       return 'cancelled';
     }
-    const claim = await records.claim(ctx.backend.kind);
+    const claim = await records.claim(ctx.backend.kind, ctx.maxRunningPerTenant);
+    if (claim === 'deferred') {
+      log.info('deferred: the tenant has MAX_RUNNING_JOBS_PER_TENANT jobs running');
+      return 'deferred';
+    }
     if (claim) return claim;
     if (!leaseLive) return 'skipped';
     // Another attempt's lease has not run out (e.g. the queue redelivered before it lapsed): wait it out once.

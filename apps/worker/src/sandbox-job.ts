@@ -27,6 +27,7 @@ async function createContext(): Promise<RunContext> {
     backend,
     cancelPollMs: config.worker.cancelPollMs,
     leaseMs: config.worker.leaseMs,
+    maxRunningPerTenant: config.limits.runningJobsPerTenant,
     // Only the single-threaded backends gain from more threads.
     parallel: config.worker.trainThreads > 1 && (backend.kind === 'wasm' || backend.kind === 'cpu')
       ? { peers: lazyPeers(config.worker.trainThreads - 1, backend), minExamples: config.worker.parallelMinExamples }

@@ -18,6 +18,8 @@ const PROCESSOR = fileURLToPath(new URL('./sandbox.ts', import.meta.url));
 /** How sandbox children start: TypeScript, and the guard that ends them with their worker. */
 export const SANDBOX_EXEC_ARGV = ['--import', 'tsx', '--import', fileURLToPath(new URL('./sandbox-guard.mjs', import.meta.url))];
 const HEARTBEAT_MS = 5_000;
+/** How long a job deferred by MAX_RUNNING_JOBS_PER_TENANT waits before a worker tries it again. */
+const DEFER_MS = 2_000;
 
 export interface RunningWorker {
   info: WorkerInfo;
@@ -84,6 +86,9 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     log.info({ jobId: job.data.jobId, result }, 'queue job completed');
     // A shutdown checkpointed it and set it queued in Postgres; put it back in Redis for another worker.
     if (result?.outcome === 'handed_back') track(ensureEnqueued(queue, config, job.data.jobId));
+    // Its tenant was at MAX_RUNNING_JOBS_PER_TENANT: try again shortly. Postgres still says queued,
+    // so if this process dies first, the reconciler enqueues it instead.
+    if (result?.outcome === 'deferred') track(ensureEnqueued(queue, config, job.data.jobId, DEFER_MS));
   });
 
   const runReconcile = () => track(reconcile(db, queue, config).then((ids) => {

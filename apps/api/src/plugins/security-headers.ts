@@ -1,6 +1,6 @@
 // Headers that keep browsers from doing anything clever with API responses.
-// No CORS headers are sent, so browsers refuse cross-origin calls; the API is
-// for services, and the dashboard it will serve lives on the same origin.
+// CORS headers come only from plugins/cors.ts, and only for CORS_ORIGINS; the
+// API is for services, and the dashboard it will serve lives on the same origin.
 import fp from 'fastify-plugin';
 
 const HEADERS: Record<string, string> = {

@@ -6,7 +6,7 @@ import { DatasetService, datasetView } from '../services/datasets.ts';
 import { tenantOf } from '../plugins/auth.ts';
 
 const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const service = new DatasetService(app.db, app.storage, config.maxDatasetBytes, config.s3.sourceBuckets);
+  const service = new DatasetService(app.db, app.storage, { maxBytes: config.maxDatasetBytes, maxRows: config.limits.datasetRows, maxFeatures: config.limits.datasetFeatures }, config.s3.sourceBuckets);
   const tags = ['datasets'];
 
   app.post('/v1/datasets', {

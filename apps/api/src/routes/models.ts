@@ -8,7 +8,7 @@ import { signModelUrl } from '../../../shared/auth/signed-urls.ts';
 import { MODEL_JSON } from '../../../shared/ml/s3-io-handler.ts';
 
 const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const service = new ModelService(app.db, app.storage, config.maxModelParams, config.s3.sourceBuckets);
+  const service = new ModelService(app.db, app.storage, { maxParams: config.maxModelParams, maxBytes: config.limits.modelBytes, maxLayers: config.limits.modelLayers }, config.s3.sourceBuckets);
   const tags = ['models'];
 
   app.post('/v1/models', {

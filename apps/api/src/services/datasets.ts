@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../../../shared/db/prisma.ts';
 import type { Dataset } from '../../../shared/generated/prisma/client.ts';
 import { NotFoundError } from '../../../shared/errors.ts';
-import { registerDataset } from '../../../shared/data/dataset-source.ts';
+import { registerDataset, type DatasetLimits } from '../../../shared/data/dataset-source.ts';
 import { checkS3Source } from '../../../shared/net/outbound-url.ts';
 import type { Storage } from '../../../shared/storage/s3-storage.ts';
 import type { CreateDatasetBody, DatasetResponse } from '../schemas/datasets.ts';
@@ -26,7 +26,8 @@ export class DatasetService {
   constructor(
     private readonly db: Db,
     private readonly storage: Storage,
-    private readonly maxBytes: number,
+    /** MAX_DATASET_BYTES alone, or with MAX_DATASET_ROWS and MAX_DATASET_FEATURES. */
+    private readonly limits: number | DatasetLimits,
     /** S3_SOURCE_BUCKETS (config.s3.sourceBuckets); until the caller passes it, only our own bucket. */
     private readonly sourceBuckets: readonly string[] = [storage.bucket],
   ) {}
@@ -34,7 +35,8 @@ export class DatasetService {
   async create(tenantId: string, body: CreateDatasetBody): Promise<Dataset> {
     if (body.source.type === 's3') checkS3Source(body.source.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets });
     const id = randomUUID();
-    const profile = await registerDataset(id, body.source, this.storage, this.maxBytes);
+    const limits = typeof this.limits === 'number' ? { maxBytes: this.limits, maxRows: Infinity, maxFeatures: Infinity } : this.limits;
+    const profile = await registerDataset(id, body.source, this.storage, limits);
     try {
       return await this.db.dataset.create({
         data: { id, tenantId, name: body.name, source: profile.source, featureShape: profile.featureShape, numExamples: profile.numExamples, labels: profile.labels, classCounts: profile.classCounts },

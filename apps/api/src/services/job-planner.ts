@@ -1,7 +1,7 @@
 // Checks at POST time that a job can be built, so a bad spec gets a 422 now
 // instead of failing after it was queued. Works on stored summaries and
 // inferred shapes only: nothing is loaded and no weights are allocated.
-import { UnprocessableError } from '../../../shared/errors.ts';
+import { LimitExceededError, UnprocessableError } from '../../../shared/errors.ts';
 import { DEFAULT_HYPERPARAMETERS, type CreateJob, type JobSpec, type LayerSpec } from '../../../shared/jobs/spec.ts';
 import { checkOutput, countParams, inferShape } from '../../../shared/ml/layer-spec.ts';
 import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
@@ -16,11 +16,29 @@ export interface PlanInputs {
   baseModel?: Model;
   /** Largest model a job may build, in parameters. */
   maxParams: number;
+  /** MAX_MODEL_LAYERS: layers the job's model may have (the base up to the cut, plus the head). */
+  maxLayers?: number;
+  /** MAX_EPOCH_EXAMPLES: epochs × training examples. */
+  maxEpochExamples?: number;
 }
 
 function checkSize(params: number, limit: number): void {
   if (params > limit) {
-    throw new UnprocessableError('model_too_large', `The model would have ${params} parameters; the limit is ${limit}`, { params, limit });
+    throw new LimitExceededError('model_too_large', `The model would have ${params} parameters`, 422, 'MAX_MODEL_PARAMS', limit, params);
+  }
+}
+
+function checkLayers(layers: number, limit = Infinity): void {
+  if (layers > limit) {
+    throw new LimitExceededError('model_too_many_layers', `The model would have ${layers} layers`, 422, 'MAX_MODEL_LAYERS', limit, layers);
+  }
+}
+
+/** Checked before anything is queued: the work a job asks for, not what it happens to do (early stopping may do less). */
+function checkWork(epochs: number, examples: number, limit = Infinity): void {
+  const work = epochs * examples;
+  if (work > limit) {
+    throw new LimitExceededError('job_too_large', `${epochs} epochs × ${examples} training examples is ${work}`, 422, 'MAX_EPOCH_EXAMPLES', limit, work);
   }
 }
 
@@ -75,6 +93,7 @@ function planFinetune(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'he
     ...(cutShape.length > 2 ? [{ type: 'flatten' as const }] : []),
     { type: 'dense', units: numClasses, activation: 'softmax' },
   ];
+  checkLayers(cutIndex + 1 + head.length, inputs.maxLayers);
   checkOutput({ shape: inferShape(cutShape, head) }, numClasses);
   const baseParams = layers.slice(0, cutIndex + 1).reduce((sum, l) => sum + l.params, 0);
   checkSize(baseParams + countParams(cutShape, head), inputs.maxParams);
@@ -87,6 +106,7 @@ function planPretrain(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'ar
   if (body.baseModelId || body.head || body.cutLayer !== undefined || body.freeze !== 'all') {
     throw new UnprocessableError('invalid_spec', 'baseModelId, head, cutLayer and freeze are for finetune jobs');
   }
+  checkLayers(body.architecture.length, inputs.maxLayers);
   checkOutput({ shape: inferShape([null, ...train.featureShape], body.architecture) }, numClasses);
   checkSize(countParams([null, ...train.featureShape], body.architecture), inputs.maxParams);
   return { architecture: body.architecture };
@@ -97,13 +117,15 @@ export function planJob(inputs: PlanInputs): JobSpec {
   checkDatasets(inputs);
   const numClasses = train.labels.length;
   const parts = body.type === 'pretrain' ? { head: [], ...planPretrain(inputs, numClasses) } : planFinetune(inputs, numClasses);
+  const hyperparameters = { ...DEFAULT_HYPERPARAMETERS, ...body.hyperparameters };
+  checkWork(hyperparameters.epochs, train.numExamples, inputs.maxEpochExamples);
   return {
     type: body.type,
     name: body.name,
     baseModelId: body.baseModelId,
     freeze: body.freeze,
     ...parts,
-    hyperparameters: { ...DEFAULT_HYPERPARAMETERS, ...body.hyperparameters },
+    hyperparameters,
     labels: train.labels,
     trainDatasetId: body.trainDatasetId,
     validationDatasetId: body.validationDatasetId,

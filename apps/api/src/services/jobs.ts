@@ -80,7 +80,7 @@ export class JobService {
         baseModel = locked.length ? await tx.model.findUnique({ where: { id: body.baseModelId } }) : null;
         if (!baseModel) throw new UnprocessableError('model_not_found', `Model ${body.baseModelId} does not exist`, { id: body.baseModelId });
       }
-      const spec = planJob({ body, train, validation, test, baseModel: baseModel ?? undefined, maxParams: this.config.maxModelParams });
+      const spec = planJob({ body, train, validation, test, baseModel: baseModel ?? undefined, maxParams: this.config.maxModelParams, maxLayers: this.config.limits.modelLayers, maxEpochExamples: this.config.limits.epochExamples });
       await tx.job.create({
         data: {
           id,

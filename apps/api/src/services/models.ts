@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../../shared/db/prisma.ts';
 import type { Model } from '../../../shared/generated/prisma/client.ts';
-import { ConflictError, NotFoundError, UnprocessableError } from '../../../shared/errors.ts';
+import { ConflictError, LimitExceededError, NotFoundError, UnprocessableError } from '../../../shared/errors.ts';
 import { tf } from '../../../shared/ml/tf.ts';
 import { summarize, type LayerSummary } from '../../../shared/ml/model-summary.ts';
 import { filesIOHandler, MODEL_JSON, readModelFiles, WEIGHTS_FILE } from '../../../shared/ml/s3-io-handler.ts';
@@ -28,11 +28,18 @@ export function modelView(m: Model): ModelResponse {
   };
 }
 
+export interface ModelLimits {
+  maxParams: number;
+  maxBytes: number;
+  maxLayers: number;
+}
+
 export class ModelService {
   constructor(
     private readonly db: Db,
     private readonly storage: Storage,
-    private readonly maxParams: number,
+    /** MAX_MODEL_PARAMS alone, or with MAX_MODEL_BYTES and MAX_MODEL_LAYERS. */
+    private readonly limits: number | ModelLimits,
     /** S3_SOURCE_BUCKETS (config.s3.sourceBuckets); until the caller passes it, only our own bucket. */
     private readonly sourceBuckets: readonly string[] = [storage.bucket],
   ) {}
@@ -41,7 +48,8 @@ export class ModelService {
   async register(tenantId: string, body: RegisterModelBody): Promise<Model> {
     const loc = checkS3Source(body.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets });
     const prefix = loc.key.slice(0, -MODEL_JSON.length);
-    const files = await readModelFiles(this.storage, prefix, loc.bucket, this.maxParams * 4);
+    const limits = typeof this.limits === 'number' ? { maxParams: this.limits, maxBytes: this.limits * 4, maxLayers: Infinity } : this.limits;
+    const files = await readModelFiles(this.storage, prefix, loc.bucket, { maxWeightBytes: limits.maxBytes, maxLayers: limits.maxLayers });
     let summary;
     try {
       const model = await tf.loadLayersModel(filesIOHandler(files));
@@ -51,8 +59,8 @@ export class ModelService {
       // The files passed the manifest checks, yet tfjs cannot build them: still the upload's fault.
       throw new UnprocessableError('model_invalid', `TensorFlow.js cannot load the model: ${(err as Error).message.slice(0, 300)}`);
     }
-    if (summary.totalParams > this.maxParams) {
-      throw new UnprocessableError('model_too_large', `The model has ${summary.totalParams} parameters; the limit is ${this.maxParams}`, { params: summary.totalParams, limit: this.maxParams });
+    if (summary.totalParams > limits.maxParams) {
+      throw new LimitExceededError('model_too_large', `The model has ${summary.totalParams} parameters`, 422, 'MAX_MODEL_PARAMS', limits.maxParams, summary.totalParams);
     }
 
     const id = randomUUID();
