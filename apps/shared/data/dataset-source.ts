@@ -1,7 +1,7 @@
 // Where a dataset's examples come from, how registration profiles them, and
 // how the worker reads them back as class indices in a job's label order.
 import { Type, type Static } from '@sinclair/typebox';
-import { BadRequestError, UnprocessableError } from '../errors.ts';
+import { AppError, BadRequestError, LimitExceededError, UnprocessableError } from '../errors.ts';
 import { parseS3Uri, type Storage } from '../storage/s3-storage.ts';
 import { loadMnist, MNIST_SHAPE } from './mnist.ts';
 import { checkDatasetSize, parseTabular, type TabularLimits } from './tabular.ts';
@@ -102,7 +102,13 @@ export async function registerDataset(id: string, source: DatasetSource, storage
     return profile(stored, examples);
   }
   const loc = parseS3Uri(source.uri);
-  const bytes = await storage.getBytes(loc.key, loc.bucket, limits.maxBytes);
+  const bytes = await storage.getBytes(loc.key, loc.bucket, limits.maxBytes).catch((err: unknown) => {
+    if (err instanceof AppError && err.code === 'object_too_large') {
+      const size = Number((err.details as { size?: number })?.size);
+      throw new LimitExceededError('object_too_large', `${source.uri} is ${size} bytes`, 413, 'MAX_DATASET_BYTES', limits.maxBytes, size);
+    }
+    throw err;
+  });
   const parsed = parseTabular(bytes, source, limits);
   const objectKey = `datasets/${id}/data.${source.format}`;
   const stored: StoredSource = { ...source, featureColumns: parsed.featureColumns, objectKey };
