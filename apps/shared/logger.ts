@@ -46,6 +46,8 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
   [/\bBearer\s+[A-Za-z0-9._~+/-]+=*/g, `Bearer ${CENSOR}`],
   [/\bft_[A-Za-z0-9_-]{20,}/g, CENSOR],
   [/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]+@/gi, `$1${CENSOR}@`],
+  // A signed model URL opens the model to whoever has it, until it expires.
+  [/([?&]signature=)[^&#\s"]*/g, `$1${CENSOR}`],
 ];
 
 export function scrubSecrets(text: string): string {
@@ -59,11 +61,24 @@ function errSerializer(err: unknown) {
   return out;
 }
 
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
+/** Fastify's request fields, with the URL scrubbed (a signed URL's signature is a credential). */
+function reqSerializer(req: LoggedRequest) {
+  return { method: req.method, url: req.url === undefined ? undefined : scrubSecrets(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+}
+
 export function loggerOptions(config: Config): LoggerOptions {
   return {
     level: config.logLevel,
     redact: { paths: REDACT, censor: CENSOR },
-    serializers: { err: errSerializer, error: errSerializer },
+    serializers: { err: errSerializer, error: errSerializer, req: reqSerializer },
     ...(config.logPretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
   };
 }
