@@ -4,9 +4,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import { AppError, BadRequestError, LimitExceededError, UnprocessableError } from '../errors.ts';
 import { parseS3Uri, type Storage } from '../storage/s3-storage.ts';
 import { loadMnist, MNIST_SHAPE } from './mnist.ts';
+import { PLAIN_TEXT, PlainText } from '../jobs/spec.ts';
 import { checkDatasetSize, parseTabular, type TabularLimits } from './tabular.ts';
 
-const ColumnName = Type.String({ minLength: 1, maxLength: 128 });
+const ColumnName = PlainText(128);
 
 export const MnistSourceSchema = Type.Object(
   {
@@ -23,7 +24,7 @@ export const MnistSourceSchema = Type.Object(
 export const S3SourceSchema = Type.Object(
   {
     type: Type.Literal('s3'),
-    uri: Type.String({ minLength: 6, maxLength: 1024, pattern: '^s3://' }),
+    uri: PlainText(1024, { minLength: 6, pattern: PLAIN_TEXT.replace('^', '^s3://') }),
     format: Type.Union([Type.Literal('csv'), Type.Literal('ndjson')]),
     labelColumn: ColumnName,
     featureColumns: Type.Optional(Type.Array(ColumnName, { minItems: 1, maxItems: 10_000 })),

@@ -1,6 +1,10 @@
 // The user's own tabular data: CSV (with a header) or NDJSON, numeric feature
 // columns plus a label column. Errors name the row and column at fault.
 import { BadRequestError, LimitExceededError } from '../errors.ts';
+import { PLAIN_TEXT } from '../jobs/spec.ts';
+
+// Labels and column names are stored in Postgres and shown to people.
+const PLAIN = new RegExp(PLAIN_TEXT, 'u');
 
 export type TabularFormat = 'csv' | 'ndjson';
 
@@ -45,7 +49,7 @@ function number(raw: unknown, row: number, column: string): number {
 
 function label(raw: unknown, row: number, column: string): string {
   if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
-  if (typeof raw === 'string' && raw.trim() !== '' && raw.length <= 100) return raw.trim();
+  if (typeof raw === 'string' && raw.trim() !== '' && raw.length <= 100 && PLAIN.test(raw)) return raw.trim();
   bad(`Row ${row}, column "${column}": the label is missing or invalid`, { row, column });
 }
 
@@ -102,6 +106,8 @@ function rowsOf(text: string, opts: TabularOptions, limits: TabularLimits): { he
 export function parseTabular(bytes: Uint8Array, opts: TabularOptions, limits: TabularLimits = { maxRows: Infinity, maxFeatures: Infinity }): TabularData {
   const text = Buffer.from(bytes).toString('utf8');
   const { header, rows } = rowsOf(text, opts, limits);
+  const odd = header.find((h) => h.length > 128 || !PLAIN.test(h));
+  if (odd !== undefined) bad(`A column name is too long or holds control characters: ${JSON.stringify(odd.slice(0, 130))}`, { column: odd.slice(0, 130) });
   if (!header.includes(opts.labelColumn)) bad(`The label column "${opts.labelColumn}" is not in the data`, { column: opts.labelColumn });
   const featureColumns = opts.featureColumns ?? header.filter((h) => h !== opts.labelColumn);
   if (featureColumns.length === 0) bad('The data has no feature columns');

@@ -2,6 +2,14 @@
 // OpenAPI, and types the worker's view of a job.
 import { Type, type Static } from '@sinclair/typebox';
 
+/**
+ * Text people read and Postgres stores (names, labels, column names, URIs): no
+ * control characters (NUL is refused by Postgres text and jsonb; the rest end up
+ * in logs and terminals), no bidirectional overrides, no lone surrogates (not UTF-8).
+ */
+export const PLAIN_TEXT = '^[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff]*$';
+export const PlainText = (maxLength: number, extra: Record<string, unknown> = {}) => Type.String({ minLength: 1, maxLength, pattern: PLAIN_TEXT, ...extra });
+
 const Name = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9_]*$' });
 const Activation = Type.Union(
   ['linear', 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'tanh', 'softmax', 'softplus', 'softsign', 'swish', 'mish'].map((a) => Type.Literal(a)),
@@ -84,7 +92,7 @@ export const HyperparametersSchema = Type.Object(
     /** The base's learning rate is the head's times this (fine-tuning with unfrozen base layers). */
     baseLearningRateMultiplier: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
     /** Per-label loss weights, or 'balanced' (inverse class frequency). */
-    classWeights: Type.Optional(Type.Union([Type.Literal('balanced'), Type.Record(Type.String({ maxLength: 100 }), Type.Number({ minimum: 0, maximum: 1e6 }))])),
+    classWeights: Type.Optional(Type.Union([Type.Literal('balanced'), Type.Record(Type.String({ maxLength: 100, pattern: PLAIN_TEXT }), Type.Number({ minimum: 0, maximum: 1e6 }), { additionalProperties: false })])),
     earlyStopping: Type.Optional(EarlyStoppingSchema),
     /** The metric that picks the best epoch, whose weights the job ends with. Default valLoss (loss without validation data). */
     bestCheckpointMetric: Type.Optional(Monitor),
@@ -109,12 +117,12 @@ export type Freeze = 'all' | 'none' | Static<typeof FreezeTopSchema> | Static<ty
 export const CreateJobSchema = Type.Object(
   {
     type: Type.Union([Type.Literal('finetune'), Type.Literal('pretrain')], { default: 'finetune' }),
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    name: Type.Optional(PlainText(200)),
     /** finetune: the pretrained model to start from. */
     baseModelId: Type.Optional(Uuid),
     /** finetune: the base layer whose output feeds the head; default drops the base's output layer. */
     cutLayer: Type.Optional(
-      Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Integer({ minimum: -10_000, maximum: 10_000, description: 'index; negative counts from the top' })]),
+      Type.Union([PlainText(200), Type.Integer({ minimum: -10_000, maximum: 10_000, description: 'index; negative counts from the top' })]),
     ),
     /** finetune: which base layers stay fixed: all, none, the base minus its top K weighted layers, or gradual unfreezing. */
     freeze: Type.Union([Type.Literal('all'), Type.Literal('none'), FreezeTopSchema, FreezeGradualSchema], { default: 'all' }),

@@ -20,9 +20,15 @@ const PRISMA_CODES: Record<string, { status: number; code: string; message: stri
   P2023: { status: 400, code: 'invalid_id', message: 'An id in the request is malformed' },
 };
 
+// Text Postgres cannot store (a NUL, in text or jsonb) that got past the schemas: still the request's fault.
+const UNSTORABLE_TEXT = { status: 400, code: 'invalid_text', message: 'The request holds text that cannot be stored (a NUL or other control character)' };
+
 function prismaError(err: unknown) {
   const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && (err as Error).constructor?.name?.startsWith('PrismaClient') ? PRISMA_CODES[code] : undefined;
+  if (!(err as Error)?.constructor?.name?.startsWith('PrismaClient')) return undefined;
+  const pg = JSON.stringify((err as { meta?: unknown }).meta ?? {}) + String((err as Error).message);
+  if (/\b(22021|22P05)\b|invalid byte sequence|unsupported Unicode escape/.test(pg)) return UNSTORABLE_TEXT;
+  return typeof code === 'string' ? PRISMA_CODES[code] : undefined;
 }
 
 export default fp(

@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DatasetSourceSchema } from '../../../shared/data/dataset-source.ts';
 import { Page, Timestamp } from './common.ts';
-import { Uuid } from '../../../shared/jobs/spec.ts';
+import { PlainText, Uuid } from '../../../shared/jobs/spec.ts';
 
 export const CreateDatasetBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    name: PlainText(200),
     source: DatasetSourceSchema,
   },
   { additionalProperties: false },

@@ -1,12 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Page, Timestamp } from './common.ts';
-import { Uuid } from '../../../shared/jobs/spec.ts';
+import { PlainText, Uuid } from '../../../shared/jobs/spec.ts';
 
 export const RegisterModelBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    uri: Type.String({ pattern: '^s3://.+/model\\.json$', maxLength: 1024, description: 's3://bucket/prefix/model.json of a TensorFlow.js LayersModel' }),
-    labels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 10_000 })),
+    name: PlainText(200),
+    uri: Type.String({ pattern: '^s3://[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff]+/model\\.json$', maxLength: 1024, description: 's3://bucket/prefix/model.json of a TensorFlow.js LayersModel' }),
+    labels: Type.Optional(Type.Array(PlainText(100), { maxItems: 10_000 })),
   },
   { additionalProperties: false },
 );

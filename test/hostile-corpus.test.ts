@@ -1,0 +1,261 @@
+// A corpus of hostile inputs, one row each: the request, the 4xx it must get
+// and its stable error code. After the lot, the service still answers, and the
+// refused requests left nothing behind: no dataset, model or job row, no queue
+// entry, and no object under the service's own prefixes in S3.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
+import { createRedis } from '../apps/shared/queue/contract.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+import { http, tinyMlp } from './helpers/api.ts';
+import { irisLikeCsv, uploadTinyModel } from './helpers/fixtures.ts';
+
+const ZERO = '00000000-0000-4000-8000-000000000000';
+
+interface Case {
+  name: string;
+  status: number;
+  code: string;
+  send: () => PromiseLike<{ status: number; body: any }>;
+}
+
+describe('hostile input corpus', () => {
+  let h: Harness;
+  let queue: Queue;
+  let redis: ReturnType<typeof createRedis>;
+  const ids: Record<string, string> = {};
+  let baseline: { datasets: number; models: number; jobs: number; objects: string[] };
+  let tiny: { json: any; weights: Uint8Array };
+
+  // ---------------------------------------------------------------- helpers for the rows
+  const api = () => http(h.app);
+  const bucket = () => h.storage.bucket;
+  const rawJson = (url: string, body: string, type = 'application/json') => api().post(url).set('content-type', type).send(body);
+  const dataset = (source: Record<string, unknown>, name: unknown = 'hostile') => api().post('/v1/datasets').send({ name, source });
+  const mnist = (extra: Record<string, unknown>) => dataset({ type: 'mnist', ...extra });
+  /** Uploads `body` under uploads/ and registers it as a CSV (or NDJSON) dataset. */
+  const file = async (key: string, body: string | Uint8Array, format: 'csv' | 'ndjson' = 'csv', labelColumn = 'label') => {
+    await h.storage.put(`uploads/${key}`, body);
+    return dataset({ type: 's3', uri: `s3://${bucket()}/uploads/${key}`, format, labelColumn });
+  };
+  const s3Uri = (uri: string) => dataset({ type: 's3', uri, format: 'csv', labelColumn: 'label' });
+  const job = (body: Record<string, unknown>) => api().post('/v1/jobs').send(body);
+  const pretrain = (over: Record<string, unknown> = {}) => job({ type: 'pretrain', architecture: tinyMlp(5), trainDatasetId: ids.digits, ...over });
+  const hp = (hyperparameters: Record<string, unknown>) => pretrain({ hyperparameters });
+  const webhook = (url: string) => pretrain({ webhook: { url, secret: 'a-webhook-secret-0123456789' } });
+  /** Uploads a model under uploads/<key>/ after `mutate` has had its way with tiny's files. */
+  const model = async (key: string, mutate: (json: any, weights: Uint8Array) => { json?: any; weights?: Uint8Array; raw?: string } | void) => {
+    const json = structuredClone(tiny.json);
+    const out = mutate(json, tiny.weights) ?? {};
+    await h.storage.put(`uploads/${key}/weights.bin`, out.weights ?? tiny.weights);
+    await h.storage.put(`uploads/${key}/model.json`, out.raw ?? JSON.stringify(out.json ?? json));
+    return api().post('/v1/models').send({ name: 'hostile', uri: `s3://${bucket()}/uploads/${key}/model.json` });
+  };
+  const weightSpec = (json: any, i: number) => json.weightsManifest[0].weights[i];
+  const layer = (json: any, i: number) => json.modelTopology.model_config?.config.layers[i] ?? json.modelTopology.config.layers[i];
+
+  const cases: Case[] = [
+    // ------------------------------------------------------------ malformed bodies and wrong types
+    { name: 'truncated JSON', status: 400, code: 'invalid_json', send: () => rawJson('/v1/jobs', '{"type": "finetune",') },
+    { name: 'JSON followed by garbage', status: 400, code: 'invalid_json', send: () => rawJson('/v1/datasets', '{"name":"x"} trailing') },
+    { name: 'an empty JSON body', status: 400, code: 'empty_body', send: () => rawJson('/v1/datasets', '') },
+    { name: 'a JSON array instead of an object', status: 400, code: 'validation_failed', send: () => rawJson('/v1/jobs', '[]') },
+    { name: 'a bare JSON string', status: 400, code: 'validation_failed', send: () => rawJson('/v1/datasets', '"mnist"') },
+    { name: 'a text body where an object is expected', status: 400, code: 'validation_failed', send: () => rawJson('/v1/datasets', 'name=x', 'text/plain') },
+    { name: 'an XML body', status: 415, code: 'unsupported_media_type', send: () => rawJson('/v1/datasets', '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>', 'application/xml') },
+    { name: '__proto__ in the body', status: 400, code: 'invalid_json', send: () => rawJson('/v1/datasets', '{"name":"x","source":{"type":"mnist"},"__proto__":{"isAdmin":true}}') },
+    { name: 'constructor.prototype in the body', status: 400, code: 'invalid_json', send: () => rawJson('/v1/datasets', '{"name":"x","source":{"type":"mnist"},"constructor":{"prototype":{"isAdmin":true}}}') },
+    { name: 'JSON nested 100000 deep', status: 400, code: 'validation_failed', send: () => rawJson('/v1/jobs', '['.repeat(100_000) + ']'.repeat(100_000)) },
+    { name: 'an object for a name', status: 400, code: 'validation_failed', send: () => dataset({ type: 'mnist' }, { toString: 'x' }) },
+    { name: 'an array for a source', status: 400, code: 'validation_failed', send: () => api().post('/v1/datasets').send({ name: 'x', source: [{ type: 'mnist' }] }) },
+    { name: 'null for a name', status: 400, code: 'validation_failed', send: () => dataset({ type: 'mnist' }, null) },
+    { name: 'an unknown field', status: 400, code: 'validation_failed', send: () => pretrain({ isAdmin: true }) },
+    { name: 'an unknown source type', status: 400, code: 'validation_failed', send: () => dataset({ type: 'file', path: '/etc/passwd' }) },
+
+    // ------------------------------------------------------------ huge, negative and non-finite numbers
+    { name: 'negative epochs', status: 400, code: 'validation_failed', send: () => hp({ epochs: -1 }) },
+    { name: 'zero epochs', status: 400, code: 'validation_failed', send: () => hp({ epochs: 0 }) },
+    { name: 'a billion epochs', status: 400, code: 'validation_failed', send: () => hp({ epochs: 1e9 }) },
+    { name: 'fractional epochs', status: 400, code: 'validation_failed', send: () => hp({ epochs: 1.5 }) },
+    { name: 'epochs as a word', status: 400, code: 'validation_failed', send: () => hp({ epochs: 'many' }) },
+    { name: '"NaN" for a learning rate', status: 400, code: 'validation_failed', send: () => hp({ learningRate: 'NaN' }) },
+    { name: 'a learning rate of 1e308', status: 400, code: 'validation_failed', send: () => hp({ learningRate: 1e308 }) },
+    { name: 'a negative learning rate', status: 400, code: 'validation_failed', send: () => hp({ learningRate: -0.1 }) },
+    { name: 'a batch size of 0', status: 400, code: 'validation_failed', send: () => hp({ batchSize: 0 }) },
+    { name: 'a batch size of 2^53', status: 400, code: 'validation_failed', send: () => hp({ batchSize: 2 ** 53 }) },
+    { name: 'a negative seed', status: 400, code: 'validation_failed', send: () => hp({ seed: -1 }) },
+    { name: 'a class weight of 1e300 via a raw body', status: 400, code: 'validation_failed', send: () => rawJson('/v1/jobs', `{"type":"pretrain","architecture":[{"type":"flatten"},{"type":"dense","units":5}],"trainDatasetId":"${ids.digits}","hyperparameters":{"classWeights":{"0":1e300}}}`) },
+    { name: 'a negative MNIST count', status: 400, code: 'validation_failed', send: () => mnist({ count: -1 }) },
+    { name: 'an MNIST count of 1e12', status: 400, code: 'validation_failed', send: () => mnist({ count: 1e12 }) },
+    { name: 'a page size of -1', status: 400, code: 'validation_failed', send: () => api().get('/v1/jobs?limit=-1') },
+    { name: 'a page size of 1e9', status: 400, code: 'validation_failed', send: () => api().get('/v1/datasets?limit=1000000000') },
+    { name: 'an events cursor past 2^63', status: 400, code: 'validation_failed', send: () => api().get(`/v1/jobs/${ZERO}/events?after=99999999999999999999`) },
+
+    // ------------------------------------------------------------ NaN, Infinity and other poison in data files
+    { name: 'NaN in a CSV', status: 400, code: 'dataset_invalid', send: () => file('nan.csv', 'f0,f1,label\n1,2,a\n3,NaN,b\n') },
+    { name: 'Infinity in a CSV', status: 400, code: 'dataset_invalid', send: () => file('inf.csv', 'f0,f1,label\n1,Infinity,a\n3,4,b\n') },
+    { name: '-Infinity in a CSV', status: 400, code: 'dataset_invalid', send: () => file('ninf.csv', 'f0,f1,label\n1,-Infinity,a\n3,4,b\n') },
+    { name: 'a number past float32 in a CSV', status: 400, code: 'dataset_invalid', send: () => file('big.csv', 'f0,f1,label\n1,1e400,a\n3,4,b\n') },
+    { name: 'NaN as a JSON number in NDJSON', status: 400, code: 'dataset_invalid', send: () => file('nan.ndjson', '{"x":1,"label":"a"}\n{"x":NaN,"label":"b"}\n', 'ndjson') },
+    { name: 'an object as a feature in NDJSON', status: 400, code: 'dataset_invalid', send: () => file('obj.ndjson', '{"x":{"y":1},"label":"a"}\n', 'ndjson') },
+    { name: 'an NDJSON line that is an array', status: 400, code: 'dataset_invalid', send: () => file('arr.ndjson', '[1,2,3]\n', 'ndjson') },
+    { name: 'a ragged CSV row', status: 400, code: 'dataset_invalid', send: () => file('ragged.csv', 'f0,f1,label\n1,2\n') },
+    { name: 'a binary file posing as CSV', status: 400, code: 'dataset_invalid', send: () => file('binary.csv', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x2c, 0x0a, 0x2c])) },
+
+    // ------------------------------------------------------------ empty, one-class and out-of-range labels
+    { name: 'an empty file', status: 400, code: 'dataset_invalid', send: () => file('empty.csv', '') },
+    { name: 'a CSV with only a header', status: 400, code: 'dataset_invalid', send: () => file('header.csv', 'f0,f1,label\n') },
+    { name: 'an MNIST selection with no examples', status: 400, code: 'dataset_empty', send: () => mnist({ classes: [0], offset: 60_000 }) },
+    { name: 'a job on a one-class dataset', status: 422, code: 'dataset_single_class', send: () => pretrain({ trainDatasetId: ids.oneClass, architecture: tinyMlp(1) }) },
+    { name: 'an MNIST label of 10', status: 400, code: 'validation_failed', send: () => mnist({ classes: [10] }) },
+    { name: 'an MNIST label of -1', status: 400, code: 'validation_failed', send: () => mnist({ classes: [-1] }) },
+    { name: 'the same MNIST label twice', status: 400, code: 'validation_failed', send: () => mnist({ classes: [1, 1] }) },
+    { name: 'no MNIST labels', status: 400, code: 'validation_failed', send: () => mnist({ classes: [] }) },
+    { name: 'a test set with labels the training set lacks', status: 422, code: 'label_mismatch', send: () => pretrain({ testDatasetId: ids.otherDigits }) },
+    { name: 'an output layer with more units than classes', status: 422, code: 'class_count_mismatch', send: () => pretrain({ architecture: tinyMlp(7) }) },
+    { name: 'a CSV label holding a NUL', status: 400, code: 'dataset_invalid', send: () => file('nul-label.csv', 'f0,label\n1,a\n2,b\u0000c\n') },
+    { name: 'a CSV label holding a terminal escape', status: 400, code: 'dataset_invalid', send: () => file('ansi-label.csv', 'f0,label\n1,a\n2,\u001b[2J\u001b[31mb\n') },
+    { name: 'a CSV column named with a NUL', status: 400, code: 'dataset_invalid', send: () => file('nul-col.csv', 'f\u00000,label\n1,a\n2,b\n') },
+
+    // ------------------------------------------------------------ unicode and control characters in names
+    { name: 'a NUL in a dataset name', status: 400, code: 'validation_failed', send: () => dataset({ type: 'mnist', classes: [0, 1], count: 10 }, 'a\u0000b') },
+    { name: 'a terminal escape in a dataset name', status: 400, code: 'validation_failed', send: () => dataset({ type: 'mnist', classes: [0, 1], count: 10 }, '\u001b[31mred') },
+    { name: 'a right-to-left override in a dataset name', status: 400, code: 'validation_failed', send: () => dataset({ type: 'mnist', classes: [0, 1], count: 10 }, 'invoice\u202Efdp.exe') },
+    { name: 'a lone surrogate in a dataset name', status: 400, code: 'validation_failed', send: () => rawJson('/v1/datasets', '{"name":"a\\ud800b","source":{"type":"mnist","classes":[0,1],"count":10}}') },
+    { name: 'an empty name', status: 400, code: 'validation_failed', send: () => dataset({ type: 'mnist' }, '') },
+    { name: 'a 10000-character name', status: 400, code: 'validation_failed', send: () => dataset({ type: 'mnist' }, 'x'.repeat(10_000)) },
+    { name: 'a newline in a job name', status: 400, code: 'validation_failed', send: () => pretrain({ name: 'line1\nline2' }) },
+    { name: 'a NUL in a class-weight label', status: 400, code: 'validation_failed', send: () => hp({ classWeights: { 'a\u0000': 1 } }) },
+    { name: 'a NUL in a model name', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: '\u0000', uri: `s3://${bucket()}/uploads/tiny/model.json` }) },
+    { name: 'a NUL in a model label', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/uploads/tiny/model.json`, labels: ['a', 'b\u0000'] }) },
+    { name: 'a NUL in a label column name', status: 400, code: 'validation_failed', send: () => dataset({ type: 's3', uri: `s3://${bucket()}/uploads/table.csv`, format: 'csv', labelColumn: 'species\u0000' }) },
+    { name: 'unicode that is fine in a name, in a job that is not', status: 422, code: 'dataset_not_found', send: () => pretrain({ name: 'Données 数据 🚀', trainDatasetId: ZERO }) },
+
+    // ------------------------------------------------------------ path traversal in names, keys and ids
+    { name: '../ in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/uploads/../datasets/x.csv`) },
+    { name: './ in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/uploads/./table.csv`) },
+    { name: 'a backslash traversal in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/uploads/..\\..\\etc\\passwd`) },
+    { name: 'a NUL in an S3 key', status: 400, code: 'validation_failed', send: () => s3Uri(`s3://${bucket()}/uploads/table.csv\u0000.png`) },
+    { name: 'a percent-encoded traversal in an S3 key', status: 404, code: 'object_not_found', send: () => s3Uri(`s3://${bucket()}/uploads/%2e%2e/%2e%2e/etc/passwd`) },
+    { name: 'another bucket', status: 422, code: 'source_bucket_not_allowed', send: () => s3Uri('s3://someone-elses-bucket/data.csv') },
+    { name: 'a file:// source', status: 400, code: 'validation_failed', send: () => s3Uri('file:///etc/passwd') },
+    { name: 'an http source at the metadata service', status: 400, code: 'validation_failed', send: () => s3Uri('http://169.254.169.254/latest/meta-data/') },
+    { name: '../ in a model URI', status: 400, code: 'invalid_s3_uri', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/uploads/../models/x/model.json` }) },
+    { name: 'a model URI that is not model.json', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/uploads/tiny/weights.bin` }) },
+    { name: 'traversal as a model file name', status: 400, code: 'validation_failed', send: () => api().get(`/v1/models/${ids.model}/..%2F..%2Fjobs`) },
+    { name: 'an unknown model file name', status: 400, code: 'validation_failed', send: () => api().get(`/v1/models/${ids.model}/secrets.txt`) },
+    { name: 'traversal as an id', status: 400, code: 'validation_failed', send: () => api().get('/v1/jobs/..%2F..%2Fadmin') },
+    { name: 'SQL in an id', status: 400, code: 'validation_failed', send: () => api().get(`/v1/datasets/${encodeURIComponent("' OR 1=1 --")}`) },
+
+    // ------------------------------------------------------------ model files: truncated, lying, unknown, absurd
+    { name: 'a truncated weight shard', status: 422, code: 'model_invalid', send: () => model('truncated', (_j, w) => ({ weights: w.slice(0, w.byteLength - 4) })) },
+    { name: 'a weight shard longer than its manifest', status: 413, code: 'object_too_large', send: () => model('long', (_j, w) => ({ weights: Buffer.concat([w, Buffer.alloc(4)]) })) },
+    { name: 'a manifest that transposes a kernel (same bytes, wrong shape)', status: 422, code: 'model_invalid', send: () => model('transposed', (j) => void (weightSpec(j, 0).shape = [8, 4])) },
+    { name: 'a manifest with a negative dimension', status: 422, code: 'model_invalid', send: () => model('negative', (j) => void (weightSpec(j, 1).shape = [-8])) },
+    { name: 'a manifest with a fractional dimension', status: 422, code: 'model_invalid', send: () => model('fraction', (j) => void (weightSpec(j, 1).shape = [8.5])) },
+    { name: 'a manifest with a billion-long dimension', status: 422, code: 'model_invalid', send: () => model('billion', (j) => void (weightSpec(j, 1).shape = [1e9])) },
+    { name: 'a manifest whose sizes multiply past any limit', status: 422, code: 'model_too_large', send: () => model('overflow', (j) => void (weightSpec(j, 0).shape = [1e8, 1e8, 1e8])) },
+    { name: 'an unknown dtype', status: 422, code: 'model_invalid', send: () => model('dtype', (j) => void (weightSpec(j, 1).dtype = 'complex64')) },
+    { name: 'a shard path with ../', status: 422, code: 'model_invalid', send: () => model('shard-traversal', (j) => void (j.weightsManifest[0].paths = ['../../datasets/x/data.csv'])) },
+    { name: 'a shard path at the metadata service', status: 422, code: 'model_invalid', send: () => model('shard-url', (j) => void (j.weightsManifest[0].paths = ['http://169.254.169.254/latest/meta-data'])) },
+    { name: 'an absolute shard path', status: 422, code: 'model_invalid', send: () => model('shard-abs', (j) => void (j.weightsManifest[0].paths = ['/etc/passwd'])) },
+    { name: 'a Lambda layer', status: 422, code: 'model_invalid', send: () => model('lambda', (j) => void (layer(j, 1).class_name = 'Lambda')) },
+    { name: 'a custom layer class', status: 422, code: 'model_invalid', send: () => model('custom', (j) => void (layer(j, 1).class_name = 'MyEvalLayer')) },
+    { name: 'a nested model as a layer', status: 422, code: 'model_invalid', send: () => model('nested', (j) => void (layer(j, 1).class_name = 'Sequential')) },
+    { name: 'a 1e9-unit dense layer, declared', status: 422, code: 'model_invalid', send: () => model('dense-1e9', (j) => { layer(j, 1).config.units = 1e9; weightSpec(j, 2).shape = [8, 1e9]; weightSpec(j, 3).shape = [1e9]; }) },
+    { name: 'a 1e9-unit dense layer the manifest hides', status: 422, code: 'model_invalid', send: () => model('dense-1e9-hidden', (j) => void (layer(j, 1).config.units = 1e9)) },
+    { name: 'a 1e5-unit dense layer the manifest hides', status: 422, code: 'model_invalid', send: () => model('dense-1e5-hidden', (j) => void (layer(j, 0).config.units = 100_000)) },
+    { name: 'model.json that is not JSON', status: 422, code: 'model_invalid', send: () => model('not-json', () => ({ raw: '{"modelTopology": ' })) },
+    { name: 'a graph model', status: 422, code: 'model_invalid', send: () => model('graph', () => ({ raw: JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }) })) },
+    { name: 'a model with no weight files', status: 404, code: 'object_not_found', send: () => model('no-shard', (j) => void (j.weightsManifest[0].paths = ['missing.bin'])) },
+    { name: 'a model.json of 17 MiB', status: 413, code: 'object_too_large', send: () => model('huge-json', (j) => ({ raw: JSON.stringify({ ...j, padding: 'x'.repeat(17 * 2 ** 20) }) })) },
+
+    // ------------------------------------------------------------ job specs that build absurd layers
+    { name: 'a 1e9-unit dense layer in an architecture', status: 400, code: 'validation_failed', send: () => pretrain({ architecture: [{ type: 'flatten' }, { type: 'dense', units: 1e9 }, { type: 'dense', units: 5 }] }) },
+    { name: 'a 0-unit dense layer', status: 400, code: 'validation_failed', send: () => pretrain({ architecture: [{ type: 'flatten' }, { type: 'dense', units: 0 }, { type: 'dense', units: 5 }] }) },
+    { name: 'a lambda layer in a head', status: 400, code: 'validation_failed', send: () => job({ baseModelId: ids.model, trainDatasetId: ids.table, head: [{ type: 'lambda', function: 'process.exit()' }] }) },
+    { name: 'a custom layer class in an architecture', status: 400, code: 'validation_failed', send: () => pretrain({ architecture: [{ type: 'MyLayer' }, { type: 'dense', units: 5 }] }) },
+    { name: '65 layers in an architecture', status: 400, code: 'validation_failed', send: () => pretrain({ architecture: [...Array.from({ length: 64 }, () => ({ type: 'dropout', rate: 0.1 })), { type: 'dense', units: 5 }] }) },
+    { name: 'two wide dense layers past MAX_MODEL_PARAMS', status: 422, code: 'model_too_large', send: () => pretrain({ architecture: [{ type: 'flatten' }, { type: 'dense', units: 65_536 }, { type: 'dense', units: 65_536 }, { type: 'dense', units: 5 }] }) },
+    { name: 'a 31×31 kernel on a 28×28 image', status: 422, code: 'layer_not_buildable', send: () => pretrain({ architecture: [{ type: 'conv2d', filters: 4, kernelSize: 31 }, { type: 'flatten' }, { type: 'dense', units: 5 }] }) },
+
+    // ------------------------------------------------------------ outbound URLs
+    { name: 'a webhook at 127.0.0.1', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('https://127.0.0.1/hook') },
+    { name: 'a webhook at the metadata service', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('https://169.254.169.254/latest/meta-data/') },
+    { name: 'a webhook at 10.0.0.1', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('https://10.0.0.1/hook') },
+    { name: 'a webhook at 192.168.1.1', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('https://192.168.1.1/hook') },
+    { name: 'a webhook at 172.16.0.1', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('https://172.16.0.1/hook') },
+    { name: 'a webhook at [::1]', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('https://[::1]/hook') },
+    { name: 'a webhook at [::ffff:169.254.169.254]', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('https://[::ffff:169.254.169.254]/hook') },
+    { name: 'a webhook at 127.0.0.1 spelled as a decimal', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('https://2130706433/hook') },
+    { name: 'a webhook at 127.0.0.1 spelled in hex', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('https://0x7f.0.0.1/hook') },
+    { name: 'a webhook over plain http, off the allow-list', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('http://example.org/hook') },
+    { name: 'a webhook with credentials in it', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('https://user:pass@hooks.example.com/hook') },
+    { name: 'a webhook via a redirector off the allow-list', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('https://httpbin.org/redirect-to?url=http://169.254.169.254/') },
+    { name: 'a webhook with a gopher scheme', status: 400, code: 'validation_failed', send: () => webhook('gopher://127.0.0.1:6379/_FLUSHALL') },
+
+    // ------------------------------------------------------------ ids that are not there, or not ours
+    { name: 'an unknown dataset id in a job', status: 422, code: 'dataset_not_found', send: () => pretrain({ trainDatasetId: ZERO }) },
+    { name: 'an unknown base model id in a job', status: 422, code: 'model_not_found', send: () => job({ baseModelId: ZERO, trainDatasetId: ids.table }) },
+    { name: 'another tenant\'s dataset id in a job', status: 422, code: 'dataset_not_found', send: () => pretrain({ trainDatasetId: ids.foreignDataset }) },
+    { name: 'a cursor that is not one', status: 400, code: 'invalid_cursor', send: () => api().get('/v1/models?after=%00%00') },
+  ];
+
+  before(async () => {
+    h = await createHarness({ env: { OUTBOUND_ALLOWED_HOSTS: 'hooks.example.com' } });
+    redis = createRedis(h.config);
+    queue = new Queue(h.config.queueName, { connection: redis });
+    const make = async (name: string, source: Record<string, unknown>, key?: string) => {
+      const res = await (key ? http(h.app, key) : api()).post('/v1/datasets').send({ name, source });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      return res.body.id as string;
+    };
+    ids.digits = await make('digits 0-4', { type: 'mnist', classes: [0, 1, 2, 3, 4], count: 50 });
+    ids.otherDigits = await make('digits 5-9', { type: 'mnist', classes: [5, 6, 7, 8, 9], count: 50 });
+    ids.oneClass = await make('only 3s', { type: 'mnist', classes: [3], count: 20 });
+    await h.storage.put('uploads/table.csv', irisLikeCsv());
+    ids.table = await make('table', { type: 's3', uri: `s3://${bucket()}/uploads/table.csv`, format: 'csv', labelColumn: 'species' });
+    const uri = await uploadTinyModel(h.storage, 'uploads/tiny/');
+    ids.model = (await api().post('/v1/models').send({ name: 'tiny', uri })).body.id;
+    tiny = { json: JSON.parse(Buffer.from(await h.storage.getBytes('uploads/tiny/model.json')).toString()), weights: await h.storage.getBytes('uploads/tiny/weights.bin') };
+    const foreign = await h.newTenant('someone else');
+    ids.foreignDataset = await make('theirs', { type: 'mnist', classes: [0, 1], count: 10 }, foreign.apiKey);
+    baseline = {
+      datasets: await h.db.dataset.count(),
+      models: await h.db.model.count(),
+      jobs: await h.db.job.count(),
+      objects: (await h.storage.list('')).map((o) => o.key).filter((k) => !k.startsWith('uploads/')).sort(),
+    };
+  });
+  after(async () => {
+    await queue?.close();
+    await redis?.quit();
+    await h?.close();
+  });
+
+  it(`holds at least 50 cases (${cases.length})`, () => {
+    assert.ok(cases.length >= 50);
+    assert.equal(new Set(cases.map((c) => c.name)).size, cases.length, 'case names are unique');
+  });
+
+  for (const c of cases) {
+    it(`${c.name}: ${c.status} ${c.code}`, async () => {
+      const res = await c.send();
+      assert.equal(res.status, c.status, `${c.name}: ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
+      assert.equal(res.body?.error?.code, c.code, `${c.name}: ${JSON.stringify(res.body).slice(0, 500)}`);
+      assert.equal(typeof res.body.error.message, 'string');
+      assert.ok(!/at .+\.ts:\d+/.test(JSON.stringify(res.body)), 'no stack trace');
+    });
+  }
+
+  it('afterwards the service is up, and the refused requests left no row, queue entry or object behind', async () => {
+    assert.equal((await http(h.app, '').get('/healthz')).status, 200);
+    assert.equal((await api().get('/v1/datasets')).status, 200);
+    assert.equal(await h.db.dataset.count(), baseline.datasets, 'datasets');
+    assert.equal(await h.db.model.count(), baseline.models, 'models');
+    assert.equal(await h.db.job.count(), baseline.jobs, 'jobs');
+    assert.equal(await queue.count(), 0, 'nothing enqueued');
+    const objects = (await h.storage.list('')).map((o) => o.key).filter((k) => !k.startsWith('uploads/')).sort();
+    assert.deepEqual(objects, baseline.objects, 'no object outside uploads/ was written');
+  });
+});
