@@ -17,7 +17,12 @@ interface Case {
   status: number;
   code: string;
   send: () => PromiseLike<{ status: number; body: any }>;
+  /** More to assert about the error's details. */
+  check?: (details: any) => void;
 }
+
+/** Refused from the topology and manifest alone, before tfjs allocated anything. */
+const beforeAllocation = (d: any) => assert.ok(d?.implied > d?.declared, JSON.stringify(d));
 
 describe('hostile input corpus', () => {
   let h: Harness;
@@ -163,8 +168,9 @@ describe('hostile input corpus', () => {
     { name: 'a custom layer class', status: 422, code: 'model_invalid', send: () => model('custom', (j) => void (layer(j, 1).class_name = 'MyEvalLayer')) },
     { name: 'a nested model as a layer', status: 422, code: 'model_invalid', send: () => model('nested', (j) => void (layer(j, 1).class_name = 'Sequential')) },
     { name: 'a 1e9-unit dense layer, declared', status: 422, code: 'model_invalid', send: () => model('dense-1e9', (j) => { layer(j, 1).config.units = 1e9; weightSpec(j, 2).shape = [8, 1e9]; weightSpec(j, 3).shape = [1e9]; }) },
-    { name: 'a 1e9-unit dense layer the manifest hides', status: 422, code: 'model_invalid', send: () => model('dense-1e9-hidden', (j) => void (layer(j, 1).config.units = 1e9)) },
-    { name: 'a 1e5-unit dense layer the manifest hides', status: 422, code: 'model_invalid', send: () => model('dense-1e5-hidden', (j) => void (layer(j, 0).config.units = 100_000)) },
+    { name: 'a 1e9-unit dense layer the manifest hides', status: 422, code: 'model_invalid', send: () => model('dense-1e9-hidden', (j) => void (layer(j, 1).config.units = 1e9)), check: beforeAllocation },
+    { name: 'a 1e5-unit dense layer the manifest hides', status: 422, code: 'model_invalid', send: () => model('dense-1e5-hidden', (j) => void (layer(j, 0).config.units = 100_000)), check: beforeAllocation },
+    { name: 'two 20000-unit dense layers the manifest hides (a 1.6 GB kernel)', status: 422, code: 'model_invalid', send: () => model('dense-wide-hidden', (j) => { layer(j, 0).config.units = 20_000; layer(j, 1).config.units = 20_000; }), check: beforeAllocation },
     { name: 'model.json that is not JSON', status: 422, code: 'model_invalid', send: () => model('not-json', () => ({ raw: '{"modelTopology": ' })) },
     { name: 'a graph model', status: 422, code: 'model_invalid', send: () => model('graph', () => ({ raw: JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }) })) },
     { name: 'a model with no weight files', status: 404, code: 'object_not_found', send: () => model('no-shard', (j) => void (j.weightsManifest[0].paths = ['missing.bin'])) },
@@ -245,6 +251,7 @@ describe('hostile input corpus', () => {
       assert.equal(res.body?.error?.code, c.code, `${c.name}: ${JSON.stringify(res.body).slice(0, 500)}`);
       assert.equal(typeof res.body.error.message, 'string');
       assert.ok(!/at .+\.ts:\d+/.test(JSON.stringify(res.body)), 'no stack trace');
+      c.check?.(res.body.error.details);
     });
   }
 

@@ -89,6 +89,72 @@ export function parseModelJson(bytes: Uint8Array, maxLayers = Infinity): ModelJs
   return json;
 }
 
+const int = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
+const kernelArea = (k: unknown): number => (Array.isArray(k) ? k.reduce((a: number, b) => a * (int(b) ?? 1), 1) : (int(k) ?? 1) ** 2);
+
+/**
+ * tfjs allocates every layer's weights from the topology before it reads a
+ * single byte of the manifest, so a topology that says units: 1e9 while the
+ * manifest declares a few floats would have it allocate gigabytes. This sums a
+ * lower bound of what the topology implies (a Dense kernel is at least its
+ * units, and exactly prevUnits × units after another Dense in a Sequential
+ * model) and refuses the model when that is more than the manifest declares.
+ * An honest model never trips it: a lower bound is at most what it declares.
+ */
+export function checkTopologyFitsManifest(json: ModelJson): void {
+  const declared = json.weightsManifest.flatMap((g) => g.weights).reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1), 0);
+  const top = (json.modelTopology.model_config ?? json.modelTopology) as { class_name?: string };
+  const sequential = top.class_name === 'Sequential';
+  let lastDim: number | undefined;
+  let implied = 0;
+  for (const layer of layerList(json.modelTopology)) {
+    const c = layer.config ?? {};
+    const input = Array.isArray(c.batch_input_shape) ? int(c.batch_input_shape[c.batch_input_shape.length - 1]) : undefined;
+    // Channels-first data puts the channels elsewhere: assume nothing about them.
+    const inDim = c.data_format === 'channels_first' ? 1 : ((sequential ? lastDim : undefined) ?? input ?? 1);
+    let weights = 0;
+    switch (layer.class_name) {
+      case 'Dense':
+        weights = inDim * (int(c.units) ?? 1);
+        lastDim = int(c.units);
+        break;
+      case 'Conv1D':
+      case 'Conv2D':
+        weights = kernelArea(c.kernel_size) * inDim * (int(c.filters) ?? 1);
+        lastDim = int(c.filters);
+        break;
+      case 'Embedding':
+        weights = (int(c.input_dim) ?? 1) * (int(c.output_dim) ?? 1);
+        lastDim = int(c.output_dim);
+        break;
+      case 'DepthwiseConv2D':
+      case 'SeparableConv2D':
+        weights = kernelArea(c.kernel_size) * (int(c.filters) ?? 1);
+        lastDim = undefined;
+        break;
+      case 'Dropout':
+      case 'Activation':
+      case 'ReLU':
+      case 'LeakyReLU':
+      case 'ELU':
+      case 'Softmax':
+      case 'BatchNormalization':
+      case 'LayerNormalization':
+        // Keep the last dimension.
+        break;
+      case 'InputLayer':
+        lastDim = input;
+        break;
+      default:
+        lastDim = undefined;
+    }
+    implied += weights;
+    if (implied > declared) {
+      invalid(`Layer ${String(c.name ?? layer.class_name)} implies at least ${implied} weights in all; the manifest declares ${declared}`, { layer: String(c.name ?? ''), implied, declared });
+    }
+  }
+}
+
 export function expectedWeightBytes(json: ModelJson): number {
   return json.weightsManifest.flatMap((g) => g.weights).reduce((sum, w) => sum + byteSize(w), 0);
 }

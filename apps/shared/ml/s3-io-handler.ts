@@ -3,7 +3,7 @@
 import type { io } from '@tensorflow/tfjs';
 import { tf } from './tf.ts';
 import type { Storage } from '../storage/s3-storage.ts';
-import { checkShardPath, checkWeightBytes, expectedWeightBytes, parseModelJson } from './model-files.ts';
+import { checkShardPath, checkTopologyFitsManifest, checkWeightBytes, expectedWeightBytes, parseModelJson } from './model-files.ts';
 import { LimitExceededError } from '../errors.ts';
 
 export const MODEL_JSON = 'model.json';
@@ -32,6 +32,7 @@ export async function readModelFiles(storage: Storage, prefix: string, bucket = 
   if (declared > limits.maxWeightBytes) {
     throw new LimitExceededError('model_too_large', `The weights declare ${declared} bytes`, 422, 'MAX_MODEL_BYTES', limits.maxWeightBytes, declared);
   }
+  checkTopologyFitsManifest(modelJson);
   const shards: Uint8Array[] = [];
   for (const group of modelJson.weightsManifest) {
     // A shard larger than everything declared is a lie, whatever it holds.
