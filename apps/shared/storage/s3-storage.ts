@@ -67,16 +67,20 @@ export class Storage {
 
   /** Reads an object whole, refusing (413) one larger than maxBytes before downloading it. */
   async getBytes(key: string, bucket = this.bucket, maxBytes?: number): Promise<Uint8Array> {
+    const tooLarge = (size: number) => new AppError('object_too_large', `s3://${bucket}/${key} is ${size} bytes; the limit is ${maxBytes}`, 413, { size, limit: maxBytes });
+    let range: string | undefined;
     if (maxBytes !== undefined) {
       const head = await this.wrap(() => this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })), { bucket, key });
       const size = head.ContentLength ?? 0;
-      if (size > maxBytes) {
-        throw new AppError('object_too_large', `s3://${bucket}/${key} is ${size} bytes; the limit is ${maxBytes}`, 413, { size, limit: maxBytes });
-      }
+      if (size > maxBytes) throw tooLarge(size);
+      // An object rewritten between the HEAD and the GET is still read no further than the limit (and one byte to tell).
+      if (size > 0 && Number.isFinite(maxBytes)) range = `bytes=0-${maxBytes}`;
     }
-    const res = await this.wrap(() => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key })), { bucket, key });
+    const res = await this.wrap(() => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range })), { bucket, key });
     if (!res.Body) throw new NotFoundError('object', `s3://${bucket}/${key}`);
-    return res.Body.transformToByteArray();
+    const bytes = await res.Body.transformToByteArray();
+    if (maxBytes !== undefined && bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength);
+    return bytes;
   }
 
   async list(prefix: string, bucket = this.bucket): Promise<ObjectInfo[]> {
