@@ -65,6 +65,8 @@ export class JobRecords {
           if (!(await tx.jobEvent.findFirst({ where: { jobId: this.jobId, type: 'deferred' }, select: { id: true } }))) {
             await jobEvent(tx, this.jobId, 'deferred', { reason: 'MAX_RUNNING_JOBS_PER_TENANT', limit: maxRunning, running });
           }
+          // A shutdown asked of the worker that took it concerns that worker only: this job never ran there.
+          await tx.job.updateMany({ where: { id: this.jobId, status: 'queued', interruptRequest: 'shutdown' }, data: { interruptRequest: null } });
           return 'deferred';
         }
       }

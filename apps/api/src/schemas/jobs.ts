@@ -97,7 +97,7 @@ export const WebhookDeliveriesResponse = Type.Object({ jobId: Type.String(), dat
 
 export const JobEventSchema = Type.Object({
   id: Type.String({ description: 'Increasing event id; the SSE event id, and the cursor for `after`' }),
-  type: Type.String({ description: 'status, stage, epoch, attempt, interrupted, retry, cancel_requested or warning' }),
+  type: Type.String({ description: 'status, stage, epoch, attempt, interrupted, retry, deferred, cancel_requested or warning' }),
   data: Type.Record(Type.String(), Type.Unknown()),
   createdAt: Timestamp,
 });
