@@ -90,7 +90,8 @@ export function parseModelJson(bytes: Uint8Array, maxLayers = Infinity): ModelJs
 }
 
 const int = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
-const kernelArea = (k: unknown): number => (Array.isArray(k) ? k.reduce((a: number, b) => a * (int(b) ?? 1), 1) : (int(k) ?? 1) ** 2);
+/** A kernel's spatial size: an array's product, or a number to the power of the layer's spatial rank. */
+const kernelArea = (k: unknown, rank: number): number => (Array.isArray(k) ? k.reduce((a: number, b) => a * (int(b) ?? 1), 1) : (int(k) ?? 1) ** rank);
 
 /**
  * tfjs allocates every layer's weights from the topology before it reads a
@@ -120,7 +121,7 @@ export function checkTopologyFitsManifest(json: ModelJson): void {
         break;
       case 'Conv1D':
       case 'Conv2D':
-        weights = kernelArea(c.kernel_size) * inDim * (int(c.filters) ?? 1);
+        weights = kernelArea(c.kernel_size, layer.class_name === 'Conv1D' ? 1 : 2) * inDim * (int(c.filters) ?? 1);
         lastDim = int(c.filters);
         break;
       case 'Embedding':
@@ -128,9 +129,13 @@ export function checkTopologyFitsManifest(json: ModelJson): void {
         lastDim = int(c.output_dim);
         break;
       case 'DepthwiseConv2D':
-      case 'SeparableConv2D':
-        weights = kernelArea(c.kernel_size) * (int(c.filters) ?? 1);
+        weights = kernelArea(c.kernel_size, 2);
         lastDim = undefined;
+        break;
+      case 'SeparableConv2D':
+        // A depthwise kernel and a pointwise one with at least `filters` weights.
+        weights = kernelArea(c.kernel_size, 2) + (int(c.filters) ?? 1);
+        lastDim = int(c.filters);
         break;
       case 'Dropout':
       case 'Activation':
