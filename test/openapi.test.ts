@@ -147,6 +147,9 @@ describe('OpenAPI document', () => {
   it('describes every operation: summary, description, tags, keys, responses, error codes and an example request', () => {
     const tagNames = new Set((doc.tags as Json[]).map((t) => t.name));
     const schemes = doc.components.securitySchemes as Json;
+    const operationIds = operations().map(({ op }) => op.operationId);
+    assert.ok(operationIds.every(Boolean), 'every operation has an operationId');
+    assert.equal(new Set(operationIds).size, operationIds.length, 'operationIds are unique');
     for (const { method, template, op } of operations()) {
       const where = `${method.toUpperCase()} ${template}`;
       assert.ok(op.summary, `${where}: summary`);

@@ -67,6 +67,7 @@ export default fp(
       config: { auth: 'public' },
       schema: {
         tags: ['docs'],
+        operationId: 'getOpenApiDocument',
         summary: 'This OpenAPI 3.1 document',
         description: 'Generated from the route schemas that validate requests. Swagger UI shows it at /docs.',
         response: { 200: Type.Object({ openapi: Type.String(), info: Type.Object({}, { additionalProperties: true }), paths: Type.Object({}, { additionalProperties: true }) }, { additionalProperties: true }) },

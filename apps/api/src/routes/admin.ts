@@ -26,6 +26,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     config,
     schema: {
       tags,
+      operationId: 'createTenant',
       summary: 'Create a tenant',
       description: 'A tenant owns datasets, models and jobs; give it a key with POST /v1/admin/tenants/{id}/keys.',
       body: CreateTenantBody,
@@ -36,7 +37,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v1/admin/tenants', {
     config,
-    schema: { tags, summary: 'List tenants', description: 'Oldest first, at most 1000.', response: { 200: TenantList, ...errorResponses({}) } },
+    schema: { tags, operationId: 'listTenants', summary: 'List tenants', description: 'Oldest first, at most 1000.', response: { 200: TenantList, ...errorResponses({}) } },
     handler: async () => ({ data: (await app.db.tenant.findMany({ orderBy: { createdAt: 'asc' }, take: 1000 })).map(tenantView) }),
   });
 
@@ -44,6 +45,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     config,
     schema: {
       tags,
+      operationId: 'createApiKey',
       summary: 'Create an API key for a tenant',
       description: 'The key is in this response only: the service keeps its hash. Send it as `Authorization: Bearer <key>`.',
       params: IdParams,
@@ -63,6 +65,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     config,
     schema: {
       tags,
+      operationId: 'listApiKeys',
       summary: 'List a tenant\'s keys (never the keys themselves)',
       description: 'Each key\'s prefix, when it was last used and whether it is revoked.',
       params: IdParams,
@@ -78,6 +81,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     config,
     schema: {
       tags,
+      operationId: 'revokeApiKey',
       summary: 'Revoke a key',
       description: 'It stops working at once. Revoking a revoked key changes nothing.',
       params: IdParams,

@@ -12,6 +12,7 @@ const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
   app.post('/v1/datasets', {
     schema: {
       tags,
+      operationId: 'createDataset',
       summary: 'Register a dataset (built-in MNIST, or CSV/NDJSON in S3)',
       description:
         'Reads the source once: MNIST digits by class and count, or a CSV (with a header) / NDJSON file in S3 with numeric feature columns and a label column. ' +
@@ -37,6 +38,7 @@ const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
   app.get('/v1/datasets', {
     schema: {
       tags,
+      operationId: 'listDatasets',
       summary: 'List datasets, newest first',
       description: 'Cursor pagination: pass `nextCursor` as `after` while `hasMore` is true.',
       querystring: PageQuery,
@@ -48,6 +50,7 @@ const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
   app.get('/v1/datasets/:id', {
     schema: {
       tags,
+      operationId: 'getDataset',
       summary: 'Get a dataset',
       description: "Its source, feature shape, labels and examples per label. Another tenant's dataset is not found.",
       params: IdParams,

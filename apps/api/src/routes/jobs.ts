@@ -26,6 +26,7 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   app.post('/v1/jobs', {
     schema: {
       tags,
+      operationId: 'createJob',
       summary: 'Submit a fine-tuning (or pretraining) job',
       description:
         'Checks at once that the job can be built (datasets, base model, cut layer, head, shapes, size) so a bad spec is a 422 now, not a failed job later; ' +
@@ -52,6 +53,7 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   app.get('/v1/jobs', {
     schema: {
       tags,
+      operationId: 'listJobs',
       summary: 'List jobs, newest first, optionally by status',
       description: 'Cursor pagination: pass `nextCursor` as `after` while `hasMore` is true.',
       querystring: JobListQuery,
@@ -63,6 +65,7 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   app.get('/v1/jobs/:id', {
     schema: {
       tags,
+      operationId: 'getJob',
       summary: 'Get a job: status, stage, progress, metrics, evaluation',
       description: 'Statuses: queued, running, paused, succeeded, failed, cancelled. Stages while running: load, freeze, train, evaluate.',
       params: IdParams,
@@ -74,6 +77,7 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   app.get('/v1/jobs/:id/metrics', {
     schema: {
       tags,
+      operationId: 'getJobMetrics',
       summary: 'Per-epoch metrics',
       description: 'Loss and accuracy (train and validation), duration and throughput of every finished epoch, in order.',
       params: IdParams,
@@ -85,6 +89,7 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   app.get('/v1/jobs/:id/checkpoints', {
     schema: {
       tags,
+      operationId: 'listJobCheckpoints',
       summary: 'Checkpoints written after each epoch',
       description: 'Where each epoch\'s weights are in S3; a paused or retried job resumes from the latest.',
       params: IdParams,
@@ -102,6 +107,7 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   app.post('/v1/jobs/:id/cancel', {
     schema: {
       tags,
+      operationId: 'cancelJob',
       summary: 'Cancel a job',
       description: 'A queued or paused job never runs; a running one stops at its next batch and keeps its checkpoints. Cancelling a cancelled job is a no-op.',
       params: IdParams,
@@ -113,6 +119,7 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   app.post('/v1/jobs/:id/pause', {
     schema: {
       tags,
+      operationId: 'pauseJob',
       summary: 'Pause a job',
       description: 'A queued job is set aside at once; a running one checkpoints at its next batch and frees its worker. Resume it with POST /v1/jobs/{id}/resume.',
       params: IdParams,
@@ -124,6 +131,7 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   app.post('/v1/jobs/:id/resume', {
     schema: {
       tags,
+      operationId: 'resumeJob',
       summary: 'Resume a paused job',
       description: 'The job goes back to the queue and continues from its latest checkpoint, on any worker.',
       params: IdParams,
@@ -135,6 +143,7 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   app.get('/v1/jobs/:id/webhook-deliveries', {
     schema: {
       tags,
+      operationId: 'listJobWebhookDeliveries',
       summary: 'Webhook deliveries of the job\'s end, with every attempt',
       description: 'Empty until the job with a webhook finishes; then one delivery, retried with backoff until WEBHOOK_MAX_ATTEMPTS.',
       params: IdParams,
@@ -163,6 +172,7 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   app.get('/v1/jobs/:id/events', {
     schema: {
       tags,
+      operationId: 'listJobEvents',
       summary: 'The job\'s event log, or a live event stream',
       description:
         'JSON: the events after `after`, oldest first. With `Accept: text/event-stream`: a Server-Sent Events stream of the same events (SSE id = event id, ' +

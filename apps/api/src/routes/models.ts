@@ -15,6 +15,7 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
   app.post('/v1/models', {
     schema: {
       tags,
+      operationId: 'registerModel',
       summary: 'Register a TensorFlow.js LayersModel found in S3',
       description:
         'Checks model.json and its weight shards before tfjs builds anything (known layer classes only, shard sizes as declared, at most MAX_MODEL_PARAMS), ' +
@@ -40,6 +41,7 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
   app.get('/v1/models', {
     schema: {
       tags,
+      operationId: 'listModels',
       summary: 'List models, newest first',
       description: 'Registered bases and the outputs of jobs. Cursor pagination: pass `nextCursor` as `after` while `hasMore` is true.',
       querystring: PageQuery,
@@ -51,6 +53,7 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
   app.get('/v1/models/:id', {
     schema: {
       tags,
+      operationId: 'getModel',
       summary: 'Get a model: layers, parameter counts, shapes and lineage',
       description: 'Lineage: the base it was fine-tuned from and the job that made it (null for a registered model).',
       params: IdParams,
@@ -62,6 +65,7 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
   app.post('/v1/models/:id/download-url', {
     schema: {
       tags,
+      operationId: 'createModelDownloadUrl',
       summary: 'A short-lived URL that loads the model without an API key',
       description: 'The URL opens model.json for this model only, until expiresAt (SIGNED_URL_TTL_SECONDS); tf.loadLayersModel(url) finds weights.bin beside it with the same signature.',
       params: IdParams,
@@ -79,6 +83,7 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
   app.get('/v1/models/:id/:file', {
     schema: {
       tags,
+      operationId: 'downloadModelFile',
       summary: 'Download a model file (model.json or weights.bin), with a key or a signed URL',
       description: "Laid out for tf.loadLayersModel('<api>/v1/models/<id>/model.json'), which fetches weights.bin beside it. Sent as an attachment.",
       params: ModelFileParams,
@@ -108,6 +113,7 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
   app.delete('/v1/models/:id', {
     schema: {
       tags,
+      operationId: 'deleteModel',
       summary: 'Delete a model (refused while a queued or running job uses it)',
       description: 'Removes the record and its files. Models fine-tuned from it keep their own copies.',
       params: IdParams,

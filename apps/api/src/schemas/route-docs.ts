@@ -73,6 +73,12 @@ function curl(method: string, url: string, schema: Schema, auth: AuthMode): stri
   return parts.join(' \\\n  ');
 }
 
+/** GET /v1/foo/:id/bar-baz → getV1FooByIdBarBaz, for routes that name no operationId. */
+function defaultOperationId(method: string, url: string): string {
+  const words = url.split(/[/_.-]+/).filter(Boolean).map((w) => (w.startsWith(':') ? `by-${w.slice(1)}` : w)).flatMap((w) => w.split('-'));
+  return method.toLowerCase() + words.map((w) => w.replace(/[^A-Za-z0-9]/g, '')).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+}
+
 const SUCCESS: Record<string, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No content' };
 
 /** Success entries without a description get the status's name (the document needs one per response). */
@@ -103,6 +109,7 @@ export function documentRoute(route: RouteOptions): void {
   // A fresh schema object: schemas shared between routes are left alone.
   const documented: Schema = {
     ...schema,
+    operationId: schema.operationId ?? defaultOperationId(methods[0], route.url),
     security: (schema.security as typeof SECURITY[AuthMode] | undefined) ?? SECURITY[auth],
     response: describeSuccess(withErrors(schema.response, errors)),
     'x-codeSamples': schema['x-codeSamples'] ?? [{ lang: 'Shell', label: 'curl', source: curl(methods[0], route.url, schema, auth) }],
