@@ -5,6 +5,8 @@
 // from its documentation fails here.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -117,14 +119,29 @@ describe('OpenAPI document', () => {
     );
   const pathExamples = (op: Json) => Object.fromEntries((op.parameters ?? []).filter((p: Json) => p.in === 'path').map((p: Json) => [p.name, String(p.example)]));
 
+  // Receives the finished job's webhook, so that its delivery record is real too.
+  let receiver: Server;
+  let webhookUrl: string;
+
   before(async () => {
-    h = await createHarness({ env: { BODY_LIMIT_BYTES: '65536', MAX_QUEUED_JOBS_PER_TENANT: '2' } });
+    receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+    h = await createHarness({
+      env: { BODY_LIMIT_BYTES: '65536', MAX_QUEUED_JOBS_PER_TENANT: '2', WEBHOOK_POLL_MS: '100', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' },
+    });
     const res = await http(h.app, '').get('/openapi.json');
     assert.equal(res.status, 200);
     doc = res.body;
     ajv.addSchema({ $id: 'openapi.json', $defs: local(doc.components.schemas) });
   });
-  after(() => h?.close());
+  after(async () => {
+    await h?.close();
+    receiver?.close();
+  });
 
   it('has every registered route, with its method; only non-API routes are hidden', () => {
     const routes = h.app.registeredRoutes;
@@ -334,8 +351,8 @@ describe('OpenAPI document', () => {
     for (const action of ['cancel', 'pause', 'resume']) await call('post', `/v1/jobs/{id}/${action}`, 404, { params: { id: ids.dataset } });
     for (const sub of ['', '/metrics', '/checkpoints', '/events', '/webhook-deliveries']) await call('get', `/v1/jobs/{id}${sub}`, 404, { params: { id: ids.dataset } });
 
-    // A real run: the job with its metrics, checkpoints, evaluation and comparison.
-    ids.id = (await call('post', '/v1/jobs', 202, { body: finetune })).body.id;
+    // A real run: the job with its metrics, checkpoints, evaluation, comparison and webhook delivery.
+    ids.id = (await call('post', '/v1/jobs', 202, { body: { ...finetune, webhook: { url: webhookUrl, secret: 'whsec_docs_0123456789' } } })).body.id;
     await h.startWorker();
     const done = await waitForJob(h.app, ids.id, finished);
     assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
@@ -343,7 +360,13 @@ describe('OpenAPI document', () => {
     assert.ok(job.evaluation.comparison, 'the comparison with training from scratch is there to validate');
     assert.equal((await call('get', '/v1/jobs/{id}/metrics', 200)).body.data.length, 2);
     assert.ok((await call('get', '/v1/jobs/{id}/checkpoints', 200)).body.data.length > 0);
-    await call('get', '/v1/jobs/{id}/webhook-deliveries', 200);
+    let deliveries: Json[] = [];
+    for (const deadline = Date.now() + 60_000; deliveries[0]?.status !== 'delivered'; ) {
+      assert.ok(Date.now() < deadline, `the webhook was not delivered: ${JSON.stringify(deliveries)}`);
+      await new Promise((r) => setTimeout(r, 100));
+      deliveries = (await call('get', '/v1/jobs/{id}/webhook-deliveries', 200)).body.data;
+    }
+    assert.equal(deliveries[0].attemptLog[0].statusCode, 204);
     const events = (await call('get', '/v1/jobs/{id}/events', 200, { query: { limit: '2' } })).body;
     assert.equal(events.hasMore, true);
     await call('get', '/v1/jobs/{id}/events', 200, { query: { after: events.nextCursor } });

@@ -14,6 +14,7 @@ export const CreateJobBody = Type.Object(CreateJobSchema.properties, {
       freeze: 'all',
       hyperparameters: { epochs: 5, batchSize: 32, learningRate: 0.001, optimizer: 'adam' },
       compareWithScratch: true,
+      webhook: { url: 'https://example.com/hooks/finetune', secret: 'whsec_0123456789abcdef' },
     },
     {
       type: 'pretrain',
