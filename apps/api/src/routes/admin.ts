@@ -24,19 +24,34 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/v1/admin/tenants', {
     config,
-    schema: { tags, summary: 'Create a tenant', body: CreateTenantBody, response: { 201: TenantSchema, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'createTenant',
+      summary: 'Create a tenant',
+      description: 'A tenant owns datasets, models and jobs; give it a key with POST /v1/admin/tenants/{id}/keys.',
+      body: CreateTenantBody,
+      response: { 201: TenantSchema, ...errorResponses({}) },
+    },
     handler: async (req, reply) => reply.status(201).send(tenantView(await app.db.tenant.create({ data: { id: randomUUID(), name: req.body.name } }))),
   });
 
   app.get('/v1/admin/tenants', {
     config,
-    schema: { tags, summary: 'List tenants', response: { 200: TenantList, ...errorResponses } },
+    schema: { tags, operationId: 'listTenants', summary: 'List tenants', description: 'Oldest first, at most 1000.', response: { 200: TenantList, ...errorResponses({}) } },
     handler: async () => ({ data: (await app.db.tenant.findMany({ orderBy: { createdAt: 'asc' }, take: 1000 })).map(tenantView) }),
   });
 
   app.post('/v1/admin/tenants/:id/keys', {
     config,
-    schema: { tags, summary: 'Create an API key for a tenant; the key is in this response only', params: IdParams, body: CreateKeyBody, response: { 201: CreatedApiKey, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'createApiKey',
+      summary: 'Create an API key for a tenant',
+      description: 'The key is in this response only: the service keeps its hash. Send it as `Authorization: Bearer <key>`.',
+      params: IdParams,
+      body: CreateKeyBody,
+      response: { 201: CreatedApiKey, ...errorResponses({ 404: ['tenant_not_found'] }) },
+    },
     handler: async (req, reply) => {
       const tenant = await app.db.tenant.findUnique({ where: { id: req.params.id } });
       if (!tenant) throw new NotFoundError('tenant', req.params.id);
@@ -48,7 +63,14 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v1/admin/tenants/:id/keys', {
     config,
-    schema: { tags, summary: 'List a tenant\'s keys (never the keys themselves)', params: IdParams, response: { 200: ApiKeyList, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'listApiKeys',
+      summary: 'List a tenant\'s keys (never the keys themselves)',
+      description: 'Each key\'s prefix, when it was last used and whether it is revoked.',
+      params: IdParams,
+      response: { 200: ApiKeyList, ...errorResponses({ 404: ['tenant_not_found'] }) },
+    },
     handler: async (req) => {
       if (!(await app.db.tenant.findUnique({ where: { id: req.params.id } }))) throw new NotFoundError('tenant', req.params.id);
       return { data: (await app.db.apiKey.findMany({ where: { tenantId: req.params.id }, orderBy: { createdAt: 'asc' } })).map(keyView) };
@@ -57,7 +79,14 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/v1/admin/keys/:id/revoke', {
     config,
-    schema: { tags, summary: 'Revoke a key: it stops working at once', params: IdParams, response: { 200: { $ref: 'ApiKey' }, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'revokeApiKey',
+      summary: 'Revoke a key',
+      description: 'It stops working at once. Revoking a revoked key changes nothing.',
+      params: IdParams,
+      response: { 200: { $ref: 'ApiKey' }, ...errorResponses({ 404: ['api_key_not_found'] }) },
+    },
     handler: async (req) => {
       const found = await app.db.apiKey.findUnique({ where: { id: req.params.id } });
       if (!found) throw new NotFoundError('api_key', req.params.id);

@@ -10,7 +10,25 @@ const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
   const tags = ['datasets'];
 
   app.post('/v1/datasets', {
-    schema: { tags, summary: 'Register a dataset (built-in MNIST, or CSV/NDJSON in S3)', body: CreateDatasetBody, response: { 201: { $ref: 'Dataset' }, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'createDataset',
+      summary: 'Register a dataset (built-in MNIST, or CSV/NDJSON in S3)',
+      description:
+        'Reads the source once: MNIST digits by class and count, or a CSV (with a header) / NDJSON file in S3 with numeric feature columns and a label column. ' +
+        'An S3 file is copied into the service\'s bucket, so jobs read exactly what was checked. The response has the feature shape, labels and examples per label.',
+      body: CreateDatasetBody,
+      response: {
+        201: { $ref: 'Dataset' },
+        ...errorResponses({
+          400: ['invalid_s3_uri', 's3_access_denied', 'dataset_invalid', 'dataset_empty'],
+          404: ['object_not_found'],
+          413: ['object_too_large'],
+          422: ['source_bucket_not_allowed'],
+          503: ['storage_unavailable'],
+        }),
+      },
+    },
     handler: async (req, reply) => {
       const d = await service.create(tenantOf(req), req.body);
       return reply.status(201).header('location', `/v1/datasets/${d.id}`).send(datasetView(d));
@@ -18,12 +36,26 @@ const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
   });
 
   app.get('/v1/datasets', {
-    schema: { tags, summary: 'List datasets, newest first', querystring: PageQuery, response: { 200: DatasetPage, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'listDatasets',
+      summary: 'List datasets, newest first',
+      description: 'Cursor pagination: pass `nextCursor` as `after` while `hasMore` is true.',
+      querystring: PageQuery,
+      response: { 200: DatasetPage, ...errorResponses({ 400: ['invalid_cursor'] }) },
+    },
     handler: async (req) => service.list(tenantOf(req), req.query.limit, req.query.after),
   });
 
   app.get('/v1/datasets/:id', {
-    schema: { tags, summary: 'Get a dataset', params: IdParams, response: { 200: { $ref: 'Dataset' }, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'getDataset',
+      summary: 'Get a dataset',
+      description: "Its source, feature shape, labels and examples per label. Another tenant's dataset is not found.",
+      params: IdParams,
+      response: { 200: { $ref: 'Dataset' }, ...errorResponses({ 404: ['dataset_not_found'] }) },
+    },
     handler: async (req) => datasetView(await service.get(tenantOf(req), req.params.id)),
   });
 };

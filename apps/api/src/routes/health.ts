@@ -25,13 +25,19 @@ const health: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
   const tags = ['health'];
   app.get('/healthz', {
     config: { auth: 'public' },
-    schema: { tags, summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    schema: { tags, operationId: 'getHealth', summary: 'The process is up', description: 'Liveness: answers without touching Postgres, Redis or S3.', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
     handler: async () => ({ status: 'ok' as const }),
   });
 
   app.get('/readyz', {
     config: { auth: 'public' },
-    schema: { tags, summary: 'Postgres, Redis and S3 are reachable; lists live workers and their tfjs backends', response: { 200: Ready, 503: Ready } },
+    schema: {
+      tags,
+      operationId: 'getReadiness',
+      summary: 'Postgres, Redis and S3 are reachable; lists live workers and their tfjs backends',
+      description: 'Readiness: 200 when every check passes, 503 (same body) when one fails.',
+      response: { 200: Ready, 503: { ...Ready, description: 'A check failed' } },
+    },
     handler: async (_req, reply) => {
       const [postgres, redis, s3] = await Promise.all([
         check(() => app.db.$queryRaw`SELECT 1`),

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Config } from '../../../shared/config.ts';
-import { CreateJobSchema, type CreateJob } from '../../../shared/jobs/spec.ts';
+import type { CreateJob } from '../../../shared/jobs/spec.ts';
 import { errorResponses, IdParams } from '../schemas/common.ts';
 import { BadRequestError } from '../../../shared/errors.ts';
-import { CheckpointsResponse, JobEventPage, JobEventQuery, JobListQuery, JobPage, MetricsResponse, WebhookDeliveriesResponse } from '../schemas/jobs.ts';
+import { CheckpointsResponse, CreateJobBody, JobEventPage, JobEventQuery, JobListQuery, JobPage, MetricsResponse, WebhookDeliveriesResponse } from '../schemas/jobs.ts';
 import { streamEvents } from '../services/event-stream.ts';
 import { JobService, jobView } from '../services/jobs.ts';
 import { tenantOf } from '../plugins/auth.ts';
@@ -24,7 +24,26 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   const job = { $ref: 'Job' };
 
   app.post('/v1/jobs', {
-    schema: { tags, summary: 'Submit a fine-tuning (or pretraining) job', body: CreateJobSchema, response: { 202: job, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'createJob',
+      summary: 'Submit a fine-tuning (or pretraining) job',
+      description:
+        'Checks at once that the job can be built (datasets, base model, cut layer, head, shapes, size) so a bad spec is a 422 now, not a failed job later; ' +
+        'then stores it and queues it. Follow it with GET /v1/jobs/{id}, its events stream, or a webhook.',
+      body: CreateJobBody,
+      response: {
+        202: job,
+        ...errorResponses({
+          422: [
+            'dataset_not_found', 'model_not_found', 'base_model_required', 'architecture_required', 'invalid_spec', 'dataset_single_class', 'input_shape_mismatch',
+            'label_mismatch', 'cut_layer_not_found', 'layer_not_buildable', 'class_count_mismatch', 'invalid_freeze', 'model_too_large', 'outbound_url_not_allowed',
+          ],
+          429: ['too_many_queued_jobs'],
+          503: ['queue_unavailable'],
+        }),
+      },
+    },
     handler: async (req, reply) => {
       const j = await service.create(tenantOf(req), req.body as CreateJob);
       return reply.status(202).header('location', `/v1/jobs/${j.id}`).send(jobView(j));
@@ -32,22 +51,50 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   });
 
   app.get('/v1/jobs', {
-    schema: { tags, summary: 'List jobs, newest first, optionally by status', querystring: JobListQuery, response: { 200: JobPage, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'listJobs',
+      summary: 'List jobs, newest first, optionally by status',
+      description: 'Cursor pagination: pass `nextCursor` as `after` while `hasMore` is true.',
+      querystring: JobListQuery,
+      response: { 200: JobPage, ...errorResponses({ 400: ['invalid_cursor'] }) },
+    },
     handler: async (req) => service.list(tenantOf(req), req.query),
   });
 
   app.get('/v1/jobs/:id', {
-    schema: { tags, summary: 'Get a job: status, stage, progress, metrics, evaluation', params: IdParams, response: { 200: job, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'getJob',
+      summary: 'Get a job: status, stage, progress, metrics, evaluation',
+      description: 'Statuses: queued, running, paused, succeeded, failed, cancelled. Stages while running: load, freeze, train, evaluate.',
+      params: IdParams,
+      response: { 200: job, ...errorResponses({ 404: ['job_not_found'] }) },
+    },
     handler: async (req) => jobView(await service.get(tenantOf(req), req.params.id)),
   });
 
   app.get('/v1/jobs/:id/metrics', {
-    schema: { tags, summary: 'Per-epoch metrics', params: IdParams, response: { 200: MetricsResponse, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'getJobMetrics',
+      summary: 'Per-epoch metrics',
+      description: 'Loss and accuracy (train and validation), duration and throughput of every finished epoch, in order.',
+      params: IdParams,
+      response: { 200: MetricsResponse, ...errorResponses({ 404: ['job_not_found'] }) },
+    },
     handler: async (req) => ({ jobId: req.params.id, data: await service.metrics(tenantOf(req), req.params.id) }),
   });
 
   app.get('/v1/jobs/:id/checkpoints', {
-    schema: { tags, summary: 'Checkpoints written after each epoch', params: IdParams, response: { 200: CheckpointsResponse, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'listJobCheckpoints',
+      summary: 'Checkpoints written after each epoch',
+      description: 'Where each epoch\'s weights are in S3; a paused or retried job resumes from the latest.',
+      params: IdParams,
+      response: { 200: CheckpointsResponse, ...errorResponses({ 404: ['job_not_found'] }) },
+    },
     handler: async (req) => {
       const rows = await service.checkpoints(tenantOf(req), req.params.id);
       return {
@@ -58,22 +105,50 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   });
 
   app.post('/v1/jobs/:id/cancel', {
-    schema: { tags, summary: 'Cancel a job: a queued or paused one never runs, a running one stops at its next batch and keeps its checkpoints', params: IdParams, response: { 202: job, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'cancelJob',
+      summary: 'Cancel a job',
+      description: 'A queued or paused job never runs; a running one stops at its next batch and keeps its checkpoints. Cancelling a cancelled job is a no-op.',
+      params: IdParams,
+      response: { 202: job, ...errorResponses({ 404: ['job_not_found'], 409: ['job_not_cancellable'] }) },
+    },
     handler: async (req, reply) => reply.status(202).send(jobView(await service.cancel(tenantOf(req), req.params.id))),
   });
 
   app.post('/v1/jobs/:id/pause', {
-    schema: { tags, summary: 'Pause a job: a running one checkpoints at its next batch and frees its worker', params: IdParams, response: { 202: job, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'pauseJob',
+      summary: 'Pause a job',
+      description: 'A queued job is set aside at once; a running one checkpoints at its next batch and frees its worker. Resume it with POST /v1/jobs/{id}/resume.',
+      params: IdParams,
+      response: { 202: job, ...errorResponses({ 404: ['job_not_found'], 409: ['job_not_pausable'] }) },
+    },
     handler: async (req, reply) => reply.status(202).send(jobView(await service.pause(tenantOf(req), req.params.id))),
   });
 
   app.post('/v1/jobs/:id/resume', {
-    schema: { tags, summary: 'Resume a paused job from its checkpoint, on any worker', params: IdParams, response: { 202: job, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'resumeJob',
+      summary: 'Resume a paused job',
+      description: 'The job goes back to the queue and continues from its latest checkpoint, on any worker.',
+      params: IdParams,
+      response: { 202: job, ...errorResponses({ 404: ['job_not_found'], 409: ['job_not_paused'], 503: ['queue_unavailable'] }) },
+    },
     handler: async (req, reply) => reply.status(202).send(jobView(await service.resume(tenantOf(req), req.params.id))),
   });
 
   app.get('/v1/jobs/:id/webhook-deliveries', {
-    schema: { tags, summary: 'Webhook deliveries of the job\'s end, with every attempt', params: IdParams, response: { 200: WebhookDeliveriesResponse, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'listJobWebhookDeliveries',
+      summary: 'Webhook deliveries of the job\'s end, with every attempt',
+      description: 'Empty until the job with a webhook finishes; then one delivery, retried with backoff until WEBHOOK_MAX_ATTEMPTS.',
+      params: IdParams,
+      response: { 200: WebhookDeliveriesResponse, ...errorResponses({ 404: ['job_not_found'] }) },
+    },
     handler: async (req) => {
       await service.get(tenantOf(req), req.params.id);
       const rows = await app.db.webhookDelivery.findMany({ where: { jobId: req.params.id }, orderBy: { createdAt: 'asc' } });
@@ -97,10 +172,23 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
   app.get('/v1/jobs/:id/events', {
     schema: {
       tags,
-      summary: 'The job\'s event log, oldest first; with `Accept: text/event-stream`, a live Server-Sent Events stream that ends when the job does',
+      operationId: 'listJobEvents',
+      summary: 'The job\'s event log, or a live event stream',
+      description:
+        'JSON: the events after `after`, oldest first. With `Accept: text/event-stream`: a Server-Sent Events stream of the same events (SSE id = event id, ' +
+        'SSE event = its type), resumable with Last-Event-ID, ending with an `end` event once the job has finished.',
       params: IdParams,
       querystring: JobEventQuery,
-      response: { 200: JobEventPage, ...errorResponses },
+      response: {
+        200: {
+          description: 'A page of events, or the event stream',
+          content: {
+            'application/json': { schema: JobEventPage },
+            'text/event-stream': { schema: { type: 'string', description: 'id: <event id>\nevent: <type>\ndata: <the event as JSON>' } },
+          },
+        },
+        ...errorResponses({ 400: ['invalid_cursor'], 404: ['job_not_found'] }),
+      },
     },
     handler: async (req, reply) => {
       const id = req.params.id;

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { Config } from '../../../shared/config.ts';
 import { errorResponses, IdParams, PageQuery } from '../schemas/common.ts';
-import { ModelFileParams, ModelPage, RegisterModelBody, SignedUrlQuery, SignedUrlResponse } from '../schemas/models.ts';
+import { ModelFileParams, ModelJsonFile, ModelPage, RegisterModelBody, SignedUrlQuery, SignedUrlResponse } from '../schemas/models.ts';
 import { ModelService, modelView } from '../services/models.ts';
 import { tenantOf } from '../plugins/auth.ts';
 import { signModelUrl } from '../../../shared/auth/signed-urls.ts';
@@ -12,7 +13,25 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
   const tags = ['models'];
 
   app.post('/v1/models', {
-    schema: { tags, summary: 'Register a TensorFlow.js LayersModel found in S3', body: RegisterModelBody, response: { 201: { $ref: 'Model' }, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'registerModel',
+      summary: 'Register a TensorFlow.js LayersModel found in S3',
+      description:
+        'Checks model.json and its weight shards before tfjs builds anything (known layer classes only, shard sizes as declared, at most MAX_MODEL_PARAMS), ' +
+        'then keeps its own copy. The response lists the layers, parameter counts and shapes.',
+      body: RegisterModelBody,
+      response: {
+        201: { $ref: 'Model' },
+        ...errorResponses({
+          400: ['invalid_s3_uri', 's3_access_denied'],
+          404: ['object_not_found'],
+          413: ['object_too_large'],
+          422: ['source_bucket_not_allowed', 'model_invalid', 'model_too_large'],
+          503: ['storage_unavailable'],
+        }),
+      },
+    },
     handler: async (req, reply) => {
       const m = await service.register(tenantOf(req), req.body);
       return reply.status(201).header('location', `/v1/models/${m.id}`).send(modelView(m));
@@ -20,21 +39,37 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
   });
 
   app.get('/v1/models', {
-    schema: { tags, summary: 'List models, newest first', querystring: PageQuery, response: { 200: ModelPage, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'listModels',
+      summary: 'List models, newest first',
+      description: 'Registered bases and the outputs of jobs. Cursor pagination: pass `nextCursor` as `after` while `hasMore` is true.',
+      querystring: PageQuery,
+      response: { 200: ModelPage, ...errorResponses({ 400: ['invalid_cursor'] }) },
+    },
     handler: async (req) => service.list(tenantOf(req), req.query.limit, req.query.after),
   });
 
   app.get('/v1/models/:id', {
-    schema: { tags, summary: 'Get a model: layers, parameter counts, shapes and lineage', params: IdParams, response: { 200: { $ref: 'Model' }, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'getModel',
+      summary: 'Get a model: layers, parameter counts, shapes and lineage',
+      description: 'Lineage: the base it was fine-tuned from and the job that made it (null for a registered model).',
+      params: IdParams,
+      response: { 200: { $ref: 'Model' }, ...errorResponses({ 404: ['model_not_found'] }) },
+    },
     handler: async (req) => modelView(await service.get(tenantOf(req), req.params.id)),
   });
 
   app.post('/v1/models/:id/download-url', {
     schema: {
       tags,
-      summary: 'A short-lived URL that loads the model without an API key (tf.loadLayersModel(url) finds weights.bin beside it)',
+      operationId: 'createModelDownloadUrl',
+      summary: 'A short-lived URL that loads the model without an API key',
+      description: 'The URL opens model.json for this model only, until expiresAt (SIGNED_URL_TTL_SECONDS); tf.loadLayersModel(url) finds weights.bin beside it with the same signature.',
       params: IdParams,
-      response: { 200: SignedUrlResponse, ...errorResponses },
+      response: { 200: SignedUrlResponse, ...errorResponses({ 404: ['model_not_found'] }) },
     },
     handler: async (req) => {
       const m = await service.get(tenantOf(req), req.params.id);
@@ -48,10 +83,21 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
   app.get('/v1/models/:id/:file', {
     schema: {
       tags,
+      operationId: 'downloadModelFile',
       summary: 'Download a model file (model.json or weights.bin), with a key or a signed URL',
+      description: "Laid out for tf.loadLayersModel('<api>/v1/models/<id>/model.json'), which fetches weights.bin beside it. Sent as an attachment.",
       params: ModelFileParams,
       querystring: SignedUrlQuery,
-      response: { 200: { description: 'The file', type: 'string', format: 'binary' }, ...errorResponses },
+      response: {
+        200: {
+          description: 'model.json (JSON) or weights.bin (bytes)',
+          content: {
+            'application/json': { schema: ModelJsonFile },
+            'application/octet-stream': { schema: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }) },
+          },
+        },
+        ...errorResponses({ 404: ['model_not_found', 'object_not_found'], 503: ['storage_unavailable'] }),
+      },
     },
     config: { auth: 'signed' },
     handler: async (req, reply) => {
@@ -65,7 +111,14 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
   });
 
   app.delete('/v1/models/:id', {
-    schema: { tags, summary: 'Delete a model (refused while a queued or running job uses it)', params: IdParams, response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses } },
+    schema: {
+      tags,
+      operationId: 'deleteModel',
+      summary: 'Delete a model (refused while a queued or running job uses it)',
+      description: 'Removes the record and its files. Models fine-tuned from it keep their own copies.',
+      params: IdParams,
+      response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses({ 404: ['model_not_found'], 409: ['model_in_use'], 503: ['storage_unavailable'] }) },
+    },
     handler: async (req, reply) => {
       await service.delete(tenantOf(req), req.params.id);
       return reply.status(204).send(null);

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+export { errorResponses } from './errors.ts';
 import { Uuid } from '../../../shared/jobs/spec.ts';
 
 export const ErrorSchema = Type.Object(
@@ -12,7 +13,10 @@ export const ErrorSchema = Type.Object(
   { $id: 'Error' },
 );
 
-export const IdParams = Type.Object({ id: Uuid });
+/** The id every example in the document uses. */
+export const EXAMPLE_ID = '0b6c8f3e-5d7a-4e2b-9c1f-3a8d2e4f6b10';
+
+export const IdParams = Type.Object({ id: Type.String({ ...Uuid, examples: [EXAMPLE_ID] }) });
 export type IdParams = Static<typeof IdParams>;
 
 export const PageQuery = Type.Object(
@@ -30,17 +34,6 @@ export const Page = <T extends TSchema>(item: T) =>
     hasMore: Type.Boolean(),
     nextCursor: Type.Union([Type.String(), Type.Null()]),
   });
-
-const ref = Type.Ref('Error');
-/** Error responses every route may give, for the OpenAPI document. */
-export const errorResponses = {
-  400: ref,
-  404: ref,
-  409: ref,
-  422: ref,
-  500: ref,
-  503: ref,
-};
 
 export const Timestamp = Type.String({ format: 'date-time' });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);

@@ -8,7 +8,13 @@ export const CreateDatasetBody = Type.Object(
     name: PlainText(200),
     source: DatasetSourceSchema,
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      { name: 'digits 0-4', source: { type: 'mnist', split: 'train', classes: [0, 1, 2, 3, 4], count: 5000 } },
+      { name: 'iris', source: { type: 's3', uri: 's3://finetune/uploads/iris.csv', format: 'csv', labelColumn: 'species' } },
+    ],
+  },
 );
 export type CreateDatasetBody = Static<typeof CreateDatasetBody>;
 

@@ -1,6 +1,34 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { NullableTimestamp, Page, PageQuery, Timestamp } from './common.ts';
-import { Uuid } from '../../../shared/jobs/spec.ts';
+import { EXAMPLE_ID, NullableTimestamp, Page, PageQuery, Timestamp } from './common.ts';
+import { CreateJobSchema, Uuid } from '../../../shared/jobs/spec.ts';
+
+/** POST /v1/jobs: the shared job spec, with examples for the document. */
+export const CreateJobBody = Type.Object(CreateJobSchema.properties, {
+  additionalProperties: false,
+  examples: [
+    {
+      type: 'finetune',
+      name: 'digits 5-9 from the 0-4 base',
+      baseModelId: EXAMPLE_ID,
+      trainDatasetId: '5f1d2c3b-4a59-4e68-8f7a-9b0c1d2e3f40',
+      freeze: 'all',
+      hyperparameters: { epochs: 5, batchSize: 32, learningRate: 0.001, optimizer: 'adam' },
+      compareWithScratch: true,
+      webhook: { url: 'https://example.com/hooks/finetune', secret: 'whsec_0123456789abcdef' },
+    },
+    {
+      type: 'pretrain',
+      name: 'digits 0-4 base',
+      trainDatasetId: '5f1d2c3b-4a59-4e68-8f7a-9b0c1d2e3f40',
+      architecture: [
+        { type: 'flatten' },
+        { type: 'dense', units: 64, activation: 'relu', name: 'features' },
+        { type: 'dense', units: 5, activation: 'softmax', name: 'output' },
+      ],
+      hyperparameters: { epochs: 3 },
+    },
+  ],
+});
 
 export const JOB_STATUSES = ['queued', 'running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
 const Status = Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)));
@@ -21,6 +49,34 @@ export const EpochMetricSchema = Type.Object(
   { $id: 'EpochMetric' },
 );
 
+// Open objects (additionalProperties): documented and checked, yet nothing the worker adds is dropped.
+const open = { additionalProperties: true };
+const RunSummarySchema = Type.Object(
+  {
+    testAccuracy: Type.Number(),
+    testLoss: Type.Number(),
+    wallTimeMs: Type.Number(),
+    epochsToTarget: Type.Union([Type.Integer(), Type.Null()], { description: 'First epoch whose validation accuracy reached targetValAccuracy' }),
+    valAccuracyByEpoch: Type.Array(NullableNumber),
+  },
+  open,
+);
+export const EvaluationSchema = Type.Object(
+  {
+    split: Type.Union([Type.Literal('test'), Type.Literal('validation')], { description: 'The test set, or the validation data when the job named no test set' }),
+    numExamples: Type.Integer(),
+    loss: Type.Number(),
+    accuracy: Type.Number(),
+    perClass: Type.Array(Type.Object({ label: Type.String(), precision: Type.Number(), recall: Type.Number(), f1: Type.Number(), support: Type.Integer() }, open)),
+    confusionMatrix: Type.Array(Type.Array(Type.Integer()), { description: 'Rows: true class; columns: predicted class; in label order' }),
+    labels: Type.Array(Type.String()),
+    comparison: Type.Optional(
+      Type.Object({ targetValAccuracy: Type.Number(), fineTuned: RunSummarySchema, scratch: RunSummarySchema }, { ...open, description: 'With compareWithScratch: the same architecture trained from random weights' }),
+    ),
+  },
+  open,
+);
+
 export const JobSchema = Type.Object(
   {
     id: Uuid,
@@ -36,7 +92,7 @@ export const JobSchema = Type.Object(
     progress: Type.Object({ epoch: Type.Integer(), totalEpochs: Type.Integer(), fraction: Type.Number() }),
     webhook: Type.Union([Type.Object({ url: Type.String() }, { description: 'The secret is write-only' }), Type.Null()]),
     latestMetrics: Type.Union([Type.Ref('EpochMetric'), Type.Null()]),
-    evaluation: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    evaluation: Type.Union([EvaluationSchema, Type.Null()], { description: 'Scores on the held-out data once the job succeeded' }),
     bestCheckpoint: Type.Union([
       Type.Object(
         {
@@ -54,7 +110,9 @@ export const JobSchema = Type.Object(
     outputModelId: NullableId,
     backend: Type.Union([Type.String(), Type.Null()]),
     attempts: Type.Integer(),
-    error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+    error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()], {
+      description: 'Why a job failed or was cancelled: job_cancelled, training_diverged, kernel_unavailable, worker_crashed, internal_error, or a code of the catalogue (e.g. label_mismatch, storage_unavailable)',
+    }),
     cancelRequestedAt: NullableTimestamp,
     createdAt: Timestamp,
     updatedAt: Timestamp,

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Page, Timestamp } from './common.ts';
+import { EXAMPLE_ID, Page, Timestamp } from './common.ts';
 import { PlainText, Uuid } from '../../../shared/jobs/spec.ts';
 
 export const RegisterModelBody = Type.Object(
@@ -8,7 +8,10 @@ export const RegisterModelBody = Type.Object(
     uri: Type.String({ pattern: '^s3://[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff]+/model\\.json$', maxLength: 1024, description: 's3://bucket/prefix/model.json of a TensorFlow.js LayersModel' }),
     labels: Type.Optional(Type.Array(PlainText(100), { maxItems: 10_000 })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ name: 'my-base', uri: 's3://finetune/uploads/my-base/model.json', labels: ['cat', 'dog', 'bird'] }],
+  },
 );
 export type RegisterModelBody = Static<typeof RegisterModelBody>;
 
@@ -48,10 +51,19 @@ export type ModelResponse = Static<typeof ModelSchema>;
 export const ModelPage = Page(Type.Ref('Model'));
 
 export const ModelFileParams = Type.Object({
-  id: Uuid,
-  file: Type.Union([Type.Literal('model.json'), Type.Literal('weights.bin')]),
+  id: Type.String({ ...Uuid, examples: [EXAMPLE_ID] }),
+  file: Type.Union([Type.Literal('model.json'), Type.Literal('weights.bin')], { examples: ['model.json'] }),
 });
 export type ModelFileParams = Static<typeof ModelFileParams>;
+
+/** model.json as tfjs reads it; the service rewrites the manifest to one weights.bin. */
+export const ModelJsonFile = Type.Object(
+  {
+    modelTopology: Type.Record(Type.String(), Type.Unknown()),
+    weightsManifest: Type.Array(Type.Object({ paths: Type.Array(Type.String()), weights: Type.Array(Type.Record(Type.String(), Type.Unknown())) }, { additionalProperties: true })),
+  },
+  { additionalProperties: true },
+);
 
 export const SignedUrlQuery = Type.Object(
   {

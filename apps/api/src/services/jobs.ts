@@ -31,7 +31,7 @@ export function jobView(j: JobWithOutput): JobResponse {
     progress: { epoch: j.epoch, totalEpochs: j.totalEpochs, fraction: j.progress },
     webhook: j.webhookUrl ? { url: j.webhookUrl } : null,
     latestMetrics: (j.latestMetrics as JobResponse['latestMetrics']) ?? null,
-    evaluation: (j.evaluation as Record<string, unknown>) ?? null,
+    evaluation: (j.evaluation as JobResponse['evaluation']) ?? null,
     bestCheckpoint: (j.bestCheckpoint as JobResponse['bestCheckpoint']) ?? null,
     outputModelId: j.outputModel?.id ?? null,
     backend: j.backend,

@@ -1,0 +1,162 @@
+// Every error code the service gives, in one catalogue: the OpenAPI document
+// lists each route's codes from it (as response examples), and renders the
+// whole table in its description. test/openapi.test.ts fails on a code thrown
+// in the source that is missing here, and on a response whose code its route
+// does not document.
+
+export interface ErrorCodeDoc {
+  /** HTTP statuses the code comes with; empty for codes seen only in a job's `error`. */
+  statuses: readonly number[];
+  when: string;
+}
+
+const doc = (statuses: readonly number[], when: string): ErrorCodeDoc => ({ statuses, when });
+
+export const ERROR_CODES = {
+  // The request itself
+  validation_failed: doc([400], 'The body, query or path parameters fail the schema (unknown field, out of range, bad uuid, …); `details` lists each failure'),
+  invalid_json: doc([400], 'The body is not valid JSON'),
+  empty_body: doc([400], 'Content-Type is application/json but the body is empty'),
+  invalid_content_length: doc([400], 'The body size does not match Content-Length'),
+  bad_request: doc([400], 'Another malformed request'),
+  body_too_large: doc([413], 'The body is over BODY_LIMIT_BYTES'),
+  unsupported_media_type: doc([415], 'A body type the API has no parser for'),
+  invalid_cursor: doc([400], 'The `after` cursor (or Last-Event-ID) is not one this API gave'),
+  route_not_found: doc([404], 'No route matches the method and path'),
+  // Keys and limits
+  unauthorized: doc([401], 'No `Authorization: Bearer <key>` header (sent with WWW-Authenticate: Bearer)'),
+  invalid_api_key: doc([401], 'The key is unknown or revoked'),
+  tenant_key_required: doc([403], "The admin key was sent to a route for a tenant's data"),
+  admin_only: doc([403], 'A tenant key was sent to an admin route'),
+  rate_limited: doc([429], 'Over RATE_LIMIT_PER_MINUTE requests this minute; Retry-After says when to try again'),
+  too_many_queued_jobs: doc([429], 'The tenant already has MAX_QUEUED_JOBS_PER_TENANT queued or paused jobs; Retry-After is set'),
+  // Idempotency-Key (POST routes)
+  invalid_idempotency_key: doc([400], 'Idempotency-Key is empty, over 255 characters or not printable ASCII'),
+  idempotency_key_in_flight: doc([409], 'A request with this Idempotency-Key is still running'),
+  idempotency_key_reused: doc([422], 'This Idempotency-Key was used for another endpoint or body within IDEMPOTENCY_TTL_HOURS'),
+  // Resources
+  dataset_not_found: doc([404, 422], '404: no such dataset for this tenant; 422: a job names a dataset that does not exist'),
+  model_not_found: doc([404, 422], '404: no such model for this tenant; 422: a job names a base model that does not exist'),
+  job_not_found: doc([404], 'No such job for this tenant'),
+  tenant_not_found: doc([404], 'No such tenant'),
+  api_key_not_found: doc([404], 'No such API key'),
+  object_not_found: doc([404], 'The S3 object named by a registration (or a stored model file) does not exist'),
+  job_not_cancellable: doc([409], 'Cancel of a job that already succeeded or failed'),
+  job_not_pausable: doc([409], 'Pause of a job that is neither queued nor running'),
+  job_not_paused: doc([409], 'Resume of a job that is not paused'),
+  model_in_use: doc([409], 'Delete of a model that a queued or running job uses as its base'),
+  // Sources in S3
+  invalid_s3_uri: doc([400], 'Not s3://bucket/key, or the key has "."/".." segments, backslashes or control characters'),
+  s3_access_denied: doc([400], 'S3 refused access to the dataset or model object'),
+  source_bucket_not_allowed: doc([422], 'The source is in a bucket other than S3_BUCKET and S3_SOURCE_BUCKETS; `details: {bucket, allowed}`'),
+  object_too_large: doc([413], 'A dataset file over MAX_DATASET_BYTES, or a model file larger than its manifest declares'),
+  dataset_invalid: doc([400], 'The CSV/NDJSON cannot be parsed or has a bad value; `details: {row, column}`'),
+  dataset_empty: doc([400], 'The source selects no examples'),
+  model_invalid: doc([422], 'The model files are not an acceptable LayersModel (unknown layer class, shard bytes differ from the manifest, tfjs cannot build it)'),
+  model_too_large: doc([422], "The job's model, or a registered model's weights, exceed MAX_MODEL_PARAMS"),
+  // Job specs
+  base_model_required: doc([422], 'A finetune job without baseModelId'),
+  architecture_required: doc([422], 'A pretrain job without architecture'),
+  invalid_spec: doc([422], 'Fields of the other job type (architecture on finetune; baseModelId, head, cutLayer or freeze on pretrain)'),
+  dataset_single_class: doc([422], 'The training set has fewer than two classes'),
+  input_shape_mismatch: doc([422], 'Dataset and dataset, or dataset and base model, have different example shapes'),
+  label_mismatch: doc([422], 'Validation or test labels are not among the training labels'),
+  cut_layer_not_found: doc([422], 'Unknown cutLayer, or a layer with several outputs'),
+  layer_not_buildable: doc([422], 'A head or architecture layer cannot follow the shape before it'),
+  class_count_mismatch: doc([422], 'The last layer does not output one probability per class'),
+  invalid_freeze: doc([422], 'unfreezeTop is larger than the number of base layers with weights below the cut'),
+  outbound_url_not_allowed: doc([422], "The webhook URL is refused: not https (http only to allow-listed hosts), user:pass@, not on OUTBOUND_ALLOWED_HOSTS, or a blocked address; `details: {url, reason, range?}`"),
+  // Races that a database constraint caught
+  invalid_id: doc([400], 'An id in the request is malformed (database check)'),
+  not_found: doc([404], 'A record this request changes was deleted meanwhile'),
+  conflict: doc([409], 'A record with the same key was created meanwhile'),
+  reference_not_found: doc([422], 'A record this request refers to was deleted meanwhile'),
+  // The server and what it depends on
+  internal_error: doc([500], 'An unexpected error; the message is generic and the cause is logged'),
+  storage_unavailable: doc([503], 'S3 failed; retry'),
+  queue_unavailable: doc([503], 'Redis refused the job (nothing was stored), or a resumed job waits to be handed to the queue; retry'),
+  // Only in a job's `error`
+  job_cancelled: doc([], 'The job was cancelled; its checkpoints are kept'),
+  kernel_unavailable: doc([], 'The worker backend lacks a kernel that training needs; never retried'),
+  training_diverged: doc([], 'The loss became NaN or infinite; earlier checkpoints stay'),
+  worker_crashed: doc([], "The training process died on the job's last attempt (JOB_ATTEMPTS)"),
+} as const satisfies Record<string, ErrorCodeDoc>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+const ERROR_REF = { $ref: 'Error' };
+
+/** Status → the codes a route gives with it. */
+export type RouteErrors = Partial<Record<number, readonly ErrorCode[]>>;
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad request',
+  401: 'No valid API key',
+  403: 'Wrong kind of key',
+  404: 'Not found',
+  409: 'Conflict with the current state',
+  413: 'Too large',
+  415: 'Unsupported media type',
+  422: 'Cannot be carried out',
+  429: 'Too many',
+  500: 'Internal error',
+  503: 'A backing service is unavailable',
+};
+
+/** Marks a response entry as ours, so that cross-cutting codes can be merged into it. */
+const CODES = Symbol('errorCodes');
+
+export interface ErrorResponse {
+  description: string;
+  content: { 'application/json': { schema: typeof ERROR_REF; examples: Record<string, { summary: string; value: { error: { code: string; message: string } } }> } };
+  [CODES]: readonly ErrorCode[];
+}
+
+function errorResponse(status: number, codes: readonly ErrorCode[]): ErrorResponse {
+  const unique = [...new Set(codes)];
+  for (const code of unique) {
+    const known = ERROR_CODES[code] as ErrorCodeDoc | undefined;
+    if (!known) throw new Error(`Error code ${code} is not in the catalogue (apps/api/src/schemas/errors.ts)`);
+    if (!known.statuses.includes(status)) throw new Error(`Error code ${code} is documented with ${known.statuses.join('/')}, not ${status}`);
+  }
+  return {
+    description: `${STATUS_TEXT[status] ?? 'Error'}: ${unique.map((c) => `\`${c}\``).join(', ')}`,
+    // One example per code: Swagger UI lists them, and the test reads them as the route's codes.
+    content: {
+      'application/json': {
+        schema: ERROR_REF,
+        examples: Object.fromEntries(unique.map((code) => [code, { summary: ERROR_CODES[code].when, value: { error: { code, message: ERROR_CODES[code].when } } }])),
+      },
+    },
+    [CODES]: unique,
+  };
+}
+
+/** Response entries for a route's own error codes; the swagger plugin adds the cross-cutting ones (auth, validation, 500). */
+export function errorResponses(errors: RouteErrors): Record<number, ErrorResponse> {
+  return Object.fromEntries(Object.entries(errors).map(([status, codes]) => [Number(status), errorResponse(Number(status), codes ?? [])]));
+}
+
+/** The codes of a response entry built by errorResponses, or undefined for any other entry. */
+export function codesOf(entry: unknown): readonly ErrorCode[] | undefined {
+  return entry && typeof entry === 'object' ? (entry as Partial<ErrorResponse>)[CODES] : undefined;
+}
+
+/** Merges more codes into a route's responses, keeping entries that are not error responses (readyz's 503). */
+export function withErrors(response: Record<string, unknown> | undefined, more: RouteErrors): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...response };
+  for (const [key, codes] of Object.entries(more)) {
+    if (!codes?.length) continue;
+    const status = Number(key);
+    const existing = out[status];
+    if (existing !== undefined && codesOf(existing) === undefined) continue;
+    out[status] = errorResponse(status, [...(codesOf(existing) ?? []), ...codes]);
+  }
+  return out;
+}
+
+/** The catalogue as a Markdown table, for the document's description. */
+export function errorCatalogueMarkdown(): string {
+  const rows = Object.entries(ERROR_CODES).map(([code, d]) => `| ${d.statuses.length ? d.statuses.join(', ') : 'job only'} | \`${code}\` | ${d.when.replaceAll('|', '\\|')} |`);
+  return ['| HTTP | code | when |', '|---|---|---|', ...rows].join('\n');
+}
