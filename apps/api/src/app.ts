@@ -20,6 +20,7 @@ import queuePlugin from './plugins/queue.ts';
 import storagePlugin from './plugins/storage.ts';
 import swaggerPlugin from './plugins/swagger.ts';
 import webhooksPlugin from './plugins/webhooks.ts';
+import metricsPlugin from './plugins/metrics.ts';
 import datasetRoutes from './routes/datasets.ts';
 import healthRoutes from './routes/health.ts';
 import adminRoutes from './routes/admin.ts';
@@ -58,6 +59,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   await app.register(rateLimitPlugin, { config });
   await app.register(storagePlugin, { config });
   await app.register(webhooksPlugin, { config });
+  await app.register(metricsPlugin, { config });
 
   await app.register(healthRoutes, { config });
   await app.register(datasetRoutes, { config });
