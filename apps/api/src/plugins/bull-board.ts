@@ -59,6 +59,7 @@ const bullBoard: FastifyPluginAsync<{ config: Config }> = async (app, { config }
       return deny(reply, 401, 'unauthorized', 'The queue dashboard needs the admin key: HTTP Basic auth with it as password, or "Authorization: Bearer <key>"');
     }
     if (crossSite(req)) return deny(reply, 403, 'cross_site_request', 'Changes to the queue dashboard must come from its own pages');
+    req.isAdmin = true;
     reply.header('content-security-policy', CSP);
   });
 
