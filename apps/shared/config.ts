@@ -1,6 +1,7 @@
 // The one place that reads process.env. Everything else receives a typed,
 // frozen Config, so tests can build one by hand with loadConfig({...}).
 import { availableParallelism } from 'node:os';
+import { LOG_FORMATS, pinoPrettyInstalled, wantsPrettyLogs, type LogFormatChoice } from './log-format.ts';
 
 export type TfBackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
@@ -11,8 +12,13 @@ export interface Config {
   port: number;
   /** pino level. @defaultValue info */
   logLevel: string;
-  /** Human-readable logs instead of JSON lines. @defaultValue false */
+  /**
+   * Human-readable logs (pino-pretty) instead of JSON lines: LOG_FORMAT, else LOG_PRETTY, else
+   * on when stdout is a terminal and NODE_ENV isn't production; off when pino-pretty isn't installed.
+   */
   logPretty: boolean;
+  /** GET /metrics without a key (METRICS_PUBLIC); otherwise it needs the admin key. @defaultValue false */
+  metricsPublic: boolean;
   databaseUrl: string;
   redisUrl: string;
   /** BullMQ queue name; tests use one per file. @defaultValue finetune-jobs */
@@ -214,6 +220,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!BACKENDS.includes(tfBackend)) {
     throw new ConfigError(`TF_BACKEND must be one of ${BACKENDS.join(', ')}`);
   }
+  const logFormat = str(env, 'LOG_FORMAT', 'auto') as LogFormatChoice;
+  if (!LOG_FORMATS.includes(logFormat)) throw new ConfigError(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}`);
   const s3Endpoint = env.S3_ENDPOINT ? url(env, 'S3_ENDPOINT', '', ['http:', 'https:']) : undefined;
   const bucket = str(env, 'S3_BUCKET', 'finetune');
   if (!BUCKET_NAME.test(bucket)) throw new ConfigError('S3_BUCKET is not a valid bucket name');
@@ -224,7 +232,14 @@ export function loadConfig(env: Env = process.env): Config {
     host: str(env, 'HOST', '127.0.0.1'),
     port: int(env, 'PORT', 3000),
     logLevel: str(env, 'LOG_LEVEL', 'info'),
-    logPretty: bool(env, 'LOG_PRETTY', false),
+    logPretty: wantsPrettyLogs({
+      format: logFormat,
+      pretty: env.LOG_PRETTY ? bool(env, 'LOG_PRETTY', false) : undefined,
+      nodeEnv: env.NODE_ENV,
+      stdoutIsTTY: process.stdout.isTTY === true,
+      prettyInstalled: pinoPrettyInstalled,
+    }),
+    metricsPublic: bool(env, 'METRICS_PUBLIC', false),
     databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/finetune', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     queueName: str(env, 'QUEUE_NAME', 'finetune-jobs'),
@@ -298,6 +313,8 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     PORT: String(config.port),
     LOG_LEVEL: config.logLevel,
     LOG_PRETTY: String(config.logPretty),
+    LOG_FORMAT: config.logPretty ? 'pretty' : 'json',
+    METRICS_PUBLIC: String(config.metricsPublic),
     DATABASE_URL: config.databaseUrl,
     REDIS_URL: config.redisUrl,
     QUEUE_NAME: config.queueName,

@@ -21,6 +21,8 @@ import queuePlugin from './plugins/queue.ts';
 import storagePlugin from './plugins/storage.ts';
 import swaggerPlugin from './plugins/swagger.ts';
 import webhooksPlugin from './plugins/webhooks.ts';
+import metricsPlugin from './plugins/metrics.ts';
+import bullBoardPlugin from './plugins/bull-board.ts';
 import datasetRoutes from './routes/datasets.ts';
 import healthRoutes from './routes/health.ts';
 import adminRoutes from './routes/admin.ts';
@@ -60,6 +62,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   await app.register(rateLimitPlugin, { config });
   await app.register(storagePlugin, { config });
   await app.register(webhooksPlugin, { config });
+  await app.register(metricsPlugin, { config });
+  await app.register(bullBoardPlugin, { config });
 
   await app.register(healthRoutes, { config });
   await app.register(datasetRoutes, { config });
