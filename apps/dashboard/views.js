@@ -91,12 +91,15 @@ export async function jobView(root, id, signal) {
   signal.addEventListener('abort', () => { lossChart.destroy(); accChart.destroy(); }, { once: true });
 
   let evaluated = false;
+  let latest = 0;
   const refresh = async () => {
+    const seq = ++latest;
     const [job, metrics, cps] = await Promise.all([
       api(`/v1/jobs/${id}`, { signal }),
       api(`/v1/jobs/${id}/metrics`, { signal }),
       api(`/v1/jobs/${id}/checkpoints`, { signal }),
     ]);
+    if (seq !== latest) return job; // a newer refresh overtook this one: let it draw
     renderHeader(header, job);
     setCurves(lossChart, metrics.data, 'loss', 'valLoss');
     setCurves(accChart, metrics.data, 'accuracy', 'valAccuracy');
@@ -116,23 +119,34 @@ export async function jobView(root, id, signal) {
   await follow(id, refresh, signal);
 }
 
-/** Live: every event (an epoch done, a status or stage change) refreshes the page; polls if the stream breaks. */
+/**
+ * Live: events (an epoch done, a status or stage change) refresh the page,
+ * coalesced so that replaying a long log costs one refresh; polls if the stream breaks.
+ */
 async function follow(id, refresh, signal) {
   let after = '0';
+  let timer = null;
+  const soon = () => {
+    timer ??= setTimeout(() => {
+      timer = null;
+      refresh().catch(() => undefined); // the refresh after the stream reports errors
+    }, 250);
+  };
   while (!signal.aborted) {
     try {
       for await (const ev of jobEvents(id, after, signal)) {
         if (ev.id) after = ev.id;
-        const job = await refresh();
-        if (ev.event === 'end' || !ACTIVE.has(job.status)) return;
+        if (ev.event === 'end') break;
+        soon();
       }
-      if (!ACTIVE.has((await refresh()).status)) return;
     } catch (err) {
       if (signal.aborted) return;
       if (err.status === 401 || err.status === 403 || err.status === 404) throw err;
-      if (!ACTIVE.has((await refresh()).status)) return;
       await sleep(POLL_MS, signal);
     }
+    clearTimeout(timer);
+    timer = null;
+    if (signal.aborted || !ACTIVE.has((await refresh()).status)) return;
   }
 }
 
