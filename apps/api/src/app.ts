@@ -23,11 +23,13 @@ import swaggerPlugin from './plugins/swagger.ts';
 import webhooksPlugin from './plugins/webhooks.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import bullBoardPlugin from './plugins/bull-board.ts';
+import dashboardPlugin from './plugins/dashboard.ts';
 import datasetRoutes from './routes/datasets.ts';
 import healthRoutes from './routes/health.ts';
 import adminRoutes from './routes/admin.ts';
 import jobRoutes from './routes/jobs.ts';
 import modelRoutes from './routes/models.ts';
+import checkpointFileRoutes from './routes/checkpoint-files.ts';
 
 export interface BuildOptions {
   /** Override the logger (tests pass false). */
@@ -70,6 +72,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   await app.register(modelRoutes, { config });
   await app.register(jobRoutes, { config });
   await app.register(adminRoutes);
+  await app.register(checkpointFileRoutes);
+  await app.register(dashboardPlugin);
   return app;
 }
 
