@@ -88,7 +88,7 @@ describe('typed client and CLI', () => {
       child.on('error', reject);
       child.on('close', (code) => resolve({ code, stdout, stderr }));
     });
-    return { child, done };
+    return { child, done, stderr: () => stderr };
   };
   const cli = (args: string[], env?: Record<string, string>) => start(args, env).done;
   const json = (r: Run) => {
@@ -187,7 +187,7 @@ describe('typed client and CLI', () => {
     assert.match(shown.stdout, /Evaluation on the test set \(60 examples\)/);
     assert.match(shown.stdout, /label +precision +recall +f1 +support/);
     assert.match(shown.stdout, /Confusion matrix/);
-    const listedJobs = json(await cli(['jobs', 'list', '--status', 'succeeded', '--json']));
+    const listedJobs = json(await cli(['jobs', 'list', '--status', 'succeeded', '--all', '--json']));
     assert.deepEqual(listedJobs.map((j: Job) => j.id), [job.id]);
   });
 
@@ -261,6 +261,15 @@ describe('typed client and CLI', () => {
       assert.ok(j.status === 'queued', `unexpected status ${j.status}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    // Ctrl-C stops a follower, not the job.
+    const detached = start(['jobs', 'follow', job.id]);
+    while (!detached.stderr().includes(`job ${job.id}`)) await new Promise((r) => setTimeout(r, 50));
+    detached.child.kill('SIGINT');
+    const stopped = await detached.done;
+    assert.equal(stopped.code, EXIT.detached, stopped.stderr);
+    assert.match(stopped.stderr, /Stopped following; the job goes on/);
+    assert.equal((await client.jobs.get(job.id)).cancelRequestedAt, null);
+
     const cancelled = await cli(['jobs', 'cancel', job.id, '--json']);
     assert.equal(cancelled.code, EXIT.ok, cancelled.stdout + cancelled.stderr);
     const answer = json(cancelled) as Job;

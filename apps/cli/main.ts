@@ -28,8 +28,8 @@ const GLOBAL_HELP = `Global flags:
   -q, --quiet        no progress on stderr
   -h, --help         help
 
-Exit status: 0 ok / job succeeded, 1 job failed, 2 usage error, 3 API error, 4 job cancelled,
-130 stopped following (Ctrl-C; the job goes on), 70 a bug in the CLI.`;
+Exit status: 0 ok / job succeeded, 1 job failed, 2 usage error, 3 API error, 4 job cancelled, 70 a bug in the CLI,
+130 stopped following (Ctrl-C; the job goes on).`;
 
 function help(group?: string, name?: string): string {
   if (group && name && GROUPS[group]?.[name]) {

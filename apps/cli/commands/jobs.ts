@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { CreateJobInput, Job, JobStatus } from '../../client/index.ts';
-import { int, str, type Command, type Ctx } from '../command.ts';
+import { collect, int, str, type Command, type Ctx } from '../command.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { evaluationReport, fixed, jobSummary, jobsTable, table } from '../format.ts';
 import { Progress } from '../progress.ts';
@@ -106,15 +106,16 @@ export const jobCommands: Record<string, Command> = {
     },
   },
   list: {
-    usage: `[--status ${JOB_STATUSES.join('|')}] [--limit N]`,
+    usage: `[--status ${JOB_STATUSES.join('|')}] [--limit N] [--all]`,
     summary: 'List jobs, newest first',
-    options: { status: { type: 'string' }, limit: { type: 'string' } },
+    options: { status: { type: 'string' }, limit: { type: 'string' }, all: { type: 'boolean' } },
     args: [0, 0],
     async run(ctx, v) {
       const status = str(v, 'status');
       if (status !== undefined && !(JOB_STATUSES as readonly string[]).includes(status)) throw new UsageError(`--status is one of ${JOB_STATUSES.join(', ')}`);
-      const page = await ctx.client.jobs.list({ limit: int(v, 'limit', 1), status: status as JobStatus | undefined });
-      ctx.print(page.data, () => jobsTable(page.data));
+      const q = { status: status as JobStatus | undefined };
+      const rows = v.all ? await collect(ctx.client.jobs.all({ ...q, limit: 100 })) : (await ctx.client.jobs.list({ ...q, limit: int(v, 'limit', 1) })).data;
+      ctx.print(rows, () => jobsTable(rows));
       return EXIT.ok;
     },
   },
