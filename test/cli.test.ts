@@ -292,7 +292,7 @@ describe('typed client and CLI', () => {
   });
 
   it('usage errors and API errors have their own exit codes; --json reports them on stdout', async () => {
-    for (const args of [['jobs', 'submit'], ['jobs', 'submit', path.join(work, 'nope.json')], ['nope'], ['jobs', 'list', '--bogus'], ['datasets', 'add', '--name', 'x'], ['jobs', 'list', '--limit', 'many']]) {
+    for (const args of [['jobs', 'submit'], ['jobs', 'submit', path.join(work, 'nope.json')], ['nope'], ['jobs', 'list', '--bogus'], ['datasets', 'add', '--name', 'x'], ['jobs', 'list', '--limit', 'many'], ['jobs', 'constructor'], ['toString']]) {
       const r = await cli([...args, '--json']);
       assert.equal(r.code, EXIT.usage, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.equal(json(r).error.code, 'usage');

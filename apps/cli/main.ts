@@ -50,12 +50,13 @@ function allOptions(): NonNullable<ParseArgsConfig['options']> {
 
 export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let json = argv.includes('--json');
+  let keySource = '';
   try {
     const loose = parseArgs({ args: argv, options: allOptions(), strict: false, allowPositionals: true, tokens: true });
     const words = loose.tokens.filter((t) => t.kind === 'positional').slice(0, 2);
     const [group, name] = words.map((t) => (t as { value: string }).value);
-    if (group && !GROUPS[group]) throw new UsageError(`Unknown command: ${group}`);
-    if (!group || !GROUPS[group][name ?? '']) {
+    if (group && !Object.hasOwn(GROUPS, group)) throw new UsageError(`Unknown command: ${group}`);
+    if (!group || !Object.hasOwn(GROUPS[group], name ?? '')) {
       if (name && !loose.values.help) throw new UsageError(`Unknown command: ${group} ${name}`);
       // A bare `finetune` or `finetune jobs` shows the commands; only --help makes that a success.
       io.stdout.write(help(group, name));
@@ -72,6 +73,7 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     const [min, max] = command.args;
     if (positionals.length < min || positionals.length > max) throw new UsageError(`Usage: finetune ${group} ${name} ${command.usage}`);
     const config = cliConfig(values);
+    keySource = config.keySource;
     const ctx: Ctx = {
       client: new FinetuneClient({ baseUrl: config.baseUrl, apiKey: config.apiKey }),
       json,
@@ -87,7 +89,7 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
       return EXIT.usage;
     }
     if (err instanceof ApiError) {
-      const hint = err.status === 401 ? '\n(check the API key: --api-key, FINETUNE_API_KEY or .data/api-key)' : '';
+      const hint = err.status === 401 ? `\n(the API key came from ${keySource}; set it with --api-key, FINETUNE_API_KEY or .data/api-key)` : '';
       const details = err.details === undefined ? '' : `\n${JSON.stringify(err.details, null, 2)}`;
       report(io, json, err.toJSON(), `error: ${err.code}: ${err.message}${details}${hint}`);
       return EXIT.api;
