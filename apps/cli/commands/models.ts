@@ -1,0 +1,69 @@
+// finetune models add|list|show|download|url
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { collect, int, list, required, str, type Command } from '../command.ts';
+import { modelsTable, table } from '../format.ts';
+
+export const modelCommands: Record<string, Command> = {
+  add: {
+    usage: '--name <name> --uri <s3://bucket/prefix/model.json> [--labels a,b,c]',
+    summary: 'Register a TensorFlow.js LayersModel found in S3 as a base model',
+    options: { name: { type: 'string' }, uri: { type: 'string' }, labels: { type: 'string' } },
+    args: [0, 0],
+    async run(ctx, v) {
+      const labels = list(v, 'labels');
+      const m = await ctx.client.models.register({ name: required(v, 'name'), uri: required(v, 'uri'), ...(labels ? { labels } : {}) }, { idempotencyKey: randomUUID() });
+      ctx.print(m, () => modelsTable([m]));
+      return 0;
+    },
+  },
+  list: {
+    usage: '[--limit N] [--all]',
+    summary: 'List models, newest first, with their lineage',
+    options: { limit: { type: 'string' }, all: { type: 'boolean' } },
+    args: [0, 0],
+    async run(ctx, v) {
+      const rows = v.all ? await collect(ctx.client.models.all({ limit: 100 })) : (await ctx.client.models.list({ limit: int(v, 'limit', 1) })).data;
+      ctx.print(rows, () => modelsTable(rows));
+      return 0;
+    },
+  },
+  show: {
+    usage: '<id>',
+    summary: 'Show a model: layers, parameters, shapes, lineage',
+    args: [1, 1],
+    async run(ctx, _v, [id]) {
+      const m = await ctx.client.models.get(id);
+      ctx.print(m, () => [
+        modelsTable([m]),
+        '',
+        table(['layer', 'class', 'trainable', 'params'], m.layers.map((l) => [l.name, l.className, String(l.trainable), l.params])),
+        '',
+        `labels: ${m.labels.join(', ') || '-'}`,
+      ].join('\n'));
+      return 0;
+    },
+  },
+  download: {
+    usage: '<id> [-o <dir>]',
+    summary: 'Download model.json and weights.bin into a directory (default ./model-<id>)',
+    options: { output: { type: 'string', short: 'o' } },
+    args: [1, 1],
+    async run(ctx, v, [id]) {
+      const dir = path.resolve(str(v, 'output') ?? `model-${id}`);
+      const out = await ctx.client.models.download(id, dir);
+      ctx.print({ id, dir, ...out }, () => `wrote ${out.modelJson} and ${out.weights} (${out.bytes} bytes)`);
+      return 0;
+    },
+  },
+  url: {
+    usage: '<id>',
+    summary: 'A short-lived signed URL that loads the model without a key (tf.loadLayersModel(url))',
+    args: [1, 1],
+    async run(ctx, _v, [id]) {
+      const signed = await ctx.client.models.downloadUrl(id);
+      ctx.print(signed, () => `${signed.href}\n(valid until ${signed.expiresAt})`);
+      return 0;
+    },
+  },
+};

@@ -1,0 +1,57 @@
+// The client's types, derived from the very TypeBox schemas the API validates
+// with. Type-only imports: the client loads none of the service's code at run time.
+import type { Static } from '@sinclair/typebox';
+import type { ErrorSchema, PageQuery } from '../api/src/schemas/common.ts';
+import type { CreateDatasetBody, DatasetSchema } from '../api/src/schemas/datasets.ts';
+import type { CheckpointsResponse, EpochMetricSchema, JobEventQuery, JobEventSchema, JobListQuery, JobSchema, WebhookDeliveriesResponse } from '../api/src/schemas/jobs.ts';
+import type { ModelSchema, RegisterModelBody, SignedUrlResponse } from '../api/src/schemas/models.ts';
+import type { CreateJobSchema } from '../shared/jobs/spec.ts';
+import type { Evaluation as WorkerEvaluation } from '../worker/src/pipeline/evaluate.ts';
+import type { Comparison } from '../worker/src/pipeline/compare.ts';
+
+/** Fields whose schema has a default: the server fills them in, so callers may leave them out. */
+type WithDefaults<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+
+export type ErrorBody = Static<typeof ErrorSchema>;
+
+/** A page of a list (`Type.Ref` items are typed here, since a ref's static type is unknown). */
+export interface Page<T> {
+  data: T[];
+  hasMore: boolean;
+  nextCursor: string | null;
+}
+export type PageParams = Partial<Static<typeof PageQuery>>;
+
+export type Dataset = Static<typeof DatasetSchema>;
+export type CreateDatasetInput = Static<typeof CreateDatasetBody>;
+export type DatasetSource = CreateDatasetInput['source'];
+
+export type Model = Static<typeof ModelSchema>;
+export type RegisterModelInput = Static<typeof RegisterModelBody>;
+export type SignedUrl = Static<typeof SignedUrlResponse>;
+export type ModelFile = 'model.json' | 'weights.bin';
+
+export type EpochMetric = Static<typeof EpochMetricSchema>;
+/** The job's evaluation as the worker writes it, with the scratch comparison when the job asked for one. */
+export type Evaluation = WorkerEvaluation & { comparison?: Comparison };
+export type { Comparison };
+type JobBase = Static<typeof JobSchema>;
+export type Job = Omit<JobBase, 'latestMetrics' | 'evaluation'> & { latestMetrics: EpochMetric | null; evaluation: Evaluation | null };
+export type JobStatus = Job['status'];
+export type CreateJobInput = WithDefaults<Static<typeof CreateJobSchema>, 'type' | 'freeze'>;
+export type JobListParams = Partial<Static<typeof JobListQuery>>;
+
+export interface JobMetrics {
+  jobId: string;
+  data: EpochMetric[];
+}
+export type JobCheckpoints = Static<typeof CheckpointsResponse>;
+export type WebhookDeliveries = Static<typeof WebhookDeliveriesResponse>;
+
+export type JobEvent = Static<typeof JobEventSchema>;
+export type JobEventParams = Partial<Static<typeof JobEventQuery>>;
+export interface JobEventPage extends Page<JobEvent> {
+  jobId: string;
+}
+/** `data` of an `epoch` event (apps/worker/src/job-records.ts). */
+export type EpochEventData = Omit<EpochMetric, 'epoch'> & { epoch: number; totalEpochs: number };
