@@ -68,7 +68,8 @@ export async function startEmbeddedPg(opts: { dir: string; port: number; host?: 
 
 /**
  * PGlite has no postmaster.pid: two processes opening one data directory would
- * corrupt it. A lock file beside it names the owner; a dead owner's is taken over.
+ * corrupt it. A lock file beside it names the owner; a dead owner's is taken over
+ * (and one naming this very process: a container restarts with the same pid).
  */
 async function lockDataDir(file: string): Promise<() => Promise<void>> {
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -82,7 +83,7 @@ async function lockDataDir(file: string): Promise<() => Promise<void>> {
     }
     const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
     if (owner && owner !== process.pid && isAlive(owner)) {
-      throw new Error(`The embedded Postgres data in ${file.slice(0, -'.lock'.length)} is in use by process ${owner}`);
+      throw new Error(`The embedded Postgres data in ${file.slice(0, -'.lock'.length)} is in use by process ${owner} (if it is not, delete ${file})`);
     }
     await rm(file, { force: true });
   }
