@@ -2,9 +2,10 @@
 // the public API of a running service (start it with `npm start`): pretrain a
 // small model on digits 0-4, fine-tune it on 5-9 with little data, evaluate.
 import { parseArgs } from 'node:util';
-import { QUICKSTART_KEY_FILE, readQuickstartKey } from './shared/auth/quickstart-key.ts';
+import { readQuickstartKey } from './shared/auth/quickstart-key.ts';
+import { loadConfig } from './shared/config.ts';
 
-const { values } = parseArgs({ options: { api: { type: 'string', default: 'http://127.0.0.1:3000' }, 'key-file': { type: 'string', default: QUICKSTART_KEY_FILE } } });
+const { values } = parseArgs({ options: { api: { type: 'string', default: 'http://127.0.0.1:3000' }, 'key-file': { type: 'string', default: loadConfig().quickstartKeyFile } } });
 const api = values.api!.replace(/\/$/, '');
 const key = await readQuickstartKey(values['key-file']);
 if (!key) throw new Error(`No API key in ${values['key-file']}: start the service with npm start first (it writes one)`);

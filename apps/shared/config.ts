@@ -19,7 +19,10 @@ export interface Config {
   logPretty: boolean;
   /** GET /metrics without a key (METRICS_PUBLIC); otherwise it needs the admin key. @defaultValue false */
   metricsPublic: boolean;
+  /** Unset: `npm start` serves an embedded Postgres (see embeddedPg); the other entry points use the default. @defaultValue postgresql://postgres@127.0.0.1:5432/finetune */
   databaseUrl: string;
+  /** Set only where DATABASE_URL is unset: the embedded Postgres (PGlite) that `npm start` runs on, on disk. */
+  embeddedPg: { dir: string; port: number } | undefined;
   redisUrl: string;
   /** BullMQ queue name; tests use one per file. @defaultValue finetune-jobs */
   queueName: string;
@@ -38,6 +41,8 @@ export interface Config {
     sourceBuckets: readonly string[];
   };
   embeddedS3: { dir: string; port: number };
+  /** Where `npm start` keeps the default tenant's API key. @defaultValue .data/api-key */
+  quickstartKeyFile: string;
   worker: {
     /** Jobs one worker process runs at once. @defaultValue 1 */
     concurrency: number;
@@ -241,6 +246,8 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     metricsPublic: bool(env, 'METRICS_PUBLIC', false),
     databaseUrl: url(env, 'DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/finetune', ['postgres:', 'postgresql:']),
+    // Port 0: any free port (the sandboxes are handed the URL).
+    embeddedPg: env.DATABASE_URL ? undefined : { dir: str(env, 'EMBEDDED_PG_DIR', '.data/pg'), port: int(env, 'EMBEDDED_PG_PORT', 0) },
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     queueName: str(env, 'QUEUE_NAME', 'finetune-jobs'),
     s3: {
@@ -257,6 +264,7 @@ export function loadConfig(env: Env = process.env): Config {
       dir: str(env, 'EMBEDDED_S3_DIR', '.data/s3'),
       port: int(env, 'EMBEDDED_S3_PORT', 4569),
     },
+    quickstartKeyFile: str(env, 'QUICKSTART_KEY_FILE', '.data/api-key'),
     worker: {
       concurrency: int(env, 'WORKER_CONCURRENCY', 1, 1),
       lockDurationMs: int(env, 'WORKER_LOCK_DURATION_MS', 60_000, 5_000),
@@ -326,6 +334,7 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     S3_SOURCE_BUCKETS: config.s3.sourceBuckets.join(','),
     EMBEDDED_S3_DIR: config.embeddedS3.dir,
     EMBEDDED_S3_PORT: String(config.embeddedS3.port),
+    QUICKSTART_KEY_FILE: config.quickstartKeyFile,
     WORKER_CONCURRENCY: String(config.worker.concurrency),
     WORKER_LOCK_DURATION_MS: String(config.worker.lockDurationMs),
     JOB_ATTEMPTS: String(config.worker.jobAttempts),
@@ -358,9 +367,18 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     MAX_DATASET_BYTES: String(config.maxDatasetBytes),
   };
   if (config.s3.endpoint) env.S3_ENDPOINT = config.s3.endpoint;
+  if (config.embeddedPg) {
+    env.EMBEDDED_PG_DIR = config.embeddedPg.dir;
+    env.EMBEDDED_PG_PORT = String(config.embeddedPg.port);
+  }
   if (config.auth.adminApiKey) env.ADMIN_API_KEY = config.auth.adminApiKey;
   if (config.auth.urlSigningSecret) env.URL_SIGNING_SECRET = config.auth.urlSigningSecret;
   return env;
+}
+
+/** Same config, pointed at the embedded Postgres once it is up. */
+export function withDatabaseUrl(config: Config, databaseUrl: string): Config {
+  return Object.freeze({ ...config, databaseUrl });
 }
 
 /** Same config, with the S3 endpoint filled in (once the embedded server is up). */

@@ -1,0 +1,249 @@
+// The quickstart needs nothing installed but Redis: with DATABASE_URL unset,
+// `npm start` (apps/main.ts) runs on an embedded Postgres (PGlite) on disk.
+// A job runs end to end through the HTTP API and is still there after a restart.
+// The rest of the suite uses the machine's Postgres; only these processes run on PGlite.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import { loadConfig } from '../apps/shared/config.ts';
+import { startEmbeddedPg, type EmbeddedPg } from '../apps/shared/db/embedded-pg.ts';
+import { createRedis } from '../apps/shared/queue/contract.ts';
+import { tinyMlp } from './helpers/api.ts';
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as { port: number };
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+/** `npm start` as a newcomer runs it, but with DATABASE_URL unset on purpose and everything else private to this test. */
+function startService(env: Record<string, string>) {
+  const inherited = { ...process.env };
+  for (const k of ['DATABASE_URL', 'S3_ENDPOINT', 'EMBEDDED_PG_PORT', 'EMBEDDED_PG_DIR', 'EMBEDDED_S3_DIR', 'EMBEDDED_S3_PORT', 'QUICKSTART_KEY_FILE']) delete inherited[k];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/main.ts'], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  return { child, exited, log: () => output };
+}
+
+describe('quickstart: npm start on an embedded Postgres', () => {
+  let dir: string;
+  let env: Record<string, string>;
+  let api: string;
+  const queueName = `test-quickstart-${randomUUID().slice(0, 8)}`;
+  let service: ReturnType<typeof startService> | undefined;
+
+  async function up(): Promise<ReturnType<typeof startService>> {
+    const s = startService(env);
+    service = s;
+    let exitedEarly: number | string | null | undefined;
+    void s.exited.then((code) => (exitedEarly = code));
+    for (let i = 0; i < 600; i++) {
+      if (exitedEarly !== undefined) throw new Error(`npm start exited (${exitedEarly}):\n${s.log()}`);
+      const ok = await fetch(`${api}/healthz`).then((r) => r.ok, () => false);
+      if (ok) return s;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`npm start never answered /healthz:\n${s.log()}`);
+  }
+
+  async function down(): Promise<number | string | null> {
+    const s = service!;
+    s.child.kill('SIGTERM');
+    const code = await s.exited;
+    service = undefined;
+    return code;
+  }
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'ftest-quickstart-'));
+    const port = await freePort();
+    api = `http://127.0.0.1:${port}`;
+    env = {
+      PORT: String(port),
+      QUEUE_NAME: queueName,
+      EMBEDDED_PG_DIR: path.join(dir, 'pg'),
+      EMBEDDED_PG_PORT: '0',
+      EMBEDDED_S3_DIR: path.join(dir, 's3'),
+      EMBEDDED_S3_PORT: String(await freePort()),
+      QUICKSTART_KEY_FILE: path.join(dir, 'api-key'),
+      LOG_LEVEL: 'info',
+      LOG_PRETTY: 'false',
+      TRAIN_THREADS: '1',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      RATE_LIMIT_PER_MINUTE: '100000',
+    };
+  });
+
+  after(async () => {
+    if (service) await down();
+    const redis = createRedis(loadConfig({ ...process.env, QUEUE_NAME: queueName }));
+    const queue = new Queue(queueName, { connection: redis });
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    await redis.quit();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs a job end to end, and keeps it on disk across a restart', async () => {
+    const first = await up();
+    assert.match(first.log(), /embedded Postgres \(PGlite\) started/);
+    await access(path.join(dir, 'pg', 'PG_VERSION'));
+    const key = (await readFile(env.QUICKSTART_KEY_FILE, 'utf8')).trim();
+    const call = async (method: string, url: string, body?: unknown) => {
+      const res = await fetch(api + url, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+
+    const ds = await call('POST', '/v1/datasets', { name: 'digits', source: { type: 'mnist', classes: [0, 1], count: 40 } });
+    assert.equal(ds.status, 201, JSON.stringify(ds.body));
+    const sub = await call('POST', '/v1/jobs', { type: 'pretrain', architecture: tinyMlp(2), hyperparameters: { epochs: 2 }, trainDatasetId: ds.body.id });
+    assert.equal(sub.status, 202, JSON.stringify(sub.body));
+    let job: any;
+    for (;;) {
+      const res = await call('GET', `/v1/jobs/${sub.body.id}`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      job = res.body;
+      if (['succeeded', 'failed', 'cancelled'].includes(job.status)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(job.status, 'succeeded', `${JSON.stringify(job)}\n${first.log()}`);
+    const metrics = await call('GET', `/v1/jobs/${job.id}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.equal(metrics.body.data.length, 2, 'one row per epoch, written by the sandboxed training process');
+
+    assert.equal(await down(), 0, first.log());
+    await assert.rejects(access(`${env.EMBEDDED_PG_DIR}.lock`), 'a clean stop releases the data directory');
+
+    const second = await up();
+    assert.equal((await readFile(env.QUICKSTART_KEY_FILE, 'utf8')).trim(), key, 'the key is still valid: its row was kept');
+    const again = await call('GET', `/v1/jobs/${job.id}`);
+    assert.equal(again.status, 200, `${JSON.stringify(again.body)}\n${second.log()}`);
+    assert.equal(again.body.status, 'succeeded');
+    assert.equal(again.body.outputModelId, job.outputModelId);
+    assert.match(second.log(), /"applied":\[\],"msg":"database ready"/, 'no migration ran twice');
+    assert.equal(await down(), 0, second.log());
+  });
+});
+
+// The embedded server shares PGlite's single session between connections. One
+// connection's extended-query batch (Parse ... Sync) must not be split by another's.
+describe('embedded Postgres: connections take whole turns', () => {
+  let dir: string;
+  let pgServer: EmbeddedPg;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'ftest-pglite-'));
+    pgServer = await startEmbeddedPg({ dir: path.join(dir, 'pg'), port: 0 });
+  });
+  after(async () => {
+    await pgServer?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("keeps another connection's query out of a half-sent batch", async () => {
+    const raw = await RawConnection.open(new URL(pgServer.url));
+    const b = new pg.Client({ connectionString: pgServer.url });
+    await b.connect();
+    // A: Parse only, so its unnamed statement waits for the Bind.
+    raw.send(frame('P', cstr(''), cstr('SELECT $1::int + $2::int AS n'), int16(0)));
+    // B: a whole query with one parameter, on a connection of its own.
+    let bDoneFirst: boolean | undefined;
+    const bQuery = b.query('SELECT $1::text AS t', ['b']).then((r) => {
+      bDoneFirst ??= true;
+      return r.rows[0].t as string;
+    });
+    // Give B every chance to jump in (the bug: B's Parse replaced A's statement).
+    await Promise.race([bQuery, new Promise((r) => setTimeout(r, 300))]);
+    raw.send(
+      Buffer.concat([
+        frame('B', cstr(''), cstr(''), int16(0), int16(2), int32(2), Buffer.from('40'), int32(1), Buffer.from('2'), int16(0)),
+        frame('E', cstr(''), int32(0)),
+        frame('S'),
+      ]),
+    );
+    const res = await raw.untilReady();
+    bDoneFirst ??= false;
+    assert.deepEqual(res.errors, []);
+    assert.deepEqual(res.rows, ['42']);
+    assert.equal(await bQuery, 'b');
+    assert.equal(bDoneFirst, false, "B ran only once A's turn ended");
+    await b.end();
+    raw.close();
+  });
+});
+
+const cstr = (s: string) => Buffer.from(`${s}\0`);
+const int16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
+const int32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+};
+function frame(type: string, ...parts: Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from(type), int32(body.length + 4), body]);
+}
+
+/** A bare protocol-3 connection: enough to send messages one by one and read the replies. */
+class RawConnection {
+  private buf = Buffer.alloc(0);
+  private waiter?: () => void;
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.waiter?.();
+    });
+  }
+
+  static async open(url: URL): Promise<RawConnection> {
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const c = new RawConnection(socket);
+    const params = Buffer.concat([cstr('user'), cstr('postgres'), cstr('database'), cstr('postgres'), Buffer.from([0])]);
+    socket.write(Buffer.concat([int32(params.length + 8), int32(196608), params]));
+    const hello = await c.untilReady();
+    assert.deepEqual(hello.errors, []);
+    return c;
+  }
+
+  send(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** Reads messages up to ReadyForQuery: the DataRows' first column and any errors. */
+  async untilReady(): Promise<{ rows: string[]; errors: string[] }> {
+    const rows: string[] = [];
+    const errors: string[] = [];
+    for (;;) {
+      while (this.buf.length >= 5 && this.buf.length >= 1 + this.buf.readInt32BE(1)) {
+        const type = String.fromCharCode(this.buf[0]);
+        const len = this.buf.readInt32BE(1);
+        const body = this.buf.subarray(5, 1 + len);
+        this.buf = this.buf.subarray(1 + len);
+        if (type === 'D') rows.push(body.subarray(6, 6 + body.readInt32BE(2)).toString());
+        if (type === 'E') errors.push(body.toString().replace(/\0/g, ' '));
+        if (type === 'Z') return { rows, errors };
+      }
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  close(): void {
+    this.socket.end(frame('X'));
+  }
+}
