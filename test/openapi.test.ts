@@ -350,6 +350,7 @@ describe('OpenAPI document', () => {
     await call('post', '/v1/jobs/{id}/pause', 409);
     for (const action of ['cancel', 'pause', 'resume']) await call('post', `/v1/jobs/{id}/${action}`, 404, { params: { id: ids.dataset } });
     for (const sub of ['', '/metrics', '/checkpoints', '/events', '/webhook-deliveries']) await call('get', `/v1/jobs/{id}${sub}`, 404, { params: { id: ids.dataset } });
+    await call('get', '/v1/jobs/{id}/checkpoints/{epoch}/{file}', 404, { params: { id: ids.dataset, epoch: '1', file: 'model.json' } });
 
     // A real run: the job with its metrics, checkpoints, evaluation, comparison and webhook delivery.
     ids.id = (await call('post', '/v1/jobs', 202, { body: { ...finetune, webhook: { url: webhookUrl, secret: 'whsec_docs_0123456789' } } })).body.id;
@@ -360,6 +361,8 @@ describe('OpenAPI document', () => {
     assert.ok(job.evaluation.comparison, 'the comparison with training from scratch is there to validate');
     assert.equal((await call('get', '/v1/jobs/{id}/metrics', 200)).body.data.length, 2);
     assert.ok((await call('get', '/v1/jobs/{id}/checkpoints', 200)).body.data.length > 0);
+    for (const file of ['model.json', 'weights.bin']) await call('get', '/v1/jobs/{id}/checkpoints/{epoch}/{file}', 200, { params: { epoch: '1', file } });
+    await call('get', '/v1/jobs/{id}/checkpoints/{epoch}/{file}', 404, { params: { epoch: '99', file: 'model.json' } });
     let deliveries: Json[] = [];
     for (const deadline = Date.now() + 60_000; deliveries[0]?.status !== 'delivered'; ) {
       assert.ok(Date.now() < deadline, `the webhook was not delivered: ${JSON.stringify(deliveries)}`);

@@ -3,24 +3,36 @@
 // weights.bin beside it. The dashboard's checkpoint download links use it.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { errorResponses } from '../schemas/common.ts';
+import { EXAMPLE_ID, errorResponses } from '../schemas/common.ts';
+import { ModelJsonFile } from '../schemas/models.ts';
 import { NotFoundError } from '../../../shared/errors.ts';
 import { Uuid } from '../../../shared/jobs/spec.ts';
 import { tenantOf } from '../plugins/auth.ts';
 
 const CheckpointFileParams = Type.Object({
-  id: Uuid,
-  epoch: Type.Integer({ minimum: 1, maximum: 100_000 }),
-  file: Type.Union([Type.Literal('model.json'), Type.Literal('weights.bin')]),
+  id: Type.String({ ...Uuid, examples: [EXAMPLE_ID] }),
+  epoch: Type.Integer({ minimum: 1, maximum: 100_000, examples: [1] }),
+  file: Type.Union([Type.Literal('model.json'), Type.Literal('weights.bin')], { examples: ['model.json'] }),
 });
 
 const checkpointFiles: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/jobs/:id/checkpoints/:epoch/:file', {
     schema: {
       tags: ['jobs'],
+      operationId: 'downloadCheckpointFile',
       summary: 'Download a checkpoint file (model.json or weights.bin) written after an epoch',
+      description: "Laid out for tf.loadLayersModel('<api>/v1/jobs/<id>/checkpoints/<epoch>/model.json'), which fetches weights.bin beside it. Sent as an attachment.",
       params: CheckpointFileParams,
-      response: { 200: { description: 'The file', type: 'string', format: 'binary' }, ...errorResponses },
+      response: {
+        200: {
+          description: 'model.json (JSON) or weights.bin (bytes)',
+          content: {
+            'application/json': { schema: ModelJsonFile },
+            'application/octet-stream': { schema: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }) },
+          },
+        },
+        ...errorResponses({ 404: ['job_not_found', 'checkpoint_not_found', 'object_not_found'], 503: ['storage_unavailable'] }),
+      },
     },
     handler: async (req, reply) => {
       const { id, epoch, file } = req.params;

@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   dataset_not_found: doc([404, 422], '404: no such dataset for this tenant; 422: a job names a dataset that does not exist'),
   model_not_found: doc([404, 422], '404: no such model for this tenant; 422: a job names a base model that does not exist'),
   job_not_found: doc([404], 'No such job for this tenant'),
+  checkpoint_not_found: doc([404], 'The job wrote no checkpoint after that epoch'),
   tenant_not_found: doc([404], 'No such tenant'),
   api_key_not_found: doc([404], 'No such API key'),
   object_not_found: doc([404], 'The S3 object named by a registration (or a stored model file) does not exist'),
