@@ -80,8 +80,10 @@ export default fp<{ config: Config }>(
       config: { auth: config.metricsPublic ? 'public' : 'admin' },
       schema: {
         tags: ['observability'],
+        operationId: 'getMetrics',
         summary: 'Prometheus metrics (text exposition format)',
         description: 'Needs the admin key unless METRICS_PUBLIC=true. Job, queue, training and worker figures are read from Postgres and Redis at scrape time, so every API instance reports the same values for them.',
+        response: { 200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
       },
       handler: async (_req, reply) => {
         inflight ??= render().finally(() => {

@@ -56,6 +56,7 @@ export default fp(
           { name: 'jobs', description: 'Fine-tuning and pretraining jobs, their metrics, checkpoints and events' },
           { name: 'admin', description: 'Tenants and API keys (admin key)' },
           { name: 'health', description: 'Liveness and readiness' },
+          { name: 'observability', description: 'Prometheus metrics' },
           { name: 'docs', description: 'This document' },
         ],
       },

@@ -23,7 +23,7 @@ const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
         ...errorResponses({
           400: ['invalid_s3_uri', 's3_access_denied', 'dataset_invalid', 'dataset_empty'],
           404: ['object_not_found'],
-          413: ['object_too_large'],
+          413: ['object_too_large', 'dataset_too_many_rows', 'dataset_too_many_features'],
           422: ['source_bucket_not_allowed'],
           503: ['storage_unavailable'],
         }),

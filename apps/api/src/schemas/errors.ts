@@ -54,7 +54,12 @@ export const ERROR_CODES = {
   dataset_invalid: doc([400], 'The CSV/NDJSON cannot be parsed or has a bad value; `details: {row, column}`'),
   dataset_empty: doc([400], 'The source selects no examples'),
   model_invalid: doc([422], 'The model files are not an acceptable LayersModel (unknown layer class, shard bytes differ from the manifest, tfjs cannot build it)'),
-  model_too_large: doc([422], "The job's model, or a registered model's weights, exceed MAX_MODEL_PARAMS"),
+  model_too_large: doc([422], "The job's model, or a registered model's weights, exceed MAX_MODEL_PARAMS (parameters) or MAX_MODEL_BYTES (weight bytes declared in the manifest)"),
+  model_too_many_layers: doc([422], "The job's model, or a registered model, has more layers than MAX_MODEL_LAYERS"),
+  job_too_large: doc([422], 'Epochs × training examples is over MAX_EPOCH_EXAMPLES'),
+  dataset_too_many_rows: doc([413], 'The dataset has more rows than MAX_DATASET_ROWS'),
+  dataset_too_many_features: doc([413], 'The dataset has more features per example than MAX_DATASET_FEATURES'),
+  invalid_text: doc([400], 'Text the database cannot store (a NUL or other control character) got past the schema'),
   // Job specs
   base_model_required: doc([422], 'A finetune job without baseModelId'),
   architecture_required: doc([422], 'A pretrain job without architecture'),

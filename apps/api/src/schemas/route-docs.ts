@@ -40,7 +40,7 @@ const AUTH_ERRORS: Record<AuthMode, RouteErrors> = {
 };
 
 const BODY_ERRORS: RouteErrors = {
-  400: ['invalid_json', 'empty_body', 'invalid_content_length', 'bad_request'],
+  400: ['invalid_json', 'empty_body', 'invalid_content_length', 'bad_request', 'invalid_text'],
   413: ['body_too_large'],
   415: ['unsupported_media_type'],
 };
