@@ -106,6 +106,8 @@ describe('tenants and keys', () => {
       ['get', '/v1/jobs/:id', `/v1/jobs/${ids.job}`, 'job_not_found'],
       ['get', '/v1/jobs/:id/metrics', `/v1/jobs/${ids.job}/metrics`, 'job_not_found'],
       ['get', '/v1/jobs/:id/checkpoints', `/v1/jobs/${ids.job}/checkpoints`, 'job_not_found'],
+      ['get', '/v1/jobs/:id/checkpoints/:epoch/:file', `/v1/jobs/${ids.job}/checkpoints/1/model.json`, 'job_not_found'],
+      ['get', '/v1/jobs/:id/checkpoints/:epoch/:file', `/v1/jobs/${ids.job}/checkpoints/1/weights.bin`, 'job_not_found'],
       ['get', '/v1/jobs/:id/events', `/v1/jobs/${ids.job}/events`, 'job_not_found'],
       ['get', '/v1/jobs/:id/webhook-deliveries', `/v1/jobs/${ids.job}/webhook-deliveries`, 'job_not_found'],
       ['post', '/v1/jobs/:id/cancel', `/v1/jobs/${ids.job}/cancel`, 'job_not_found'],
