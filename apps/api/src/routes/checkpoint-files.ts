@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { EXAMPLE_ID, errorResponses } from '../schemas/common.ts';
-import { ModelJsonFile } from '../schemas/models.ts';
+import { ModelFileResponse } from '../schemas/models.ts';
 import { NotFoundError } from '../../../shared/errors.ts';
 import { Uuid } from '../../../shared/jobs/spec.ts';
 import { tenantOf } from '../plugins/auth.ts';
@@ -24,13 +24,7 @@ const checkpointFiles: FastifyPluginAsyncTypebox = async (app) => {
       description: "Laid out for tf.loadLayersModel('<api>/v1/jobs/<id>/checkpoints/<epoch>/model.json'), which fetches weights.bin beside it. Sent as an attachment.",
       params: CheckpointFileParams,
       response: {
-        200: {
-          description: 'model.json (JSON) or weights.bin (bytes)',
-          content: {
-            'application/json': { schema: ModelJsonFile },
-            'application/octet-stream': { schema: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }) },
-          },
-        },
+        200: ModelFileResponse,
         ...errorResponses({ 404: ['job_not_found', 'checkpoint_not_found', 'object_not_found'], 503: ['storage_unavailable'] }),
       },
     },

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import type { Config } from '../../../shared/config.ts';
 import { errorResponses, IdParams, PageQuery } from '../schemas/common.ts';
-import { ModelFileParams, ModelJsonFile, ModelPage, RegisterModelBody, SignedUrlQuery, SignedUrlResponse } from '../schemas/models.ts';
+import { ModelFileParams, ModelFileResponse, ModelPage, RegisterModelBody, SignedUrlQuery, SignedUrlResponse } from '../schemas/models.ts';
 import { ModelService, modelView } from '../services/models.ts';
 import { tenantOf } from '../plugins/auth.ts';
 import { signModelUrl } from '../../../shared/auth/signed-urls.ts';
@@ -89,13 +88,7 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
       params: ModelFileParams,
       querystring: SignedUrlQuery,
       response: {
-        200: {
-          description: 'model.json (JSON) or weights.bin (bytes)',
-          content: {
-            'application/json': { schema: ModelJsonFile },
-            'application/octet-stream': { schema: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }) },
-          },
-        },
+        200: ModelFileResponse,
         ...errorResponses({ 404: ['model_not_found', 'object_not_found'], 503: ['storage_unavailable'] }),
       },
     },

@@ -65,6 +65,15 @@ export const ModelJsonFile = Type.Object(
   { additionalProperties: true },
 );
 
+/** The 200 of a route that serves model.json or weights.bin (a model's or a checkpoint's). */
+export const ModelFileResponse = {
+  description: 'model.json (JSON) or weights.bin (bytes)',
+  content: {
+    'application/json': { schema: ModelJsonFile },
+    'application/octet-stream': { schema: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }) },
+  },
+};
+
 export const SignedUrlQuery = Type.Object(
   {
     expires: Type.Optional(Type.String({ pattern: '^[0-9]{1,12}$', description: 'Unix seconds; from POST /v1/models/:id/download-url' })),
