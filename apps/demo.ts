@@ -40,7 +40,7 @@ async function follow(id: string, label: string) {
 const mnist = (name: string, split: string, classes: number[], count: number) =>
   call('POST', '/v1/datasets', { name, source: { type: 'mnist', split, classes, count } });
 
-const low = await mnist('digits 0-4', 'train', [0, 1, 2, 3, 4], 6_000);
+const low = await mnist('digits 0-4', 'train', [0, 1, 2, 3, 4], 12_000);
 const lowTest = await mnist('digits 0-4 test', 'test', [0, 1, 2, 3, 4], 1_000);
 const high = await mnist('digits 5-9 (little data)', 'train', [5, 6, 7, 8, 9], 300);
 const highTest = await mnist('digits 5-9 test', 'test', [5, 6, 7, 8, 9], 1_000);
@@ -59,7 +59,7 @@ const pre = await call('POST', '/v1/jobs', {
     { type: 'dropout', rate: 0.5 },
     { type: 'dense', units: 5, activation: 'softmax' },
   ],
-  hyperparameters: { epochs: 2, batchSize: 128, optimizer: 'adadelta', learningRate: 1 },
+  hyperparameters: { epochs: 3, batchSize: 128, optimizer: 'adadelta', learningRate: 1 },
   trainDatasetId: low.id,
   testDatasetId: lowTest.id,
 });
