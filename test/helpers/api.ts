@@ -1,7 +1,8 @@
-// Small helpers over supertest for the flows most tests share.
-import assert from 'node:assert/strict';
+// Small helpers for the flows most tests share: raw HTTP (supertest) for tests
+// about HTTP itself, and the typed client for the common flows.
 import request from 'supertest';
 import type { App } from '../../apps/api/src/app.ts';
+import { clientFor } from './client.ts';
 
 const defaultKeys = new WeakMap<App, string>();
 
@@ -24,30 +25,28 @@ export function http(app: App, key: string | undefined = defaultKeys.get(app)) {
   };
 }
 
+/** The typed client as the app's default tenant. */
+export function api(app: App, key: string | undefined = defaultKeys.get(app)) {
+  return clientFor(app, key ?? '');
+}
+
 export async function createDataset(app: App, name: string, source: Record<string, unknown>) {
-  const res = await http(app).post('/v1/datasets').send({ name, source });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return res.body as { id: string; labels: string[]; numExamples: number; featureShape: number[]; classCounts: Array<{ label: string; count: number }> };
+  return api(app).datasets.create({ name, source } as Parameters<ReturnType<typeof api>['datasets']['create']>[0]);
 }
 
 export async function submitJob(app: App, body: Record<string, unknown>) {
-  const res = await http(app).post('/v1/jobs').send(body);
-  assert.equal(res.status, 202, JSON.stringify(res.body));
-  assert.equal(res.headers.location, `/v1/jobs/${res.body.id}`);
-  return res.body as { id: string; status: string };
+  return api(app).jobs.create(body as Parameters<ReturnType<typeof api>['jobs']['create']>[0]);
 }
 
 export type JobBody = Record<string, any>;
 
-/** Polls GET /v1/jobs/:id until `done(job)` holds. */
+/** Polls the job until `done(job)` holds. */
 export async function waitForJob(app: App, id: string, done: (job: JobBody) => boolean, timeoutMs = 120_000): Promise<JobBody> {
   const deadline = Date.now() + timeoutMs;
   let last: JobBody | undefined;
   while (Date.now() < deadline) {
-    const res = await http(app).get(`/v1/jobs/${id}`);
-    assert.equal(res.status, 200);
-    last = res.body;
-    if (done(res.body)) return res.body;
+    last = (await api(app).jobs.get(id)) as JobBody;
+    if (done(last)) return last;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`Job ${id} did not reach the expected state in time; last seen: ${JSON.stringify(last)}`);
