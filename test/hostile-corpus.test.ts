@@ -93,7 +93,7 @@ describe('hostile input corpus', () => {
     { name: 'a negative MNIST count', status: 400, code: 'validation_failed', send: () => mnist({ count: -1 }) },
     { name: 'an MNIST count of 1e12', status: 400, code: 'validation_failed', send: () => mnist({ count: 1e12 }) },
     { name: 'a page size of -1', status: 400, code: 'validation_failed', send: () => api().get('/v1/jobs?limit=-1') },
-    { name: 'a page size of 1e9', status: 400, code: 'validation_failed', send: () => api().get('/v1/datasets?limit=1000000000') },
+    { name: 'a page size of 1e9', status: 400, code: 'page_size_exceeded', send: () => api().get('/v1/datasets?limit=1000000000') },
     { name: 'an events cursor past 2^63', status: 400, code: 'validation_failed', send: () => api().get(`/v1/jobs/${ZERO}/events?after=99999999999999999999`) },
 
     // ------------------------------------------------------------ NaN, Infinity and other poison in data files

@@ -23,6 +23,8 @@ const LIMITS = {
   MAX_MODEL_LAYERS: '3',
   MAX_EPOCH_EXAMPLES: '600',
   BODY_LIMIT_BYTES: '1024',
+  MAX_PAGE_SIZE: '7',
+  MAX_EVENT_PAGE_SIZE: '9',
 };
 
 function expectLimit(res: { status: number; body: any }, status: number, code: string, setting?: string, limit?: number) {
@@ -102,13 +104,25 @@ describe('limits', () => {
     expectLimit(await send(1025), 413, 'body_too_large');
   });
 
-  it('a page holds at most 100 items: limit=100 is fine, limit=101 is a 400 naming the maximum', async () => {
+  it('a page holds MAX_PAGE_SIZE items (MAX_EVENT_PAGE_SIZE events); one more is a 400 page_size_exceeded, and /openapi.json states the bound', async () => {
+    const t = await h.newTenant('pages');
+    const api = () => http(h.app, t.apiKey);
+    const digits = (await api().post('/v1/datasets').send({ name: 'd', source: { type: 'mnist', classes: [0, 1], count: 20 } })).body.id;
+    const job = (await api().post('/v1/jobs').send({ type: 'pretrain', architecture: tinyMlp(2), trainDatasetId: digits, hyperparameters: { epochs: 1 } })).body.id;
     for (const list of ['/v1/jobs', '/v1/models', '/v1/datasets']) {
-      assert.equal((await http(h.app).get(`${list}?limit=100`)).status, 200, list);
-      const over = await http(h.app).get(`${list}?limit=101`);
-      expectLimit(over, 400, 'validation_failed');
-      assert.match(over.body.error.message, /limit.*100|100.*limit/, list);
+      assert.equal((await api().get(`${list}?limit=7`)).status, 200, list);
+      expectLimit(await api().get(`${list}?limit=8`), 400, 'page_size_exceeded', 'MAX_PAGE_SIZE', 7);
     }
+    assert.equal((await api().get(`/v1/jobs/${job}/events?limit=9`)).status, 200);
+    const over = await api().get(`/v1/jobs/${job}/events?limit=10`);
+    expectLimit(over, 400, 'page_size_exceeded', 'MAX_EVENT_PAGE_SIZE', 9);
+    assert.equal(over.body.error.details.actual, 10);
+
+    const doc = (await h.app.inject({ url: '/openapi.json' })).json();
+    const limitParam = (path: string) => doc.paths[path].get.parameters.find((p: { name: string }) => p.name === 'limit');
+    assert.match(limitParam('/v1/datasets').description, /1 to 7 \(MAX_PAGE_SIZE\)/);
+    assert.equal(limitParam('/v1/datasets').schema.default, 7, 'the default page fits under the limit');
+    assert.match(limitParam('/v1/jobs/{id}/events').description, /1 to 9 \(MAX_EVENT_PAGE_SIZE\)/);
   });
 
   it('a model of MAX_MODEL_BYTES, MAX_MODEL_LAYERS layers and MAX_MODEL_PARAMS parameters registers; one more of each is a 422', async () => {

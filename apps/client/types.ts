@@ -20,7 +20,7 @@ export interface Page<T> {
   hasMore: boolean;
   nextCursor: string | null;
 }
-export type PageParams = Partial<Static<typeof PageQuery>>;
+export type PageParams = Partial<PageQuery>;
 
 export type Dataset = Static<typeof DatasetSchema>;
 export type CreateDatasetInput = Static<typeof CreateDatasetBody>;
@@ -39,7 +39,7 @@ type JobBase = Static<typeof JobSchema>;
 export type Job = Omit<JobBase, 'latestMetrics' | 'evaluation'> & { latestMetrics: EpochMetric | null; evaluation: Evaluation | null };
 export type JobStatus = Job['status'];
 export type CreateJobInput = WithDefaults<Static<typeof CreateJobSchema>, 'type' | 'freeze'>;
-export type JobListParams = Partial<Static<typeof JobListQuery>>;
+export type JobListParams = Partial<JobListQuery>;
 
 export interface JobMetrics {
   jobId: string;
@@ -49,7 +49,7 @@ export type JobCheckpoints = Static<typeof CheckpointsResponse>;
 export type WebhookDeliveries = Static<typeof WebhookDeliveriesResponse>;
 
 export type JobEvent = Static<typeof JobEventSchema>;
-export type JobEventParams = Partial<Static<typeof JobEventQuery>>;
+export type JobEventParams = Partial<JobEventQuery>;
 export interface JobEventPage extends Page<JobEvent> {
   jobId: string;
 }

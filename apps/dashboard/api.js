@@ -23,6 +23,7 @@ export class ApiError extends Error {
     super(`${error.code}: ${error.message}`);
     this.status = status;
     this.code = error.code;
+    this.details = error.details;
   }
 }
 
@@ -43,9 +44,19 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
 export async function listAll(path, { signal, maxPages = 10 } = {}) {
   const out = [];
   let after = null;
+  let limit = 100;
   for (let i = 0; i < maxPages; i++) {
     const sep = path.includes('?') ? '&' : '?';
-    const page = await api(`${path}${sep}limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`, { signal });
+    let page;
+    try {
+      page = await api(`${path}${sep}limit=${limit}${after ? `&after=${encodeURIComponent(after)}` : ''}`, { signal });
+    } catch (err) {
+      // The operator set MAX_PAGE_SIZE below 100: ask again with what the API allows.
+      if (err.code !== 'page_size_exceeded' || !(err.details?.limit < limit)) throw err;
+      limit = err.details.limit;
+      i--;
+      continue;
+    }
     out.push(...page.data);
     if (!page.hasMore) break;
     after = page.nextCursor;

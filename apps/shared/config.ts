@@ -113,6 +113,10 @@ export interface Config {
     modelLayers: number;
     /** Epochs × training examples one job may ask for. @defaultValue 100000000 */
     epochExamples: number;
+    /** Items one page of a list (datasets, models, jobs) may hold. @defaultValue 100 */
+    pageSize: number;
+    /** Events one page of a job's event log may hold. @defaultValue 500 */
+    eventPageSize: number;
   };
   /** Browser origins allowed to call the API (CORS_ORIGINS). Empty: no CORS headers at all. @defaultValue [] */
   corsOrigins: readonly string[];
@@ -293,6 +297,8 @@ export function loadConfig(env: Env = process.env): Config {
       modelBytes: int(env, 'MAX_MODEL_BYTES', 100 * 2 ** 20, 1),
       modelLayers: int(env, 'MAX_MODEL_LAYERS', 256, 1),
       epochExamples: int(env, 'MAX_EPOCH_EXAMPLES', 100_000_000, 1),
+      pageSize: int(env, 'MAX_PAGE_SIZE', 100, 1),
+      eventPageSize: int(env, 'MAX_EVENT_PAGE_SIZE', 500, 1),
     },
     corsOrigins: Object.freeze(originList(env, 'CORS_ORIGINS')),
     webhooks: {
@@ -357,6 +363,8 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     MAX_MODEL_BYTES: String(config.limits.modelBytes),
     MAX_MODEL_LAYERS: String(config.limits.modelLayers),
     MAX_EPOCH_EXAMPLES: String(config.limits.epochExamples),
+    MAX_PAGE_SIZE: String(config.limits.pageSize),
+    MAX_EVENT_PAGE_SIZE: String(config.limits.eventPageSize),
     CORS_ORIGINS: config.corsOrigins.join(','),
     WEBHOOK_POLL_MS: String(config.webhooks.pollMs),
     WEBHOOK_MAX_ATTEMPTS: String(config.webhooks.maxAttempts),

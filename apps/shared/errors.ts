@@ -83,7 +83,7 @@ export class TransientError extends AppError {
  * the client (and the operator) can tell which limit was hit.
  */
 export class LimitExceededError extends AppError {
-  constructor(code: string, message: string, statusCode: 413 | 422, setting: string, limit: number, actual: number) {
+  constructor(code: string, message: string, statusCode: 400 | 413 | 422, setting: string, limit: number, actual: number) {
     super(code, `${message} (limit ${limit}, ${setting})`, statusCode, { setting, limit, actual });
   }
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Config } from '../../../shared/config.ts';
-import { errorResponses, IdParams, PageQuery } from '../schemas/common.ts';
+import { errorResponses, IdParams, pageQuery } from '../schemas/common.ts';
+import { checkPageSize } from '../services/pagination.ts';
 import { CreateDatasetBody, DatasetPage } from '../schemas/datasets.ts';
 import { DatasetService, datasetView } from '../services/datasets.ts';
 import { tenantOf } from '../plugins/auth.ts';
@@ -41,10 +42,10 @@ const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
       operationId: 'listDatasets',
       summary: 'List datasets, newest first',
       description: 'Cursor pagination: pass `nextCursor` as `after` while `hasMore` is true.',
-      querystring: PageQuery,
-      response: { 200: DatasetPage, ...errorResponses({ 400: ['invalid_cursor'] }) },
+      querystring: pageQuery(config.limits.pageSize),
+      response: { 200: DatasetPage, ...errorResponses({ 400: ['invalid_cursor', 'page_size_exceeded'] }) },
     },
-    handler: async (req) => service.list(tenantOf(req), req.query.limit, req.query.after),
+    handler: async (req) => service.list(tenantOf(req), checkPageSize(req.query.limit, config.limits.pageSize), req.query.after),
   });
 
   app.get('/v1/datasets/:id', {

@@ -3,8 +3,9 @@ import type { Config } from '../../../shared/config.ts';
 import type { CreateJob } from '../../../shared/jobs/spec.ts';
 import { errorResponses, IdParams } from '../schemas/common.ts';
 import { BadRequestError } from '../../../shared/errors.ts';
-import { CheckpointsResponse, CreateJobBody, JobEventPage, JobEventQuery, JobListQuery, JobPage, MetricsResponse, WebhookDeliveriesResponse } from '../schemas/jobs.ts';
+import { CheckpointsResponse, CreateJobBody, JobEventPage, jobEventQuery, jobListQuery, JobPage, MetricsResponse, WebhookDeliveriesResponse } from '../schemas/jobs.ts';
 import { streamEvents } from '../services/event-stream.ts';
+import { checkPageSize } from '../services/pagination.ts';
 import { JobService, jobView } from '../services/jobs.ts';
 import { tenantOf } from '../plugins/auth.ts';
 
@@ -56,10 +57,10 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
       operationId: 'listJobs',
       summary: 'List jobs, newest first, optionally by status',
       description: 'Cursor pagination: pass `nextCursor` as `after` while `hasMore` is true.',
-      querystring: JobListQuery,
-      response: { 200: JobPage, ...errorResponses({ 400: ['invalid_cursor'] }) },
+      querystring: jobListQuery(config.limits.pageSize),
+      response: { 200: JobPage, ...errorResponses({ 400: ['invalid_cursor', 'page_size_exceeded'] }) },
     },
-    handler: async (req) => service.list(tenantOf(req), req.query),
+    handler: async (req) => service.list(tenantOf(req), { ...req.query, limit: checkPageSize(req.query.limit, config.limits.pageSize) }),
   });
 
   app.get('/v1/jobs/:id', {
@@ -178,7 +179,7 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
         'JSON: the events after `after`, oldest first. With `Accept: text/event-stream`: a Server-Sent Events stream of the same events (SSE id = event id, ' +
         'SSE event = its type), resumable with Last-Event-ID, ending with an `end` event once the job has finished.',
       params: IdParams,
-      querystring: JobEventQuery,
+      querystring: jobEventQuery(config.limits.eventPageSize),
       response: {
         200: {
           description: 'A page of events, or the event stream',
@@ -187,11 +188,12 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
             'text/event-stream': { schema: { type: 'string', description: 'id: <event id>\nevent: <type>\ndata: <the event as JSON>' } },
           },
         },
-        ...errorResponses({ 400: ['invalid_cursor'], 404: ['job_not_found'] }),
+        ...errorResponses({ 400: ['invalid_cursor', 'page_size_exceeded'], 404: ['job_not_found'] }),
       },
     },
     handler: async (req, reply) => {
       const id = req.params.id;
+      const limit = checkPageSize(req.query.limit, config.limits.eventPageSize, 'MAX_EVENT_PAGE_SIZE');
       const after = eventCursor(req.query.after, req.headers['last-event-id']);
       if ((req.headers.accept ?? '').includes('text/event-stream')) {
         await service.get(tenantOf(req), id); // 404 before the stream starts
@@ -200,9 +202,9 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
           status: async () => (await app.db.job.findUnique({ where: { id }, select: { status: true } }))?.status ?? null,
         }, after, config.eventsPollMs);
       }
-      const rows = await service.events(tenantOf(req), id, after, req.query.limit + 1);
-      const page = rows.slice(0, req.query.limit).map(eventView);
-      const hasMore = rows.length > req.query.limit;
+      const rows = await service.events(tenantOf(req), id, after, limit + 1);
+      const page = rows.slice(0, limit).map(eventView);
+      const hasMore = rows.length > limit;
       return { jobId: id, data: page, hasMore, nextCursor: hasMore ? page.at(-1)!.id : null };
     },
   });

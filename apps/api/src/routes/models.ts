@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Config } from '../../../shared/config.ts';
-import { errorResponses, IdParams, PageQuery } from '../schemas/common.ts';
+import { errorResponses, IdParams, pageQuery } from '../schemas/common.ts';
+import { checkPageSize } from '../services/pagination.ts';
 import { ModelFileParams, ModelFileResponse, ModelPage, RegisterModelBody, SignedUrlQuery, SignedUrlResponse } from '../schemas/models.ts';
 import { ModelService, modelView } from '../services/models.ts';
 import { tenantOf } from '../plugins/auth.ts';
@@ -43,10 +44,10 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
       operationId: 'listModels',
       summary: 'List models, newest first',
       description: 'Registered bases and the outputs of jobs. Cursor pagination: pass `nextCursor` as `after` while `hasMore` is true.',
-      querystring: PageQuery,
-      response: { 200: ModelPage, ...errorResponses({ 400: ['invalid_cursor'] }) },
+      querystring: pageQuery(config.limits.pageSize),
+      response: { 200: ModelPage, ...errorResponses({ 400: ['invalid_cursor', 'page_size_exceeded'] }) },
     },
-    handler: async (req) => service.list(tenantOf(req), req.query.limit, req.query.after),
+    handler: async (req) => service.list(tenantOf(req), checkPageSize(req.query.limit, config.limits.pageSize), req.query.after),
   });
 
   app.get('/v1/models/:id', {

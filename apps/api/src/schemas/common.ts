@@ -19,14 +19,23 @@ export const EXAMPLE_ID = '0b6c8f3e-5d7a-4e2b-9c1f-3a8d2e4f6b10';
 export const IdParams = Type.Object({ id: Type.String({ ...Uuid, examples: [EXAMPLE_ID] }) });
 export type IdParams = Static<typeof IdParams>;
 
-export const PageQuery = Type.Object(
-  {
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-    after: Type.Optional(Type.String({ maxLength: 200, description: 'Cursor from a previous page (nextCursor)' })),
-  },
-  { additionalProperties: false },
-);
-export type PageQuery = Static<typeof PageQuery>;
+/**
+ * A list's `limit`. The bound is configuration (MAX_PAGE_SIZE, MAX_EVENT_PAGE_SIZE), so it is
+ * checked by the route (`checkPageSize`), which can answer with the setting's name; the schema
+ * documents the bound the running service was built with.
+ */
+export const PageLimit = (max: number, setting: string, fallback = 20) =>
+  Type.Integer({ minimum: 1, default: Math.min(fallback, max), description: `Items per page: 1 to ${max} (${setting}); more is 400 page_size_exceeded` });
+
+export const pageQuery = (maxPageSize: number) =>
+  Type.Object(
+    {
+      limit: PageLimit(maxPageSize, 'MAX_PAGE_SIZE'),
+      after: Type.Optional(Type.String({ maxLength: 200, description: 'Cursor from a previous page (nextCursor)' })),
+    },
+    { additionalProperties: false },
+  );
+export type PageQuery = Static<ReturnType<typeof pageQuery>>;
 
 export const Page = <T extends TSchema>(item: T) =>
   Type.Object({

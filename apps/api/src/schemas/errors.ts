@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   body_too_large: doc([413], 'The body is over BODY_LIMIT_BYTES'),
   unsupported_media_type: doc([415], 'A body type the API has no parser for'),
   invalid_cursor: doc([400], 'The `after` cursor (or Last-Event-ID) is not one this API gave'),
+  page_size_exceeded: doc([400], '`limit` is over MAX_PAGE_SIZE (lists) or MAX_EVENT_PAGE_SIZE (event pages); `details` has setting, limit, actual'),
   route_not_found: doc([404], 'No route matches the method and path'),
   // Keys and limits
   unauthorized: doc([401], 'No `Authorization: Bearer <key>` header (sent with WWW-Authenticate: Bearer)'),

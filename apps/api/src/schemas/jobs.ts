@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { EXAMPLE_ID, NullableTimestamp, Page, PageQuery, Timestamp } from './common.ts';
+import { EXAMPLE_ID, NullableTimestamp, Page, PageLimit, pageQuery, Timestamp } from './common.ts';
 import { CreateJobSchema, Uuid } from '../../../shared/jobs/spec.ts';
 
 /** POST /v1/jobs: the shared job spec, with examples for the document. */
@@ -125,8 +125,9 @@ export type JobResponse = Static<typeof JobSchema>;
 
 export const JobPage = Page(Type.Ref('Job'));
 
-export const JobListQuery = Type.Composite([PageQuery, Type.Object({ status: Type.Optional(Status) })], { additionalProperties: false });
-export type JobListQuery = Static<typeof JobListQuery>;
+export const jobListQuery = (maxPageSize: number) =>
+  Type.Composite([pageQuery(maxPageSize), Type.Object({ status: Type.Optional(Status) })], { additionalProperties: false });
+export type JobListQuery = Static<ReturnType<typeof jobListQuery>>;
 
 export const MetricsResponse = Type.Object({ jobId: Type.String(), data: Type.Array(Type.Ref('EpochMetric')) });
 
@@ -161,14 +162,15 @@ export const JobEventSchema = Type.Object({
 });
 export type JobEventView = Static<typeof JobEventSchema>;
 
-export const JobEventQuery = Type.Object(
-  {
-    limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-    after: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'Events after this event id (also read from Last-Event-ID)' })),
-  },
-  { additionalProperties: false },
-);
-export type JobEventQuery = Static<typeof JobEventQuery>;
+export const jobEventQuery = (maxEventPageSize: number) =>
+  Type.Object(
+    {
+      limit: PageLimit(maxEventPageSize, 'MAX_EVENT_PAGE_SIZE', 100),
+      after: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'Events after this event id (also read from Last-Event-ID)' })),
+    },
+    { additionalProperties: false },
+  );
+export type JobEventQuery = Static<ReturnType<typeof jobEventQuery>>;
 
 export const JobEventPage = Type.Object({
   jobId: Type.String(),

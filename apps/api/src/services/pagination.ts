@@ -1,5 +1,5 @@
 // Cursor pagination over (createdAt, id), newest first: stable under inserts.
-import { BadRequestError } from '../../../shared/errors.ts';
+import { BadRequestError, LimitExceededError } from '../../../shared/errors.ts';
 
 export interface Cursor {
   createdAt: Date;
@@ -43,4 +43,10 @@ export function toPage<T extends Cursor, R>(rows: T[], limit: number, map: (row:
     hasMore,
     nextCursor: hasMore ? encodeCursor(page[page.length - 1]) : null,
   };
+}
+
+/** A list's page size, refused past its configured limit with a 400 that names the setting. */
+export function checkPageSize(limit: number, max: number, setting = 'MAX_PAGE_SIZE'): number {
+  if (limit > max) throw new LimitExceededError('page_size_exceeded', 'The page size is over the limit', 400, setting, max, limit);
+  return limit;
 }
