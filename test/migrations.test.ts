@@ -9,7 +9,7 @@ import { createDb, type Db } from '../apps/shared/db/prisma.ts';
 import { applyMigrations, ensureDatabase, readMigrations } from '../apps/shared/db/migrator.ts';
 
 describe('migrations', () => {
-  const base = loadConfig(process.env).databaseUrl;
+  const base = loadConfig().databaseUrl;
   const url = new URL(base);
   url.pathname = `/ftest_mig_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
   const databaseUrl = url.toString();

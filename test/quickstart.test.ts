@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import pg from 'pg';
-import { loadConfig } from '../apps/shared/config.ts';
+import { loadConfigWith } from '../apps/shared/config.ts';
 import { startEmbeddedPg, type EmbeddedPg } from '../apps/shared/db/embedded-pg.ts';
 import { createRedis } from '../apps/shared/queue/contract.ts';
 import { tinyMlp } from './helpers/api.ts';
@@ -88,7 +88,7 @@ describe('quickstart: npm start on an embedded Postgres', () => {
 
   after(async () => {
     if (service) await down();
-    const redis = createRedis(loadConfig({ ...process.env, QUEUE_NAME: queueName }));
+    const redis = createRedis(loadConfigWith({ QUEUE_NAME: queueName }));
     const queue = new Queue(queueName, { connection: redis });
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { configToEnv, loadConfig, withS3Endpoint } from '../apps/shared/config.ts';
+import { configToEnv, loadConfigWith, withS3Endpoint } from '../apps/shared/config.ts';
 import { SANDBOX_EXEC_ARGV } from '../apps/worker/src/worker.ts';
 
 const require = createRequire(import.meta.url);
@@ -38,7 +38,7 @@ describe('sandbox start-up', () => {
   // 150 ms: before BullMQ's wrapper has even loaded our processor.
   for (const delayMs of [150, 500, 2000, 3500]) {
     it(`a child whose worker dies ${delayMs} ms into its start-up exits`, async () => {
-      const env = configToEnv(withS3Endpoint(loadConfig({ ...process.env, LOG_LEVEL: 'warn', TRAIN_THREADS: '1' }), 'http://127.0.0.1:1'));
+      const env = configToEnv(withS3Endpoint(loadConfigWith({ LOG_LEVEL: 'warn', TRAIN_THREADS: '1' }), 'http://127.0.0.1:1'));
       const parent = spawn(process.execPath, ['--input-type=module', '-e', PARENT], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
       const pid = await new Promise<number>((resolve, reject) => {
         parent.stdout!.on('data', (chunk: Buffer) => {

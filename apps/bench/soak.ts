@@ -26,7 +26,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { buildApp, type App } from '../api/src/app.ts';
-import { configToEnv, loadConfig, withS3Endpoint, type Config } from '../shared/config.ts';
+import { configToEnv, loadConfig, loadConfigWith, withS3Endpoint, type Config } from '../shared/config.ts';
 import { applyMigrations } from '../shared/db/migrator.ts';
 import { createDb } from '../shared/db/prisma.ts';
 import { newApiKey } from '../shared/auth/api-keys.ts';
@@ -501,8 +501,7 @@ async function main(): Promise<number> {
   s3Dir = await mkdtemp(path.join(tmpdir(), 'soak-s3-'));
   s3 = await startEmbeddedS3({ dir: s3Dir, port: 0 });
   config = withS3Endpoint(
-    loadConfig({
-      ...process.env,
+    loadConfigWith({
       LOG_LEVEL: 'warn',
       DATABASE_URL: databaseUrl,
       REDIS_URL: redisUrl,

@@ -224,6 +224,15 @@ function originList(env: Env, key: string): string[] {
 
 const BACKENDS: TfBackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
+/**
+ * This process's environment with settings of the caller's own: `overrides` win
+ * over the environment, which wins over `defaults`. For scripts and tests that
+ * run parts of the service beside each other.
+ */
+export function loadConfigWith(overrides: Env, defaults: Env = {}): Config {
+  return loadConfig({ ...defaults, ...process.env, ...overrides });
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const tfBackend = str(env, 'TF_BACKEND', 'auto') as TfBackendChoice;
   if (!BACKENDS.includes(tfBackend)) {

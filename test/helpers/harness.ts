@@ -8,7 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { Queue } from 'bullmq';
 import { buildApp, type App } from '../../apps/api/src/app.ts';
-import { loadConfig, withS3Endpoint, type Config } from '../../apps/shared/config.ts';
+import { loadConfigWith, withS3Endpoint, type Config } from '../../apps/shared/config.ts';
 import { createDb, type Db } from '../../apps/shared/db/prisma.ts';
 import { applyMigrations, ensureDatabase, readMigrations } from '../../apps/shared/db/migrator.ts';
 import { createLogger } from '../../apps/shared/logger.ts';
@@ -91,15 +91,13 @@ export interface HarnessOptions {
 }
 
 export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const base = loadConfig({ ...process.env, ...opts.env });
+  const base = loadConfigWith(opts.env ?? {});
   const databaseUrl = await cloneTestDatabase(base.databaseUrl);
   const dir = await mkdtemp(path.join(tmpdir(), 'ftest-s3-'));
   const s3: EmbeddedS3 = await startEmbeddedS3({ dir, port: 0 });
   const id = randomUUID().slice(0, 8);
   const config = withS3Endpoint(
-    loadConfig({
-      ...process.env,
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    loadConfigWith({
       CANCEL_POLL_MS: '100',
       SHUTDOWN_TIMEOUT_MS: '5000',
       ADMIN_API_KEY: TEST_ADMIN_KEY,
@@ -109,7 +107,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       DATABASE_URL: databaseUrl,
       QUEUE_NAME: `test-${id}`,
       S3_BUCKET: `test-${id}`,
-    }),
+    }, { LOG_LEVEL: 'warn' }),
     s3.endpoint,
   );
   let app: App | undefined;

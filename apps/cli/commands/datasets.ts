@@ -72,7 +72,7 @@ export const datasetCommands: Record<string, Command> = {
     args: [0, 0],
     async run(ctx, v) {
       const limit = int(v, 'limit', 1);
-      const rows = v.all ? await collect(ctx.client.datasets.all({ limit: 100 })) : (await ctx.client.datasets.list({ limit })).data;
+      const rows = v.all ? await collect(ctx.client.datasets.all()) : (await ctx.client.datasets.list({ limit })).data;
       ctx.print(rows, () => datasetsTable(rows));
       return 0;
     },

@@ -114,7 +114,7 @@ export const jobCommands: Record<string, Command> = {
       const status = str(v, 'status');
       if (status !== undefined && !(JOB_STATUSES as readonly string[]).includes(status)) throw new UsageError(`--status is one of ${JOB_STATUSES.join(', ')}`);
       const q = { status: status as JobStatus | undefined };
-      const rows = v.all ? await collect(ctx.client.jobs.all({ ...q, limit: 100 })) : (await ctx.client.jobs.list({ ...q, limit: int(v, 'limit', 1) })).data;
+      const rows = v.all ? await collect(ctx.client.jobs.all(q)) : (await ctx.client.jobs.list({ ...q, limit: int(v, 'limit', 1) })).data;
       ctx.print(rows, () => jobsTable(rows));
       return EXIT.ok;
     },

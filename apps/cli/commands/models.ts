@@ -23,7 +23,7 @@ export const modelCommands: Record<string, Command> = {
     options: { limit: { type: 'string' }, all: { type: 'boolean' } },
     args: [0, 0],
     async run(ctx, v) {
-      const rows = v.all ? await collect(ctx.client.models.all({ limit: 100 })) : (await ctx.client.models.list({ limit: int(v, 'limit', 1) })).data;
+      const rows = v.all ? await collect(ctx.client.models.all()) : (await ctx.client.models.list({ limit: int(v, 'limit', 1) })).data;
       ctx.print(rows, () => modelsTable(rows));
       return 0;
     },

@@ -7,7 +7,8 @@ import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from '../../../shared/config.ts';
 import { ScrapedHistogram } from '../services/scraped-histogram.ts';
-import { BUCKETS, JOB_STATUSES, QUEUE_STATES, readJobSnapshot, readQueueSnapshot } from '../services/metrics-sources.ts';
+import { JOB_STATUSES } from '../schemas/jobs.ts';
+import { BUCKETS, QUEUE_STATES, readJobSnapshot, readQueueSnapshot } from '../services/metrics-sources.ts';
 
 let processRegistry: Registry | undefined;
 function processMetrics(): Registry {

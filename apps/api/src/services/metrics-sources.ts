@@ -5,6 +5,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Db } from '../../../shared/db/prisma.ts';
 import { listWorkers, type WorkerInfo } from '../../../shared/queue/workers.ts';
+import { JOB_STATUSES } from '../schemas/jobs.ts';
 
 export type Labels = Record<string, string>;
 
@@ -16,7 +17,6 @@ export interface HistogramSeries {
   sum: number;
 }
 
-export const JOB_STATUSES = ['queued', 'running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
 export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'paused'] as const;
 
 export const BUCKETS = {
