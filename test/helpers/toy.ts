@@ -41,6 +41,13 @@ export function toyData(n: number, classes: number, seed = 1, withValidation = f
   };
 }
 
+/** 8x8 images, one bright pixel per class: a conv net learns it quickly. */
+export function images(n: number, classes = 3): TrainData {
+  const labels = Int32Array.from({ length: n }, (_, i) => i % classes);
+  const x = tf.tidy(() => tf.randomUniform([n, 8, 8, 1], 0, 0.5, 'float32', 11).add(tf.oneHot(tf.tensor1d(labels, 'int32'), 64).reshape([n, 8, 8, 1])));
+  return { x, y: tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat()), classes: labels };
+}
+
 export function disposeData(d: TrainData) {
   tf.dispose([d.x, d.y, ...(d.valX ? [d.valX] : [])]);
 }

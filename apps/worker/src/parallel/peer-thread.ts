@@ -6,7 +6,6 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { initBackend, tf } from '../../../shared/ml/tf.ts';
 import { changingLayers, setUnfrozen, shardGradients, type Trainable } from '../pipeline/batch-gradients.ts';
 import { predictBatched } from '../pipeline/scoring.ts';
-import { seededRandom } from '../pipeline/seed.ts';
 import { ownedData, type Array32, type FromPeer, type PeerInit, type SerializedModel, type ToPeer } from './protocol.ts';
 
 const port = parentPort!;
@@ -46,18 +45,15 @@ function grads(msg: Extract<ToPeer, { type: 'grads' }>): void {
     layer.setWeights(next);
     tf.dispose(next);
   }
-  const original = Math.random;
-  Math.random = seededRandom(msg.seed);
   const [x, y] = [toTensor(msg.x), toTensor(msg.y)];
   const classWeights = msg.classWeights ? tf.tensor1d(msg.classWeights) : undefined;
   try {
-    const g = shardGradients(r, x, y, { unfrozen: msg.unfrozen, features: msg.features, classWeights });
+    const g = shardGradients(r, x, y, { unfrozen: msg.unfrozen, features: msg.features, classWeights, masks: msg.dropout });
     const arrays = g.grads.map((t) => ownedData(t, tf.getBackend()));
     const [loss, hits] = [g.loss.dataSync()[0], g.hits.dataSync()[0]];
     tf.dispose([g.loss, g.hits, ...g.grads]);
     post({ type: 'grads', id: msg.id, loss, hits, grads: arrays }, arrays.map((a) => a.buffer as ArrayBuffer));
   } finally {
-    Math.random = original;
     tf.dispose([x, y, ...(classWeights ? [classWeights] : [])]);
   }
 }

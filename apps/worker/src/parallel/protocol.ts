@@ -27,8 +27,8 @@ export type ToPeer =
       /** x is the frozen base's output. */
       features: boolean;
       classWeights?: Float32Array;
-      /** Seeds this shard's dropout masks. */
-      seed: number;
+      /** What this shard's dropout masks depend on: the job's seed, the epoch, each example's row index. */
+      dropout: { seed: number; epoch: number; rows: Int32Array };
       /** Weights of changingLayers(), flattened in order. */
       sync: Float32Array[];
     }

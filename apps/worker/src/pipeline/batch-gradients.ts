@@ -4,6 +4,7 @@
 // same function in the same weight order.
 import type { layers as tfLayers, LayersModel, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
+import { withExampleMasks, type MaskSource } from './dropout-masks.ts';
 
 /** What a gradient step needs of the model: ModelParts, or a peer's replica of them. */
 export interface Trainable {
@@ -51,11 +52,12 @@ export function changingLayers(m: Trainable, unfrozen: number): tfLayers.Layer[]
 
 /**
  * `features` true means x already is the frozen base's output (the fast path).
+ * Dropout masks follow `masks` (one row index per example of xb).
  * The caller owns the returned tensors.
  */
-export function shardGradients(m: Trainable, xb: Tensor, yb: Tensor, opts: { unfrozen: number; features: boolean; classWeights?: Tensor }): ShardGradients {
+export function shardGradients(m: Trainable, xb: Tensor, yb: Tensor, opts: { unfrozen: number; features: boolean; classWeights?: Tensor; masks: MaskSource }): ShardGradients {
   const vars = trainableVariables(m, opts.unfrozen);
-  return tf.tidy(() => {
+  return withExampleMasks(opts.masks, () => tf.tidy(() => {
     let hits: Tensor | undefined;
     const { value, grads } = tf.variableGrads(() => {
       const features = m.base && !opts.features ? (m.base.apply(xb, { training: opts.unfrozen > 0 }) as Tensor) : xb;
@@ -67,5 +69,5 @@ export function shardGradients(m: Trainable, xb: Tensor, yb: Tensor, opts: { unf
       return perExample.mean() as Scalar;
     }, vars);
     return { loss: value, hits: hits as Scalar, grads: vars.map((v) => grads[v.name]) };
-  });
+  }));
 }

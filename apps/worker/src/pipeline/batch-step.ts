@@ -26,6 +26,8 @@ export interface StepOptions {
   unfrozen: number;
   features: boolean;
   classWeights?: Tensor;
+  /** Dropout masks are drawn per example from (seed, epoch, row index): see dropout-masks.ts. */
+  dropout: { seed: number; epoch: number };
 }
 
 function gathered(t: Tensor, rows: Int32Array): Tensor {
@@ -35,7 +37,7 @@ function gathered(t: Tensor, rows: Int32Array): Tensor {
 export function localStep(m: Trainable, rows: BatchRows, opts: StepOptions): BatchStep {
   const [xb, yb] = [gathered(rows.x, rows.batch), gathered(rows.y, rows.batch)];
   try {
-    const g = shardGradients(m, xb, yb, opts);
+    const g = shardGradients(m, xb, yb, { ...opts, masks: { ...opts.dropout, rows: rows.batch } });
     const [loss, hits] = [g.loss.dataSync()[0], g.hits.dataSync()[0]];
     tf.dispose([g.loss, g.hits]);
     return { loss, hits, grads: g.grads };
@@ -46,10 +48,15 @@ export function localStep(m: Trainable, rows: BatchRows, opts: StepOptions): Bat
 
 /**
  * The first shard runs here while the peers run theirs; each shard's mean is
- * weighted by its size, so the result is the whole batch's mean (up to
- * float rounding, and batch-norm statistics, which are per shard).
+ * weighted by its size, so the result is the whole batch's mean up to float
+ * rounding. Dropout masks depend on each example's row index, not on its
+ * shard. The exception: a batch-norm layer in training mode normalises by the
+ * statistics of the shard it is given, so its gradients (and its moving
+ * statistics, which this thread's shard updates) depend on the thread count.
+ * Exact would need synchronised batch norm: the shards' statistics exchanged
+ * in the forward pass and gradient sums in the backward, per layer per batch.
  */
-export async function parallelStep(peers: TrainingPeers, m: Trainable, rows: BatchRows, opts: StepOptions, seed: number): Promise<BatchStep> {
+export async function parallelStep(peers: TrainingPeers, m: Trainable, rows: BatchRows, opts: StepOptions): Promise<BatchStep> {
   const backend = tf.getBackend();
   const shards = splitRows(rows.batch.length, peers.size + 1)
     .map(([s, e]) => rows.batch.subarray(s, e))
@@ -62,13 +69,13 @@ export async function parallelStep(peers: TrainingPeers, m: Trainable, rows: Bat
     g.dispose();
     return { data, shape: g.shape };
   };
-  const theirs = peers.gradients(shards.slice(1).map((shard, j) => ({
+  const theirs = peers.gradients(shards.slice(1).map((shard) => ({
     x: array(rows.x, shard),
     y: array(rows.y, shard),
     unfrozen: opts.unfrozen,
     features: opts.features,
     classWeights,
-    seed: (seed * 31 + j + 1) >>> 0,
+    dropout: { ...opts.dropout, rows: shard.slice() },
     sync,
   })));
   const mine = localStep(m, { ...rows, batch: shards[0] }, opts);

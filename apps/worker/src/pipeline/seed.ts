@@ -1,7 +1,8 @@
-// Determinism: the same seed and data give the same metrics. tfjs draws its
-// initialisers and dropout masks from Math.random when no seed is given, so a
-// job runs with Math.random replaced by a seeded generator. Each sandbox child
-// runs one job at a time, so the swap stays within that job.
+// Determinism: the job's seed decides every random draw. tfjs draws its
+// initialisers from Math.random when no seed is given, so a job runs with
+// Math.random replaced by a seeded generator (each sandbox child runs one job
+// at a time, so the swap stays within that job). The data order is seeded per
+// epoch, and dropout masks per example (dropout-masks.ts).
 
 /** mulberry32: small, fast and seedable. */
 export function seededRandom(seed: number): () => number {
@@ -13,11 +14,6 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** One seed per (job seed, epoch, batch): a job resumed mid-epoch draws the masks it would have. */
-export function batchSeed(seed: number, epoch: number, batch: number): number {
-  return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(epoch + 1, 0xc2b2ae35) + Math.imul(batch + 1, 0x27d4eb2f)) >>> 0;
 }
 
 export function shuffledIndices(n: number, seed: number): Int32Array {

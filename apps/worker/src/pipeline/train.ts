@@ -10,7 +10,7 @@ import type { Hyperparameters, Monitored } from '../../../shared/jobs/spec.ts';
 import { applyFreeze, unfrozenBlocks, type ModelParts } from './freeze.ts';
 import { createOptimizer, learningRateAt, setLearningRate } from './optimizers.ts';
 import { predictBatched, score } from './scoring.ts';
-import { batchSeed, seededRandom, shuffledIndices } from './seed.ts';
+import { shuffledIndices } from './seed.ts';
 import { trainableVariables } from './batch-gradients.ts';
 import { localStep, parallelStep } from './batch-step.ts';
 import type { TrainingPeers } from '../parallel/training-peers.ts';
@@ -177,8 +177,6 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
   }
   if (resume && best.bestEpoch > 0) bestWeights = await resume.epochWeights(best.bestEpoch);
   const optimizerState = async (): Promise<OptimizerState> => Promise.all([headOpt, ...(baseOpt !== headOpt ? [baseOpt] : [])].map((o) => o.getWeights()));
-  // Dropout masks come from Math.random: seeded per batch, so a resumed job draws what it would have.
-  const originalRandom = Math.random;
   let stopped: StopReason | null = null;
   try {
     if (resume) await restoreOptimizers([headOpt, ...(baseOpt !== headOpt ? [baseOpt] : [])], resume.optimizers);
@@ -197,15 +195,15 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
           await hooks.onInterrupt?.({ epoch, batch: b, lossSum, correct }, optimizerState);
           break;
         }
-        Math.random = seededRandom(batchSeed(hp.seed, epoch, b));
         lr = learningRateAt(hp, epoch, b, batches);
         setLearningRate(headOpt, lr);
         if (baseOpt !== headOpt) setLearningRate(baseOpt, lr * multiplier);
         const batch = order.subarray(b * hp.batchSize, Math.min(n, (b + 1) * hp.batchSize));
         const size = batch.length;
-        const opts = { unfrozen, features: fastPath, classWeights: weights };
+        // Dropout masks per (seed, epoch, example): the same for any thread count and on resume.
+        const opts = { unfrozen, features: fastPath, classWeights: weights, dropout: { seed: hp.seed, epoch } };
         const step = peers
-          ? await parallelStep(peers, parts, { x: trainInput, y: data.y, batch }, opts, (hp.seed * 1_000_003 + epoch * batches + b) >>> 0)
+          ? await parallelStep(peers, parts, { x: trainInput, y: data.y, batch }, opts)
           : localStep(parts, { x: trainInput, y: data.y, batch }, opts);
         const vars = trainableVariables(parts, unfrozen);
         const named = (from: number, to = vars.length) => Object.fromEntries(vars.slice(from, to).map((v, i) => [v.name, step.grads[from + i]])) as NamedTensorMap;
@@ -255,7 +253,6 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
     // End with the best epoch's weights, not the last.
     if (bestWeights && best.bestEpoch !== epochs.length) parts.model.layers.forEach((l, i) => l.setWeights(bestWeights![i]));
   } finally {
-    Math.random = originalRandom;
     tf.dispose(bestWeights?.flat() ?? []);
     if (ownsFeatures) tf.dispose([trainInput, ...(valInput && valInput !== data.valX ? [valInput] : [])]);
     weights?.dispose();
