@@ -83,13 +83,14 @@ describe('models and tabular datasets', () => {
     assert.equal((await http(h.app).get('/v1/datasets')).body.data.length, 1);
 
     const base = (await http(h.app).get('/v1/models')).body.data[0];
-    const job = await submitJob(h.app, {
+    const body = {
       baseModelId: base.id,
       cutLayer: 'hidden',
       head: [{ type: 'dense', units: 3, activation: 'softmax' }],
       hyperparameters: { epochs: 2, batchSize: 16, optimizer: 'sgd', learningRate: 0.1, validationSplit: 0.2 },
       trainDatasetId: ds.id,
-    });
+    };
+    const job = await submitJob(h.app, body);
     const done = await waitForJob(h.app, job.id, finished);
     assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
     assert.equal(done.spec.cutLayer, 'hidden');
@@ -99,6 +100,23 @@ describe('models and tabular datasets', () => {
     const out = (await http(h.app).get(`/v1/models/${done.outputModelId}`)).body;
     assert.deepEqual(out.labels, ['setosa', 'versicolor', 'virginica']);
     assert.equal(out.trainableParams, 8 * 3 + 3, 'only the new head trains');
+    assert.equal(done.bestCheckpoint.featureCache, 'miss');
+
+    // The feature cache is keyed by the examples' bytes, not the dataset's id.
+    const again = async () => {
+      const j = await submitJob(h.app, body);
+      const d = await waitForJob(h.app, j.id, finished);
+      assert.equal(d.status, 'succeeded', JSON.stringify(d.error));
+      return d.bestCheckpoint.featureCache;
+    };
+    assert.equal(await again(), 'hit', 'the same examples');
+    // The dataset's stored bytes change under the same id (one value of one row).
+    const objectKey = `datasets/${ds.id}/data.csv`;
+    const csv = Buffer.from(await h.storage.getBytes(objectKey)).toString('utf8').split('\n');
+    csv[5] = csv[5].replace(/^[^,]+/, '7.25');
+    await h.storage.put(objectKey, csv.join('\n'));
+    assert.equal(await again(), 'miss', 'other bytes, same dataset id');
+    assert.equal((await h.storage.list('cache/features/')).filter((o) => o.key.endsWith('meta.json')).length, 2);
   });
 
   it('trains a conv net in full on wasm (its missing gradient kernels are registered)', async () => {

@@ -1,19 +1,22 @@
 // Activations of a frozen base, cached in S3 under a content address: the
-// base's bytes, the cut layer and the exact examples. Later jobs on the same
-// base and data (other heads, other hyperparameters) skip the forward pass.
+// base's bytes, the cut layer and the exact examples the base is given (their
+// float32 values after parsing and scaling, not the dataset's id, whose bytes
+// can change). Later jobs on the same base and data (other heads, other
+// hyperparameters) skip the forward pass.
 import { createHash } from 'node:crypto';
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../shared/ml/tf.ts';
 import type { Storage } from '../../shared/storage/s3-storage.ts';
+import { predictBatched } from './pipeline/scoring.ts';
+import type { TrainingPeers } from './parallel/training-peers.ts';
+import type { Trainable } from './pipeline/batch-gradients.ts';
 
 export interface FeatureKeyParts {
   modelDigest: string;
   cutLayer: string;
-  trainDatasetId: string;
-  validationDatasetId?: string;
-  /** The split decides which examples are training and which validation. */
-  validationSplit: number;
-  seed: number;
+  /** examplesDigest() of the training inputs (after any validation split). */
+  train: string;
+  validation?: string;
 }
 
 export interface Features {
@@ -21,10 +24,11 @@ export interface Features {
   validation?: Tensor;
 }
 
-const VERSION = 1;
+// 2: keyed by the examples' content instead of dataset ids.
+const VERSION = 2;
 
 export function featureKey(p: FeatureKeyParts): string {
-  const hash = createHash('sha256').update(JSON.stringify({ v: VERSION, ...p, validationSplit: p.validationDatasetId ? null : p.validationSplit, seed: p.validationDatasetId ? null : p.seed })).digest('hex');
+  const hash = createHash('sha256').update(JSON.stringify({ v: VERSION, model: p.modelDigest, cut: p.cutLayer, train: p.train, validation: p.validation ?? null })).digest('hex');
   return `cache/features/${hash}/`;
 }
 
@@ -57,4 +61,35 @@ export async function writeFeatures(storage: Storage, prefix: string, f: Feature
   // Written last: a cache entry with meta.json is complete.
   const meta: Meta = { train: f.train.shape, validation: f.validation?.shape };
   await storage.put(prefix + 'meta.json', JSON.stringify(meta), 'application/json');
+}
+
+export interface CacheOptions {
+  /** Threads that each compute a slice of the features. */
+  peers?: TrainingPeers;
+  /** Told when the write failed (the job goes on: the cache only saves time). */
+  onWriteError?: (err: Error) => Promise<unknown>;
+}
+
+/** A frozen base's features: from the cache when another job computed them, else computed and cached. */
+export async function cachedFeatures(storage: Storage, parts: Trainable, inputs: { train: Tensor; validation?: Tensor }, key: string, opts: CacheOptions = {}): Promise<{ features: Features; hit: boolean }> {
+  const cached = await readFeatures(storage, key);
+  if (cached && cached.train.shape[0] === inputs.train.shape[0] && (cached.validation?.shape[0] ?? 0) === (inputs.validation?.shape[0] ?? 0)) {
+    return { features: cached, hit: true };
+  }
+  if (cached) tf.dispose([cached.train, ...(cached.validation ? [cached.validation] : [])]);
+  const { peers } = opts;
+  const base = parts.base;
+  if (!base) throw new Error('cachedFeatures: the parts have no base');
+  const baseOutput = async (x: Tensor) => {
+    if (!peers) return predictBatched(base, x);
+    // The same parts object as training's, so the peers load the model once.
+    await peers.load(parts);
+    return peers.features(base, x);
+  };
+  const features: Features = {
+    train: await baseOutput(inputs.train),
+    validation: inputs.validation ? await baseOutput(inputs.validation) : undefined,
+  };
+  await writeFeatures(storage, key, features).catch((err: Error) => opts.onWriteError?.(err));
+  return { features, hit: false };
 }

@@ -1,5 +1,6 @@
 // Turns a job's datasets into tensors: training, validation (a dataset, or a
 // seeded split of the training data) and the held-out set for evaluation.
+import { createHash } from 'node:crypto';
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../shared/ml/tf.ts';
 import { loadLabeledExamples, type LabeledExamples, type StoredSource } from '../../shared/data/dataset-source.ts';
@@ -14,6 +15,8 @@ export interface Split {
   x: Tensor;
   y: Tensor;
   classes: Int32Array;
+  /** sha256 of the examples as the model sees them (shape and float32 values, after parsing and scaling). */
+  digest: string;
 }
 
 export interface JobData {
@@ -37,10 +40,16 @@ function gather(ex: LabeledExamples, indices: ArrayLike<number>): LabeledExample
   return { features, featureShape: ex.featureShape, classes };
 }
 
+/** What a frozen base's features depend on: the exact inputs, whatever dataset they came from. */
+export function examplesDigest(features: Float32Array, shape: number[]): string {
+  return createHash('sha256').update(JSON.stringify(shape)).update(new Uint8Array(features.buffer, features.byteOffset, features.byteLength)).digest('hex');
+}
+
 function toSplit(ex: LabeledExamples, numClasses: number): Split {
-  const x = tf.tensor(ex.features, [ex.classes.length, ...ex.featureShape]);
+  const shape = [ex.classes.length, ...ex.featureShape];
+  const x = tf.tensor(ex.features, shape);
   const y = tf.tidy(() => tf.oneHot(tf.tensor1d(ex.classes, 'int32'), numClasses).toFloat());
-  return { x, y, classes: ex.classes };
+  return { x, y, classes: ex.classes, digest: examplesDigest(ex.features, shape) };
 }
 
 export async function loadJobData(

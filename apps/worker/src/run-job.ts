@@ -11,11 +11,9 @@ import type { BackendInfo } from '../../shared/ml/tf.ts';
 import type { StoredSource } from '../../shared/data/dataset-source.ts';
 import type { Storage } from '../../shared/storage/s3-storage.ts';
 import { JobRecords, LeaseLostError, type Claim } from './job-records.ts';
-import { loadJobData, type JobData } from './job-data.ts';
-import { featureKey, readFeatures, writeFeatures, type Features } from './feature-cache.ts';
-import { predictBatched } from './pipeline/scoring.ts';
+import { loadJobData } from './job-data.ts';
+import { cachedFeatures, featureKey, type Features } from './feature-cache.ts';
 import { tf } from '../../shared/ml/tf.ts';
-import type { Tensor } from '@tensorflow/tfjs';
 import { buildModel } from './pipeline/build.ts';
 import { evaluate, type Evaluation } from './pipeline/evaluate.ts';
 import { disposeParts, freeze, type ModelParts } from './pipeline/freeze.ts';
@@ -78,30 +76,6 @@ export function throttle<T>(check: () => Promise<T | false>, everyMs: number): (
     }
     return value;
   };
-}
-
-/** A frozen base's features: from the S3 cache when another job computed them, else computed and cached. */
-async function cachedFeatures(ctx: RunContext, parts: ModelParts, data: JobData, key: string, peers?: TrainingPeers, onWarning?: (message: string) => Promise<unknown>): Promise<{ features: Features; hit: boolean }> {
-  const cached = await readFeatures(ctx.storage, key);
-  if (cached && cached.train.shape[0] === data.train.x.shape[0] && (cached.validation?.shape[0] ?? 0) === (data.validation?.x.shape[0] ?? 0)) {
-    return { features: cached, hit: true };
-  }
-  if (cached) tf.dispose([cached.train, ...(cached.validation ? [cached.validation] : [])]);
-  const baseOutput = async (x: Tensor) => {
-    if (!peers) return predictBatched(parts.base!, x);
-    await peers.load(parts);
-    return peers.features(parts.base!, x);
-  };
-  const features: Features = {
-    train: await baseOutput(data.train.x),
-    validation: data.validation ? await baseOutput(data.validation.x) : undefined,
-  };
-  // The cache only saves time: a failed write must not fail the job.
-  await writeFeatures(ctx.storage, key, features).catch((err: Error) => {
-    ctx.log.warn({ err: err.message, key }, 'could not cache base features');
-    return onWarning?.('The base features could not be cached; later jobs will compute them again');
-  });
-  return { features, hit: false };
 }
 
 /** Settles a job nobody can run any more, or takes it; null when there is nothing to run. */
@@ -238,14 +212,14 @@ async function runClaimed(ctx: RunContext, records: JobRecords, claim: Claim, at
         parts = freeze(base.model, { cutLayer: spec.cutLayer, head: spec.head, freeze: spec.freeze, numClasses: spec.labels.length });
         if (spec.freeze === 'all') {
           const started = performance.now();
-          features = await cachedFeatures(ctx, parts, data, featureKey({
-            modelDigest: base.digest,
-            cutLayer: parts.cutLayer!,
-            trainDatasetId: job.trainDatasetId,
-            validationDatasetId: job.validationDatasetId ?? undefined,
-            validationSplit: hp.validationSplit,
-            seed: hp.seed,
-          }), peers, warn);
+          const key = featureKey({ modelDigest: base.digest, cutLayer: parts.cutLayer!, train: data.train.digest, validation: data.validation?.digest });
+          features = await cachedFeatures(ctx.storage, parts, { train: data.train.x, validation: data.validation?.x }, key, {
+            peers,
+            onWriteError: async (err) => {
+              ctx.log.warn({ err: err.message, key }, 'could not cache base features');
+              await warn('The base features could not be cached; later jobs will compute them again');
+            },
+          });
           featureMs = performance.now() - started;
         }
       } else {

@@ -1,0 +1,122 @@
+// The frozen-base feature cache on a real S3-protocol server: a hit gives the
+// features the base computes now, and the key is the examples' content, so a
+// changed example misses and the same examples under another name hit.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Tensor } from '@tensorflow/tfjs';
+import { loadConfigWith } from '../apps/shared/config.ts';
+import type { StoredSource } from '../apps/shared/data/dataset-source.ts';
+import { s3IOHandler } from '../apps/shared/ml/s3-io-handler.ts';
+import { initBackend, tf } from '../apps/shared/ml/tf.ts';
+import { startEmbeddedS3, type EmbeddedS3 } from '../apps/shared/storage/embedded-s3.ts';
+import { Storage } from '../apps/shared/storage/s3-storage.ts';
+import { cachedFeatures, featureKey, type Features } from '../apps/worker/src/feature-cache.ts';
+import { loadJobData, type JobData } from '../apps/worker/src/job-data.ts';
+import { buildModel } from '../apps/worker/src/pipeline/build.ts';
+import { disposeParts, freeze, type ModelParts } from '../apps/worker/src/pipeline/freeze.ts';
+import { loadModel } from '../apps/worker/src/pipeline/load.ts';
+import { predictBatched } from '../apps/worker/src/pipeline/scoring.ts';
+import { withSeededRandom } from '../apps/worker/src/pipeline/seed.ts';
+import { irisLikeCsv } from './helpers/fixtures.ts';
+
+const LABELS = ['setosa', 'versicolor', 'virginica'];
+
+describe('feature cache', () => {
+  let dir: string;
+  let s3: EmbeddedS3;
+  let storage: Storage;
+
+  before(async () => {
+    await initBackend('wasm');
+    dir = await mkdtemp(path.join(tmpdir(), 'ftest-cache-'));
+    s3 = await startEmbeddedS3({ dir, port: 0 });
+    storage = new Storage({ ...loadConfigWith({ S3_BUCKET: 'feature-cache' }).s3, endpoint: s3.endpoint });
+    await storage.ensureBucket();
+  });
+  after(async () => {
+    storage.destroy();
+    await s3.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A base with dropout (off in inference mode, as the cache must compute it), saved to S3 and loaded as a job does. */
+  async function base(prefix: string, seed: number): Promise<{ parts: ModelParts; digest: string }> {
+    const built = withSeededRandom(seed, async () => buildModel([4], [
+      { type: 'dense', units: 8, activation: 'tanh', name: 'hidden' },
+      { type: 'dropout', rate: 0.5, name: 'drop' },
+      { type: 'dense', units: 3, activation: 'softmax', name: 'out' },
+    ], 3));
+    const model = (await built).model;
+    await model.save(s3IOHandler(storage, prefix));
+    model.dispose();
+    const loaded = await loadModel(storage, prefix);
+    return { parts: freeze(loaded.model, { cutLayer: 'drop', head: [{ type: 'dense', units: 3, activation: 'softmax' }], freeze: 'all', numClasses: 3 }), digest: loaded.digest };
+  }
+
+  /** A CSV dataset as the worker reads it, with a seeded validation split. */
+  async function dataset(objectKey: string, csv: string): Promise<JobData> {
+    await storage.put(objectKey, csv);
+    const source: StoredSource = { type: 's3', uri: `s3://${storage.bucket}/${objectKey}`, format: 'csv', labelColumn: 'species', featureColumns: ['f0', 'f1', 'f2', 'f3'], objectKey };
+    return loadJobData(storage, LABELS, { source }, { validationSplit: 0.2, seed: 5 });
+  }
+
+  const keyOf = (digest: string, data: JobData) => featureKey({ modelDigest: digest, cutLayer: 'drop', train: data.train.digest, validation: data.validation?.digest });
+  const values = (t: Tensor) => Array.from(t.dataSync());
+  const dispose = (f: Features) => tf.dispose([f.train, ...(f.validation ? [f.validation] : [])]);
+
+  it('a hit returns exactly the features the base computes now, for training and validation data', async () => {
+    const { parts, digest } = await base('models/a/', 1);
+    const data = await dataset('datasets/one/data.csv', irisLikeCsv(60));
+    const key = keyOf(digest, data);
+    const miss = await cachedFeatures(storage, parts, { train: data.train.x, validation: data.validation?.x }, key);
+    const hit = await cachedFeatures(storage, parts, { train: data.train.x, validation: data.validation?.x }, key);
+    assert.equal(miss.hit, false);
+    assert.equal(hit.hit, true);
+    const fresh = { train: predictBatched(parts.base!, data.train.x), validation: predictBatched(parts.base!, data.validation!.x) };
+    assert.deepEqual(hit.features.train.shape, [48, 8]);
+    assert.deepEqual(values(hit.features.train), values(fresh.train), 'training features');
+    assert.deepEqual(values(hit.features.validation!), values(fresh.validation), 'validation features');
+    [miss.features, hit.features, fresh].forEach(dispose);
+    data.dispose();
+    disposeParts(parts);
+  });
+
+  it('the key is the content: a changed example (same dataset, other bytes) misses; the same examples elsewhere hit; another base misses', async () => {
+    const { parts, digest } = await base('models/b/', 2);
+    const csv = irisLikeCsv(60);
+    const original = await dataset('datasets/two/data.csv', csv);
+    const first = await cachedFeatures(storage, parts, { train: original.train.x, validation: original.validation?.x }, keyOf(digest, original));
+    assert.equal(first.hit, false);
+
+    // The same object, one value changed: same shape, same rows, same name.
+    const lines = csv.split('\n');
+    lines[7] = lines[7].replace(/^[^,]+/, '9.5');
+    const changed = await dataset('datasets/two/data.csv', lines.join('\n'));
+    assert.deepEqual(changed.train.x.shape, original.train.x.shape);
+    assert.notEqual(keyOf(digest, changed), keyOf(digest, original));
+    const second = await cachedFeatures(storage, parts, { train: changed.train.x, validation: changed.validation?.x }, keyOf(digest, changed));
+    assert.equal(second.hit, false, 'changed bytes must not hit the old entry');
+    const fresh = [predictBatched(parts.base!, changed.train.x), predictBatched(parts.base!, changed.validation!.x)];
+    assert.deepEqual([values(second.features.train), values(second.features.validation!)], fresh.map(values));
+
+    // The original bytes under another name are the same examples: a hit.
+    const copy = await dataset('datasets/three/data.csv', csv);
+    const third = await cachedFeatures(storage, parts, { train: copy.train.x, validation: copy.validation?.x }, keyOf(digest, copy));
+    assert.equal(third.hit, true);
+    assert.deepEqual(values(third.features.train), values(first.features.train));
+
+    // Another base (same topology, other weights) on the same examples: a miss.
+    const other = await base('models/c/', 3);
+    assert.notEqual(other.digest, digest);
+    const fourth = await cachedFeatures(storage, other.parts, { train: copy.train.x, validation: copy.validation?.x }, keyOf(other.digest, copy));
+    assert.equal(fourth.hit, false);
+    [first, second, third, fourth].forEach((r) => dispose(r.features));
+    tf.dispose(fresh);
+    [original, changed, copy].forEach((d) => d.dispose());
+    disposeParts(parts);
+    disposeParts(other.parts);
+  });
+});
