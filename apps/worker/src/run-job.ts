@@ -17,7 +17,7 @@ import { tf } from '../../shared/ml/tf.ts';
 import { buildModel } from './pipeline/build.ts';
 import { evaluate, type Evaluation } from './pipeline/evaluate.ts';
 import { disposeParts, freeze, type ModelParts } from './pipeline/freeze.ts';
-import { compare, fromScratch, type Comparison } from './pipeline/compare.ts';
+import { compare, trainFromScratch, type Comparison } from './pipeline/compare.ts';
 import { withSeededRandom } from './pipeline/seed.ts';
 import { loadModel } from './pipeline/load.ts';
 import { train, type OptimizerState, type StopReason, type TrainPoint } from './pipeline/train.ts';
@@ -251,9 +251,10 @@ async function runClaimed(ctx: RunContext, records: JobRecords, claim: Claim, at
       });
       if (main.stopped || !spec.compareWithScratch) return { main };
       log.info('training the same architecture from scratch for comparison');
-      scratch = await fromScratch(model);
       // The baseline is not checkpointed: interrupted, it starts over after the fine-tuned model resumes.
-      const baseline = await train(scratch, trainData, { hp, labels: spec.labels, peers }, { shouldStop: stopFor(['cancel', 'pause', 'shutdown']), onEpochEnd: async () => undefined });
+      const run = await trainFromScratch(model, trainData, { hp, labels: spec.labels, peers }, { shouldStop: stopFor(['cancel', 'pause', 'shutdown']), onEpochEnd: async () => undefined });
+      scratch = run.parts;
+      const baseline = run.result;
       if (baseline.stopped === 'pause' || baseline.stopped === 'shutdown') {
         await records.interrupt(baseline.stopped, null);
       }

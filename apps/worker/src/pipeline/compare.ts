@@ -3,8 +3,9 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
 import type { Evaluation } from './evaluate.ts';
-import type { ModelParts } from './freeze.ts';
-import type { TrainResult } from './train.ts';
+import { disposeParts, type ModelParts } from './freeze.ts';
+import { withSeededRandom } from './seed.ts';
+import { train, type TrainData, type TrainHooks, type TrainOptions, type TrainResult } from './train.ts';
 
 export interface RunSummary {
   testAccuracy: number;
@@ -21,11 +22,34 @@ export interface Comparison {
   scratch: RunSummary;
 }
 
-/** A fresh copy of the model's architecture, every layer trainable, weights newly initialised. */
-export async function fromScratch(model: LayersModel): Promise<ModelParts> {
-  const fresh = await tf.models.modelFromJSON({ modelTopology: model.toJSON(null, false) as never });
+/** The baseline's own seed: not the job's, whose stream built the fine-tuned head (and maybe the base). */
+export function scratchSeed(seed: number): number {
+  return (Math.imul(seed ^ 0x5c7a7c41, 0x9e3779b1) + 0x632be5ab) >>> 0;
+}
+
+/**
+ * A fresh copy of the model's architecture, every layer trainable, weights
+ * newly initialised from scratchSeed(seed): the same whatever was drawn before.
+ */
+export async function fromScratch(model: LayersModel, seed: number): Promise<ModelParts> {
+  const fresh = await withSeededRandom(scratchSeed(seed), () => tf.models.modelFromJSON({ modelTopology: model.toJSON(null, false) as never }));
   for (const layer of fresh.layers) layer.trainable = true;
   return { head: fresh, model: fresh, baseBlocks: [], freeze: 'none' };
+}
+
+/**
+ * The baseline run: the architecture from scratch, trained on the same data,
+ * in the same order (the same seed and hyperparameters) and for the same
+ * budget as the fine-tuned model. The caller disposes the parts.
+ */
+export async function trainFromScratch(model: LayersModel, data: TrainData, opts: Pick<TrainOptions, 'hp' | 'labels' | 'peers'>, hooks: TrainHooks): Promise<{ parts: ModelParts; result: TrainResult }> {
+  const parts = await fromScratch(model, opts.hp.seed);
+  try {
+    return { parts, result: await train(parts, data, { hp: opts.hp, labels: opts.labels, peers: opts.peers }, hooks) };
+  } catch (err) {
+    disposeParts(parts);
+    throw err;
+  }
 }
 
 function summary(target: number, run: { evaluation: Evaluation; train: TrainResult }): RunSummary {
