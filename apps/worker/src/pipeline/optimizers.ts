@@ -3,17 +3,26 @@ import type { Optimizer } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
 import type { Hyperparameters } from '../../../shared/jobs/spec.ts';
 import { Adadelta } from './adadelta.ts';
+import { Adamax } from './adamax.ts';
+
+/** tfjs 4.22's MomentumOptimizer.dispose forgets the learning-rate scalar it inherits from SGD: one tensor per job. */
+class Momentum extends tf.MomentumOptimizer {
+  override dispose(): void {
+    super.dispose();
+    this.c?.dispose();
+  }
+}
 
 export function createOptimizer(name: Hyperparameters['optimizer'], lr: number): Optimizer {
   switch (name) {
     case 'sgd':
       return tf.train.sgd(lr);
     case 'momentum':
-      return tf.train.momentum(lr, 0.9);
+      return new Momentum(lr, 0.9);
     case 'adam':
       return tf.train.adam(lr);
     case 'adamax':
-      return tf.train.adamax(lr);
+      return new Adamax(lr);
     case 'adadelta':
       return new Adadelta(lr);
     case 'adagrad':
