@@ -8,7 +8,6 @@
 // the backend.
 import type { layers as tfLayers, Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
-import { seededRandom } from './seed.ts';
 
 /** What a training step's masks depend on; rows[i] is the training-set index of the step's i-th example. */
 export interface MaskSource {
@@ -52,10 +51,17 @@ function maskFor(layer: DropoutLayer, x: Tensor, src: MaskSource): Tensor {
   if (n !== src.rows.length) throw new Error(`dropout: ${n} examples but ${src.rows.length} row indices`);
   const per = shape.slice(1).reduce((a, b) => a * b, 1);
   const scale = 1 / (1 - layer.rate);
+  // mulberry32 (seed.ts's seededRandom), inlined and compared as integers: u < rate ⇔ u·2³² < rate·2³².
+  const threshold = layer.rate * 4294967296;
   const out = new Float32Array(n * per);
   for (let i = 0; i < n; i++) {
-    const random = seededRandom(exampleMaskSeed(src.seed, src.epoch, src.rows[i], layer.name));
-    for (let j = i * per, end = j + per; j < end; j++) out[j] = random() < layer.rate ? 0 : scale;
+    let a = exampleMaskSeed(src.seed, src.epoch, src.rows[i], layer.name);
+    for (let j = i * per, end = j + per; j < end; j++) {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(a ^ (a >>> 15), a | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      out[j] = ((t ^ (t >>> 14)) >>> 0) < threshold ? 0 : scale;
+    }
   }
   return tf.tensor(out, shape);
 }
