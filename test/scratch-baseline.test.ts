@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { initBackend } from '../apps/shared/ml/tf.ts';
 import type { LayerSpec } from '../apps/shared/jobs/spec.ts';
-import { fromScratch, trainFromScratch } from '../apps/worker/src/pipeline/compare.ts';
+import { compare, fromScratch, trainFromScratch } from '../apps/worker/src/pipeline/compare.ts';
+import { evaluate } from '../apps/worker/src/pipeline/evaluate.ts';
 import { disposeParts, freeze, type ModelParts } from '../apps/worker/src/pipeline/freeze.ts';
 import { withSeededRandom } from '../apps/worker/src/pipeline/seed.ts';
 import { train } from '../apps/worker/src/pipeline/train.ts';
@@ -78,6 +79,20 @@ describe('compareWithScratch: the baseline', () => {
     const ref = layerWeights(reference);
     for (const [name, w] of after) assert.ok(same(w, ref.get(name)!), `${name}: the reference run's weights`);
     [main.parts, parts, reference].forEach(disposeParts);
+    disposeData(main.data);
+  });
+
+  it('the comparison times training alike: the fine-tuned run\'s checkpoint writes (its epoch-end hook) are not counted', async () => {
+    const main = await fineTuned();
+    const slowHooks = { shouldStop: () => false as const, onEpochEnd: () => new Promise<void>((r) => setTimeout(r, 150)) };
+    const tuned = await withSeededRandom(HP.seed, () => train(main.parts, main.data, { hp: HP, labels }, slowHooks));
+    assert.ok(tuned.epochEndMs >= 3 * 140, `epoch-end hooks took ${tuned.epochEndMs} ms`);
+    const scratch = await trainFromScratch(main.parts.model, main.data, { hp: HP, labels }, noHooks);
+    const ev = await evaluate(main.parts.model, main.data.valX!, main.data.valClasses!, labels, 'validation');
+    const c = compare(0.9, { evaluation: ev, train: tuned }, { evaluation: ev, train: scratch.result });
+    assert.equal(c.fineTuned.wallTimeMs, tuned.wallTimeMs - tuned.epochEndMs);
+    assert.ok(c.fineTuned.wallTimeMs < tuned.wallTimeMs - 400);
+    [main.parts, scratch.parts].forEach(disposeParts);
     disposeData(main.data);
   });
 });

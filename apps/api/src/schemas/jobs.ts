@@ -55,7 +55,7 @@ const RunSummarySchema = Type.Object(
   {
     testAccuracy: Type.Number(),
     testLoss: Type.Number(),
-    wallTimeMs: Type.Number(),
+    wallTimeMs: Type.Number({ description: 'Training wall time (for the fine-tuned model, with getting the base features); checkpoint writes, which only the fine-tuned run makes, are not counted' }),
     epochsToTarget: Type.Union([Type.Integer(), Type.Null()], { description: 'First epoch whose validation accuracy reached targetValAccuracy' }),
     valAccuracyByEpoch: Type.Array(NullableNumber),
   },

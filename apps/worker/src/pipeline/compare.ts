@@ -10,6 +10,7 @@ import { train, type TrainData, type TrainHooks, type TrainOptions, type TrainRe
 export interface RunSummary {
   testAccuracy: number;
   testLoss: number;
+  /** Training's wall time (the fine-tuned side's includes getting the base's features), checkpoint writes not counted. */
   wallTimeMs: number;
   /** First epoch whose validation accuracy reached the target; null if none did. */
   epochsToTarget: number | null;
@@ -58,7 +59,8 @@ function summary(target: number, run: { evaluation: Evaluation; train: TrainResu
   return {
     testAccuracy: run.evaluation.accuracy,
     testLoss: run.evaluation.loss,
-    wallTimeMs: run.train.wallTimeMs,
+    // Like with like: only the fine-tuned run writes checkpoints, so neither side counts them.
+    wallTimeMs: run.train.wallTimeMs - run.train.epochEndMs,
     epochsToTarget: hit < 0 ? null : hit + 1,
     valAccuracyByEpoch: byEpoch,
   };

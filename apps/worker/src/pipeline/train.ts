@@ -88,6 +88,8 @@ export interface TrainResult {
   /** Threads that computed gradients (1 without peers). */
   threads: number;
   wallTimeMs: number;
+  /** Of the wall time, what hooks.onEpochEnd took (the caller's checkpoint writes). */
+  epochEndMs: number;
 }
 
 export interface TrainOptions {
@@ -178,6 +180,7 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
   if (resume && best.bestEpoch > 0) bestWeights = await resume.epochWeights(best.bestEpoch);
   const optimizerState = async (): Promise<OptimizerState> => Promise.all([headOpt, ...(baseOpt !== headOpt ? [baseOpt] : [])].map((o) => o.getWeights()));
   let stopped: StopReason | null = null;
+  let epochEndMs = 0;
   try {
     if (resume) await restoreOptimizers([headOpt, ...(baseOpt !== headOpt ? [baseOpt] : [])], resume.optimizers);
     for (let epoch = resume?.epoch ?? 0; epoch < hp.epochs && !stopped && !earlyStopped; epoch++) {
@@ -245,7 +248,9 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
         tf.dispose(bestWeights?.flat() ?? []);
         bestWeights = snapshot(parts);
       }
+      const hookStart = performance.now();
       await hooks.onEpochEnd(result, optimizerState);
+      epochEndMs += performance.now() - hookStart;
       if (early && !early.improved(metricOf(result, early.metric), result.epoch) && result.epoch - early.bestEpoch > hp.earlyStopping!.patience) {
         earlyStopped = true;
       }
@@ -267,6 +272,7 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
     fastPath,
     threads: peers ? peers.size + 1 : 1,
     wallTimeMs: Math.round(performance.now() - started),
+    epochEndMs: Math.round(epochEndMs),
   };
 }
 
