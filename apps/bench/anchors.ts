@@ -64,13 +64,15 @@ export interface BenchSetup {
   threads: number;
 }
 
+/** Our side on one backend (a TF_BACKEND choice; `auto` is named after the backend it picked). */
 export function oursSide(backend: string, s: BenchSetup): Side {
   const script = path.join(import.meta.dirname, 'transfer-ours.ts');
-  return {
-    name: `ours (${backend}, ${s.threads} threads)`,
+  const side: Side = {
+    name: `ours (${backend})`,
     async run() {
       const out = await checked(process.execPath, ['--import', 'tsx', script, '--data', s.data, '--epochs', String(s.epochs), '--backend', backend, '--threads', String(s.threads)]);
       const r = JSON.parse(out.trim().split('\n').at(-1)!);
+      side.name = `ours (${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'})`;
       return {
         fullExPerSec: r.full.examples / r.full.seconds,
         recipeSeconds: r.recipe.seconds,
@@ -83,6 +85,7 @@ export function oursSide(backend: string, s: BenchSetup): Side {
       };
     },
   };
+  return side;
 }
 
 const num = (m: RegExpExecArray, i: number) => Number(m[i]);

@@ -35,23 +35,23 @@ export const ROWS: Row[] = [
   { label: 'test accuracy 5–9 after (3)', pick: (r) => r.smartAcc, digits: 4 },
 ];
 
-/** runs[side][repeat]; a failed run is undefined. The first side is ours. */
-export function table(names: string[], runs: Array<Array<Run | undefined>>): string {
-  const anchors = names.slice(1);
-  const header = ['', ...names, ...anchors.map((a) => `ours / ${a}`)];
+/** runs[side][repeat]; a failed run is undefined. The first `ours` sides are ours, the rest anchors. */
+export function table(names: string[], runs: Array<Array<Run | undefined>>, ours = 1): string {
+  const pairs = names.slice(0, ours).flatMap((_, o) => names.slice(ours).map((_, j) => [o, ours + j] as const));
+  const header = ['', ...names, ...pairs.map(([o, a]) => `${names[o]} / ${names[a]}`)];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const row of ROWS) {
     const values = (side: number) => runs[side].flatMap((r) => (r && row.pick(r) !== undefined ? [row.pick(r)!] : []));
     const cells = names.map((_, i) => spread(values(i), row.digits, row.unit));
-    const ratios = anchors.map((_, j) => {
+    const ratios = pairs.map(([o, a]) => {
       if (!row.ratio) return '';
-      // Pairs from the same repeat: run next to each other, so they share the machine's mood.
-      const pairs = runs[0].flatMap((ours, k) => {
-        const anchor = runs[j + 1][k];
-        const [a, b] = [ours && row.pick(ours), anchor && row.pick(anchor)];
-        return a !== undefined && b !== undefined ? [a / b] : [];
+      // Runs of the same repeat ran next to each other, so they share the machine's mood.
+      const r = runs[o].flatMap((mine, k) => {
+        const theirs = runs[a][k];
+        const [x, y] = [mine && row.pick(mine), theirs && row.pick(theirs)];
+        return x !== undefined && y !== undefined ? [x / y] : [];
       });
-      return pairs.length ? `**${spread(pairs, 2)}**` : '–';
+      return r.length ? `**${spread(r, 2)}**` : '–';
     });
     lines.push(`| ${[row.label, ...cells, ...ratios].join(' | ')} |`);
   }

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../shared/config.ts';
 import { anchorsVenv, debianTorch, findAnchors, kerasSide, oursSide, torchSide, type Run, type Side } from './anchors.ts';
 import { table } from './bench-table.ts';
-import { countDigits, mnistDir, writeSubset } from './recipe.ts';
+import { countDigits, mnistDir, writeSubset } from './mnist-idx.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,7 +23,7 @@ const { values } = parseArgs({
     epochs: { type: 'string' },
     repeats: { type: 'string' },
     threads: { type: 'string', default: '2' },
-    // Our side's backends, one column each (TF_BACKEND's choice by default).
+    // Our side's backends, one column each: TF_BACKEND's choice by default (auto: what the worker would pick).
     ours: { type: 'string' },
     quick: { type: 'boolean', default: false },
     examples: { type: 'string' },
@@ -35,7 +35,7 @@ const repeats = Number(values.repeats ?? (quick ? 1 : 3));
 const threads = Number(values.threads);
 const examples = values.examples ? Number(values.examples) : quick ? 2048 : undefined;
 const config = loadConfig();
-const backends = (values.ours ?? (config.tfBackend === 'auto' ? 'wasm' : config.tfBackend)).split(',');
+const backends = (values.ours ?? config.tfBackend).split(',');
 
 // Every side reads the same IDX folder: all of MNIST, or its first N examples (test: N / 4).
 let data = mnistDir();
@@ -90,7 +90,7 @@ for (let k = 0; k < repeats; k++) {
 if (runs[0].every((r) => r === undefined)) throw new Error('our side failed in every repeat');
 
 console.log(`\n${command}\n`);
-console.log(table(sides.map((s) => s.name), runs));
+console.log(table(sides.map((s) => s.name), runs, backends.length));
 console.log(`
 Each cell: median [min–max] of ${repeats} interleaved repeats; ratios are medians of ours / anchor within each repeat
 (examples/s: above 1 is faster; seconds: below 1 is faster). Same data, epochs, batch 128, Adadelta lr 1.0 on every side.

@@ -13,7 +13,8 @@ import { disposeParts, freeze, type ModelParts } from '../worker/src/pipeline/fr
 import { withSeededRandom } from '../worker/src/pipeline/seed.ts';
 import { train } from '../worker/src/pipeline/train.ts';
 import { TrainingPeers } from '../worker/src/parallel/training-peers.ts';
-import { CLASSIFIER, FEATURES, loadDigits, recipeHp, type Digits } from './recipe.ts';
+import { loadDigits, type Digits } from './mnist-idx.ts';
+import { CLASSIFIER, FEATURES, recipeHp } from './recipe.ts';
 
 const { values } = parseArgs({
   options: {
