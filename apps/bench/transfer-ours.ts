@@ -48,12 +48,13 @@ const pretrained = (await pre).model;
 let t = performance.now();
 await train(await pre, low, { hp, labels, peers }, noHooks);
 const full = { seconds: seconds(t), examples: low.classes.length * epochs, testAcc: await accuracy(pretrained, lowTest) };
-const topology = pretrained.toJSON(null, false) as object;
+const topology = pretrained.toJSON(null, false);
+if (typeof topology === 'string') throw new Error('toJSON(null, false) returned a string');
 const weights = pretrained.getWeights().map((w) => w.clone());
 
 /** The pretrained base with a new head (seeded), conv base frozen. freeze() consumes its model, so each way gets a copy. */
 async function fineTuneParts(): Promise<ModelParts> {
-  const copy = await tf.models.modelFromJSON({ modelTopology: topology as never });
+  const copy = await tf.models.modelFromJSON({ modelTopology: topology });
   copy.setWeights(weights);
   return withSeededRandom(hp.seed + 1, async () => freeze(copy, { cutLayer: 'flatten', head: CLASSIFIER, freeze: 'all', numClasses: 5 }));
 }

@@ -33,7 +33,9 @@ export function scratchSeed(seed: number): number {
  * newly initialised from scratchSeed(seed): the same whatever was drawn before.
  */
 export async function fromScratch(model: LayersModel, seed: number): Promise<ModelParts> {
-  const fresh = await withSeededRandom(scratchSeed(seed), () => tf.models.modelFromJSON({ modelTopology: model.toJSON(null, false) as never }));
+  const topology = model.toJSON(null, false);
+  if (typeof topology === 'string') throw new Error('toJSON(null, false) returned a string');
+  const fresh = await withSeededRandom(scratchSeed(seed), () => tf.models.modelFromJSON({ modelTopology: topology }));
   for (const layer of fresh.layers) layer.trainable = true;
   return { head: fresh, model: fresh, baseBlocks: [], freeze: 'none' };
 }
