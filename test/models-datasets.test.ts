@@ -129,6 +129,7 @@ describe('models and tabular datasets', () => {
     assert.deepEqual(ready.body.checks, { postgres: { ok: true }, redis: { ok: true }, s3: { ok: true } });
     assert.equal(ready.body.workers.length, 1);
     assert.equal(ready.body.workers[0].backend, 'wasm');
+    assert.equal(ready.body.workers[0].device, 'CPU (WebAssembly, XNNPACK)');
     assert.ok(ready.headers['x-request-id']);
   });
 });

@@ -1,6 +1,7 @@
 // The one place that reads process.env. Everything else receives a typed,
 // frozen Config, so tests can build one by hand with loadConfig({...}).
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { LOG_FORMATS, pinoPrettyInstalled, wantsPrettyLogs, type LogFormatChoice } from './log-format.ts';
 
 export type TfBackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -65,6 +66,13 @@ export interface Config {
     parallelMinExamples: number;
   };
   tfBackend: TfBackendChoice;
+  /** Where `npm run native:install` puts native TensorFlow and the tfjs addon (TF_NATIVE_DIR). @defaultValue <repo>/.native */
+  tfNativeDir: string;
+  /**
+   * TF_FORCE_GPU_ALLOW_GROWTH for native TensorFlow: take GPU memory as needed rather than all
+   * of it up front, so that several training processes can share a card. @defaultValue true
+   */
+  tfGpuAllowGrowth: boolean;
   /** Grace period for in-flight requests and jobs on SIGTERM. @defaultValue 30000 */
   shutdownTimeoutMs: number;
   /** Largest accepted JSON body. @defaultValue 1048576 */
@@ -222,6 +230,9 @@ function originList(env: Env, key: string): string[] {
   });
 }
 
+/** The repository's own cache folder (gitignored), wherever the process was started from. */
+export const DEFAULT_NATIVE_DIR = fileURLToPath(new URL('../../.native', import.meta.url));
+
 const BACKENDS: TfBackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /**
@@ -289,6 +300,8 @@ export function loadConfig(env: Env = process.env): Config {
       parallelMinExamples: int(env, 'TRAIN_PARALLEL_MIN_EXAMPLES', 2048, 0),
     },
     tfBackend,
+    tfNativeDir: str(env, 'TF_NATIVE_DIR', DEFAULT_NATIVE_DIR),
+    tfGpuAllowGrowth: bool(env, 'TF_FORCE_GPU_ALLOW_GROWTH', true),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024),
     eventsPollMs: int(env, 'EVENTS_POLL_MS', 500, 20),
@@ -359,6 +372,9 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     TRAIN_THREADS: String(config.worker.trainThreads),
     TRAIN_PARALLEL_MIN_EXAMPLES: String(config.worker.parallelMinExamples),
     TF_BACKEND: config.tfBackend,
+    TF_NATIVE_DIR: config.tfNativeDir,
+    // TensorFlow reads it from the environment of the process that trains.
+    TF_FORCE_GPU_ALLOW_GROWTH: String(config.tfGpuAllowGrowth),
     SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs),
     BODY_LIMIT_BYTES: String(config.bodyLimitBytes),
     IDEMPOTENCY_TTL_HOURS: String(config.idempotencyTtlHours),
@@ -391,6 +407,36 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
   if (config.auth.adminApiKey) env.ADMIN_API_KEY = config.auth.adminApiKey;
   if (config.auth.urlSigningSecret) env.URL_SIGNING_SECRET = config.auth.urlSigningSecret;
   return env;
+}
+
+/** What `npm run native:install` gets, from where (apps/native/install.ts). */
+export interface NativeInstallConfig {
+  /** TF_NATIVE_DIR, as for the service. */
+  dir: string;
+  /** TF_WHEEL: a TensorFlow wheel file to use instead of asking pip. */
+  wheel?: string;
+  /** TF_PIP_SPEC: what pip downloads; `tensorflow[and-cuda]==2.21.0` for GPUs. @defaultValue tensorflow-cpu==2.21.0 */
+  pipSpec: string;
+  /** TF_PYTHON: the Python whose pip is asked. @defaultValue python3 */
+  python: string;
+  /** Node's own headers for node-gyp (npm's nodedir setting); unset: beside this Node's binary. */
+  nodedir?: string;
+  /** npm's bundled node-gyp (npm sets npm_config_node_gyp for scripts). */
+  nodeGyp?: string;
+  /** The npm running the script (npm_execpath), to install tfjs-node with. */
+  npmCli?: string;
+}
+
+export function loadNativeInstallConfig(env: Env = process.env): NativeInstallConfig {
+  return Object.freeze({
+    dir: str(env, 'TF_NATIVE_DIR', DEFAULT_NATIVE_DIR),
+    wheel: env.TF_WHEEL || undefined,
+    pipSpec: str(env, 'TF_PIP_SPEC', 'tensorflow-cpu==2.21.0'),
+    python: str(env, 'TF_PYTHON', 'python3'),
+    nodedir: env.npm_config_nodedir || undefined,
+    nodeGyp: env.npm_config_node_gyp || undefined,
+    npmCli: env.npm_execpath || undefined,
+  });
 }
 
 /** Same config, pointed at the embedded Postgres once it is up. */

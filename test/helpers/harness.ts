@@ -18,6 +18,7 @@ import { Storage } from '../../apps/shared/storage/s3-storage.ts';
 import { startWorker, type RunningWorker } from '../../apps/worker/src/worker.ts';
 import { newApiKey } from '../../apps/shared/auth/api-keys.ts';
 import { useKey } from './api.ts';
+import { TEST_BACKEND_DEFAULTS } from './backend.ts';
 
 const TEMPLATE_LOCK = 8_675_309;
 
@@ -91,7 +92,7 @@ export interface HarnessOptions {
 }
 
 export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const base = loadConfigWith(opts.env ?? {});
+  const base = loadConfigWith(opts.env ?? {}, TEST_BACKEND_DEFAULTS);
   const databaseUrl = await cloneTestDatabase(base.databaseUrl);
   const dir = await mkdtemp(path.join(tmpdir(), 'ftest-s3-'));
   const s3: EmbeddedS3 = await startEmbeddedS3({ dir, port: 0 });
@@ -107,7 +108,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       DATABASE_URL: databaseUrl,
       QUEUE_NAME: `test-${id}`,
       S3_BUCKET: `test-${id}`,
-    }, { LOG_LEVEL: 'warn' }),
+    }, { LOG_LEVEL: 'warn', ...TEST_BACKEND_DEFAULTS }),
     s3.endpoint,
   );
   let app: App | undefined;

@@ -18,8 +18,8 @@ async function createContext(): Promise<RunContext> {
   const config = loadConfig();
   if (!config.s3.endpoint) throw new Error('S3_ENDPOINT must be set for the sandbox');
   const log = createLogger(config, { role: 'sandbox', host: hostname(), pid: process.pid });
-  const backend = await initBackend(config.tfBackend);
-  log.info({ backend: backend.kind }, 'sandbox ready');
+  const backend = await initBackend(config.tfBackend, config);
+  log.info({ backend: backend.kind, skipped: backend.skipped }, 'sandbox ready');
   return {
     db: createDb(config.databaseUrl),
     storage: new Storage({ ...config.s3, endpoint: config.s3.endpoint }),
