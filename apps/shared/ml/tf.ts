@@ -71,13 +71,21 @@ async function loadWasm(): Promise<void> {
   registerWasmGradKernels();
 }
 
+let webgpuBackend: () => Promise<unknown> = () => import(WEBGPU_BACKEND);
+
+/** Where @tensorflow/tfjs-backend-webgpu comes from: a bundle brings its own (npm run gpu-check:bundle). */
+export function loadWebgpuBackendWith(load: () => Promise<unknown>): void {
+  webgpuBackend = load;
+}
+
 /** WebGPU in Node: Dawn (the `webgpu` npm package, which needs a Vulkan driver) provides navigator.gpu. */
 async function loadWebgpu(): Promise<void> {
   try {
     const dawn = (await import(DAWN)) as { create(flags: string[]): unknown; globals: Record<string, unknown> };
     Object.assign(globalThis, dawn.globals);
     Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true });
-    await import(WEBGPU_BACKEND);
+    // The backend registers itself on import only if navigator.gpu is there by then.
+    await webgpuBackend();
   } catch (err) {
     throw new BackendUnavailableError(`WebGPU needs the packages ${DAWN} and ${WEBGPU_BACKEND}: ${(err as Error).message}`);
   }
