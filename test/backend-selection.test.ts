@@ -81,8 +81,13 @@ describe('backend selection', () => {
   });
 
   it('forced tensorflow stays on the CPU even where TensorFlow would see a GPU; forced wasm and cpu are what they say', async () => {
-    assert.equal((await probe({ TF_BACKEND: 'tensorflow', TF_NATIVE_DIR: standIn, STAND_IN_GPU: '1' })).backend.kind, 'tensorflow');
-    assert.equal((await probe({ TF_BACKEND: 'tensorflow-gpu', TF_NATIVE_DIR: standIn, STAND_IN_GPU: '1' })).backend.kind, 'tensorflow-gpu');
+    const cpuOnly = await probe({ TF_BACKEND: 'tensorflow', TF_NATIVE_DIR: standIn, STAND_IN_GPU: '1' });
+    assert.equal(cpuOnly.backend.kind, 'tensorflow');
+    // The stand-in logs no placement; the device is what it lists, and the GPU must have been hidden from it.
+    assert.match(cpuOnly.device, /^CPU /);
+    const gpu = await probe({ TF_BACKEND: 'tensorflow-gpu', TF_NATIVE_DIR: standIn, STAND_IN_GPU: '1' });
+    assert.equal(gpu.backend.kind, 'tensorflow-gpu');
+    assert.match(gpu.device, /^GPU /);
     assert.equal((await probe({ TF_BACKEND: 'wasm', TF_NATIVE_DIR: standIn })).backend.kind, 'wasm');
     const cpu = await probe({ TF_BACKEND: 'cpu' });
     assert.equal(cpu.backend.kind, 'cpu');
