@@ -9,6 +9,7 @@ import type { io } from '@tensorflow/tfjs';
 import { tf } from '../apps/shared/ml/tf.ts';
 import { checkModelGraph } from '../apps/shared/ml/model-graph.ts';
 import { AppError } from '../apps/shared/errors.ts';
+import { DANGLING_INPUT } from './helpers/hostile-models.ts';
 
 type Topology = Record<string, any>;
 
@@ -42,20 +43,6 @@ const honest: Record<string, () => tf.LayersModel> = {
     const x = tf.input({ shape: [3], name: 'x' });
     const y = tf.input({ shape: [3], name: 'y' });
     return tf.model({ inputs: [x, y], outputs: tf.layers.dense({ units: 2, name: 'out' }).apply(tf.layers.multiply({ name: 'mul' }).apply([x, y]) as tf.SymbolicTensor) as tf.SymbolicTensor });
-  },
-};
-
-/** The reproducer from issue 12: a Dense whose input names a layer that does not exist. */
-export const DANGLING_INPUT: Topology = {
-  class_name: 'Model',
-  config: {
-    name: 'm',
-    layers: [
-      { name: 'input', class_name: 'InputLayer', config: { batch_input_shape: [null, 4], dtype: 'float32', name: 'input' }, inbound_nodes: [] },
-      { name: 'd', class_name: 'Dense', config: { units: 2, activation: 'softmax', name: 'd' }, inbound_nodes: [[['nope', 0, 0, {}]]] },
-    ],
-    input_layers: [['input', 0, 0]],
-    output_layers: [['d', 0, 0]],
   },
 };
 

@@ -26,6 +26,7 @@ import { Storage } from '../apps/shared/storage/s3-storage.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { createDataset, http } from './helpers/api.ts';
 import { irisLikeCsv, uploadTinyModel } from './helpers/fixtures.ts';
+import { ModelInspector } from '../apps/shared/ml/model-inspector.ts';
 
 const OPEN: OutboundPolicy = { allowedHosts: [] };
 const SECRET = 'whsec_test_0123456789abcdef';
@@ -381,7 +382,7 @@ describe('outbound checks through the API (no allow-list)', () => {
         source: { type: 's3', uri: `s3://${otherBucket}/uploads/iris.csv`, format: 'csv', labelColumn: 'species' },
       });
       assert.equal(dataset.numExamples, 60);
-      const registered = await new ModelService(h.db, h.storage, h.config.maxModelParams, sourceBuckets).register(h.tenant.tenantId, { name: 'shared tiny', uri: modelUri });
+      const registered = await new ModelService(h.db, h.storage, h.config.maxModelParams, new ModelInspector(h.config.modelInspector), sourceBuckets).register(h.tenant.tenantId, { name: 'shared tiny', uri: modelUri });
       assert.equal(registered.sourceUri, modelUri);
     } finally {
       other.destroy();

@@ -126,6 +126,18 @@ export interface Config {
   maxModelParams: number;
   /** Largest dataset file registration reads from S3. @defaultValue 268435456 (256 MiB) */
   maxDatasetBytes: number;
+  /**
+   * The child process that builds an untrusted model with tfjs (registration, and a worker's
+   * load of a registered model): killed past either limit, with 422 model_invalid.
+   */
+  modelInspector: {
+    /** Wall time to build the model, once the child is up. @defaultValue 30000 */
+    timeoutMs: number;
+    /** The child's memory (resident set, tfjs included; also its V8 heap limit). @defaultValue 1024 */
+    memoryMb: number;
+    /** Children one process runs at once; more registrations wait their turn. @defaultValue 2 */
+    concurrency: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -320,6 +332,12 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlHours: int(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1),
     maxModelParams: int(env, 'MAX_MODEL_PARAMS', 20_000_000, 1),
     maxDatasetBytes: int(env, 'MAX_DATASET_BYTES', 256 * 2 ** 20, 1),
+    modelInspector: {
+      timeoutMs: int(env, 'MODEL_INSPECT_TIMEOUT_MS', 30_000, 100),
+      // Node, tsx and tfjs alone take about 200 MiB.
+      memoryMb: int(env, 'MODEL_INSPECT_MEMORY_MB', 1024, 256),
+      concurrency: int(env, 'MODEL_INSPECT_CONCURRENCY', 2, 1),
+    },
   };
   return Object.freeze(config);
 }
@@ -382,6 +400,9 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     OUTBOUND_ALLOWED_HOSTS: config.webhooks.allowedHosts.join(','),
     MAX_MODEL_PARAMS: String(config.maxModelParams),
     MAX_DATASET_BYTES: String(config.maxDatasetBytes),
+    MODEL_INSPECT_TIMEOUT_MS: String(config.modelInspector.timeoutMs),
+    MODEL_INSPECT_MEMORY_MB: String(config.modelInspector.memoryMb),
+    MODEL_INSPECT_CONCURRENCY: String(config.modelInspector.concurrency),
   };
   if (config.s3.endpoint) env.S3_ENDPOINT = config.s3.endpoint;
   if (config.embeddedPg) {
@@ -391,6 +412,15 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
   if (config.auth.adminApiKey) env.ADMIN_API_KEY = config.auth.adminApiKey;
   if (config.auth.urlSigningSecret) env.URL_SIGNING_SECRET = config.auth.urlSigningSecret;
   return env;
+}
+
+/**
+ * The environment of a child that handles untrusted input (the model inspector): enough to
+ * run node, and none of the service's settings, keys or credentials.
+ */
+export function sandboxEnv(): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT'];
+  return Object.fromEntries(keep.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]])));
 }
 
 /** Same config, pointed at the embedded Postgres once it is up. */

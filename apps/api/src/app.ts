@@ -49,7 +49,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
     reply.header('x-request-id', req.id);
   });
 
-  // Model registration loads models with tfjs, on the same backend a worker would pick.
+  // The backend a worker would pick. The API builds no model itself: registration runs tfjs in
+  // the model inspector's child process (apps/shared/ml/model-inspector.ts).
   await initBackend(config.tfBackend);
 
   for (const schema of [ErrorSchema, DatasetSchema, ModelSchema, EpochMetricSchema, JobSchema, ApiKeySchema]) app.addSchema(schema);

@@ -7,9 +7,11 @@ import { ModelService, modelView } from '../services/models.ts';
 import { tenantOf } from '../plugins/auth.ts';
 import { signModelUrl } from '../../../shared/auth/signed-urls.ts';
 import { MODEL_JSON } from '../../../shared/ml/s3-io-handler.ts';
+import { ModelInspector } from '../../../shared/ml/model-inspector.ts';
 
 const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const service = new ModelService(app.db, app.storage, { maxParams: config.maxModelParams, maxBytes: config.limits.modelBytes, maxLayers: config.limits.modelLayers }, config.s3.sourceBuckets);
+  const limits = { maxParams: config.maxModelParams, maxBytes: config.limits.modelBytes, maxLayers: config.limits.modelLayers };
+  const service = new ModelService(app.db, app.storage, limits, new ModelInspector(config.modelInspector), config.s3.sourceBuckets);
   const tags = ['models'];
 
   app.post('/v1/models', {
@@ -18,8 +20,9 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
       operationId: 'registerModel',
       summary: 'Register a TensorFlow.js LayersModel found in S3',
       description:
-        'Checks model.json and its weight shards before tfjs builds anything (known layer classes only, shard sizes as declared, at most MAX_MODEL_PARAMS), ' +
-        'then keeps its own copy. The response lists the layers, parameter counts and shapes.',
+        'Checks model.json and its weight shards before tfjs builds anything (known layer classes only, a well-formed acyclic graph, integer dimensions, shard sizes as declared), ' +
+        'then builds it with tfjs in a child process bounded by MODEL_INSPECT_TIMEOUT_MS and MODEL_INSPECT_MEMORY_MB (at most MAX_MODEL_PARAMS), and keeps its own copy. ' +
+        'The response lists the layers, parameter counts and shapes.',
       body: RegisterModelBody,
       response: {
         201: { $ref: 'Model' },
@@ -28,7 +31,7 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
           404: ['object_not_found'],
           413: ['object_too_large'],
           422: ['source_bucket_not_allowed', 'model_invalid', 'model_too_large', 'model_too_many_layers'],
-          503: ['storage_unavailable'],
+          503: ['storage_unavailable', 'model_inspector_unavailable'],
         }),
       },
     },

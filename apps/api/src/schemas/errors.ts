@@ -54,7 +54,7 @@ export const ERROR_CODES = {
   object_too_large: doc([413], 'A dataset file over MAX_DATASET_BYTES, or a model file larger than its manifest declares'),
   dataset_invalid: doc([400], 'The CSV/NDJSON cannot be parsed or has a bad value; `details: {row, column}`'),
   dataset_empty: doc([400], 'The source selects no examples'),
-  model_invalid: doc([422], 'The model files are not an acceptable LayersModel (unknown layer class, shard bytes differ from the manifest, tfjs cannot build it)'),
+  model_invalid: doc([422], 'The model files are not an acceptable LayersModel: unknown layer class, a malformed or cyclic graph or a non-integer dimension (`details: {layer, fault}`), shard bytes differ from the manifest, or tfjs cannot build it within MODEL_INSPECT_TIMEOUT_MS / MODEL_INSPECT_MEMORY_MB'),
   model_too_large: doc([422], "The job's model, or a registered model's weights, exceed MAX_MODEL_PARAMS (parameters) or MAX_MODEL_BYTES (weight bytes declared in the manifest)"),
   model_too_many_layers: doc([422], "The job's model, or a registered model, has more layers than MAX_MODEL_LAYERS"),
   job_too_large: doc([422], 'Epochs × training examples is over MAX_EPOCH_EXAMPLES'),
@@ -81,6 +81,7 @@ export const ERROR_CODES = {
   // The server and what it depends on
   internal_error: doc([500], 'An unexpected error; the message is generic and the cause is logged'),
   storage_unavailable: doc([503], 'S3 failed; retry'),
+  model_inspector_unavailable: doc([503], 'The child process that builds a registered model with tfjs could not start or died for a reason other than the model; retry'),
   queue_unavailable: doc([503], 'Redis refused the job (nothing was stored), or a resumed job waits to be handed to the queue; retry'),
   // Only in a job's `error`
   job_cancelled: doc([], 'The job was cancelled; its checkpoints are kept'),

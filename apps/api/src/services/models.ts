@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../../shared/db/prisma.ts';
 import type { Model } from '../../../shared/generated/prisma/client.ts';
-import { ConflictError, LimitExceededError, NotFoundError, UnprocessableError } from '../../../shared/errors.ts';
-import { tf } from '../../../shared/ml/tf.ts';
-import { summarize, type LayerSummary } from '../../../shared/ml/model-summary.ts';
-import { filesIOHandler, MODEL_JSON, readModelFiles, WEIGHTS_FILE } from '../../../shared/ml/s3-io-handler.ts';
+import { ConflictError, LimitExceededError, NotFoundError } from '../../../shared/errors.ts';
+import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
+import type { ModelInspector } from '../../../shared/ml/model-inspector.ts';
+import { MODEL_JSON, readModelFiles, WEIGHTS_FILE } from '../../../shared/ml/s3-io-handler.ts';
 import { checkS3Source } from '../../../shared/net/outbound-url.ts';
 import type { Storage } from '../../../shared/storage/s3-storage.ts';
 import type { ModelResponse, RegisterModelBody } from '../schemas/models.ts';
@@ -40,6 +40,8 @@ export class ModelService {
     private readonly storage: Storage,
     /** MAX_MODEL_PARAMS alone, or with MAX_MODEL_BYTES and MAX_MODEL_LAYERS. */
     private readonly limits: number | ModelLimits,
+    /** Builds the untrusted files with tfjs in a child process, never on this event loop. */
+    private readonly inspector: ModelInspector,
     /** S3_SOURCE_BUCKETS (config.s3.sourceBuckets); until the caller passes it, only our own bucket. */
     private readonly sourceBuckets: readonly string[] = [storage.bucket],
   ) {}
@@ -50,15 +52,8 @@ export class ModelService {
     const prefix = loc.key.slice(0, -MODEL_JSON.length);
     const limits = typeof this.limits === 'number' ? { maxParams: this.limits, maxBytes: this.limits * 4, maxLayers: Infinity } : this.limits;
     const files = await readModelFiles(this.storage, prefix, loc.bucket, { maxWeightBytes: limits.maxBytes, maxLayers: limits.maxLayers });
-    let summary;
-    try {
-      const model = await tf.loadLayersModel(filesIOHandler(files));
-      summary = summarize(model);
-      model.dispose();
-    } catch (err) {
-      // The files passed the manifest checks, yet tfjs cannot build them: still the upload's fault.
-      throw new UnprocessableError('model_invalid', `TensorFlow.js cannot load the model: ${(err as Error).message.slice(0, 300)}`);
-    }
+    // 422 model_invalid when tfjs cannot build it, or not within MODEL_INSPECT_TIMEOUT_MS / _MEMORY_MB.
+    const summary = await this.inspector.inspect(files);
     if (summary.totalParams > limits.maxParams) {
       throw new LimitExceededError('model_too_large', `The model has ${summary.totalParams} parameters`, 422, 'MAX_MODEL_PARAMS', limits.maxParams, summary.totalParams);
     }
