@@ -9,6 +9,8 @@ import { createRedis } from '../apps/shared/queue/contract.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { http, tinyMlp } from './helpers/api.ts';
 import { irisLikeCsv, uploadTinyModel } from './helpers/fixtures.ts';
+import { CYCLE_MODEL_JSON, DANGLING_INPUT_MODEL_JSON, NODE_INDEX_MODEL_JSON, STRING_DIMENSION_MODEL_JSON } from './helpers/hostile-models.ts';
+import { uploadPrefix } from '../apps/shared/storage/upload-area.ts';
 
 const ZERO = '00000000-0000-4000-8000-000000000000';
 
@@ -40,8 +42,8 @@ describe('hostile input corpus', () => {
   const mnist = (extra: Record<string, unknown>) => dataset({ type: 'mnist', ...extra });
   /** Uploads `body` under uploads/ and registers it as a CSV (or NDJSON) dataset. */
   const file = async (key: string, body: string | Uint8Array, format: 'csv' | 'ndjson' = 'csv', labelColumn = 'label') => {
-    await h.storage.put(`uploads/${key}`, body);
-    return dataset({ type: 's3', uri: `s3://${bucket()}/uploads/${key}`, format, labelColumn });
+    await h.storage.put(`${h.uploads}${key}`, body);
+    return dataset({ type: 's3', uri: `s3://${bucket()}/${h.uploads}${key}`, format, labelColumn });
   };
   const s3Uri = (uri: string) => dataset({ type: 's3', uri, format: 'csv', labelColumn: 'label' });
   const job = (body: Record<string, unknown>) => api().post('/v1/jobs').send(body);
@@ -52,10 +54,23 @@ describe('hostile input corpus', () => {
   const model = async (key: string, mutate: (json: any, weights: Uint8Array) => { json?: any; weights?: Uint8Array; raw?: string } | void) => {
     const json = structuredClone(tiny.json);
     const out = mutate(json, tiny.weights) ?? {};
-    await h.storage.put(`uploads/${key}/weights.bin`, out.weights ?? tiny.weights);
-    await h.storage.put(`uploads/${key}/model.json`, out.raw ?? JSON.stringify(out.json ?? json));
-    return api().post('/v1/models').send({ name: 'hostile', uri: `s3://${bucket()}/uploads/${key}/model.json` });
+    await h.storage.put(`${h.uploads}${key}/weights.bin`, out.weights ?? tiny.weights);
+    await h.storage.put(`${h.uploads}${key}/model.json`, out.raw ?? JSON.stringify(out.json ?? json));
+    return api().post('/v1/models').send({ name: 'hostile', uri: `s3://${bucket()}/${h.uploads}${key}/model.json` });
   };
+  /** Uploads a model.json as it is, with zero weights of the size its manifest declares. */
+  const rawModel = async (key: string, json: any) => {
+    const bytes = json.weightsManifest[0].weights.reduce((n: number, w: any) => n + 4 * w.shape.reduce((a: number, b: number) => a * b, 1), 0);
+    await h.storage.put(`${h.uploads}${key}/weights.bin`, new Uint8Array(bytes));
+    await h.storage.put(`${h.uploads}${key}/model.json`, JSON.stringify(json));
+    return api().post('/v1/models').send({ name: 'hostile', uri: `s3://${bucket()}/${h.uploads}${key}/model.json` });
+  };
+  /** The fault, and the layer at fault, that a model_invalid names. */
+  const fault = (kind: string, at?: string) => (d: any) => assert.deepEqual([d?.fault, d?.layer], [kind, at], JSON.stringify(d));
+  /** A registration from a key in our bucket outside the caller's upload area. */
+  const ourKey = (kind: 'model' | 'dataset', key: string) =>
+    kind === 'model' ? api().post('/v1/models').send({ name: 'copy', uri: `s3://${bucket()}/${key}` }) : s3Uri(`s3://${bucket()}/${key}`);
+  const outsideArea = (d: any) => assert.deepEqual(d, { allowed: [`s3://${bucket()}/${h.uploads}`] });
   const weightSpec = (json: any, i: number) => json.weightsManifest[0].weights[i];
   const layer = (json: any, i: number) => json.modelTopology.model_config?.config.layers[i] ?? json.modelTopology.config.layers[i];
 
@@ -131,22 +146,33 @@ describe('hostile input corpus', () => {
     { name: 'a 10000-character name', status: 400, code: 'validation_failed', send: () => dataset({ type: 'mnist' }, 'x'.repeat(10_000)) },
     { name: 'a newline in a job name', status: 400, code: 'validation_failed', send: () => pretrain({ name: 'line1\nline2' }) },
     { name: 'a NUL in a class-weight label', status: 400, code: 'validation_failed', send: () => hp({ classWeights: { 'a\u0000': 1 } }) },
-    { name: 'a NUL in a model name', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: '\u0000', uri: `s3://${bucket()}/uploads/tiny/model.json` }) },
-    { name: 'a NUL in a model label', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/uploads/tiny/model.json`, labels: ['a', 'b\u0000'] }) },
-    { name: 'a NUL in a label column name', status: 400, code: 'validation_failed', send: () => dataset({ type: 's3', uri: `s3://${bucket()}/uploads/table.csv`, format: 'csv', labelColumn: 'species\u0000' }) },
+    { name: 'a NUL in a model name', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: '\u0000', uri: `s3://${bucket()}/${h.uploads}tiny/model.json` }) },
+    { name: 'a NUL in a model label', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/${h.uploads}tiny/model.json`, labels: ['a', 'b\u0000'] }) },
+    { name: 'a NUL in a label column name', status: 400, code: 'validation_failed', send: () => dataset({ type: 's3', uri: `s3://${bucket()}/${h.uploads}table.csv`, format: 'csv', labelColumn: 'species\u0000' }) },
     { name: 'unicode that is fine in a name, in a job that is not', status: 422, code: 'dataset_not_found', send: () => pretrain({ name: 'Données 数据 🚀', trainDatasetId: ZERO }) },
 
     // ------------------------------------------------------------ path traversal in names, keys and ids
-    { name: '../ in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/uploads/../datasets/x.csv`) },
-    { name: './ in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/uploads/./table.csv`) },
-    { name: 'a backslash traversal in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/uploads/..\\..\\etc\\passwd`) },
-    { name: 'a NUL in an S3 key', status: 400, code: 'validation_failed', send: () => s3Uri(`s3://${bucket()}/uploads/table.csv\u0000.png`) },
-    { name: 'a percent-encoded traversal in an S3 key', status: 404, code: 'object_not_found', send: () => s3Uri(`s3://${bucket()}/uploads/%2e%2e/%2e%2e/etc/passwd`) },
+    { name: '../ in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/${h.uploads}../datasets/x.csv`) },
+    { name: './ in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/${h.uploads}./table.csv`) },
+    { name: 'a backslash traversal in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/${h.uploads}..\\..\\etc\\passwd`) },
+    { name: 'a NUL in an S3 key', status: 400, code: 'validation_failed', send: () => s3Uri(`s3://${bucket()}/${h.uploads}table.csv\u0000.png`) },
+    { name: 'a percent-encoded traversal in an S3 key', status: 404, code: 'object_not_found', send: () => s3Uri(`s3://${bucket()}/${h.uploads}%2e%2e/%2e%2e/etc/passwd`) },
     { name: 'another bucket', status: 422, code: 'source_bucket_not_allowed', send: () => s3Uri('s3://someone-elses-bucket/data.csv') },
+    { name: 'a percent-encoded traversal outside the upload area', status: 422, code: 'source_key_not_allowed', send: () => s3Uri(`s3://${bucket()}/uploads/%2e%2e/%2e%2e/etc/passwd`), check: outsideArea },
+
+    // ------------------------------------------------------------ our bucket outside the caller's upload area (issue 12: cross-tenant copies)
+    { name: "a registered model's own files (models/)", status: 422, code: 'source_key_not_allowed', send: () => ourKey('model', `models/${ids.model}/model.json`), check: outsideArea },
+    { name: "a job's checkpoint (jobs/)", status: 422, code: 'source_key_not_allowed', send: () => ourKey('model', `jobs/${ZERO}/checkpoints/epoch-1/model.json`), check: outsideArea },
+    { name: "a registered dataset's snapshot (datasets/)", status: 422, code: 'source_key_not_allowed', send: () => ourKey('dataset', `datasets/${ids.table}/data.csv`), check: outsideArea },
+    { name: 'the feature cache (cache/)', status: 422, code: 'source_key_not_allowed', send: () => ourKey('dataset', 'cache/features/0000/features.csv'), check: outsideArea },
+    { name: "another tenant's upload area", status: 422, code: 'source_key_not_allowed', send: () => ourKey('dataset', `${ids.foreignArea}table.csv`), check: outsideArea },
+    { name: "another tenant's uploaded model", status: 422, code: 'source_key_not_allowed', send: () => ourKey('model', `${ids.foreignArea}tiny/model.json`), check: outsideArea },
+    { name: 'the root of uploads/, outside every area', status: 422, code: 'source_key_not_allowed', send: () => ourKey('dataset', 'uploads/table.csv'), check: outsideArea },
+    { name: 'a key at the bucket root', status: 422, code: 'source_key_not_allowed', send: () => ourKey('dataset', 'table.csv'), check: outsideArea },
     { name: 'a file:// source', status: 400, code: 'validation_failed', send: () => s3Uri('file:///etc/passwd') },
     { name: 'an http source at the metadata service', status: 400, code: 'validation_failed', send: () => s3Uri('http://169.254.169.254/latest/meta-data/') },
-    { name: '../ in a model URI', status: 400, code: 'invalid_s3_uri', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/uploads/../models/x/model.json` }) },
-    { name: 'a model URI that is not model.json', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/uploads/tiny/weights.bin` }) },
+    { name: '../ in a model URI', status: 400, code: 'invalid_s3_uri', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/${h.uploads}../models/x/model.json` }) },
+    { name: 'a model URI that is not model.json', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/${h.uploads}tiny/weights.bin` }) },
     { name: 'traversal as a model file name', status: 400, code: 'validation_failed', send: () => api().get(`/v1/models/${ids.model}/..%2F..%2Fjobs`) },
     { name: 'an unknown model file name', status: 400, code: 'validation_failed', send: () => api().get(`/v1/models/${ids.model}/secrets.txt`) },
     { name: 'traversal as an id', status: 400, code: 'validation_failed', send: () => api().get('/v1/jobs/..%2F..%2Fadmin') },
@@ -168,9 +194,17 @@ describe('hostile input corpus', () => {
     { name: 'a custom layer class', status: 422, code: 'model_invalid', send: () => model('custom', (j) => void (layer(j, 1).class_name = 'MyEvalLayer')) },
     { name: 'a nested model as a layer', status: 422, code: 'model_invalid', send: () => model('nested', (j) => void (layer(j, 1).class_name = 'Sequential')) },
     { name: 'a 1e9-unit dense layer, declared', status: 422, code: 'model_invalid', send: () => model('dense-1e9', (j) => { layer(j, 1).config.units = 1e9; weightSpec(j, 2).shape = [8, 1e9]; weightSpec(j, 3).shape = [1e9]; }) },
-    { name: 'a 1e9-unit dense layer the manifest hides', status: 422, code: 'model_invalid', send: () => model('dense-1e9-hidden', (j) => void (layer(j, 1).config.units = 1e9)), check: beforeAllocation },
+    { name: 'a 1e8-unit dense layer the manifest hides', status: 422, code: 'model_invalid', send: () => model('dense-1e8-hidden', (j) => void (layer(j, 1).config.units = 1e8)), check: beforeAllocation },
+    { name: 'a 1e9-unit dense layer the manifest hides (past any dimension)', status: 422, code: 'model_invalid', send: () => model('dense-1e9-hidden', (j) => void (layer(j, 1).config.units = 1e9)), check: (d) => assert.equal(d.fault, 'bad_dimension') },
     { name: 'a 1e5-unit dense layer the manifest hides', status: 422, code: 'model_invalid', send: () => model('dense-1e5-hidden', (j) => void (layer(j, 0).config.units = 100_000)), check: beforeAllocation },
     { name: 'two 20000-unit dense layers the manifest hides (a 1.6 GB kernel)', status: 422, code: 'model_invalid', send: () => model('dense-wide-hidden', (j) => { layer(j, 0).config.units = 20_000; layer(j, 1).config.units = 20_000; }), check: beforeAllocation },
+    // ------------------------------------------------------------ model graphs tfjs cannot build (issue 12: one froze the whole service)
+    { name: "issue 12's reproducer: an input naming a layer that does not exist", status: 422, code: 'model_invalid', send: () => rawModel('graph-dangling', DANGLING_INPUT_MODEL_JSON), check: fault('unknown_layer', 'd') },
+    { name: 'two layers feeding each other', status: 422, code: 'model_invalid', send: () => rawModel('graph-cycle', CYCLE_MODEL_JSON), check: (d) => assert.equal(d.fault, 'cycle') },
+    { name: "a node reading a call of a layer that never happens", status: 422, code: 'model_invalid', send: () => rawModel('graph-node-index', NODE_INDEX_MODEL_JSON), check: fault('node_index_out_of_range', 'b') },
+    { name: 'a string dimension before Flatten and Dense (issue 12: a stored row that broke the model routes)', status: 422, code: 'model_invalid', send: () => rawModel('graph-string-dim', STRING_DIMENSION_MODEL_JSON), check: fault('bad_dimension', 'flat') },
+    { name: 'a camelCase config key that tfjs would read past the checks', status: 422, code: 'model_invalid', send: () => model('camel-key', (j) => void (layer(j, 0).config.kernelInitializer = { class_name: 'Zeros', config: {} })), check: fault('bad_key', 'hidden') },
+    { name: 'a model.json nested 10000 deep', status: 422, code: 'model_invalid', send: () => model('deep-json', (j) => ({ raw: JSON.stringify(j).replace(/}$/, `,"padding":${'['.repeat(10_000)}${']'.repeat(10_000)}}`) })), check: (d) => assert.equal(d.fault, 'too_deep') },
     { name: 'model.json that is not JSON', status: 422, code: 'model_invalid', send: () => model('not-json', () => ({ raw: '{"modelTopology": ' })) },
     { name: 'a graph model', status: 422, code: 'model_invalid', send: () => model('graph', () => ({ raw: JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }) })) },
     { name: 'a model with no weight files', status: 404, code: 'object_not_found', send: () => model('no-shard', (j) => void (j.weightsManifest[0].paths = ['missing.bin'])) },
@@ -219,18 +253,22 @@ describe('hostile input corpus', () => {
     ids.digits = await make('digits 0-4', { type: 'mnist', classes: [0, 1, 2, 3, 4], count: 50 });
     ids.otherDigits = await make('digits 5-9', { type: 'mnist', classes: [5, 6, 7, 8, 9], count: 50 });
     ids.oneClass = await make('only 3s', { type: 'mnist', classes: [3], count: 20 });
-    await h.storage.put('uploads/table.csv', irisLikeCsv());
-    ids.table = await make('table', { type: 's3', uri: `s3://${bucket()}/uploads/table.csv`, format: 'csv', labelColumn: 'species' });
-    const uri = await uploadTinyModel(h.storage, 'uploads/tiny/');
+    await h.storage.put(`${h.uploads}table.csv`, irisLikeCsv());
+    ids.table = await make('table', { type: 's3', uri: `s3://${bucket()}/${h.uploads}table.csv`, format: 'csv', labelColumn: 'species' });
+    const uri = await uploadTinyModel(h.storage, `${h.uploads}tiny/`);
     ids.model = (await api().post('/v1/models').send({ name: 'tiny', uri })).body.id;
-    tiny = { json: JSON.parse(Buffer.from(await h.storage.getBytes('uploads/tiny/model.json')).toString()), weights: await h.storage.getBytes('uploads/tiny/weights.bin') };
+    tiny = { json: JSON.parse(Buffer.from(await h.storage.getBytes(`${h.uploads}tiny/model.json`)).toString()), weights: await h.storage.getBytes(`${h.uploads}tiny/weights.bin`) };
     const foreign = await h.newTenant('someone else');
     ids.foreignDataset = await make('theirs', { type: 'mnist', classes: [0, 1], count: 10 }, foreign.apiKey);
+    ids.foreignArea = uploadPrefix(foreign.tenantId);
+    await h.storage.put(`${ids.foreignArea}table.csv`, irisLikeCsv());
+    await uploadTinyModel(h.storage, `${ids.foreignArea}tiny/`);
+    await h.storage.put('uploads/table.csv', irisLikeCsv());
     baseline = {
       datasets: await h.db.dataset.count(),
       models: await h.db.model.count(),
       jobs: await h.db.job.count(),
-      objects: (await h.storage.list('')).map((o) => o.key).filter((k) => !k.startsWith('uploads/')).sort(),
+      objects: (await h.storage.list('')).map((o) => o.key).filter((k) => !k.startsWith(`${h.uploads}`)).sort(),
     };
   });
   after(async () => {
@@ -262,7 +300,7 @@ describe('hostile input corpus', () => {
     assert.equal(await h.db.model.count(), baseline.models, 'models');
     assert.equal(await h.db.job.count(), baseline.jobs, 'jobs');
     assert.equal(await queue.count(), 0, 'nothing enqueued');
-    const objects = (await h.storage.list('')).map((o) => o.key).filter((k) => !k.startsWith('uploads/')).sort();
+    const objects = (await h.storage.list('')).map((o) => o.key).filter((k) => !k.startsWith(`${h.uploads}`)).sort();
     assert.deepEqual(objects, baseline.objects, 'no object outside uploads/ was written');
   });
 });

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { createHarness, type Harness, type Tenant } from './helpers/harness.ts';
 import { http, tinyMlp } from './helpers/api.ts';
 import { uploadTinyModel } from './helpers/fixtures.ts';
+import { uploadPrefix } from '../apps/shared/storage/upload-area.ts';
 import { s3IOHandler } from '../apps/shared/ml/s3-io-handler.ts';
 import { tf } from '../apps/shared/ml/tf.ts';
 
@@ -60,9 +61,10 @@ describe('limits', () => {
   });
   after(() => h?.close());
 
-  async function s3Dataset(tenant: Tenant, key: string, body: string, format: 'csv' | 'ndjson' = 'csv') {
+  async function s3Dataset(tenant: Tenant, name: string, body: string, format: 'csv' | 'ndjson' = 'csv') {
+    const key = uploadPrefix(tenant.tenantId) + name;
     await h.storage.put(key, body);
-    return http(h.app, tenant.apiKey).post('/v1/datasets').send({ name: key, source: { type: 's3', uri: `s3://${h.storage.bucket}/${key}`, format, labelColumn: 'label' } });
+    return http(h.app, tenant.apiKey).post('/v1/datasets').send({ name, source: { type: 's3', uri: `s3://${h.storage.bucket}/${key}`, format, labelColumn: 'label' } });
   }
 
   it('MAX_DATASET_ROWS rows register; one more is a 413 that names the limit (CSV, NDJSON, MNIST)', async () => {
@@ -128,10 +130,10 @@ describe('limits', () => {
   it('a model of MAX_MODEL_BYTES, MAX_MODEL_LAYERS layers and MAX_MODEL_PARAMS parameters registers; one more of each is a 422', async () => {
     const t = await h.newTenant('models');
     const register = (uri: string) => http(h.app, t.apiKey).post('/v1/models').send({ name: 'm', uri });
-    assert.equal((await register(await uploadTinyModel(h.storage, 'models-limit/tiny4/', 4))).status, 201, 'exactly MAX_MODEL_BYTES');
-    expectLimit(await register(await uploadTinyModel(h.storage, 'models-limit/tiny5/', 5)), 422, 'model_too_large', 'MAX_MODEL_BYTES', 268);
-    assert.equal((await register(await uploadDeepModel(h, 'models-limit/deep3/', 3))).status, 201, 'exactly MAX_MODEL_LAYERS');
-    expectLimit(await register(await uploadDeepModel(h, 'models-limit/deep4/', 4)), 422, 'model_too_many_layers', 'MAX_MODEL_LAYERS', 3);
+    assert.equal((await register(await uploadTinyModel(h.storage, `${uploadPrefix(t.tenantId)}models-limit/tiny4/`, 4))).status, 201, 'exactly MAX_MODEL_BYTES');
+    expectLimit(await register(await uploadTinyModel(h.storage, `${uploadPrefix(t.tenantId)}models-limit/tiny5/`, 5)), 422, 'model_too_large', 'MAX_MODEL_BYTES', 268);
+    assert.equal((await register(await uploadDeepModel(h, `${uploadPrefix(t.tenantId)}models-limit/deep3/`, 3))).status, 201, 'exactly MAX_MODEL_LAYERS');
+    expectLimit(await register(await uploadDeepModel(h, `${uploadPrefix(t.tenantId)}models-limit/deep4/`, 4)), 422, 'model_too_many_layers', 'MAX_MODEL_LAYERS', 3);
     assert.equal(await h.db.model.count({ where: { tenantId: t.tenantId } }), 2);
   });
 
@@ -147,7 +149,7 @@ describe('limits', () => {
 
     const table = (await s3Dataset(t, 'job-models/t.csv', csv(30, 4))).body;
     assert.equal(table.numClasses, 2);
-    const model = (await api().post('/v1/models').send({ name: 'tiny', uri: await uploadTinyModel(h.storage, 'job-models/tiny/', 4) })).body.id;
+    const model = (await api().post('/v1/models').send({ name: 'tiny', uri: await uploadTinyModel(h.storage, `${uploadPrefix(t.tenantId)}job-models/tiny/`, 4) })).body.id;
     // Room in the queue (MAX_QUEUED_JOBS_PER_TENANT is 2), so only the layer limit can refuse.
     await api().post(`/v1/jobs/${(await api().get('/v1/jobs')).body.data[0].id}/cancel`);
     const finetune = (head: unknown[]) => api().post('/v1/jobs').send({ baseModelId: model, trainDatasetId: table.id, cutLayer: 'hidden', head });

@@ -39,6 +39,13 @@ export interface Config {
      * always includes `bucket`. @defaultValue [bucket]
      */
     sourceBuckets: readonly string[];
+    /**
+     * The endpoint that presigned upload URLs name (S3_PUBLIC_ENDPOINT): where callers reach S3,
+     * when that differs from where the service does (a compose network's `minio:9000`). @defaultValue endpoint
+     */
+    publicEndpoint: string | undefined;
+    /** How long a presigned upload URL (POST /v1/uploads) works. @defaultValue 900 */
+    uploadUrlTtlSeconds: number;
   };
   embeddedS3: { dir: string; port: number };
   /** Where `npm start` keeps the default tenant's API key. @defaultValue .data/api-key */
@@ -284,6 +291,9 @@ export function loadConfig(env: Env = process.env): Config {
       secretAccessKey: str(env, 'S3_SECRET_ACCESS_KEY', 'S3RVER'),
       forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', true),
       sourceBuckets: Object.freeze([...new Set([bucket, ...sourceBuckets])]),
+      publicEndpoint: env.S3_PUBLIC_ENDPOINT ? url(env, 'S3_PUBLIC_ENDPOINT', '', ['http:', 'https:']) : undefined,
+      // SigV4 presigned URLs last at most 7 days.
+      uploadUrlTtlSeconds: Math.min(int(env, 'UPLOAD_URL_TTL_SECONDS', 900, 10), 604_800),
     },
     embeddedS3: {
       dir: str(env, 'EMBEDDED_S3_DIR', '.data/s3'),
@@ -365,6 +375,7 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     S3_SECRET_ACCESS_KEY: config.s3.secretAccessKey,
     S3_FORCE_PATH_STYLE: String(config.s3.forcePathStyle),
     S3_SOURCE_BUCKETS: config.s3.sourceBuckets.join(','),
+    UPLOAD_URL_TTL_SECONDS: String(config.s3.uploadUrlTtlSeconds),
     EMBEDDED_S3_DIR: config.embeddedS3.dir,
     EMBEDDED_S3_PORT: String(config.embeddedS3.port),
     QUICKSTART_KEY_FILE: config.quickstartKeyFile,
@@ -405,6 +416,7 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     MODEL_INSPECT_CONCURRENCY: String(config.modelInspector.concurrency),
   };
   if (config.s3.endpoint) env.S3_ENDPOINT = config.s3.endpoint;
+  if (config.s3.publicEndpoint) env.S3_PUBLIC_ENDPOINT = config.s3.publicEndpoint;
   if (config.embeddedPg) {
     env.EMBEDDED_PG_DIR = config.embeddedPg.dir;
     env.EMBEDDED_PG_PORT = String(config.embeddedPg.port);

@@ -18,6 +18,7 @@ import { Storage } from '../../apps/shared/storage/s3-storage.ts';
 import { startWorker, type RunningWorker } from '../../apps/worker/src/worker.ts';
 import { newApiKey } from '../../apps/shared/auth/api-keys.ts';
 import { useKey } from './api.ts';
+import { uploadPrefix } from '../../apps/shared/storage/upload-area.ts';
 
 const TEMPLATE_LOCK = 8_675_309;
 
@@ -74,6 +75,8 @@ export interface Harness {
   app: App;
   /** This file's tenant, whose key http(app) sends by default. */
   tenant: Tenant;
+  /** That tenant's upload area in the bucket (uploads/<tenantId>/): the only keys there it may register. */
+  uploads: string;
   /** Another tenant, for isolation tests. */
   newTenant(name: string): Promise<Tenant>;
   db: Db;
@@ -138,6 +141,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     config,
     app,
     tenant,
+    uploads: uploadPrefix(tenant.tenantId),
     newTenant,
     db,
     storage,

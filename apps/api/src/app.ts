@@ -30,6 +30,7 @@ import adminRoutes from './routes/admin.ts';
 import jobRoutes from './routes/jobs.ts';
 import modelRoutes from './routes/models.ts';
 import checkpointFileRoutes from './routes/checkpoint-files.ts';
+import uploadRoutes from './routes/uploads.ts';
 
 export interface BuildOptions {
   /** Override the logger (tests pass false). */
@@ -71,6 +72,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   await app.register(healthRoutes, { config });
   await app.register(datasetRoutes, { config });
   await app.register(modelRoutes, { config });
+  await app.register(uploadRoutes, { config });
   await app.register(jobRoutes, { config });
   await app.register(adminRoutes);
   await app.register(checkpointFileRoutes);

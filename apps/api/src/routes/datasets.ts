@@ -25,7 +25,7 @@ const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
           400: ['invalid_s3_uri', 's3_access_denied', 'dataset_invalid', 'dataset_empty'],
           404: ['object_not_found'],
           413: ['object_too_large', 'dataset_too_many_rows', 'dataset_too_many_features'],
-          422: ['source_bucket_not_allowed'],
+          422: ['source_bucket_not_allowed', 'source_key_not_allowed'],
           503: ['storage_unavailable'],
         }),
       },

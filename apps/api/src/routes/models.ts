@@ -30,7 +30,7 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
           400: ['invalid_s3_uri', 's3_access_denied'],
           404: ['object_not_found'],
           413: ['object_too_large'],
-          422: ['source_bucket_not_allowed', 'model_invalid', 'model_too_large', 'model_too_many_layers'],
+          422: ['source_bucket_not_allowed', 'source_key_not_allowed', 'model_invalid', 'model_too_large', 'model_too_many_layers'],
           503: ['storage_unavailable', 'model_inspector_unavailable'],
         }),
       },

@@ -51,6 +51,7 @@ export const ERROR_CODES = {
   invalid_s3_uri: doc([400], 'Not s3://bucket/key, or the key has "."/".." segments, backslashes or control characters'),
   s3_access_denied: doc([400], 'S3 refused access to the dataset or model object'),
   source_bucket_not_allowed: doc([422], 'The source is in a bucket other than S3_BUCKET and S3_SOURCE_BUCKETS; `details: {bucket, allowed}`'),
+  source_key_not_allowed: doc([422], "The source is in S3_BUCKET but outside the caller's upload area uploads/<tenantId>/ (the service's own models/, datasets/, jobs/, cache/, or another tenant's area); decided from the URI alone, so it says nothing about whether the object exists; `details: {allowed}`"),
   object_too_large: doc([413], 'A dataset file over MAX_DATASET_BYTES, or a model file larger than its manifest declares'),
   dataset_invalid: doc([400], 'The CSV/NDJSON cannot be parsed or has a bad value; `details: {row, column}`'),
   dataset_empty: doc([400], 'The source selects no examples'),

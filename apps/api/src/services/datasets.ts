@@ -33,7 +33,7 @@ export class DatasetService {
   ) {}
 
   async create(tenantId: string, body: CreateDatasetBody): Promise<Dataset> {
-    if (body.source.type === 's3') checkS3Source(body.source.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets });
+    if (body.source.type === 's3') checkS3Source(body.source.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets }, tenantId);
     const id = randomUUID();
     const limits = typeof this.limits === 'number' ? { maxBytes: this.limits, maxRows: Infinity, maxFeatures: Infinity } : this.limits;
     const profile = await registerDataset(id, body.source, this.storage, limits);

@@ -48,7 +48,7 @@ export class ModelService {
 
   /** Validates a LayersModel found in S3, then keeps our own copy of it. */
   async register(tenantId: string, body: RegisterModelBody): Promise<Model> {
-    const loc = checkS3Source(body.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets });
+    const loc = checkS3Source(body.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets }, tenantId);
     const prefix = loc.key.slice(0, -MODEL_JSON.length);
     const limits = typeof this.limits === 'number' ? { maxParams: this.limits, maxBytes: this.limits * 4, maxLayers: Infinity } : this.limits;
     const files = await readModelFiles(this.storage, prefix, loc.bucket, { maxWeightBytes: limits.maxBytes, maxLayers: limits.maxLayers });
