@@ -17,6 +17,7 @@ const LIMITS = {
   // MNIST's 28×28 pixels, exactly.
   MAX_DATASET_FEATURES: '784',
   MAX_DATASET_BYTES: '16384',
+  MAX_DATASET_CLASSES: '5',
   // tinyMlp(2) on MNIST: 784×32+32 + 32×2+2.
   MAX_MODEL_PARAMS: '25186',
   // uploadTinyModel(4 inputs): (4×8+8 + 8×3+3) float32s.
@@ -87,6 +88,21 @@ describe('limits', () => {
     const mnist = await http(h.app, t.apiKey).post('/v1/datasets').send({ name: 'm', source: { type: 'mnist', classes: [0, 1], count: 10 } });
     assert.equal(mnist.status, 201);
     assert.deepEqual(mnist.body.featureShape, [28, 28, 1]);
+  });
+
+  it('MAX_DATASET_CLASSES distinct labels register; one more is a 413 (CSV and MNIST), and nothing is stored', async () => {
+    const t = await h.newTenant('classes');
+    const labelled = (classes: number) => ['f0,label', ...Array.from({ length: 12 }, (_, i) => `${i},=cmd|${i % classes}`)].join('\n');
+    const five = await s3Dataset(t, 'classes/5.csv', labelled(5));
+    assert.equal(five.status, 201, JSON.stringify(five.body));
+    assert.equal(five.body.numClasses, 5);
+    const snapshots = (await h.storage.list('datasets/')).length;
+    expectLimit(await s3Dataset(t, 'classes/6.csv', labelled(6)), 413, 'dataset_too_many_classes', 'MAX_DATASET_CLASSES', 5);
+    assert.equal((await h.storage.list('datasets/')).length, snapshots, 'no snapshot of the refused file');
+    const digits = (classes: number[]) => http(h.app, t.apiKey).post('/v1/datasets').send({ name: 'm', source: { type: 'mnist', classes, count: 30 } });
+    assert.equal((await digits([0, 1, 2, 3, 4])).status, 201);
+    expectLimit(await digits([0, 1, 2, 3, 4, 5]), 413, 'dataset_too_many_classes', 'MAX_DATASET_CLASSES', 5);
+    assert.equal(await h.db.dataset.count({ where: { tenantId: t.tenantId } }), 2);
   });
 
   it('a MAX_DATASET_BYTES file registers; one byte more is a 413 object_too_large', async () => {

@@ -389,12 +389,12 @@ describe('outbound checks through the API (no allow-list)', () => {
 
       // The objects were readable all along: with the bucket in S3_SOURCE_BUCKETS the same registrations succeed.
       const sourceBuckets = loadConfig({ S3_BUCKET: h.storage.bucket, S3_SOURCE_BUCKETS: otherBucket }).s3.sourceBuckets;
-      const dataset = await new DatasetService(h.db, h.storage, h.config.maxDatasetBytes, sourceBuckets).create(h.tenant.tenantId, {
+      const dataset = await new DatasetService({ db: h.db, storage: h.storage, limits: h.config.maxDatasetBytes, sourceBuckets, log: console }).create(h.tenant.tenantId, {
         name: 'shared iris',
         source: { type: 's3', uri: `s3://${otherBucket}/uploads/iris.csv`, format: 'csv', labelColumn: 'species' },
       });
       assert.equal(dataset.numExamples, 60);
-      const registered = await new ModelService(h.db, h.storage, h.config.maxModelParams, new ModelInspector(h.config.modelInspector), sourceBuckets).register(h.tenant.tenantId, { name: 'shared tiny', uri: modelUri });
+      const registered = await new ModelService({ db: h.db, storage: h.storage, limits: h.config.maxModelParams, inspector: new ModelInspector(h.config.modelInspector), sourceBuckets, log: console }).register(h.tenant.tenantId, { name: 'shared tiny', uri: modelUri });
       assert.equal(registered.sourceUri, modelUri);
     } finally {
       other.destroy();

@@ -114,6 +114,8 @@ export interface Config {
     datasetRows: number;
     /** Features (values per example) a registered dataset may have. @defaultValue 10000 */
     datasetFeatures: number;
+    /** Distinct labels a registered dataset may have (each read lists them with their counts). @defaultValue 1000 */
+    datasetClasses: number;
     /** Weight bytes a model may declare in its manifest. @defaultValue 104857600 (100 MiB) */
     modelBytes: number;
     /** Layers a model may have, registered or built by a job. @defaultValue 256 */
@@ -325,6 +327,7 @@ export function loadConfig(env: Env = process.env): Config {
       runningJobsPerTenant: int(env, 'MAX_RUNNING_JOBS_PER_TENANT', 4, 1),
       datasetRows: int(env, 'MAX_DATASET_ROWS', 1_000_000, 1),
       datasetFeatures: int(env, 'MAX_DATASET_FEATURES', 10_000, 1),
+      datasetClasses: int(env, 'MAX_DATASET_CLASSES', 1_000, 2),
       modelBytes: int(env, 'MAX_MODEL_BYTES', 100 * 2 ** 20, 1),
       modelLayers: int(env, 'MAX_MODEL_LAYERS', 256, 1),
       epochExamples: int(env, 'MAX_EPOCH_EXAMPLES', 100_000_000, 1),
@@ -398,6 +401,7 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     MAX_RUNNING_JOBS_PER_TENANT: String(config.limits.runningJobsPerTenant),
     MAX_DATASET_ROWS: String(config.limits.datasetRows),
     MAX_DATASET_FEATURES: String(config.limits.datasetFeatures),
+    MAX_DATASET_CLASSES: String(config.limits.datasetClasses),
     MAX_MODEL_BYTES: String(config.limits.modelBytes),
     MAX_MODEL_LAYERS: String(config.limits.modelLayers),
     MAX_EPOCH_EXAMPLES: String(config.limits.epochExamples),

@@ -61,6 +61,8 @@ export const ERROR_CODES = {
   job_too_large: doc([422], 'Epochs × training examples is over MAX_EPOCH_EXAMPLES'),
   dataset_too_many_rows: doc([413], 'The dataset has more rows than MAX_DATASET_ROWS'),
   dataset_too_many_features: doc([413], 'The dataset has more features per example than MAX_DATASET_FEATURES'),
+  dataset_too_many_classes: doc([413], 'The dataset has more distinct labels than MAX_DATASET_CLASSES'),
+  summary_invalid: doc([422], 'What the service derived from the files (shapes, layers, labels) does not fit its documented response; nothing was stored'),
   invalid_text: doc([400], 'Text the database cannot store (a NUL or other control character) got past the schema'),
   // Job specs
   base_model_required: doc([422], 'A finetune job without baseModelId'),
@@ -81,6 +83,7 @@ export const ERROR_CODES = {
   reference_not_found: doc([422], 'A record this request refers to was deleted meanwhile'),
   // The server and what it depends on
   internal_error: doc([500], 'An unexpected error; the message is generic and the cause is logged'),
+  stored_record_invalid: doc([500], 'A stored dataset or model no longer fits its schema and cannot be shown (logged); lists leave it out and name it in `skipped`'),
   storage_unavailable: doc([503], 'S3 failed; retry'),
   model_inspector_unavailable: doc([503], 'The child process that builds a registered model with tfjs could not start or died for a reason other than the model; retry'),
   queue_unavailable: doc([503], 'Redis refused the job (nothing was stored), or a resumed job waits to be handed to the queue; retry'),
