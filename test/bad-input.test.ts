@@ -121,6 +121,9 @@ describe('bad input', () => {
       ['f0,f0,label\n1,2,a\n', 'dataset_invalid', { column: 'f0' }],
       ['f0,f1,label\n1,1e39,a\n', 'dataset_invalid', { row: 1, column: 'f1' }],
       ['f0,f1,label\n1,0x10,a\n', 'dataset_invalid', { row: 1, column: 'f1' }],
+      // RFC 4180: an unterminated quote is an error, not data (the hand-written parser took it as data).
+      ['f0,f1,label\n1,2,a\n3,4,"b\n', 'dataset_invalid', { row: 2 }],
+      ['f0,f1,label\n1,2"x,a\n', 'dataset_invalid', { row: 1 }],
     ];
     for (const [i, [csv, code, details]] of cases.entries()) {
       await h.storage.put(`${h.uploads}bad-${i}.csv`, csv);
@@ -144,9 +147,17 @@ describe('bad input', () => {
     const protos = await http(h.app).post('/v1/datasets').send({ name: 'protos', source: { type: 's3', uri: `s3://${h.storage.bucket}/${h.uploads}protos.csv`, format: 'csv', labelColumn: 'label' } });
     assert.equal(protos.status, 201, JSON.stringify(protos.body));
     assert.deepEqual(protos.body.classCounts, [{ label: '__proto__', count: 1 }, { label: 'constructor', count: 2 }, { label: 'toString', count: 1 }]);
+    // RFC 4180 quoting: commas, doubled quotes and line breaks inside quoted fields are data (the
+    // hand-written parser split such a row in two and refused it as ragged). Formula-like labels are data too.
+    const quoted = 'f0,note,f1,label\r\n1,"a, ""b""\nand c",2,=cmd|\' /C calc\'!A0\r\n3,plain,4,"+SUM(1,2)"\r\n5,"",6,@x\r\n';
+    await h.storage.put(`${h.uploads}quoted.csv`, quoted);
+    const ok = await http(h.app).post('/v1/datasets').send({ name: 'quoted', source: { type: 's3', uri: `s3://${h.storage.bucket}/${h.uploads}quoted.csv`, format: 'csv', labelColumn: 'label', featureColumns: ['f0', 'f1'] } });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    assert.equal(ok.body.numExamples, 3);
+    assert.deepEqual(ok.body.labels, ["+SUM(1,2)", "=cmd|' /C calc'!A0", '@x']);
     assert.equal((await http(h.app).get('/v1/datasets')).status, 200);
-    assert.equal(await h.db.dataset.count(), 5, 'only the good datasets exist');
-    assert.equal((await h.storage.list('datasets/')).length, 2, 'only the good CSVs were snapshotted');
+    assert.equal(await h.db.dataset.count(), 6, 'only the good datasets exist');
+    assert.equal((await h.storage.list('datasets/')).length, 3, 'only the good CSVs were snapshotted');
   });
 
   it('unknown ids and routes are 404s with the error shape', async () => {

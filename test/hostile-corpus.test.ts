@@ -11,6 +11,9 @@ import { http, tinyMlp } from './helpers/api.ts';
 import { irisLikeCsv, uploadTinyModel } from './helpers/fixtures.ts';
 import { CYCLE_MODEL_JSON, DANGLING_INPUT_MODEL_JSON, NODE_INDEX_MODEL_JSON, STRING_DIMENSION_MODEL_JSON } from './helpers/hostile-models.ts';
 import { uploadPrefix } from '../apps/shared/storage/upload-area.ts';
+import type { AddressInfo } from 'node:net';
+import { rawRequest } from './helpers/raw-http.ts';
+import { ERROR_CODES } from '../apps/api/src/schemas/errors.ts';
 
 const ZERO = '00000000-0000-4000-8000-000000000000';
 
@@ -19,8 +22,8 @@ interface Case {
   status: number;
   code: string;
   send: () => PromiseLike<{ status: number; body: any }>;
-  /** More to assert about the error's details. */
-  check?: (details: any) => void;
+  /** More to assert about the error's details (and the whole response). */
+  check?: (details: any, res?: any) => void;
 }
 
 /** Refused from the topology and manifest alone, before tfjs allocated anything. */
@@ -33,6 +36,7 @@ describe('hostile input corpus', () => {
   const ids: Record<string, string> = {};
   let baseline: { datasets: number; models: number; jobs: number; objects: string[] };
   let tiny: { json: any; weights: Uint8Array };
+  let port: number;
 
   // ---------------------------------------------------------------- helpers for the rows
   const api = () => http(h.app);
@@ -71,6 +75,14 @@ describe('hostile input corpus', () => {
   const ourKey = (kind: 'model' | 'dataset', key: string) =>
     kind === 'model' ? api().post('/v1/models').send({ name: 'copy', uri: `s3://${bucket()}/${key}` }) : s3Uri(`s3://${bucket()}/${key}`);
   const outsideArea = (d: any) => assert.deepEqual(d, { allowed: [`s3://${bucket()}/${h.uploads}`] });
+  /** Raw bytes on a socket of their own: requests that no HTTP client would send. */
+  const raw = (bytes: string | Buffer) => rawRequest(port, bytes);
+  const auth = () => `Authorization: Bearer ${h.tenant.apiKey}\r\n`;
+  /** The connection closes, and nothing of the request is echoed back. */
+  const closedQuietly = (echo?: string) => (_d: unknown, res?: any) => {
+    assert.equal(res?.headers?.connection?.toLowerCase(), 'close');
+    if (echo) assert.ok(!JSON.stringify(res.body).includes(echo), 'the request is not echoed back');
+  };
   const weightSpec = (json: any, i: number) => json.weightsManifest[0].weights[i];
   const layer = (json: any, i: number) => json.modelTopology.model_config?.config.layers[i] ?? json.modelTopology.config.layers[i];
 
@@ -120,6 +132,11 @@ describe('hostile input corpus', () => {
     { name: 'an object as a feature in NDJSON', status: 400, code: 'dataset_invalid', send: () => file('obj.ndjson', '{"x":{"y":1},"label":"a"}\n', 'ndjson') },
     { name: 'an NDJSON line that is an array', status: 400, code: 'dataset_invalid', send: () => file('arr.ndjson', '[1,2,3]\n', 'ndjson') },
     { name: 'a ragged CSV row', status: 400, code: 'dataset_invalid', send: () => file('ragged.csv', 'f0,f1,label\n1,2\n') },
+    { name: 'an NDJSON row nested 100000 deep (issue 12: a 500 from a stack overflow)', status: 400, code: 'dataset_invalid', send: () => file('deep.ndjson', `{"a":${'['.repeat(100_000)}${']'.repeat(100_000)},"label":"x"}\n{"a":1,"label":"y"}\n`, 'ndjson'), check: (d) => assert.equal(d.row, 1) },
+    { name: 'an NDJSON feature nested 17 deep', status: 400, code: 'dataset_invalid', send: () => file('deep17.ndjson', `{"x":${'['.repeat(17)}1${']'.repeat(17)},"label":"a"}\n`, 'ndjson') },
+    { name: 'an unterminated quote in a CSV (issue 12: taken as data)', status: 400, code: 'dataset_invalid', send: () => file('open-quote.csv', 'f0,label\n1,a\n2,"b\n3,c\n'), check: (d) => assert.equal(d.row, 2) },
+    { name: 'a quote inside an unquoted CSV field', status: 400, code: 'dataset_invalid', send: () => file('stray-quote.csv', 'f0,label\n1,a"b\n') },
+    { name: 'a CSV of 200000 classes (issue 12: 7.8 MB on every read)', status: 413, code: 'dataset_too_many_classes', send: () => file('classes.csv', `f0,label\n${Array.from({ length: 200_000 }, (_, i) => `${i % 7},c${i}`).join('\n')}\n`), check: (d) => assert.deepEqual(d, { setting: 'MAX_DATASET_CLASSES', limit: 1000, actual: 200_000 }) },
     { name: 'a binary file posing as CSV', status: 400, code: 'dataset_invalid', send: () => file('binary.csv', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x2c, 0x0a, 0x2c])) },
 
     // ------------------------------------------------------------ empty, one-class and out-of-range labels
@@ -234,6 +251,18 @@ describe('hostile input corpus', () => {
     { name: 'a webhook via a redirector off the allow-list', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('https://httpbin.org/redirect-to?url=http://169.254.169.254/') },
     { name: 'a webhook with a gopher scheme', status: 400, code: 'validation_failed', send: () => webhook('gopher://127.0.0.1:6379/_FLUSHALL') },
 
+    // ------------------------------------------------------------ requests the router or Node's HTTP parser refuses (issue 12: they left the error shape)
+    { name: 'a path id over 100 characters', status: 414, code: 'path_param_too_long', send: () => api().get(`/v1/jobs/${'a'.repeat(150)}`), check: (d, res) => assert.ok(!JSON.stringify(res.body).includes('a'.repeat(101)), 'the path is not echoed back') },
+    { name: '%FF in a path', status: 400, code: 'invalid_url', send: () => api().get('/v1/jobs/%FF') },
+    { name: 'an unknown HTTP method', status: 400, code: 'malformed_request', send: () => raw(`FOO /v1/jobs HTTP/1.1\r\nHost: x\r\n${auth()}\r\n`), check: closedQuietly() },
+    { name: 'a control character in a header value', status: 400, code: 'malformed_request', send: () => raw(`GET /v1/jobs HTTP/1.1\r\nHost: x\r\nX-Note: a\u0001b\r\n${auth()}\r\n`), check: closedQuietly() },
+    { name: 'a non-ASCII header name', status: 400, code: 'malformed_request', send: () => raw(Buffer.from(`GET /v1/jobs HTTP/1.1\r\nHost: x\r\nX-Caf\u00e9: 1\r\n${auth()}\r\n`, 'utf8')), check: closedQuietly() },
+    { name: 'conflicting Content-Length and Transfer-Encoding', status: 400, code: 'malformed_request', send: () => raw(`POST /v1/datasets HTTP/1.1\r\nHost: x\r\n${auth()}Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`), check: closedQuietly() },
+    { name: 'two different Content-Lengths', status: 400, code: 'malformed_request', send: () => raw(`POST /v1/datasets HTTP/1.1\r\nHost: x\r\n${auth()}Content-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 20\r\n\r\n{}`), check: closedQuietly() },
+    { name: '20 KiB of headers', status: 431, code: 'headers_too_large', send: () => raw(`GET /v1/jobs HTTP/1.1\r\nHost: x\r\nX-Big: ${'x'.repeat(20_480)}\r\n${auth()}\r\n`), check: closedQuietly('xxxxxxxx') },
+    { name: 'headers that never finish (slowloris)', status: 408, code: 'request_timeout', send: () => raw(`GET /v1/jobs HTTP/1.1\r\nHost: x\r\n${auth()}`), check: (d, res) => assert.ok(res.closedAfterMs < 5_000, `closed after ${res.closedAfterMs} ms`) },
+    { name: 'a body that stops halfway', status: 408, code: 'request_timeout', send: () => raw(`POST /v1/datasets HTTP/1.1\r\nHost: x\r\n${auth()}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":"x",`), check: (d, res) => assert.ok(res.closedAfterMs < 6_000, `closed after ${res.closedAfterMs} ms`) },
+
     // ------------------------------------------------------------ ids that are not there, or not ours
     { name: 'an unknown dataset id in a job', status: 422, code: 'dataset_not_found', send: () => pretrain({ trainDatasetId: ZERO }) },
     { name: 'an unknown base model id in a job', status: 422, code: 'model_not_found', send: () => job({ baseModelId: ZERO, trainDatasetId: ids.table }) },
@@ -242,7 +271,9 @@ describe('hostile input corpus', () => {
   ];
 
   before(async () => {
-    h = await createHarness({ env: { OUTBOUND_ALLOWED_HOSTS: 'hooks.example.com' } });
+    h = await createHarness({ env: { OUTBOUND_ALLOWED_HOSTS: 'hooks.example.com', HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '2000' } });
+    await h.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (h.app.server.address() as AddressInfo).port;
     redis = createRedis(h.config);
     queue = new Queue(h.config.queueName, { connection: redis });
     const make = async (name: string, source: Record<string, unknown>, key?: string) => {
@@ -288,8 +319,10 @@ describe('hostile input corpus', () => {
       assert.equal(res.status, c.status, `${c.name}: ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
       assert.equal(res.body?.error?.code, c.code, `${c.name}: ${JSON.stringify(res.body).slice(0, 500)}`);
       assert.equal(typeof res.body.error.message, 'string');
+      assert.ok(Object.hasOwn(ERROR_CODES, c.code), `${c.code} is catalogued`);
+      assert.deepEqual(Object.keys(res.body).sort(), ['error'], 'our error shape, nothing else');
       assert.ok(!/at .+\.ts:\d+/.test(JSON.stringify(res.body)), 'no stack trace');
-      c.check?.(res.body.error.details);
+      c.check?.(res.body.error.details, res);
     });
   }
 

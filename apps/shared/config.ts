@@ -76,6 +76,12 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Largest accepted JSON body. @defaultValue 1048576 */
   bodyLimitBytes: number;
+  http: {
+    /** A whole request, headers and body, must arrive within this; then 408 and the socket is closed. @defaultValue 30000 */
+    requestTimeoutMs: number;
+    /** The headers must arrive within this (at most requestTimeoutMs). @defaultValue 10000 */
+    headersTimeoutMs: number;
+  };
   /** How often an SSE event stream looks for new events. @defaultValue 500 */
   eventsPollMs: number;
   webhooks: {
@@ -243,6 +249,12 @@ function originList(env: Env, key: string): string[] {
   });
 }
 
+function httpTimeouts(env: Env): Config['http'] {
+  const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100);
+  // Node refuses a headers timeout longer than the request timeout.
+  return { requestTimeoutMs, headersTimeoutMs: Math.min(int(env, 'HEADERS_TIMEOUT_MS', 10_000, 100), requestTimeoutMs) };
+}
+
 const BACKENDS: TfBackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /**
@@ -315,6 +327,7 @@ export function loadConfig(env: Env = process.env): Config {
     tfBackend,
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024),
+    http: httpTimeouts(env),
     eventsPollMs: int(env, 'EVENTS_POLL_MS', 500, 20),
     auth: {
       adminApiKey: secret(env, 'ADMIN_API_KEY'),
@@ -393,6 +406,8 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     TF_BACKEND: config.tfBackend,
     SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs),
     BODY_LIMIT_BYTES: String(config.bodyLimitBytes),
+    REQUEST_TIMEOUT_MS: String(config.http.requestTimeoutMs),
+    HEADERS_TIMEOUT_MS: String(config.http.headersTimeoutMs),
     IDEMPOTENCY_TTL_HOURS: String(config.idempotencyTtlHours),
     EVENTS_POLL_MS: String(config.eventsPollMs),
     SIGNED_URL_TTL_SECONDS: String(config.auth.signedUrlTtlSeconds),

@@ -16,6 +16,7 @@ import securityHeadersPlugin from './plugins/security-headers.ts';
 import corsPlugin from './plugins/cors.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
 import errorsPlugin from './plugins/errors.ts';
+import { clientErrorHandler, frameworkErrors } from './plugins/transport-errors.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
 import queuePlugin from './plugins/queue.ts';
 import storagePlugin from './plugins/storage.ts';
@@ -41,6 +42,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   const app = Fastify({
     logger: opts.logger ?? loggerOptions(config),
     bodyLimit: config.bodyLimitBytes,
+    // A client that sends part of a request (headers or a declared body) and stalls gets 408 and
+    // loses the socket; Node checks every connection this often (its default is 30 s).
+    requestTimeout: config.http.requestTimeoutMs,
+    http: { headersTimeout: config.http.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, config.http.headersTimeoutMs) },
+    frameworkErrors,
+    clientErrorHandler,
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
