@@ -51,6 +51,28 @@ function unavailable(reason: string): TransientError {
   return new TransientError('model_inspector_unavailable', `The model inspector failed: ${reason}`);
 }
 
+function request(files: LoadedFiles, limits: InspectorLimits): InspectRequest {
+  const { modelJson, weights } = files;
+  return {
+    type: 'inspect',
+    modelTopology: JSON.stringify(modelJson.modelTopology),
+    weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights),
+    weights,
+    timeoutMs: limits.timeoutMs,
+    memoryMb: limits.memoryMb,
+  };
+}
+
+/** Why a child ended without an answer: over a limit (the model's fault), or broken (ours). */
+function verdict(stderr: string, killedFor: 'time' | 'startup' | undefined, exit: string, limits: InspectorLimits): Error {
+  const marker = new RegExp(`${LIMIT_MARKER} (time|memory)`).exec(stderr)?.[1] as 'time' | 'memory' | undefined;
+  if (marker) return overLimit(marker, limits);
+  if (killedFor === 'time') return overLimit('time', limits);
+  // V8 aborts when the model's JavaScript objects pass --max-old-space-size.
+  if (/heap out of memory|Reached heap limit/i.test(stderr)) return overLimit('memory', limits);
+  return unavailable(killedFor === 'startup' ? `it did not start within ${STARTUP_MS} ms` : `it exited (${exit}) without an answer: ${stderr.trim().slice(-300)}`);
+}
+
 /** Runs one child to its answer, or kills it. */
 function runChild(files: LoadedFiles, limits: InspectorLimits, entry: string): Promise<ModelSummary> {
   return new Promise((resolve, reject) => {
@@ -89,16 +111,7 @@ function runChild(files: LoadedFiles, limits: InspectorLimits, entry: string): P
       if (msg.type === 'ready') {
         clearTimeout(timer);
         timer = setTimeout(() => kill('time'), limits.timeoutMs + BACKSTOP_MS);
-        const { modelJson, weights } = files;
-        const request: InspectRequest = {
-          type: 'inspect',
-          modelTopology: JSON.stringify(modelJson.modelTopology),
-          weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights),
-          weights,
-          timeoutMs: limits.timeoutMs,
-          memoryMb: limits.memoryMb,
-        };
-        child.send(request, (err) => err && kill('startup'));
+        child.send(request(files, limits), (err) => err && kill('startup'));
       } else if (msg.type === 'summary') {
         finish(msg.summary);
       } else if (msg.type === 'invalid') {
@@ -107,14 +120,7 @@ function runChild(files: LoadedFiles, limits: InspectorLimits, entry: string): P
     });
     child.on('error', (err) => finish(unavailable(err.message)));
     // 'close', not 'exit': the watchdog's last words on stderr are in by then.
-    child.on('close', (code, signal) => {
-      const marker = new RegExp(`${LIMIT_MARKER} (time|memory)`).exec(stderr)?.[1] as 'time' | 'memory' | undefined;
-      if (marker) return finish(overLimit(marker, limits));
-      if (killedFor === 'time') return finish(overLimit('time', limits));
-      // V8 aborts when the model's JavaScript objects pass --max-old-space-size.
-      if (/heap out of memory|Reached heap limit/i.test(stderr)) return finish(overLimit('memory', limits));
-      finish(unavailable(killedFor === 'startup' ? `it did not start within ${STARTUP_MS} ms` : `it exited (${signal ?? code}) without an answer: ${stderr.trim().slice(-300)}`));
-    });
+    child.on('close', (code, signal) => finish(verdict(stderr, killedFor, String(signal ?? code), limits)));
   });
 }
 
