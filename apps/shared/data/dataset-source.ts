@@ -24,7 +24,7 @@ export const MnistSourceSchema = Type.Object(
 export const S3SourceSchema = Type.Object(
   {
     type: Type.Literal('s3'),
-    uri: PlainText(1024, { minLength: 6, pattern: PLAIN_TEXT.replace('^', '^s3://') }),
+    uri: PlainText(1024, { minLength: 6, pattern: PLAIN_TEXT.replace('^', '^s3://'), description: 's3://bucket/key: in S3_BUCKET, under your upload area uploads/<tenantId>/ (POST /v1/uploads), or in a bucket of S3_SOURCE_BUCKETS' }),
     format: Type.Union([Type.Literal('csv'), Type.Literal('ndjson')]),
     labelColumn: ColumnName,
     featureColumns: Type.Optional(Type.Array(ColumnName, { minItems: 1, maxItems: 10_000 })),
