@@ -19,6 +19,7 @@ import { startWorker, type RunningWorker } from '../../apps/worker/src/worker.ts
 import { newApiKey } from '../../apps/shared/auth/api-keys.ts';
 import { useKey } from './api.ts';
 import { TEST_BACKEND_DEFAULTS } from './backend.ts';
+import { uploadPrefix } from '../../apps/shared/storage/upload-area.ts';
 
 const TEMPLATE_LOCK = 8_675_309;
 
@@ -75,6 +76,8 @@ export interface Harness {
   app: App;
   /** This file's tenant, whose key http(app) sends by default. */
   tenant: Tenant;
+  /** That tenant's upload area in the bucket (uploads/<tenantId>/): the only keys there it may register. */
+  uploads: string;
   /** Another tenant, for isolation tests. */
   newTenant(name: string): Promise<Tenant>;
   db: Db;
@@ -139,6 +142,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     config,
     app,
     tenant,
+    uploads: uploadPrefix(tenant.tenantId),
     newTenant,
     db,
     storage,
