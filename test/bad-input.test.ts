@@ -21,9 +21,9 @@ describe('bad input', () => {
     ids.digits = (await createDataset(h.app, 'digits 0-4', { type: 'mnist', classes: [0, 1, 2, 3, 4], count: 50 })).id;
     ids.other = (await createDataset(h.app, 'digits 5-9', { type: 'mnist', classes: [5, 6, 7, 8, 9], count: 50 })).id;
     ids.oneClass = (await createDataset(h.app, 'only 3s', { type: 'mnist', classes: [3], count: 20 })).id;
-    await h.storage.put('uploads/table.csv', irisLikeCsv());
-    ids.table = (await createDataset(h.app, 'table', { type: 's3', uri: `s3://${h.storage.bucket}/uploads/table.csv`, format: 'csv', labelColumn: 'species' })).id;
-    const uri = await uploadTinyModel(h.storage, 'uploads/tiny/');
+    await h.storage.put(`${h.uploads}table.csv`, irisLikeCsv());
+    ids.table = (await createDataset(h.app, 'table', { type: 's3', uri: `s3://${h.storage.bucket}/${h.uploads}table.csv`, format: 'csv', labelColumn: 'species' })).id;
+    const uri = await uploadTinyModel(h.storage, `${h.uploads}tiny/`);
     ids.model = (await http(h.app).post('/v1/models').send({ name: 'tiny', uri })).body.id;
   });
   after(async () => {
@@ -121,32 +121,43 @@ describe('bad input', () => {
       ['f0,f0,label\n1,2,a\n', 'dataset_invalid', { column: 'f0' }],
       ['f0,f1,label\n1,1e39,a\n', 'dataset_invalid', { row: 1, column: 'f1' }],
       ['f0,f1,label\n1,0x10,a\n', 'dataset_invalid', { row: 1, column: 'f1' }],
+      // RFC 4180: an unterminated quote is an error, not data (the hand-written parser took it as data).
+      ['f0,f1,label\n1,2,a\n3,4,"b\n', 'dataset_invalid', { row: 2 }],
+      ['f0,f1,label\n1,2"x,a\n', 'dataset_invalid', { row: 1 }],
     ];
     for (const [i, [csv, code, details]] of cases.entries()) {
-      await h.storage.put(`uploads/bad-${i}.csv`, csv);
-      const res = await http(h.app).post('/v1/datasets').send({ name: 'bad', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/bad-${i}.csv`, format: 'csv', labelColumn: 'label' } });
+      await h.storage.put(`${h.uploads}bad-${i}.csv`, csv);
+      const res = await http(h.app).post('/v1/datasets').send({ name: 'bad', source: { type: 's3', uri: `s3://${h.storage.bucket}/${h.uploads}bad-${i}.csv`, format: 'csv', labelColumn: 'label' } });
       await expectError(res, 400, code);
       for (const [k, v] of Object.entries(details)) assert.equal(res.body.error.details[k], v, JSON.stringify(res.body));
     }
-    await h.storage.put('uploads/big.csv', 'f0,label\n' + '1.5,a\n'.repeat(1000));
-    const big = await http(h.app).post('/v1/datasets').send({ name: 'big', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/big.csv`, format: 'csv', labelColumn: 'label' } });
+    await h.storage.put(`${h.uploads}big.csv`, 'f0,label\n' + '1.5,a\n'.repeat(1000));
+    const big = await http(h.app).post('/v1/datasets').send({ name: 'big', source: { type: 's3', uri: `s3://${h.storage.bucket}/${h.uploads}big.csv`, format: 'csv', labelColumn: 'label' } });
     await expectError(big, 413, 'object_too_large');
     assert.equal(big.body.error.details.limit, 4096);
-    const noLabel = await http(h.app).post('/v1/datasets').send({ name: 'x', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/table.csv`, format: 'csv', labelColumn: 'nope' } });
+    const noLabel = await http(h.app).post('/v1/datasets').send({ name: 'x', source: { type: 's3', uri: `s3://${h.storage.bucket}/${h.uploads}table.csv`, format: 'csv', labelColumn: 'nope' } });
     await expectError(noLabel, 400, 'dataset_invalid');
     assert.equal(noLabel.body.error.details.column, 'nope');
-    const missing = await http(h.app).post('/v1/datasets').send({ name: 'x', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/none.csv`, format: 'csv', labelColumn: 'l' } });
+    const missing = await http(h.app).post('/v1/datasets').send({ name: 'x', source: { type: 's3', uri: `s3://${h.storage.bucket}/${h.uploads}none.csv`, format: 'csv', labelColumn: 'l' } });
     await expectError(missing, 404, 'object_not_found');
-    const traversal = await http(h.app).post('/v1/datasets').send({ name: 'x', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/../table.csv`, format: 'csv', labelColumn: 'species' } });
+    const traversal = await http(h.app).post('/v1/datasets').send({ name: 'x', source: { type: 's3', uri: `s3://${h.storage.bucket}/${h.uploads}../table.csv`, format: 'csv', labelColumn: 'species' } });
     await expectError(traversal, 400, 'invalid_s3_uri');
     // Labels are data, even when they are the names of object properties.
-    await h.storage.put('uploads/protos.csv', 'f0,label\n1,constructor\n2,__proto__\n3,toString\n4,constructor\n');
-    const protos = await http(h.app).post('/v1/datasets').send({ name: 'protos', source: { type: 's3', uri: `s3://${h.storage.bucket}/uploads/protos.csv`, format: 'csv', labelColumn: 'label' } });
+    await h.storage.put(`${h.uploads}protos.csv`, 'f0,label\n1,constructor\n2,__proto__\n3,toString\n4,constructor\n');
+    const protos = await http(h.app).post('/v1/datasets').send({ name: 'protos', source: { type: 's3', uri: `s3://${h.storage.bucket}/${h.uploads}protos.csv`, format: 'csv', labelColumn: 'label' } });
     assert.equal(protos.status, 201, JSON.stringify(protos.body));
     assert.deepEqual(protos.body.classCounts, [{ label: '__proto__', count: 1 }, { label: 'constructor', count: 2 }, { label: 'toString', count: 1 }]);
+    // RFC 4180 quoting: commas, doubled quotes and line breaks inside quoted fields are data (the
+    // hand-written parser split such a row in two and refused it as ragged). Formula-like labels are data too.
+    const quoted = 'f0,note,f1,label\r\n1,"a, ""b""\nand c",2,=cmd|\' /C calc\'!A0\r\n3,plain,4,"+SUM(1,2)"\r\n5,"",6,@x\r\n';
+    await h.storage.put(`${h.uploads}quoted.csv`, quoted);
+    const ok = await http(h.app).post('/v1/datasets').send({ name: 'quoted', source: { type: 's3', uri: `s3://${h.storage.bucket}/${h.uploads}quoted.csv`, format: 'csv', labelColumn: 'label', featureColumns: ['f0', 'f1'] } });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    assert.equal(ok.body.numExamples, 3);
+    assert.deepEqual(ok.body.labels, ["+SUM(1,2)", "=cmd|' /C calc'!A0", '@x']);
     assert.equal((await http(h.app).get('/v1/datasets')).status, 200);
-    assert.equal(await h.db.dataset.count(), 5, 'only the good datasets exist');
-    assert.equal((await h.storage.list('datasets/')).length, 2, 'only the good CSVs were snapshotted');
+    assert.equal(await h.db.dataset.count(), 6, 'only the good datasets exist');
+    assert.equal((await h.storage.list('datasets/')).length, 3, 'only the good CSVs were snapshotted');
   });
 
   it('unknown ids and routes are 404s with the error shape', async () => {

@@ -14,7 +14,6 @@ import { EXIT } from '../apps/cli/exit-codes.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { tinyMlp } from './helpers/api.ts';
 import { irisLikeCsv } from './helpers/fixtures.ts';
-import { s3IOHandler } from '../apps/shared/ml/s3-io-handler.ts';
 import { tf } from '../apps/shared/ml/tf.ts';
 
 const BIN = fileURLToPath(new URL('../bin/finetune.mjs', import.meta.url));
@@ -220,22 +219,37 @@ describe('typed client and CLI', () => {
     assert.deepEqual(await res.json(), modelJson);
   });
 
-  it('models add and datasets add --s3; a job that fails exits with the failure code and says why', async () => {
+  it('uploads put, models add and datasets add --s3; a job that fails exits with the failure code and says why', async () => {
     // A base whose weights are all NaN, and a linear layer to cut at: the head's loss is NaN at its first batch.
     const base = tf.sequential({ layers: [
       tf.layers.dense({ inputShape: [4], units: 8, activation: 'linear', name: 'hidden' }),
       tf.layers.dense({ units: 3, activation: 'softmax', name: 'out' }),
     ] });
     base.setWeights(base.getWeights().map((w) => tf.fill(w.shape, NaN)));
-    await base.save(s3IOHandler(h.storage, 'uploads/nan/'));
+    // Saved to local files, as a user has them, then put in the upload area by the CLI.
+    const local = path.join(work, 'nan-base');
+    await mkdir(local, { recursive: true });
+    await base.save(tf.io.withSaveHandler(async (a) => {
+      await writeFile(path.join(local, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
+      await writeFile(path.join(local, 'model.json'), JSON.stringify({ modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
     base.dispose();
-    const added = await cli(['models', 'add', '--name', 'nan base', '--uri', `s3://${h.storage.bucket}/uploads/nan/model.json`, '--json']);
+    const put = await cli(['uploads', 'put', path.join(local, 'model.json'), path.join(local, 'weights.bin'), '--prefix', 'nan/', '--json']);
+    assert.equal(put.code, EXIT.ok, put.stdout + put.stderr);
+    const uris = (json(put) as Array<{ uri: string }>).map((u) => u.uri);
+    assert.deepEqual(uris, [`s3://${h.storage.bucket}/${h.uploads}nan/model.json`, `s3://${h.storage.bucket}/${h.uploads}nan/weights.bin`]);
+    const human = await cli(['uploads', 'put', path.join(local, 'model.json'), '--prefix', 'again/']);
+    assert.match(human.stdout, new RegExp(`model\\.json +s3://${h.storage.bucket}/${h.uploads}again/model\\.json`));
+    assert.equal((await cli(['uploads', 'put', path.join(local, 'model.json'), '--prefix', 'no-slash'])).code, EXIT.usage);
+    const added = await cli(['models', 'add', '--name', 'nan base', '--uri', uris[0], '--json']);
     assert.equal(added.code, EXIT.ok, added.stdout + added.stderr);
     const model = json(added);
     assert.equal(model.kind, 'base');
     assert.equal(model.totalParams, 4 * 8 + 8 + 8 * 3 + 3);
-    await h.storage.put('uploads/iris.csv', irisLikeCsv(30));
-    const ds = await cli(['datasets', 'add', '--name', 'iris', '--s3', `s3://${h.storage.bucket}/uploads/iris.csv`, '--label-column', 'species', '--json']);
+    await writeFile(path.join(work, 'iris.csv'), irisLikeCsv(30));
+    const csvUri = (json(await cli(['uploads', 'put', path.join(work, 'iris.csv'), '--json'])) as Array<{ uri: string }>)[0].uri;
+    const ds = await cli(['datasets', 'add', '--name', 'iris', '--s3', csvUri, '--label-column', 'species', '--json']);
     assert.equal(ds.code, EXIT.ok, ds.stdout + ds.stderr);
     assert.deepEqual(json(ds).featureShape, [4]);
     const spec = await writeSpec('diverge.json', { baseModelId: model.id, cutLayer: 'hidden', hyperparameters: { epochs: 2, batchSize: 8 }, trainDatasetId: json(ds).id });
@@ -245,10 +259,10 @@ describe('typed client and CLI', () => {
     assert.equal(job.status, 'failed');
     assert.equal(job.error?.code, 'training_diverged');
 
-    const human = await cli(['jobs', 'follow', job.id, '--quiet']);
-    assert.equal(human.code, EXIT.jobFailed);
-    assert.match(human.stdout, /failed: training_diverged/);
-    assert.equal(human.stderr, '');
+    const followed = await cli(['jobs', 'follow', job.id, '--quiet']);
+    assert.equal(followed.code, EXIT.jobFailed);
+    assert.match(followed.stdout, /failed: training_diverged/);
+    assert.equal(followed.stderr, '');
   });
 
   it('jobs cancel stops a job; its follower exits with the cancelled code', async () => {

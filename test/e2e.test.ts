@@ -7,12 +7,16 @@ import type { AddressInfo } from 'node:net';
 import { tf } from '../apps/shared/ml/tf.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { createDataset, finished, http, submitJob, tinyMlp, waitForJob } from './helpers/api.ts';
+import { testBackendChoice, trainsOnThreads } from './helpers/backend.ts';
+
+// On native TensorFlow a job trains on TensorFlow's own threads, not on TRAIN_THREADS.
+const THREADS = trainsOnThreads(testBackendChoice) ? 2 : 1;
 
 describe('end to end: pretrain → fine-tune → evaluate → load → predict', () => {
   let h: Harness;
   let baseUrl: string;
   before(async () => {
-    // Two threads even for small data, so jobs train data-parallel through the service.
+    // Two threads even for small data, so jobs train data-parallel through the service (wasm).
     h = await createHarness({ worker: true, env: { TRAIN_THREADS: '2', TRAIN_PARALLEL_MIN_EXAMPLES: '0' } });
     await h.app.listen({ host: '127.0.0.1', port: 0 });
     baseUrl = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
@@ -39,7 +43,7 @@ describe('end to end: pretrain → fine-tune → evaluate → load → predict',
     const preDone = await waitForJob(app, pre.id, finished);
     assert.equal(preDone.status, 'succeeded', JSON.stringify(preDone.error));
     assert.ok(preDone.outputModelId);
-    assert.equal(preDone.bestCheckpoint.threads, 2);
+    assert.equal(preDone.bestCheckpoint.threads, THREADS);
     const base = (await http(app).get(`/v1/models/${preDone.outputModelId}`)).body;
     assert.equal(base.kind, 'base');
     assert.deepEqual(base.inputShape, [null, 28, 28, 1]);
@@ -62,7 +66,7 @@ describe('end to end: pretrain → fine-tune → evaluate → load → predict',
     const done = await waitForJob(app, ft.id, finished);
     assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
     assert.equal(done.stage, 'evaluate');
-    assert.equal(done.backend, 'wasm');
+    assert.equal(done.backend, testBackendChoice);
     assert.equal(done.attempts, 1);
     assert.deepEqual(done.progress, { epoch: 3, totalEpochs: 3, fraction: 1 });
     assert.equal(done.evaluation.split, 'test');
@@ -75,7 +79,7 @@ describe('end to end: pretrain → fine-tune → evaluate → load → predict',
     assert.equal(done.bestCheckpoint.metric, 'valLoss');
     assert.ok(done.bestCheckpoint.epoch >= 1 && done.bestCheckpoint.epoch <= 3);
     assert.equal(done.bestCheckpoint.fastPath, true);
-    assert.equal(done.bestCheckpoint.threads, 2);
+    assert.equal(done.bestCheckpoint.threads, THREADS);
     const cmp = done.evaluation.comparison;
     assert.equal(cmp.targetValAccuracy, 0.5);
     for (const side of [cmp.fineTuned, cmp.scratch]) {

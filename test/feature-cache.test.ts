@@ -10,7 +10,8 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { loadConfigWith } from '../apps/shared/config.ts';
 import type { StoredSource } from '../apps/shared/data/dataset-source.ts';
 import { s3IOHandler } from '../apps/shared/ml/s3-io-handler.ts';
-import { initBackend, tf } from '../apps/shared/ml/tf.ts';
+import { tf } from '../apps/shared/ml/tf.ts';
+import { initTestBackend } from './helpers/backend.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from '../apps/shared/storage/embedded-s3.ts';
 import { Storage } from '../apps/shared/storage/s3-storage.ts';
 import { cachedFeatures, featureKey, type Features } from '../apps/worker/src/feature-cache.ts';
@@ -30,7 +31,7 @@ describe('feature cache', () => {
   let storage: Storage;
 
   before(async () => {
-    await initBackend('wasm');
+    await initTestBackend();
     dir = await mkdtemp(path.join(tmpdir(), 'ftest-cache-'));
     s3 = await startEmbeddedS3({ dir, port: 0 });
     storage = new Storage({ ...loadConfigWith({ S3_BUCKET: 'feature-cache' }).s3, endpoint: s3.endpoint });

@@ -9,6 +9,11 @@ import { createRedis } from '../apps/shared/queue/contract.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { http, tinyMlp } from './helpers/api.ts';
 import { irisLikeCsv, uploadTinyModel } from './helpers/fixtures.ts';
+import { CYCLE_MODEL_JSON, DANGLING_INPUT_MODEL_JSON, NODE_INDEX_MODEL_JSON, STRING_DIMENSION_MODEL_JSON } from './helpers/hostile-models.ts';
+import { uploadPrefix } from '../apps/shared/storage/upload-area.ts';
+import type { AddressInfo } from 'node:net';
+import { rawRequest } from './helpers/raw-http.ts';
+import { ERROR_CODES } from '../apps/api/src/schemas/errors.ts';
 
 const ZERO = '00000000-0000-4000-8000-000000000000';
 
@@ -17,8 +22,8 @@ interface Case {
   status: number;
   code: string;
   send: () => PromiseLike<{ status: number; body: any }>;
-  /** More to assert about the error's details. */
-  check?: (details: any) => void;
+  /** More to assert about the error's details (and the whole response). */
+  check?: (details: any, res?: any) => void;
 }
 
 /** Refused from the topology and manifest alone, before tfjs allocated anything. */
@@ -31,6 +36,7 @@ describe('hostile input corpus', () => {
   const ids: Record<string, string> = {};
   let baseline: { datasets: number; models: number; jobs: number; objects: string[] };
   let tiny: { json: any; weights: Uint8Array };
+  let port: number;
 
   // ---------------------------------------------------------------- helpers for the rows
   const api = () => http(h.app);
@@ -40,8 +46,8 @@ describe('hostile input corpus', () => {
   const mnist = (extra: Record<string, unknown>) => dataset({ type: 'mnist', ...extra });
   /** Uploads `body` under uploads/ and registers it as a CSV (or NDJSON) dataset. */
   const file = async (key: string, body: string | Uint8Array, format: 'csv' | 'ndjson' = 'csv', labelColumn = 'label') => {
-    await h.storage.put(`uploads/${key}`, body);
-    return dataset({ type: 's3', uri: `s3://${bucket()}/uploads/${key}`, format, labelColumn });
+    await h.storage.put(`${h.uploads}${key}`, body);
+    return dataset({ type: 's3', uri: `s3://${bucket()}/${h.uploads}${key}`, format, labelColumn });
   };
   const s3Uri = (uri: string) => dataset({ type: 's3', uri, format: 'csv', labelColumn: 'label' });
   const job = (body: Record<string, unknown>) => api().post('/v1/jobs').send(body);
@@ -52,9 +58,30 @@ describe('hostile input corpus', () => {
   const model = async (key: string, mutate: (json: any, weights: Uint8Array) => { json?: any; weights?: Uint8Array; raw?: string } | void) => {
     const json = structuredClone(tiny.json);
     const out = mutate(json, tiny.weights) ?? {};
-    await h.storage.put(`uploads/${key}/weights.bin`, out.weights ?? tiny.weights);
-    await h.storage.put(`uploads/${key}/model.json`, out.raw ?? JSON.stringify(out.json ?? json));
-    return api().post('/v1/models').send({ name: 'hostile', uri: `s3://${bucket()}/uploads/${key}/model.json` });
+    await h.storage.put(`${h.uploads}${key}/weights.bin`, out.weights ?? tiny.weights);
+    await h.storage.put(`${h.uploads}${key}/model.json`, out.raw ?? JSON.stringify(out.json ?? json));
+    return api().post('/v1/models').send({ name: 'hostile', uri: `s3://${bucket()}/${h.uploads}${key}/model.json` });
+  };
+  /** Uploads a model.json as it is, with zero weights of the size its manifest declares. */
+  const rawModel = async (key: string, json: any) => {
+    const bytes = json.weightsManifest[0].weights.reduce((n: number, w: any) => n + 4 * w.shape.reduce((a: number, b: number) => a * b, 1), 0);
+    await h.storage.put(`${h.uploads}${key}/weights.bin`, new Uint8Array(bytes));
+    await h.storage.put(`${h.uploads}${key}/model.json`, JSON.stringify(json));
+    return api().post('/v1/models').send({ name: 'hostile', uri: `s3://${bucket()}/${h.uploads}${key}/model.json` });
+  };
+  /** The fault, and the layer at fault, that a model_invalid names. */
+  const fault = (kind: string, at?: string) => (d: any) => assert.deepEqual([d?.fault, d?.layer], [kind, at], JSON.stringify(d));
+  /** A registration from a key in our bucket outside the caller's upload area. */
+  const ourKey = (kind: 'model' | 'dataset', key: string) =>
+    kind === 'model' ? api().post('/v1/models').send({ name: 'copy', uri: `s3://${bucket()}/${key}` }) : s3Uri(`s3://${bucket()}/${key}`);
+  const outsideArea = (d: any) => assert.deepEqual(d, { allowed: [`s3://${bucket()}/${h.uploads}`] });
+  /** Raw bytes on a socket of their own: requests that no HTTP client would send. */
+  const raw = (bytes: string | Buffer) => rawRequest(port, bytes);
+  const auth = () => `Authorization: Bearer ${h.tenant.apiKey}\r\n`;
+  /** The connection closes, and nothing of the request is echoed back. */
+  const closedQuietly = (echo?: string) => (_d: unknown, res?: any) => {
+    assert.equal(res?.headers?.connection?.toLowerCase(), 'close');
+    if (echo) assert.ok(!JSON.stringify(res.body).includes(echo), 'the request is not echoed back');
   };
   const weightSpec = (json: any, i: number) => json.weightsManifest[0].weights[i];
   const layer = (json: any, i: number) => json.modelTopology.model_config?.config.layers[i] ?? json.modelTopology.config.layers[i];
@@ -105,6 +132,11 @@ describe('hostile input corpus', () => {
     { name: 'an object as a feature in NDJSON', status: 400, code: 'dataset_invalid', send: () => file('obj.ndjson', '{"x":{"y":1},"label":"a"}\n', 'ndjson') },
     { name: 'an NDJSON line that is an array', status: 400, code: 'dataset_invalid', send: () => file('arr.ndjson', '[1,2,3]\n', 'ndjson') },
     { name: 'a ragged CSV row', status: 400, code: 'dataset_invalid', send: () => file('ragged.csv', 'f0,f1,label\n1,2\n') },
+    { name: 'an NDJSON row nested 100000 deep (issue 12: a 500 from a stack overflow)', status: 400, code: 'dataset_invalid', send: () => file('deep.ndjson', `{"a":${'['.repeat(100_000)}${']'.repeat(100_000)},"label":"x"}\n{"a":1,"label":"y"}\n`, 'ndjson'), check: (d) => assert.equal(d.row, 1) },
+    { name: 'an NDJSON feature nested 17 deep', status: 400, code: 'dataset_invalid', send: () => file('deep17.ndjson', `{"x":${'['.repeat(17)}1${']'.repeat(17)},"label":"a"}\n`, 'ndjson') },
+    { name: 'an unterminated quote in a CSV (issue 12: taken as data)', status: 400, code: 'dataset_invalid', send: () => file('open-quote.csv', 'f0,label\n1,a\n2,"b\n3,c\n'), check: (d) => assert.equal(d.row, 2) },
+    { name: 'a quote inside an unquoted CSV field', status: 400, code: 'dataset_invalid', send: () => file('stray-quote.csv', 'f0,label\n1,a"b\n') },
+    { name: 'a CSV of 200000 classes (issue 12: 7.8 MB on every read)', status: 413, code: 'dataset_too_many_classes', send: () => file('classes.csv', `f0,label\n${Array.from({ length: 200_000 }, (_, i) => `${i % 7},c${i}`).join('\n')}\n`), check: (d) => assert.deepEqual(d, { setting: 'MAX_DATASET_CLASSES', limit: 1000, actual: 200_000 }) },
     { name: 'a binary file posing as CSV', status: 400, code: 'dataset_invalid', send: () => file('binary.csv', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x2c, 0x0a, 0x2c])) },
 
     // ------------------------------------------------------------ empty, one-class and out-of-range labels
@@ -131,22 +163,33 @@ describe('hostile input corpus', () => {
     { name: 'a 10000-character name', status: 400, code: 'validation_failed', send: () => dataset({ type: 'mnist' }, 'x'.repeat(10_000)) },
     { name: 'a newline in a job name', status: 400, code: 'validation_failed', send: () => pretrain({ name: 'line1\nline2' }) },
     { name: 'a NUL in a class-weight label', status: 400, code: 'validation_failed', send: () => hp({ classWeights: { 'a\u0000': 1 } }) },
-    { name: 'a NUL in a model name', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: '\u0000', uri: `s3://${bucket()}/uploads/tiny/model.json` }) },
-    { name: 'a NUL in a model label', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/uploads/tiny/model.json`, labels: ['a', 'b\u0000'] }) },
-    { name: 'a NUL in a label column name', status: 400, code: 'validation_failed', send: () => dataset({ type: 's3', uri: `s3://${bucket()}/uploads/table.csv`, format: 'csv', labelColumn: 'species\u0000' }) },
+    { name: 'a NUL in a model name', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: '\u0000', uri: `s3://${bucket()}/${h.uploads}tiny/model.json` }) },
+    { name: 'a NUL in a model label', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/${h.uploads}tiny/model.json`, labels: ['a', 'b\u0000'] }) },
+    { name: 'a NUL in a label column name', status: 400, code: 'validation_failed', send: () => dataset({ type: 's3', uri: `s3://${bucket()}/${h.uploads}table.csv`, format: 'csv', labelColumn: 'species\u0000' }) },
     { name: 'unicode that is fine in a name, in a job that is not', status: 422, code: 'dataset_not_found', send: () => pretrain({ name: 'Données 数据 🚀', trainDatasetId: ZERO }) },
 
     // ------------------------------------------------------------ path traversal in names, keys and ids
-    { name: '../ in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/uploads/../datasets/x.csv`) },
-    { name: './ in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/uploads/./table.csv`) },
-    { name: 'a backslash traversal in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/uploads/..\\..\\etc\\passwd`) },
-    { name: 'a NUL in an S3 key', status: 400, code: 'validation_failed', send: () => s3Uri(`s3://${bucket()}/uploads/table.csv\u0000.png`) },
-    { name: 'a percent-encoded traversal in an S3 key', status: 404, code: 'object_not_found', send: () => s3Uri(`s3://${bucket()}/uploads/%2e%2e/%2e%2e/etc/passwd`) },
+    { name: '../ in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/${h.uploads}../datasets/x.csv`) },
+    { name: './ in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/${h.uploads}./table.csv`) },
+    { name: 'a backslash traversal in an S3 key', status: 400, code: 'invalid_s3_uri', send: () => s3Uri(`s3://${bucket()}/${h.uploads}..\\..\\etc\\passwd`) },
+    { name: 'a NUL in an S3 key', status: 400, code: 'validation_failed', send: () => s3Uri(`s3://${bucket()}/${h.uploads}table.csv\u0000.png`) },
+    { name: 'a percent-encoded traversal in an S3 key', status: 404, code: 'object_not_found', send: () => s3Uri(`s3://${bucket()}/${h.uploads}%2e%2e/%2e%2e/etc/passwd`) },
     { name: 'another bucket', status: 422, code: 'source_bucket_not_allowed', send: () => s3Uri('s3://someone-elses-bucket/data.csv') },
+    { name: 'a percent-encoded traversal outside the upload area', status: 422, code: 'source_key_not_allowed', send: () => s3Uri(`s3://${bucket()}/uploads/%2e%2e/%2e%2e/etc/passwd`), check: outsideArea },
+
+    // ------------------------------------------------------------ our bucket outside the caller's upload area (issue 12: cross-tenant copies)
+    { name: "a registered model's own files (models/)", status: 422, code: 'source_key_not_allowed', send: () => ourKey('model', `models/${ids.model}/model.json`), check: outsideArea },
+    { name: "a job's checkpoint (jobs/)", status: 422, code: 'source_key_not_allowed', send: () => ourKey('model', `jobs/${ZERO}/checkpoints/epoch-1/model.json`), check: outsideArea },
+    { name: "a registered dataset's snapshot (datasets/)", status: 422, code: 'source_key_not_allowed', send: () => ourKey('dataset', `datasets/${ids.table}/data.csv`), check: outsideArea },
+    { name: 'the feature cache (cache/)', status: 422, code: 'source_key_not_allowed', send: () => ourKey('dataset', 'cache/features/0000/features.csv'), check: outsideArea },
+    { name: "another tenant's upload area", status: 422, code: 'source_key_not_allowed', send: () => ourKey('dataset', `${ids.foreignArea}table.csv`), check: outsideArea },
+    { name: "another tenant's uploaded model", status: 422, code: 'source_key_not_allowed', send: () => ourKey('model', `${ids.foreignArea}tiny/model.json`), check: outsideArea },
+    { name: 'the root of uploads/, outside every area', status: 422, code: 'source_key_not_allowed', send: () => ourKey('dataset', 'uploads/table.csv'), check: outsideArea },
+    { name: 'a key at the bucket root', status: 422, code: 'source_key_not_allowed', send: () => ourKey('dataset', 'table.csv'), check: outsideArea },
     { name: 'a file:// source', status: 400, code: 'validation_failed', send: () => s3Uri('file:///etc/passwd') },
     { name: 'an http source at the metadata service', status: 400, code: 'validation_failed', send: () => s3Uri('http://169.254.169.254/latest/meta-data/') },
-    { name: '../ in a model URI', status: 400, code: 'invalid_s3_uri', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/uploads/../models/x/model.json` }) },
-    { name: 'a model URI that is not model.json', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/uploads/tiny/weights.bin` }) },
+    { name: '../ in a model URI', status: 400, code: 'invalid_s3_uri', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/${h.uploads}../models/x/model.json` }) },
+    { name: 'a model URI that is not model.json', status: 400, code: 'validation_failed', send: () => api().post('/v1/models').send({ name: 'm', uri: `s3://${bucket()}/${h.uploads}tiny/weights.bin` }) },
     { name: 'traversal as a model file name', status: 400, code: 'validation_failed', send: () => api().get(`/v1/models/${ids.model}/..%2F..%2Fjobs`) },
     { name: 'an unknown model file name', status: 400, code: 'validation_failed', send: () => api().get(`/v1/models/${ids.model}/secrets.txt`) },
     { name: 'traversal as an id', status: 400, code: 'validation_failed', send: () => api().get('/v1/jobs/..%2F..%2Fadmin') },
@@ -168,9 +211,17 @@ describe('hostile input corpus', () => {
     { name: 'a custom layer class', status: 422, code: 'model_invalid', send: () => model('custom', (j) => void (layer(j, 1).class_name = 'MyEvalLayer')) },
     { name: 'a nested model as a layer', status: 422, code: 'model_invalid', send: () => model('nested', (j) => void (layer(j, 1).class_name = 'Sequential')) },
     { name: 'a 1e9-unit dense layer, declared', status: 422, code: 'model_invalid', send: () => model('dense-1e9', (j) => { layer(j, 1).config.units = 1e9; weightSpec(j, 2).shape = [8, 1e9]; weightSpec(j, 3).shape = [1e9]; }) },
-    { name: 'a 1e9-unit dense layer the manifest hides', status: 422, code: 'model_invalid', send: () => model('dense-1e9-hidden', (j) => void (layer(j, 1).config.units = 1e9)), check: beforeAllocation },
+    { name: 'a 1e8-unit dense layer the manifest hides', status: 422, code: 'model_invalid', send: () => model('dense-1e8-hidden', (j) => void (layer(j, 1).config.units = 1e8)), check: beforeAllocation },
+    { name: 'a 1e9-unit dense layer the manifest hides (past any dimension)', status: 422, code: 'model_invalid', send: () => model('dense-1e9-hidden', (j) => void (layer(j, 1).config.units = 1e9)), check: (d) => assert.equal(d.fault, 'bad_dimension') },
     { name: 'a 1e5-unit dense layer the manifest hides', status: 422, code: 'model_invalid', send: () => model('dense-1e5-hidden', (j) => void (layer(j, 0).config.units = 100_000)), check: beforeAllocation },
     { name: 'two 20000-unit dense layers the manifest hides (a 1.6 GB kernel)', status: 422, code: 'model_invalid', send: () => model('dense-wide-hidden', (j) => { layer(j, 0).config.units = 20_000; layer(j, 1).config.units = 20_000; }), check: beforeAllocation },
+    // ------------------------------------------------------------ model graphs tfjs cannot build (issue 12: one froze the whole service)
+    { name: "issue 12's reproducer: an input naming a layer that does not exist", status: 422, code: 'model_invalid', send: () => rawModel('graph-dangling', DANGLING_INPUT_MODEL_JSON), check: fault('unknown_layer', 'd') },
+    { name: 'two layers feeding each other', status: 422, code: 'model_invalid', send: () => rawModel('graph-cycle', CYCLE_MODEL_JSON), check: (d) => assert.equal(d.fault, 'cycle') },
+    { name: "a node reading a call of a layer that never happens", status: 422, code: 'model_invalid', send: () => rawModel('graph-node-index', NODE_INDEX_MODEL_JSON), check: fault('node_index_out_of_range', 'b') },
+    { name: 'a string dimension before Flatten and Dense (issue 12: a stored row that broke the model routes)', status: 422, code: 'model_invalid', send: () => rawModel('graph-string-dim', STRING_DIMENSION_MODEL_JSON), check: fault('bad_dimension', 'flat') },
+    { name: 'a camelCase config key that tfjs would read past the checks', status: 422, code: 'model_invalid', send: () => model('camel-key', (j) => void (layer(j, 0).config.kernelInitializer = { class_name: 'Zeros', config: {} })), check: fault('bad_key', 'hidden') },
+    { name: 'a model.json nested 10000 deep', status: 422, code: 'model_invalid', send: () => model('deep-json', (j) => ({ raw: JSON.stringify(j).replace(/}$/, `,"padding":${'['.repeat(10_000)}${']'.repeat(10_000)}}`) })), check: (d) => assert.equal(d.fault, 'too_deep') },
     { name: 'model.json that is not JSON', status: 422, code: 'model_invalid', send: () => model('not-json', () => ({ raw: '{"modelTopology": ' })) },
     { name: 'a graph model', status: 422, code: 'model_invalid', send: () => model('graph', () => ({ raw: JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }) })) },
     { name: 'a model with no weight files', status: 404, code: 'object_not_found', send: () => model('no-shard', (j) => void (j.weightsManifest[0].paths = ['missing.bin'])) },
@@ -200,6 +251,18 @@ describe('hostile input corpus', () => {
     { name: 'a webhook via a redirector off the allow-list', status: 422, code: 'outbound_url_not_allowed', send: () => webhook('https://httpbin.org/redirect-to?url=http://169.254.169.254/') },
     { name: 'a webhook with a gopher scheme', status: 400, code: 'validation_failed', send: () => webhook('gopher://127.0.0.1:6379/_FLUSHALL') },
 
+    // ------------------------------------------------------------ requests the router or Node's HTTP parser refuses (issue 12: they left the error shape)
+    { name: 'a path id over 100 characters', status: 414, code: 'path_param_too_long', send: () => api().get(`/v1/jobs/${'a'.repeat(150)}`), check: (d, res) => assert.ok(!JSON.stringify(res.body).includes('a'.repeat(101)), 'the path is not echoed back') },
+    { name: '%FF in a path', status: 400, code: 'invalid_url', send: () => api().get('/v1/jobs/%FF') },
+    { name: 'an unknown HTTP method', status: 400, code: 'malformed_request', send: () => raw(`FOO /v1/jobs HTTP/1.1\r\nHost: x\r\n${auth()}\r\n`), check: closedQuietly() },
+    { name: 'a control character in a header value', status: 400, code: 'malformed_request', send: () => raw(`GET /v1/jobs HTTP/1.1\r\nHost: x\r\nX-Note: a\u0001b\r\n${auth()}\r\n`), check: closedQuietly() },
+    { name: 'a non-ASCII header name', status: 400, code: 'malformed_request', send: () => raw(Buffer.from(`GET /v1/jobs HTTP/1.1\r\nHost: x\r\nX-Caf\u00e9: 1\r\n${auth()}\r\n`, 'utf8')), check: closedQuietly() },
+    { name: 'conflicting Content-Length and Transfer-Encoding', status: 400, code: 'malformed_request', send: () => raw(`POST /v1/datasets HTTP/1.1\r\nHost: x\r\n${auth()}Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`), check: closedQuietly() },
+    { name: 'two different Content-Lengths', status: 400, code: 'malformed_request', send: () => raw(`POST /v1/datasets HTTP/1.1\r\nHost: x\r\n${auth()}Content-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 20\r\n\r\n{}`), check: closedQuietly() },
+    { name: '20 KiB of headers', status: 431, code: 'headers_too_large', send: () => raw(`GET /v1/jobs HTTP/1.1\r\nHost: x\r\nX-Big: ${'x'.repeat(20_480)}\r\n${auth()}\r\n`), check: closedQuietly('xxxxxxxx') },
+    { name: 'headers that never finish (slowloris)', status: 408, code: 'request_timeout', send: () => raw(`GET /v1/jobs HTTP/1.1\r\nHost: x\r\n${auth()}`), check: (d, res) => assert.ok(res.closedAfterMs < 5_000, `closed after ${res.closedAfterMs} ms`) },
+    { name: 'a body that stops halfway', status: 408, code: 'request_timeout', send: () => raw(`POST /v1/datasets HTTP/1.1\r\nHost: x\r\n${auth()}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":"x",`), check: (d, res) => assert.ok(res.closedAfterMs < 6_000, `closed after ${res.closedAfterMs} ms`) },
+
     // ------------------------------------------------------------ ids that are not there, or not ours
     { name: 'an unknown dataset id in a job', status: 422, code: 'dataset_not_found', send: () => pretrain({ trainDatasetId: ZERO }) },
     { name: 'an unknown base model id in a job', status: 422, code: 'model_not_found', send: () => job({ baseModelId: ZERO, trainDatasetId: ids.table }) },
@@ -208,7 +271,9 @@ describe('hostile input corpus', () => {
   ];
 
   before(async () => {
-    h = await createHarness({ env: { OUTBOUND_ALLOWED_HOSTS: 'hooks.example.com' } });
+    h = await createHarness({ env: { OUTBOUND_ALLOWED_HOSTS: 'hooks.example.com', HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '2000' } });
+    await h.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (h.app.server.address() as AddressInfo).port;
     redis = createRedis(h.config);
     queue = new Queue(h.config.queueName, { connection: redis });
     const make = async (name: string, source: Record<string, unknown>, key?: string) => {
@@ -219,18 +284,22 @@ describe('hostile input corpus', () => {
     ids.digits = await make('digits 0-4', { type: 'mnist', classes: [0, 1, 2, 3, 4], count: 50 });
     ids.otherDigits = await make('digits 5-9', { type: 'mnist', classes: [5, 6, 7, 8, 9], count: 50 });
     ids.oneClass = await make('only 3s', { type: 'mnist', classes: [3], count: 20 });
-    await h.storage.put('uploads/table.csv', irisLikeCsv());
-    ids.table = await make('table', { type: 's3', uri: `s3://${bucket()}/uploads/table.csv`, format: 'csv', labelColumn: 'species' });
-    const uri = await uploadTinyModel(h.storage, 'uploads/tiny/');
+    await h.storage.put(`${h.uploads}table.csv`, irisLikeCsv());
+    ids.table = await make('table', { type: 's3', uri: `s3://${bucket()}/${h.uploads}table.csv`, format: 'csv', labelColumn: 'species' });
+    const uri = await uploadTinyModel(h.storage, `${h.uploads}tiny/`);
     ids.model = (await api().post('/v1/models').send({ name: 'tiny', uri })).body.id;
-    tiny = { json: JSON.parse(Buffer.from(await h.storage.getBytes('uploads/tiny/model.json')).toString()), weights: await h.storage.getBytes('uploads/tiny/weights.bin') };
+    tiny = { json: JSON.parse(Buffer.from(await h.storage.getBytes(`${h.uploads}tiny/model.json`)).toString()), weights: await h.storage.getBytes(`${h.uploads}tiny/weights.bin`) };
     const foreign = await h.newTenant('someone else');
     ids.foreignDataset = await make('theirs', { type: 'mnist', classes: [0, 1], count: 10 }, foreign.apiKey);
+    ids.foreignArea = uploadPrefix(foreign.tenantId);
+    await h.storage.put(`${ids.foreignArea}table.csv`, irisLikeCsv());
+    await uploadTinyModel(h.storage, `${ids.foreignArea}tiny/`);
+    await h.storage.put('uploads/table.csv', irisLikeCsv());
     baseline = {
       datasets: await h.db.dataset.count(),
       models: await h.db.model.count(),
       jobs: await h.db.job.count(),
-      objects: (await h.storage.list('')).map((o) => o.key).filter((k) => !k.startsWith('uploads/')).sort(),
+      objects: (await h.storage.list('')).map((o) => o.key).filter((k) => !k.startsWith(`${h.uploads}`)).sort(),
     };
   });
   after(async () => {
@@ -250,8 +319,10 @@ describe('hostile input corpus', () => {
       assert.equal(res.status, c.status, `${c.name}: ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
       assert.equal(res.body?.error?.code, c.code, `${c.name}: ${JSON.stringify(res.body).slice(0, 500)}`);
       assert.equal(typeof res.body.error.message, 'string');
+      assert.ok(Object.hasOwn(ERROR_CODES, c.code), `${c.code} is catalogued`);
+      assert.deepEqual(Object.keys(res.body).sort(), ['error'], 'our error shape, nothing else');
       assert.ok(!/at .+\.ts:\d+/.test(JSON.stringify(res.body)), 'no stack trace');
-      c.check?.(res.body.error.details);
+      c.check?.(res.body.error.details, res);
     });
   }
 
@@ -262,7 +333,7 @@ describe('hostile input corpus', () => {
     assert.equal(await h.db.model.count(), baseline.models, 'models');
     assert.equal(await h.db.job.count(), baseline.jobs, 'jobs');
     assert.equal(await queue.count(), 0, 'nothing enqueued');
-    const objects = (await h.storage.list('')).map((o) => o.key).filter((k) => !k.startsWith('uploads/')).sort();
+    const objects = (await h.storage.list('')).map((o) => o.key).filter((k) => !k.startsWith(`${h.uploads}`)).sort();
     assert.deepEqual(objects, baseline.objects, 'no object outside uploads/ was written');
   });
 });

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { createHarness, type Harness, type Tenant } from './helpers/harness.ts';
 import { http, tinyMlp } from './helpers/api.ts';
 import { uploadTinyModel } from './helpers/fixtures.ts';
+import { uploadPrefix } from '../apps/shared/storage/upload-area.ts';
 import { s3IOHandler } from '../apps/shared/ml/s3-io-handler.ts';
 import { tf } from '../apps/shared/ml/tf.ts';
 
@@ -16,6 +17,7 @@ const LIMITS = {
   // MNIST's 28×28 pixels, exactly.
   MAX_DATASET_FEATURES: '784',
   MAX_DATASET_BYTES: '16384',
+  MAX_DATASET_CLASSES: '5',
   // tinyMlp(2) on MNIST: 784×32+32 + 32×2+2.
   MAX_MODEL_PARAMS: '25186',
   // uploadTinyModel(4 inputs): (4×8+8 + 8×3+3) float32s.
@@ -60,9 +62,10 @@ describe('limits', () => {
   });
   after(() => h?.close());
 
-  async function s3Dataset(tenant: Tenant, key: string, body: string, format: 'csv' | 'ndjson' = 'csv') {
+  async function s3Dataset(tenant: Tenant, name: string, body: string, format: 'csv' | 'ndjson' = 'csv') {
+    const key = uploadPrefix(tenant.tenantId) + name;
     await h.storage.put(key, body);
-    return http(h.app, tenant.apiKey).post('/v1/datasets').send({ name: key, source: { type: 's3', uri: `s3://${h.storage.bucket}/${key}`, format, labelColumn: 'label' } });
+    return http(h.app, tenant.apiKey).post('/v1/datasets').send({ name, source: { type: 's3', uri: `s3://${h.storage.bucket}/${key}`, format, labelColumn: 'label' } });
   }
 
   it('MAX_DATASET_ROWS rows register; one more is a 413 that names the limit (CSV, NDJSON, MNIST)', async () => {
@@ -85,6 +88,21 @@ describe('limits', () => {
     const mnist = await http(h.app, t.apiKey).post('/v1/datasets').send({ name: 'm', source: { type: 'mnist', classes: [0, 1], count: 10 } });
     assert.equal(mnist.status, 201);
     assert.deepEqual(mnist.body.featureShape, [28, 28, 1]);
+  });
+
+  it('MAX_DATASET_CLASSES distinct labels register; one more is a 413 (CSV and MNIST), and nothing is stored', async () => {
+    const t = await h.newTenant('classes');
+    const labelled = (classes: number) => ['f0,label', ...Array.from({ length: 12 }, (_, i) => `${i},=cmd|${i % classes}`)].join('\n');
+    const five = await s3Dataset(t, 'classes/5.csv', labelled(5));
+    assert.equal(five.status, 201, JSON.stringify(five.body));
+    assert.equal(five.body.numClasses, 5);
+    const snapshots = (await h.storage.list('datasets/')).length;
+    expectLimit(await s3Dataset(t, 'classes/6.csv', labelled(6)), 413, 'dataset_too_many_classes', 'MAX_DATASET_CLASSES', 5);
+    assert.equal((await h.storage.list('datasets/')).length, snapshots, 'no snapshot of the refused file');
+    const digits = (classes: number[]) => http(h.app, t.apiKey).post('/v1/datasets').send({ name: 'm', source: { type: 'mnist', classes, count: 30 } });
+    assert.equal((await digits([0, 1, 2, 3, 4])).status, 201);
+    expectLimit(await digits([0, 1, 2, 3, 4, 5]), 413, 'dataset_too_many_classes', 'MAX_DATASET_CLASSES', 5);
+    assert.equal(await h.db.dataset.count({ where: { tenantId: t.tenantId } }), 2);
   });
 
   it('a MAX_DATASET_BYTES file registers; one byte more is a 413 object_too_large', async () => {
@@ -128,10 +146,10 @@ describe('limits', () => {
   it('a model of MAX_MODEL_BYTES, MAX_MODEL_LAYERS layers and MAX_MODEL_PARAMS parameters registers; one more of each is a 422', async () => {
     const t = await h.newTenant('models');
     const register = (uri: string) => http(h.app, t.apiKey).post('/v1/models').send({ name: 'm', uri });
-    assert.equal((await register(await uploadTinyModel(h.storage, 'models-limit/tiny4/', 4))).status, 201, 'exactly MAX_MODEL_BYTES');
-    expectLimit(await register(await uploadTinyModel(h.storage, 'models-limit/tiny5/', 5)), 422, 'model_too_large', 'MAX_MODEL_BYTES', 268);
-    assert.equal((await register(await uploadDeepModel(h, 'models-limit/deep3/', 3))).status, 201, 'exactly MAX_MODEL_LAYERS');
-    expectLimit(await register(await uploadDeepModel(h, 'models-limit/deep4/', 4)), 422, 'model_too_many_layers', 'MAX_MODEL_LAYERS', 3);
+    assert.equal((await register(await uploadTinyModel(h.storage, `${uploadPrefix(t.tenantId)}models-limit/tiny4/`, 4))).status, 201, 'exactly MAX_MODEL_BYTES');
+    expectLimit(await register(await uploadTinyModel(h.storage, `${uploadPrefix(t.tenantId)}models-limit/tiny5/`, 5)), 422, 'model_too_large', 'MAX_MODEL_BYTES', 268);
+    assert.equal((await register(await uploadDeepModel(h, `${uploadPrefix(t.tenantId)}models-limit/deep3/`, 3))).status, 201, 'exactly MAX_MODEL_LAYERS');
+    expectLimit(await register(await uploadDeepModel(h, `${uploadPrefix(t.tenantId)}models-limit/deep4/`, 4)), 422, 'model_too_many_layers', 'MAX_MODEL_LAYERS', 3);
     assert.equal(await h.db.model.count({ where: { tenantId: t.tenantId } }), 2);
   });
 
@@ -147,7 +165,7 @@ describe('limits', () => {
 
     const table = (await s3Dataset(t, 'job-models/t.csv', csv(30, 4))).body;
     assert.equal(table.numClasses, 2);
-    const model = (await api().post('/v1/models').send({ name: 'tiny', uri: await uploadTinyModel(h.storage, 'job-models/tiny/', 4) })).body.id;
+    const model = (await api().post('/v1/models').send({ name: 'tiny', uri: await uploadTinyModel(h.storage, `${uploadPrefix(t.tenantId)}job-models/tiny/`, 4) })).body.id;
     // Room in the queue (MAX_QUEUED_JOBS_PER_TENANT is 2), so only the layer limit can refuse.
     await api().post(`/v1/jobs/${(await api().get('/v1/jobs')).body.data[0].id}/cancel`);
     const finetune = (head: unknown[]) => api().post('/v1/jobs').send({ baseModelId: model, trainDatasetId: table.id, cutLayer: 'hidden', head });

@@ -50,7 +50,7 @@ describe('secrets in logs', () => {
     const created = await api('post', '/v1/admin/tenants', TEST_ADMIN_KEY).send({ name: 'logged' });
     const newKey = (await api('post', `/v1/admin/tenants/${created.body.id}/keys`, TEST_ADMIN_KEY).send({ name: 'k' })).body.key as string;
     assert.match(newKey, /^ft_/);
-    const model = (await api('post', '/v1/models').send({ name: 'm', uri: await uploadTinyModel(h.storage, 'logs/tiny/') })).body.id;
+    const model = (await api('post', '/v1/models').send({ name: 'm', uri: await uploadTinyModel(h.storage, `${h.uploads}logs/tiny/`) })).body.id;
     const dataset = (await api('post', '/v1/datasets').send({ name: 'd', source: { type: 'mnist', classes: [0, 1], count: 10 } })).body.id;
     // Refused (no outbound hosts allowed for http), after the body, secret included, was parsed.
     const job = await api('post', '/v1/jobs').set('idempotency-key', 'idem-do-not-log-1').send({ baseModelId: model, trainDatasetId: dataset, webhook: { url: 'http://127.0.0.1/hook', secret: WEBHOOK_SECRET } });

@@ -14,7 +14,7 @@ describe('models and tabular datasets', () => {
   after(() => h?.close());
 
   it('registers a LayersModel from S3 with its layers, parameters and shapes', async () => {
-    const uri = await uploadTinyModel(h.storage, 'uploads/tiny/');
+    const uri = await uploadTinyModel(h.storage, `${h.uploads}tiny/`);
     const res = await http(h.app).post('/v1/models').send({ name: 'tiny', uri, labels: ['a', 'b', 'c'] });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.headers.location, `/v1/models/${res.body.id}`);
@@ -44,27 +44,27 @@ describe('models and tabular datasets', () => {
   });
 
   it('refuses model files that lie or carry unknown layers, and stores nothing', async () => {
-    await uploadTinyModel(h.storage, 'uploads/truncated/');
-    const bytes = await h.storage.getBytes('uploads/truncated/weights.bin');
-    await h.storage.put('uploads/truncated/weights.bin', bytes.subarray(0, bytes.length - 4));
-    const truncated = await http(h.app).post('/v1/models').send({ name: 'x', uri: `s3://${h.storage.bucket}/uploads/truncated/model.json` });
+    await uploadTinyModel(h.storage, `${h.uploads}truncated/`);
+    const bytes = await h.storage.getBytes(`${h.uploads}truncated/weights.bin`);
+    await h.storage.put(`${h.uploads}truncated/weights.bin`, bytes.subarray(0, bytes.length - 4));
+    const truncated = await http(h.app).post('/v1/models').send({ name: 'x', uri: `s3://${h.storage.bucket}/${h.uploads}truncated/model.json` });
     assert.equal(truncated.status, 422);
     assert.equal(truncated.body.error.code, 'model_invalid');
 
-    await uploadTinyModel(h.storage, 'uploads/lambda/');
-    const json = JSON.parse(Buffer.from(await h.storage.getBytes('uploads/lambda/model.json')).toString());
+    await uploadTinyModel(h.storage, `${h.uploads}lambda/`);
+    const json = JSON.parse(Buffer.from(await h.storage.getBytes(`${h.uploads}lambda/model.json`)).toString());
     json.modelTopology.config.layers[1].class_name = 'Lambda';
-    await h.storage.put('uploads/lambda/model.json', JSON.stringify(json));
-    const lambda = await http(h.app).post('/v1/models').send({ name: 'x', uri: `s3://${h.storage.bucket}/uploads/lambda/model.json` });
+    await h.storage.put(`${h.uploads}lambda/model.json`, JSON.stringify(json));
+    const lambda = await http(h.app).post('/v1/models').send({ name: 'x', uri: `s3://${h.storage.bucket}/${h.uploads}lambda/model.json` });
     assert.equal(lambda.status, 422);
     assert.equal(lambda.body.error.details.className, 'Lambda');
 
     // A manifest that declares absurd weights is refused before any shard is fetched.
-    await uploadTinyModel(h.storage, 'uploads/absurd/');
-    const absurd = JSON.parse(Buffer.from(await h.storage.getBytes('uploads/absurd/model.json')).toString());
+    await uploadTinyModel(h.storage, `${h.uploads}absurd/`);
+    const absurd = JSON.parse(Buffer.from(await h.storage.getBytes(`${h.uploads}absurd/model.json`)).toString());
     absurd.weightsManifest[0].weights[0].shape = [100_000_000, 8];
-    await h.storage.put('uploads/absurd/model.json', JSON.stringify(absurd));
-    const tooBig = await http(h.app).post('/v1/models').send({ name: 'x', uri: `s3://${h.storage.bucket}/uploads/absurd/model.json` });
+    await h.storage.put(`${h.uploads}absurd/model.json`, JSON.stringify(absurd));
+    const tooBig = await http(h.app).post('/v1/models').send({ name: 'x', uri: `s3://${h.storage.bucket}/${h.uploads}absurd/model.json` });
     assert.equal(tooBig.status, 422);
     assert.equal(tooBig.body.error.code, 'model_too_large');
 
@@ -72,9 +72,27 @@ describe('models and tabular datasets', () => {
     assert.equal((await h.storage.list('models/')).length, 2, 'only the good model was copied');
   });
 
-  it('fine-tunes a registered model on CSV data from S3 with a validation split', async () => {
-    await h.storage.put('uploads/iris.csv', irisLikeCsv(90));
-    const ds = await createDataset(h.app, 'iris-like', { type: 's3', uri: `s3://${h.storage.bucket}/uploads/iris.csv`, format: 'csv', labelColumn: 'species' });
+  it('gives presigned upload URLs in the caller\'s upload area only', async () => {
+    const res = await http(h.app).post('/v1/uploads').send({ name: 'csv/iris.csv' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.uri, `s3://${h.storage.bucket}/${h.uploads}csv/iris.csv`);
+    assert.equal(res.body.method, 'PUT');
+    assert.match(res.body.url, new RegExp(`^${h.config.s3.endpoint}/${h.storage.bucket}/${h.uploads}csv/iris\\.csv\\?.*X-Amz-Signature=`));
+    assert.doesNotMatch(res.body.url, /x-amz-checksum/i, 'no checksum of an empty body is signed into it');
+    const ttl = Date.parse(res.body.expiresAt) - Date.now();
+    assert.ok(ttl > 800_000 && ttl <= 900_000, `valid for UPLOAD_URL_TTL_SECONDS (${ttl} ms)`);
+    for (const name of ['../x.csv', 'a/../../x.csv', '/abs.csv', 'a//b.csv', '.', 'a/./b', 'a\\b.csv', 'a b.csv', '', 'x'.repeat(513)]) {
+      const bad = await http(h.app).post('/v1/uploads').send({ name });
+      assert.equal(bad.status, 400, `${JSON.stringify(name)}: ${JSON.stringify(bad.body)}`);
+      assert.equal(bad.body.error.code, 'validation_failed');
+    }
+  });
+
+  it('fine-tunes a registered model on CSV data put through a presigned URL, with a validation split', async () => {
+    const upload = (await http(h.app).post('/v1/uploads').send({ name: 'iris.csv' })).body;
+    const put = await fetch(upload.url, { method: upload.method, body: irisLikeCsv(90) });
+    assert.equal(put.status, 200, await put.text());
+    const ds = await createDataset(h.app, 'iris-like', { type: 's3', uri: upload.uri, format: 'csv', labelColumn: 'species' });
     assert.deepEqual(ds.featureShape, [4]);
     assert.deepEqual(ds.labels, ['setosa', 'versicolor', 'virginica']);
     assert.deepEqual(ds.classCounts, [{ label: 'setosa', count: 30 }, { label: 'versicolor', count: 30 }, { label: 'virginica', count: 30 }]);
@@ -147,6 +165,7 @@ describe('models and tabular datasets', () => {
     assert.deepEqual(ready.body.checks, { postgres: { ok: true }, redis: { ok: true }, s3: { ok: true } });
     assert.equal(ready.body.workers.length, 1);
     assert.equal(ready.body.workers[0].backend, 'wasm');
+    assert.equal(ready.body.workers[0].device, 'CPU (WebAssembly, XNNPACK)');
     assert.ok(ready.headers['x-request-id']);
   });
 });

@@ -259,9 +259,9 @@ describe('OpenAPI document', () => {
 
   it('datasets and models answer as documented', async () => {
     const bucket = h.storage.bucket;
-    await h.storage.put('uploads/iris.csv', irisLikeCsv(60));
-    await h.storage.put('uploads/bad.csv', 'f0,species\nnot-a-number,a\n1,b\n');
-    const csv = { type: 's3', uri: `s3://${bucket}/uploads/iris.csv`, format: 'csv', labelColumn: 'species' };
+    await h.storage.put(`${h.uploads}iris.csv`, irisLikeCsv(60));
+    await h.storage.put(`${h.uploads}bad.csv`, 'f0,species\nnot-a-number,a\n1,b\n');
+    const csv = { type: 's3', uri: `s3://${bucket}/${h.uploads}iris.csv`, format: 'csv', labelColumn: 'species' };
     ids.dataset = (await call('post', '/v1/datasets', 201, { body: { name: 'iris', source: csv } })).body.id;
     await call('get', '/v1/datasets', 200, { query: { limit: '1' } });
     await call('get', '/v1/datasets/{id}', 200, { params: { id: ids.dataset } });
@@ -269,17 +269,22 @@ describe('OpenAPI document', () => {
     await call('get', '/v1/datasets/{id}', 400, { params: { id: 'not-a-uuid' } });
     await call('get', '/v1/datasets', 400, { query: { after: 'garbage' } });
     await call('post', '/v1/datasets', 422, { body: { name: 'x', source: { ...csv, uri: 's3://someone-elses-bucket/iris.csv' } } });
-    await call('post', '/v1/datasets', 404, { body: { name: 'x', source: { ...csv, uri: `s3://${bucket}/uploads/missing.csv` } } });
-    await call('post', '/v1/datasets', 400, { body: { name: 'x', source: { ...csv, uri: `s3://${bucket}/uploads/bad.csv` } } });
-    await call('post', '/v1/datasets', 400, { body: { name: 'x', source: { ...csv, uri: `s3://${bucket}/uploads/../iris.csv` } } });
+    await call('post', '/v1/datasets', 422, { body: { name: 'x', source: { ...csv, uri: `s3://${bucket}/datasets/${ids.dataset}/data.csv` } } });
+    const upload = (await call('post', '/v1/uploads', 200, { body: { name: 'again/iris.csv' } })).body;
+    assert.equal(upload.uri, `s3://${bucket}/${h.uploads}again/iris.csv`);
+    await call('post', '/v1/uploads', 400, { body: { name: '../iris.csv' } });
+    await call('post', '/v1/datasets', 404, { body: { name: 'x', source: { ...csv, uri: `s3://${bucket}/${h.uploads}missing.csv` } } });
+    await call('post', '/v1/datasets', 400, { body: { name: 'x', source: { ...csv, uri: `s3://${bucket}/${h.uploads}bad.csv` } } });
+    await call('post', '/v1/datasets', 400, { body: { name: 'x', source: { ...csv, uri: `s3://${bucket}/${h.uploads}../iris.csv` } } });
     await call('post', '/v1/datasets', 400, { raw: '{"name":' });
     await call('post', '/v1/datasets', 400, { raw: '' });
     await call('post', '/v1/datasets', 415, { raw: '<dataset/>', contentType: 'application/xml' });
     await call('post', '/v1/datasets', 413, { raw: JSON.stringify({ name: 'x'.repeat(70_000) }) });
 
-    const uri = await uploadTinyModel(h.storage, 'uploads/tiny/');
+    const uri = await uploadTinyModel(h.storage, `${h.uploads}tiny/`);
     ids.model = (await call('post', '/v1/models', 201, { body: { name: 'tiny', uri, labels: ['setosa', 'versicolor', 'virginica'] } })).body.id;
-    await call('post', '/v1/models', 404, { body: { name: 'x', uri: `s3://${bucket}/uploads/none/model.json` } });
+    await call('post', '/v1/models', 404, { body: { name: 'x', uri: `s3://${bucket}/${h.uploads}none/model.json` } });
+    await call('post', '/v1/models', 422, { body: { name: 'x', uri: `s3://${bucket}/models/${ids.model}/model.json` } });
     await call('get', '/v1/models', 200);
     await call('get', '/v1/models/{id}', 200, { params: { id: ids.model } });
     await call('get', '/v1/models/{id}/{file}', 200, { params: { id: ids.model, file: 'model.json' } });

@@ -1,10 +1,11 @@
 // Every optimizer the service offers takes the steps its published update
 // rule takes (checked after each of the first three steps, in float64 by
-// hand, on cpu and on wasm), and continues from its saved slots, as a resumed
+// hand, on cpu and on the backend under test), and continues from its saved slots, as a resumed
 // job does: exactly, except Adam, to float rounding.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { initBackend, tf } from '../apps/shared/ml/tf.ts';
+import { tf } from '../apps/shared/ml/tf.ts';
+import { initTestBackend } from './helpers/backend.ts';
 import { OPTIMIZERS, type Hyperparameters } from '../apps/shared/jobs/spec.ts';
 import { createOptimizer } from '../apps/worker/src/pipeline/optimizers.ts';
 
@@ -68,7 +69,7 @@ function expected(name: Name): number[][] {
 
 describe('optimizers: published update rules', () => {
   before(async () => {
-    await initBackend('wasm');
+    await initTestBackend();
   });
 
   it('covers every optimizer a job may name', () => {
@@ -76,11 +77,11 @@ describe('optimizers: published update rules', () => {
   });
 
   for (const name of OPTIMIZERS) {
-    it(`${name}: the first three steps are the published rule's, on cpu and wasm; nothing leaks`, async () => {
+    it(`${name}: the first three steps are the published rule's, on cpu and on the backend under test; nothing leaks`, async () => {
       const want = expected(name);
       const original = tf.getBackend();
       try {
-        for (const backend of ['cpu', 'wasm']) {
+        for (const backend of new Set(['cpu', original])) {
           assert.ok(await tf.setBackend(backend));
           const before = tf.memory().numTensors;
           const w = tf.tidy(() => tf.variable(tf.tensor1d(W0)));

@@ -26,6 +26,7 @@ import { Storage } from '../apps/shared/storage/s3-storage.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { createDataset, http } from './helpers/api.ts';
 import { irisLikeCsv, uploadTinyModel } from './helpers/fixtures.ts';
+import { ModelInspector } from '../apps/shared/ml/model-inspector.ts';
 
 const OPEN: OutboundPolicy = { allowedHosts: [] };
 const SECRET = 'whsec_test_0123456789abcdef';
@@ -181,23 +182,35 @@ describe('outbound URL checks', () => {
     assert.deepEqual(again.webhooks.allowedHosts, c.webhooks.allowedHosts);
   });
 
-  it('confines S3 sources to our bucket and S3_SOURCE_BUCKETS, and keys to plain paths', () => {
+  it("confines S3 sources to the tenant's upload area in our bucket and to S3_SOURCE_BUCKETS, and keys to plain paths", () => {
     const s3 = loadConfig({ S3_BUCKET: 'ours', S3_SOURCE_BUCKETS: 'shared-data' }).s3;
-    assert.deepEqual(checkS3Source('s3://ours/uploads/a.csv', s3), { bucket: 'ours', key: 'uploads/a.csv' });
-    assert.deepEqual(checkS3Source('s3://shared-data/x/model.json', s3), { bucket: 'shared-data', key: 'x/model.json' });
-    assert.throws(() => checkS3Source('s3://some-other-bucket/uploads/a.csv', s3), (e: AppError) => {
+    const tenant = '6f1c0a4e-1b2d-4c3e-8f9a-0b1c2d3e4f5a';
+    const area = `uploads/${tenant}/`;
+    assert.deepEqual(checkS3Source(`s3://ours/${area}a.csv`, s3, tenant), { bucket: 'ours', key: `${area}a.csv` });
+    assert.deepEqual(checkS3Source('s3://shared-data/x/model.json', s3, tenant), { bucket: 'shared-data', key: 'x/model.json' });
+    assert.throws(() => checkS3Source('s3://some-other-bucket/uploads/a.csv', s3, tenant), (e: AppError) => {
       assert.equal(e.statusCode, 422);
       assert.equal(e.code, 'source_bucket_not_allowed');
       assert.deepEqual(e.details, { bucket: 'some-other-bucket', allowed: ['ours', 'shared-data'] });
       assert.match(e.message, /ours, shared-data/);
       return true;
     });
-    const bad = ['s3://ours/uploads/../secret.csv', 's3://ours/../x', 's3://ours/./x', 's3://ours/uploads\\..\\x.csv', 's3://ours/a\u0000b', 's3://ours/a\tb', 's3://ours/a\u001fb', 's3://ours/a\u007fb', 's3://ours/a\nb', 'https://ours/a.csv', 's3://ours'];
+    // Our bucket outside the area: the service's own prefixes, the area's root, another tenant's area.
+    const outside = ['models/x/model.json', 'datasets/x/data.csv', 'jobs/x/checkpoints/epoch-1/model.json', 'cache/features/x/y', 'uploads/a.csv', area, 'uploads/00000000-0000-4000-8000-000000000000/a.csv', `uploads/${tenant}x/a.csv`, `x/${area}a.csv`];
+    for (const key of outside) {
+      assert.throws(() => checkS3Source(`s3://ours/${key}`, s3, tenant), (e: AppError) => {
+        assert.equal(e.statusCode, 422, key);
+        assert.equal(e.code, 'source_key_not_allowed', key);
+        assert.deepEqual(e.details, { allowed: [`s3://ours/${area}`, 's3://shared-data/'] });
+        return true;
+      });
+    }
+    const bad = [`s3://ours/${area}../secret.csv`, 's3://ours/../x', 's3://ours/./x', `s3://ours/${area}..\\x.csv`, 's3://ours/a\u0000b', 's3://ours/a\tb', 's3://ours/a\u001fb', 's3://ours/a\u007fb', 's3://ours/a\nb', 'https://ours/a.csv', 's3://ours'];
     for (const uri of bad) {
-      assert.throws(() => checkS3Source(uri, s3), (e: AppError) => e.statusCode === 400 && e.code === 'invalid_s3_uri', JSON.stringify(uri));
+      assert.throws(() => checkS3Source(uri, s3, tenant), (e: AppError) => e.statusCode === 400 && e.code === 'invalid_s3_uri', JSON.stringify(uri));
     }
     // Without S3_SOURCE_BUCKETS: our bucket only.
-    assert.throws(() => checkS3Source('s3://shared-data/x', { bucket: 'ours', sourceBuckets: [] }), (e: AppError) => e.code === 'source_bucket_not_allowed');
+    assert.throws(() => checkS3Source('s3://shared-data/x', { bucket: 'ours', sourceBuckets: [] }, tenant), (e: AppError) => e.code === 'source_bucket_not_allowed');
   });
 
   it('at send time, refuses a name that resolves to a blocked address: localhost, really resolved', async () => {
@@ -376,12 +389,12 @@ describe('outbound checks through the API (no allow-list)', () => {
 
       // The objects were readable all along: with the bucket in S3_SOURCE_BUCKETS the same registrations succeed.
       const sourceBuckets = loadConfig({ S3_BUCKET: h.storage.bucket, S3_SOURCE_BUCKETS: otherBucket }).s3.sourceBuckets;
-      const dataset = await new DatasetService(h.db, h.storage, h.config.maxDatasetBytes, sourceBuckets).create(h.tenant.tenantId, {
+      const dataset = await new DatasetService({ db: h.db, storage: h.storage, limits: h.config.maxDatasetBytes, sourceBuckets, log: console }).create(h.tenant.tenantId, {
         name: 'shared iris',
         source: { type: 's3', uri: `s3://${otherBucket}/uploads/iris.csv`, format: 'csv', labelColumn: 'species' },
       });
       assert.equal(dataset.numExamples, 60);
-      const registered = await new ModelService(h.db, h.storage, h.config.maxModelParams, sourceBuckets).register(h.tenant.tenantId, { name: 'shared tiny', uri: modelUri });
+      const registered = await new ModelService({ db: h.db, storage: h.storage, limits: h.config.maxModelParams, inspector: new ModelInspector(h.config.modelInspector), sourceBuckets, log: console }).register(h.tenant.tenantId, { name: 'shared tiny', uri: modelUri });
       assert.equal(registered.sourceUri, modelUri);
     } finally {
       other.destroy();

@@ -1,7 +1,8 @@
 // The pipeline stages on their own, without HTTP or queues.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { initBackend, tf } from '../apps/shared/ml/tf.ts';
+import { tf } from '../apps/shared/ml/tf.ts';
+import { initTestBackend } from './helpers/backend.ts';
 import { disposeParts, freeze } from '../apps/worker/src/pipeline/freeze.ts';
 import { hp, tinyBase, toyData, weightBytes } from './helpers/toy.ts';
 import { train } from '../apps/worker/src/pipeline/train.ts';
@@ -12,7 +13,7 @@ import { classify } from '../apps/worker/src/run-job.ts';
 
 describe('pipeline stages', () => {
   before(async () => {
-    await initBackend('wasm');
+    await initTestBackend();
   });
 
   it('freeze: the base stays byte-identical through training while the head changes', async () => {

@@ -1,6 +1,8 @@
 // The quickstart needs nothing installed but Redis: with DATABASE_URL unset,
 // `npm start` (apps/main.ts) runs on an embedded Postgres (PGlite) on disk.
-// A job runs end to end through the HTTP API and is still there after a restart.
+// A job runs end to end through the HTTP API and is still there after a restart;
+// a model registers through presigned uploads, and issue 12's hostile one is
+// refused while /healthz keeps answering.
 // The rest of the suite uses the machine's Postgres; only these processes run on PGlite.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -16,6 +18,8 @@ import { loadConfigWith } from '../apps/shared/config.ts';
 import { startEmbeddedPg, type EmbeddedPg } from '../apps/shared/db/embedded-pg.ts';
 import { createRedis } from '../apps/shared/queue/contract.ts';
 import { tinyMlp } from './helpers/api.ts';
+import { DANGLING_INPUT_MODEL_JSON } from './helpers/hostile-models.ts';
+import { tf } from '../apps/shared/ml/tf.ts';
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -61,7 +65,10 @@ describe('quickstart: npm start on an embedded Postgres', () => {
   async function down(): Promise<number | string | null> {
     const s = service!;
     s.child.kill('SIGTERM');
+    // A process whose event loop is stuck never runs its SIGTERM handler.
+    const stuck = setTimeout(() => s.child.kill('SIGKILL'), 20_000);
     const code = await s.exited;
+    clearTimeout(stuck);
     service = undefined;
     return code;
   }
@@ -109,6 +116,57 @@ describe('quickstart: npm start on an embedded Postgres', () => {
       });
       return { status: res.status, body: (await res.json()) as any };
     };
+
+    // Issue 12's reproducer, as the report sent it: an unsigned PUT to the embedded S3, then one
+    // registration, while /healthz is polled. It froze this whole process (API, worker and S3).
+    const area = `${(await call('POST', '/v1/uploads', { name: 'hang/model.json' })).body.uri.replace(/^s3:\/\/finetune\//, '').replace(/model\.json$/, '')}`;
+    const s3 = `http://127.0.0.1:${env.EMBEDDED_S3_PORT}/finetune/${area}`;
+    assert.equal((await fetch(`${s3}model.json`, { method: 'PUT', body: JSON.stringify(DANGLING_INPUT_MODEL_JSON) })).status, 200);
+    assert.equal((await fetch(`${s3}weights.bin`, { method: 'PUT', body: new Uint8Array(40) })).status, 200);
+    let polling = true;
+    const latencies: number[] = [];
+    const poller = (async () => {
+      while (polling) {
+        const t = performance.now();
+        const res = await fetch(`${api}/healthz`, { signal: AbortSignal.timeout(3_000) });
+        assert.equal(res.status, 200);
+        latencies.push(performance.now() - t);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    const hostile = await fetch(`${api}/v1/models`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'h', uri: `s3://finetune/${area}model.json` }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    polling = false;
+    await poller;
+    assert.equal(hostile.status, 422);
+    assert.deepEqual(((await hostile.json()) as any).error.details, { layer: 'd', fault: 'unknown_layer', input: 'nope' });
+    assert.ok(latencies.length > 0 && Math.max(...latencies) < 1_000, `/healthz latencies: ${latencies.map(Math.round)}`);
+    assert.deepEqual((await call('GET', '/v1/models')).body.data, [], 'no model row');
+    const listing = await (await fetch(`http://127.0.0.1:${env.EMBEDDED_S3_PORT}/finetune?list-type=2&prefix=models/`)).text();
+    assert.doesNotMatch(listing, /<Key>/, 'no object under models/');
+
+    // An honest model, put through presigned URLs, registers (the inspector's child starts from npm start).
+    const tiny = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'softmax', name: 'out' })] });
+    let modelUri = '';
+    await tiny.save(tf.io.withSaveHandler(async (a) => {
+      const files: Array<[string, Uint8Array | string]> = [
+        ['tiny/weights.bin', new Uint8Array(a.weightData as ArrayBuffer)],
+        ['tiny/model.json', JSON.stringify({ modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] })],
+      ];
+      for (const [name, body] of files) {
+        const upload = (await call('POST', '/v1/uploads', { name })).body;
+        assert.equal((await fetch(upload.url, { method: 'PUT', body })).status, 200);
+        modelUri = upload.uri;
+      }
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    const registered = await call('POST', '/v1/models', { name: 'tiny', uri: modelUri });
+    assert.equal(registered.status, 201, `${JSON.stringify(registered.body)}\n${first.log()}`);
+    assert.equal(registered.body.totalParams, 15);
 
     const ds = await call('POST', '/v1/datasets', { name: 'digits', source: { type: 'mnist', classes: [0, 1], count: 40 } });
     assert.equal(ds.status, 201, JSON.stringify(ds.body));

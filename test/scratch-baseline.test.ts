@@ -4,7 +4,7 @@
 // for the same budget.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { initBackend } from '../apps/shared/ml/tf.ts';
+import { initTestBackend } from './helpers/backend.ts';
 import type { LayerSpec } from '../apps/shared/jobs/spec.ts';
 import { compare, fromScratch, trainFromScratch } from '../apps/worker/src/pipeline/compare.ts';
 import { evaluate } from '../apps/worker/src/pipeline/evaluate.ts';
@@ -36,7 +36,7 @@ async function fineTuned() {
 
 describe('compareWithScratch: the baseline', () => {
   before(async () => {
-    await initBackend('wasm');
+    await initTestBackend();
   });
 
   it('starts from fresh weights of its own seed: none copied from the fine-tuned model, none depending on earlier draws', async () => {

@@ -3,7 +3,7 @@
 // divergence, the frozen-base fast path, and no leaks across many jobs.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { initBackend, tf } from '../apps/shared/ml/tf.ts';
+import { tf } from '../apps/shared/ml/tf.ts';
 import { AppError } from '../apps/shared/errors.ts';
 import { buildModel } from '../apps/worker/src/pipeline/build.ts';
 import { disposeParts, freeze, type ModelParts } from '../apps/worker/src/pipeline/freeze.ts';
@@ -13,6 +13,7 @@ import { train, type TrainOptions } from '../apps/worker/src/pipeline/train.ts';
 import { evaluate } from '../apps/worker/src/pipeline/evaluate.ts';
 import { OPTIMIZERS, type Freeze } from '../apps/shared/jobs/spec.ts';
 import { disposeData, hp, noHooks, tinyBase, toyData, weightBytes } from './helpers/toy.ts';
+import { initTestBackend } from './helpers/backend.ts';
 
 const labels = ['a', 'b', 'c'];
 const head = [{ type: 'dense' as const, units: 3, activation: 'softmax' as const }];
@@ -40,7 +41,7 @@ function allWeights(parts: ModelParts): Float32Array[] {
 
 describe('training strategies', () => {
   before(async () => {
-    await initBackend('wasm');
+    await initTestBackend();
   });
 
   it('same seed and data give the same metrics and weights; another seed does not', async () => {

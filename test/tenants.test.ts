@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createHarness, TEST_ADMIN_KEY, type Harness, type Tenant } from './helpers/harness.ts';
 import { createDataset, finished, http, submitJob, tinyMlp, waitForJob } from './helpers/api.ts';
+import { irisLikeCsv, uploadTinyModel } from './helpers/fixtures.ts';
+import { uploadPrefix } from '../apps/shared/storage/upload-area.ts';
 
 /** [method, path] for every route, read from Fastify's printRoutes({ commonPrefix: false }) tree. */
 function registeredRoutes(tree: string): Array<[string, string]> {
@@ -149,5 +151,45 @@ describe('tenants and keys', () => {
     // And nothing of A's changed.
     assert.equal((await http(h.app).get(`/v1/jobs/${ids.job}`)).body.status, 'succeeded');
     assert.equal((await http(h.app).get(`/v1/models/${ids.model}`)).status, 200);
+  });
+
+  it("registration never reads A's models, checkpoints, datasets, caches or upload area for B, and the refusal does not tell whether the object exists", async () => {
+    const bucket = h.storage.bucket;
+    // A's things in every place the service keeps them, and in A's upload area.
+    await h.storage.put(`${h.uploads}iris.csv`, irisLikeCsv(30));
+    const csv = await createDataset(h.app, 'A iris', { type: 's3', uri: `s3://${bucket}/${h.uploads}iris.csv`, format: 'csv', labelColumn: 'species' });
+    await uploadTinyModel(h.storage, `${h.uploads}tiny/`);
+    await h.storage.put('cache/features/0123abcd/features.bin', new Uint8Array(16));
+    const checkpoint = (await http(h.app).get(`/v1/jobs/${ids.job}/checkpoints`)).body.data[0].uri.replace(`s3://${bucket}/`, '');
+    const places: Array<[kind: 'model' | 'dataset', existing: string, missing: string]> = [
+      ['model', `models/${ids.model}/model.json`, 'models/00000000-0000-4000-8000-000000000000/model.json'],
+      ['model', checkpoint, `jobs/${ids.job}/checkpoints/epoch-99/model.json`],
+      ['dataset', `datasets/${csv.id}/data.csv`, 'datasets/00000000-0000-4000-8000-000000000000/data.csv'],
+      ['dataset', 'cache/features/0123abcd/features.bin', 'cache/features/ffff/features.bin'],
+      ['dataset', `${h.uploads}iris.csv`, `${h.uploads}nothing-here.csv`],
+      ['model', `${h.uploads}tiny/model.json`, `${h.uploads}nothing-here/model.json`],
+    ];
+    const B = http(h.app, other.apiKey);
+    const register = (kind: 'model' | 'dataset', key: string) => kind === 'model'
+      ? B.post('/v1/models').send({ name: 'copy', uri: `s3://${bucket}/${key}` })
+      : B.post('/v1/datasets').send({ name: 'copy', source: { type: 's3', uri: `s3://${bucket}/${key}`, format: 'csv', labelColumn: 'species' } });
+    for (const [kind, existing, missing] of places) {
+      assert.ok((await h.storage.list(existing)).some((o) => o.key === existing), `${existing} is really there`);
+      const there = await register(kind, existing);
+      const absent = await register(kind, missing);
+      assert.equal(there.status, 422, `${existing}: ${JSON.stringify(there.body)}`);
+      assert.equal(there.body.error.code, 'source_key_not_allowed');
+      assert.deepEqual(there.body.error.details, { allowed: [`s3://${bucket}/${uploadPrefix(other.tenantId)}`] });
+      assert.equal(absent.status, there.status, missing);
+      assert.deepEqual(absent.body, there.body, `the same answer for ${existing} and ${missing}`);
+    }
+    // Not even A may register the service's own copies.
+    const own = await http(h.app).post('/v1/models').send({ name: 'again', uri: `s3://${bucket}/models/${ids.model}/model.json` });
+    assert.equal(own.body.error.code, 'source_key_not_allowed');
+    // B has nothing of A's, and from its own area B registers as usual.
+    assert.deepEqual((await B.get('/v1/models')).body.data, []);
+    assert.equal((await B.get('/v1/datasets')).body.data.length, 1, "only B's own MNIST dataset");
+    const mine = await B.post('/v1/models').send({ name: 'mine', uri: await uploadTinyModel(h.storage, `${uploadPrefix(other.tenantId)}tiny/`) });
+    assert.equal(mine.status, 201, JSON.stringify(mine.body));
   });
 });

@@ -1,61 +1,77 @@
-// `npm run gpu-check`: the check to run on a GPU machine. Trains the benchmark's
-// conv net briefly on whatever GPU backend it finds (tfjs-node-gpu, then WebGPU)
-// and prints the backend, the device and examples/s. Exits 1 when there is none.
+// `npm run gpu-check`: proves that training runs on a GPU, and how fast. It looks
+// for a GPU backend (native TensorFlow on a GPU: the device TensorFlow says it ran
+// a matmul on must be a GPU; else WebGPU through Dawn: the adapter must be a real
+// GPU, not a software one), trains the benchmark's conv net on it for --steps
+// batches of 128, then the same on the CPU (native TensorFlow if installed, else
+// wasm), and prints both examples/s. Each run is its own process: a process
+// holds one backend. With no GPU it says so loudly, runs the CPU side, and exits 2.
 //
-//   npm run gpu-check -- [--backend tensorflow-gpu|webgpu] [--examples 8192] [--epochs 3]
-import { execFileSync } from 'node:child_process';
+//   npm run gpu-check -- [--steps 300] [--backend tensorflow-gpu|webgpu]
+//   node .gpu-check/bundle/gpu-check.cjs   (the carried WebGPU bundle: npm run gpu-check:bundle)
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import type { TfBackendChoice } from '../shared/config.ts';
-import { DEFAULT_HYPERPARAMETERS } from '../shared/jobs/spec.ts';
-import { initBackend, tf } from '../shared/ml/tf.ts';
-import { buildModel } from '../worker/src/pipeline/build.ts';
-import { train } from '../worker/src/pipeline/train.ts';
+import { loadConfig } from '../shared/config.ts';
+import { nativeLayout, readStamp } from '../shared/ml/native-layout.ts';
+import { runOnce, type RunResult } from './gpu-check-run.ts';
 
-const { values } = parseArgs({ options: { backend: { type: 'string' }, examples: { type: 'string', default: '8192' }, epochs: { type: 'string', default: '3' } } });
-const n = Number(values.examples);
+const { values } = parseArgs({ options: { run: { type: 'string' }, steps: { type: 'string', default: '300' }, backend: { type: 'string' } } });
+const steps = Number(values.steps);
 
-function device(kind: string): string {
-  if (kind === 'tensorflow-gpu') {
-    try {
-      return execFileSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], { encoding: 'utf8' }).trim();
-    } catch {
-      return 'NVIDIA GPU (nvidia-smi unavailable)';
+/** One training run in a fresh process (this same script, with --run). */
+function runChild(kind: string): Promise<RunResult> {
+  const args = [...process.execArgv, process.argv[1], '--run', kind, '--steps', String(steps)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => {
+    child.once('close', (code) => {
+      const line = out.trim().split('\n').at(-1) ?? '';
+      try {
+        resolve(JSON.parse(line) as RunResult);
+      } catch {
+        resolve({ ok: false, kind, error: `exited ${code} without a result` });
+      }
+    });
+  });
+}
+
+function show(label: string, r: RunResult): void {
+  if (!r.ok) return void console.log(`${label.padEnd(5)} ${r.kind}: unavailable: ${r.error}`);
+  console.log(`${label.padEnd(5)} ${r.kind} on ${r.device}: ${r.examplesPerSec.toFixed(0)} examples/s (steady median over ${r.steps} steps of 128; epochs ${r.byEpoch.map((e) => e.toFixed(0)).join(', ')}), final loss ${r.loss.toFixed(4)}`);
+}
+
+async function main(): Promise<number> {
+  if (values.run) {
+    process.stdout.write(`${JSON.stringify(await runOnce(values.run, steps))}\n`);
+    return 0;
+  }
+  const config = loadConfig();
+  const native = readStamp(nativeLayout(config.tfNativeDir)) !== undefined;
+  const candidates = values.backend ? [values.backend] : [...(native ? ['tensorflow-gpu'] : []), 'webgpu'];
+  const tried: RunResult[] = [];
+  let gpu: Extract<RunResult, { ok: true }> | undefined;
+  for (const kind of candidates) {
+    const r = await runChild(kind);
+    tried.push(r);
+    if (r.ok && r.onGpu) {
+      gpu = r;
+      break;
     }
   }
-  const adapter = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string; description?: string } }).adapterInfo;
-  return adapter ? [adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ') : 'unknown';
+  const cpu = await runChild(native ? 'tensorflow' : 'wasm');
+  if (!gpu) {
+    console.log('################################################################');
+    console.log('## NO GPU FOUND: nothing ran on a GPU.');
+    for (const r of tried) console.log(`##   ${r.kind}: ${r.ok ? `ran on ${r.device}, which is not a GPU` : r.error}`);
+    console.log('################################################################');
+    show('cpu', cpu);
+    return 2;
+  }
+  show('gpu', gpu);
+  show('cpu', cpu);
+  if (cpu.ok) console.log(`gpu/cpu throughput: ${(gpu.examplesPerSec / cpu.examplesPerSec).toFixed(2)}x`);
+  return 0;
 }
 
-let backend;
-for (const choice of (values.backend ? [values.backend] : ['tensorflow-gpu', 'webgpu']) as TfBackendChoice[]) {
-  backend = await initBackend(choice).catch(() => undefined);
-  if (backend) break;
-}
-if (!backend) {
-  console.error('No GPU backend: install @tensorflow/tfjs-node-gpu (Dockerfile.gpu), or @tensorflow/tfjs-backend-webgpu and webgpu with a Vulkan driver.');
-  process.exit(1);
-}
-
-const parts = buildModel([28, 28, 1], [
-  { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-  { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-  { type: 'maxPooling2d', poolSize: 2 },
-  { type: 'dropout', rate: 0.25 },
-  { type: 'flatten' },
-  { type: 'dense', units: 128, activation: 'relu' },
-  { type: 'dropout', rate: 0.5 },
-  { type: 'dense', units: 5, activation: 'softmax' },
-], 5);
-const classes = Int32Array.from({ length: n }, (_, i) => i % 5);
-const x = tf.randomUniform([n, 28, 28, 1]);
-const y = tf.tidy(() => tf.oneHot(tf.tensor1d(classes, 'int32'), 5).toFloat());
-const epochs: number[] = [];
-await train(parts, { x, y, classes }, { hp: { ...DEFAULT_HYPERPARAMETERS, epochs: Number(values.epochs), batchSize: 128, optimizer: 'adadelta', learningRate: 1, validationSplit: 0 }, labels: ['0', '1', '2', '3', '4'] }, {
-  shouldStop: () => false,
-  onEpochEnd: async (r) => void epochs.push(r.examplesPerSec),
-});
-// The first epoch includes kernel compilation and warm-up.
-const steady = epochs.length > 1 ? epochs.slice(1) : epochs;
-console.log(`backend ${backend.kind} (${backend.name})`);
-console.log(`device ${device(backend.kind)}`);
-console.log(`examples/s by epoch ${epochs.map((e) => e.toFixed(0)).join(', ')}; steady median ${[...steady].sort((a, b) => a - b)[Math.floor(steady.length / 2)].toFixed(0)}`);
+// No top-level await: the carried bundle is CommonJS.
+void main().then((code) => (process.exitCode = code));

@@ -6,10 +6,11 @@ import type { Command, Ctx, Values } from './command.ts';
 import { datasetCommands } from './commands/datasets.ts';
 import { jobCommands } from './commands/jobs.ts';
 import { modelCommands } from './commands/models.ts';
+import { uploadCommands } from './commands/uploads.ts';
 import { cliConfig } from './config.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
 
-const GROUPS: Record<string, Record<string, Command>> = { datasets: datasetCommands, models: modelCommands, jobs: jobCommands };
+const GROUPS: Record<string, Record<string, Command>> = { uploads: uploadCommands, datasets: datasetCommands, models: modelCommands, jobs: jobCommands };
 
 const GLOBAL_OPTIONS = {
   'api-url': { type: 'string' },

@@ -6,7 +6,7 @@ import { ApiError } from './errors.ts';
 import { parseSse } from './sse.ts';
 import type {
   CreateDatasetInput, CreateJobInput, Dataset, Evaluation, Job, JobCheckpoints, JobEvent, JobEventPage, JobEventParams,
-  JobListParams, JobMetrics, Model, ModelFile, Page, PageParams, RegisterModelInput, SignedUrl, WebhookDeliveries,
+  JobListParams, JobMetrics, Model, ModelFile, Page, PageParams, RegisterModelInput, SignedUrl, WebhookDeliveries, CreateUploadInput, Upload,
 } from './types.ts';
 
 export interface ClientOptions {
@@ -164,6 +164,20 @@ export class FinetuneClient {
       await writeFile(out.modelJson, json);
       await writeFile(out.weights, weights);
       return { ...out, bytes: json.byteLength + weights.byteLength };
+    },
+  };
+
+  readonly uploads = {
+    /** POST /v1/uploads: a presigned PUT URL for one file in the caller's upload area, and its s3:// URI. */
+    create: (body: CreateUploadInput, opts?: PostOptions) => this.#json<Upload>('POST', '/v1/uploads', { body, ...opts }),
+    /** Puts `bytes` in the caller's upload area as `name` (straight to S3); resolves with the s3:// URI to register. */
+    put: async (name: string, bytes: Uint8Array, opts?: PostOptions): Promise<string> => {
+      const upload = await this.uploads.create({ name }, opts);
+      const res = await this.#fetch(upload.url, { method: upload.method, body: bytes, signal: opts?.signal }).catch((err: Error) => {
+        throw new ApiError(0, 'connection_failed', `Could not reach S3 at ${new URL(upload.url).origin}: ${err.message}`);
+      });
+      if (!res.ok) throw new ApiError(res.status, `s3_${res.status}`, `S3 refused the upload: ${(await res.text()).slice(0, 200)}`);
+      return upload.uri;
     },
   };
 

@@ -5,6 +5,7 @@ import type { ErrorSchema, PageQuery } from '../api/src/schemas/common.ts';
 import type { CreateDatasetBody, DatasetSchema } from '../api/src/schemas/datasets.ts';
 import type { CheckpointsResponse, EpochMetricSchema, JobEventQuery, JobEventSchema, JobListQuery, JobSchema, WebhookDeliveriesResponse } from '../api/src/schemas/jobs.ts';
 import type { ModelSchema, RegisterModelBody, SignedUrlResponse } from '../api/src/schemas/models.ts';
+import type { CreateUploadBody, UploadResponse } from '../api/src/schemas/uploads.ts';
 import type { CreateJobSchema } from '../shared/jobs/spec.ts';
 import type { Evaluation as WorkerEvaluation } from '../worker/src/pipeline/evaluate.ts';
 import type { Comparison } from '../worker/src/pipeline/compare.ts';
@@ -30,6 +31,9 @@ export type Model = Static<typeof ModelSchema>;
 export type RegisterModelInput = Static<typeof RegisterModelBody>;
 export type SignedUrl = Static<typeof SignedUrlResponse>;
 export type ModelFile = 'model.json' | 'weights.bin';
+
+export type CreateUploadInput = Static<typeof CreateUploadBody>;
+export type Upload = Static<typeof UploadResponse>;
 
 export type EpochMetric = Static<typeof EpochMetricSchema>;
 /** The job's evaluation as the worker writes it, with the scratch comparison when the job asked for one. */

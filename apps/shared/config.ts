@@ -1,6 +1,7 @@
 // The one place that reads process.env. Everything else receives a typed,
 // frozen Config, so tests can build one by hand with loadConfig({...}).
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { LOG_FORMATS, pinoPrettyInstalled, wantsPrettyLogs, type LogFormatChoice } from './log-format.ts';
 
 export type TfBackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -39,6 +40,13 @@ export interface Config {
      * always includes `bucket`. @defaultValue [bucket]
      */
     sourceBuckets: readonly string[];
+    /**
+     * The endpoint that presigned upload URLs name (S3_PUBLIC_ENDPOINT): where callers reach S3,
+     * when that differs from where the service does (a compose network's `minio:9000`). @defaultValue endpoint
+     */
+    publicEndpoint: string | undefined;
+    /** How long a presigned upload URL (POST /v1/uploads) works. @defaultValue 900 */
+    uploadUrlTtlSeconds: number;
   };
   embeddedS3: { dir: string; port: number };
   /** Where `npm start` keeps the default tenant's API key. @defaultValue .data/api-key */
@@ -65,10 +73,23 @@ export interface Config {
     parallelMinExamples: number;
   };
   tfBackend: TfBackendChoice;
+  /** Where `npm run native:install` puts native TensorFlow and the tfjs addon (TF_NATIVE_DIR). @defaultValue <repo>/.native */
+  tfNativeDir: string;
+  /**
+   * TF_FORCE_GPU_ALLOW_GROWTH for native TensorFlow: take GPU memory as needed rather than all
+   * of it up front, so that several training processes can share a card. @defaultValue true
+   */
+  tfGpuAllowGrowth: boolean;
   /** Grace period for in-flight requests and jobs on SIGTERM. @defaultValue 30000 */
   shutdownTimeoutMs: number;
   /** Largest accepted JSON body. @defaultValue 1048576 */
   bodyLimitBytes: number;
+  http: {
+    /** A whole request, headers and body, must arrive within this; then 408 and the socket is closed. @defaultValue 30000 */
+    requestTimeoutMs: number;
+    /** The headers must arrive within this (at most requestTimeoutMs). @defaultValue 10000 */
+    headersTimeoutMs: number;
+  };
   /** How often an SSE event stream looks for new events. @defaultValue 500 */
   eventsPollMs: number;
   webhooks: {
@@ -107,6 +128,8 @@ export interface Config {
     datasetRows: number;
     /** Features (values per example) a registered dataset may have. @defaultValue 10000 */
     datasetFeatures: number;
+    /** Distinct labels a registered dataset may have (each read lists them with their counts). @defaultValue 1000 */
+    datasetClasses: number;
     /** Weight bytes a model may declare in its manifest. @defaultValue 104857600 (100 MiB) */
     modelBytes: number;
     /** Layers a model may have, registered or built by a job. @defaultValue 256 */
@@ -126,6 +149,18 @@ export interface Config {
   maxModelParams: number;
   /** Largest dataset file registration reads from S3. @defaultValue 268435456 (256 MiB) */
   maxDatasetBytes: number;
+  /**
+   * The child process that builds an untrusted model with tfjs (registration, and a worker's
+   * load of a registered model): killed past either limit, with 422 model_invalid.
+   */
+  modelInspector: {
+    /** Wall time to build the model, once the child is up. @defaultValue 30000 */
+    timeoutMs: number;
+    /** The child's memory (resident set, tfjs included; also its V8 heap limit). @defaultValue 1024 */
+    memoryMb: number;
+    /** Children one process runs at once; more registrations wait their turn. @defaultValue 2 */
+    concurrency: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -222,6 +257,14 @@ function originList(env: Env, key: string): string[] {
   });
 }
 
+/** The repository's own cache folder (gitignored), wherever the process was started from. */
+export const DEFAULT_NATIVE_DIR = fileURLToPath(new URL('../../.native', import.meta.url));
+function httpTimeouts(env: Env): Config['http'] {
+  const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100);
+  // Node refuses a headers timeout longer than the request timeout.
+  return { requestTimeoutMs, headersTimeoutMs: Math.min(int(env, 'HEADERS_TIMEOUT_MS', 10_000, 100), requestTimeoutMs) };
+}
+
 const BACKENDS: TfBackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /**
@@ -272,6 +315,9 @@ export function loadConfig(env: Env = process.env): Config {
       secretAccessKey: str(env, 'S3_SECRET_ACCESS_KEY', 'S3RVER'),
       forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', true),
       sourceBuckets: Object.freeze([...new Set([bucket, ...sourceBuckets])]),
+      publicEndpoint: env.S3_PUBLIC_ENDPOINT ? url(env, 'S3_PUBLIC_ENDPOINT', '', ['http:', 'https:']) : undefined,
+      // SigV4 presigned URLs last at most 7 days.
+      uploadUrlTtlSeconds: Math.min(int(env, 'UPLOAD_URL_TTL_SECONDS', 900, 10), 604_800),
     },
     embeddedS3: {
       dir: str(env, 'EMBEDDED_S3_DIR', '.data/s3'),
@@ -289,8 +335,11 @@ export function loadConfig(env: Env = process.env): Config {
       parallelMinExamples: int(env, 'TRAIN_PARALLEL_MIN_EXAMPLES', 2048, 0),
     },
     tfBackend,
+    tfNativeDir: str(env, 'TF_NATIVE_DIR', DEFAULT_NATIVE_DIR),
+    tfGpuAllowGrowth: bool(env, 'TF_FORCE_GPU_ALLOW_GROWTH', true),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024),
+    http: httpTimeouts(env),
     eventsPollMs: int(env, 'EVENTS_POLL_MS', 500, 20),
     auth: {
       adminApiKey: secret(env, 'ADMIN_API_KEY'),
@@ -303,6 +352,7 @@ export function loadConfig(env: Env = process.env): Config {
       runningJobsPerTenant: int(env, 'MAX_RUNNING_JOBS_PER_TENANT', 4, 1),
       datasetRows: int(env, 'MAX_DATASET_ROWS', 1_000_000, 1),
       datasetFeatures: int(env, 'MAX_DATASET_FEATURES', 10_000, 1),
+      datasetClasses: int(env, 'MAX_DATASET_CLASSES', 1_000, 2),
       modelBytes: int(env, 'MAX_MODEL_BYTES', 100 * 2 ** 20, 1),
       modelLayers: int(env, 'MAX_MODEL_LAYERS', 256, 1),
       epochExamples: int(env, 'MAX_EPOCH_EXAMPLES', 100_000_000, 1),
@@ -320,6 +370,12 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlHours: int(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1),
     maxModelParams: int(env, 'MAX_MODEL_PARAMS', 20_000_000, 1),
     maxDatasetBytes: int(env, 'MAX_DATASET_BYTES', 256 * 2 ** 20, 1),
+    modelInspector: {
+      timeoutMs: int(env, 'MODEL_INSPECT_TIMEOUT_MS', 30_000, 100),
+      // Node, tsx and tfjs alone take about 200 MiB.
+      memoryMb: int(env, 'MODEL_INSPECT_MEMORY_MB', 1024, 256),
+      concurrency: int(env, 'MODEL_INSPECT_CONCURRENCY', 2, 1),
+    },
   };
   return Object.freeze(config);
 }
@@ -347,6 +403,7 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     S3_SECRET_ACCESS_KEY: config.s3.secretAccessKey,
     S3_FORCE_PATH_STYLE: String(config.s3.forcePathStyle),
     S3_SOURCE_BUCKETS: config.s3.sourceBuckets.join(','),
+    UPLOAD_URL_TTL_SECONDS: String(config.s3.uploadUrlTtlSeconds),
     EMBEDDED_S3_DIR: config.embeddedS3.dir,
     EMBEDDED_S3_PORT: String(config.embeddedS3.port),
     QUICKSTART_KEY_FILE: config.quickstartKeyFile,
@@ -359,8 +416,13 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     TRAIN_THREADS: String(config.worker.trainThreads),
     TRAIN_PARALLEL_MIN_EXAMPLES: String(config.worker.parallelMinExamples),
     TF_BACKEND: config.tfBackend,
+    TF_NATIVE_DIR: config.tfNativeDir,
+    // TensorFlow reads it from the environment of the process that trains.
+    TF_FORCE_GPU_ALLOW_GROWTH: String(config.tfGpuAllowGrowth),
     SHUTDOWN_TIMEOUT_MS: String(config.shutdownTimeoutMs),
     BODY_LIMIT_BYTES: String(config.bodyLimitBytes),
+    REQUEST_TIMEOUT_MS: String(config.http.requestTimeoutMs),
+    HEADERS_TIMEOUT_MS: String(config.http.headersTimeoutMs),
     IDEMPOTENCY_TTL_HOURS: String(config.idempotencyTtlHours),
     EVENTS_POLL_MS: String(config.eventsPollMs),
     SIGNED_URL_TTL_SECONDS: String(config.auth.signedUrlTtlSeconds),
@@ -369,6 +431,7 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     MAX_RUNNING_JOBS_PER_TENANT: String(config.limits.runningJobsPerTenant),
     MAX_DATASET_ROWS: String(config.limits.datasetRows),
     MAX_DATASET_FEATURES: String(config.limits.datasetFeatures),
+    MAX_DATASET_CLASSES: String(config.limits.datasetClasses),
     MAX_MODEL_BYTES: String(config.limits.modelBytes),
     MAX_MODEL_LAYERS: String(config.limits.modelLayers),
     MAX_EPOCH_EXAMPLES: String(config.limits.epochExamples),
@@ -382,8 +445,12 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
     OUTBOUND_ALLOWED_HOSTS: config.webhooks.allowedHosts.join(','),
     MAX_MODEL_PARAMS: String(config.maxModelParams),
     MAX_DATASET_BYTES: String(config.maxDatasetBytes),
+    MODEL_INSPECT_TIMEOUT_MS: String(config.modelInspector.timeoutMs),
+    MODEL_INSPECT_MEMORY_MB: String(config.modelInspector.memoryMb),
+    MODEL_INSPECT_CONCURRENCY: String(config.modelInspector.concurrency),
   };
   if (config.s3.endpoint) env.S3_ENDPOINT = config.s3.endpoint;
+  if (config.s3.publicEndpoint) env.S3_PUBLIC_ENDPOINT = config.s3.publicEndpoint;
   if (config.embeddedPg) {
     env.EMBEDDED_PG_DIR = config.embeddedPg.dir;
     env.EMBEDDED_PG_PORT = String(config.embeddedPg.port);
@@ -391,6 +458,45 @@ export function configToEnv(config: Config): Record<string, string | undefined> 
   if (config.auth.adminApiKey) env.ADMIN_API_KEY = config.auth.adminApiKey;
   if (config.auth.urlSigningSecret) env.URL_SIGNING_SECRET = config.auth.urlSigningSecret;
   return env;
+}
+
+/** What `npm run native:install` gets, from where (apps/native/install.ts). */
+export interface NativeInstallConfig {
+  /** TF_NATIVE_DIR, as for the service. */
+  dir: string;
+  /** TF_WHEEL: a TensorFlow wheel file to use instead of asking pip. */
+  wheel?: string;
+  /** TF_PIP_SPEC: what pip downloads; `tensorflow[and-cuda]==2.21.0` for GPUs. @defaultValue tensorflow-cpu==2.21.0 */
+  pipSpec: string;
+  /** TF_PYTHON: the Python whose pip is asked. @defaultValue python3 */
+  python: string;
+  /** Node's own headers for node-gyp (npm's nodedir setting); unset: beside this Node's binary. */
+  nodedir?: string;
+  /** npm's bundled node-gyp (npm sets npm_config_node_gyp for scripts). */
+  nodeGyp?: string;
+  /** The npm running the script (npm_execpath), to install tfjs-node with. */
+  npmCli?: string;
+}
+
+export function loadNativeInstallConfig(env: Env = process.env): NativeInstallConfig {
+  return Object.freeze({
+    dir: str(env, 'TF_NATIVE_DIR', DEFAULT_NATIVE_DIR),
+    wheel: env.TF_WHEEL || undefined,
+    pipSpec: str(env, 'TF_PIP_SPEC', 'tensorflow-cpu==2.21.0'),
+    python: str(env, 'TF_PYTHON', 'python3'),
+    nodedir: env.npm_config_nodedir || undefined,
+    nodeGyp: env.npm_config_node_gyp || undefined,
+    npmCli: env.npm_execpath || undefined,
+  });
+}
+
+/**
+ * The environment of a child that handles untrusted input (the model inspector): enough to
+ * run node, and none of the service's settings, keys or credentials.
+ */
+export function sandboxEnv(): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT'];
+  return Object.fromEntries(keep.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]])));
 }
 
 /** Same config, pointed at the embedded Postgres once it is up. */

@@ -18,6 +18,8 @@ import { Storage } from '../../apps/shared/storage/s3-storage.ts';
 import { startWorker, type RunningWorker } from '../../apps/worker/src/worker.ts';
 import { newApiKey } from '../../apps/shared/auth/api-keys.ts';
 import { useKey } from './api.ts';
+import { TEST_BACKEND_DEFAULTS } from './backend.ts';
+import { uploadPrefix } from '../../apps/shared/storage/upload-area.ts';
 
 const TEMPLATE_LOCK = 8_675_309;
 
@@ -74,6 +76,8 @@ export interface Harness {
   app: App;
   /** This file's tenant, whose key http(app) sends by default. */
   tenant: Tenant;
+  /** That tenant's upload area in the bucket (uploads/<tenantId>/): the only keys there it may register. */
+  uploads: string;
   /** Another tenant, for isolation tests. */
   newTenant(name: string): Promise<Tenant>;
   db: Db;
@@ -91,7 +95,7 @@ export interface HarnessOptions {
 }
 
 export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const base = loadConfigWith(opts.env ?? {});
+  const base = loadConfigWith(opts.env ?? {}, TEST_BACKEND_DEFAULTS);
   const databaseUrl = await cloneTestDatabase(base.databaseUrl);
   const dir = await mkdtemp(path.join(tmpdir(), 'ftest-s3-'));
   const s3: EmbeddedS3 = await startEmbeddedS3({ dir, port: 0 });
@@ -107,7 +111,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       DATABASE_URL: databaseUrl,
       QUEUE_NAME: `test-${id}`,
       S3_BUCKET: `test-${id}`,
-    }, { LOG_LEVEL: 'warn' }),
+    }, { LOG_LEVEL: 'warn', ...TEST_BACKEND_DEFAULTS }),
     s3.endpoint,
   );
   let app: App | undefined;
@@ -138,6 +142,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     config,
     app,
     tenant,
+    uploads: uploadPrefix(tenant.tenantId),
     newTenant,
     db,
     storage,

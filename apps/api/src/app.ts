@@ -16,6 +16,7 @@ import securityHeadersPlugin from './plugins/security-headers.ts';
 import corsPlugin from './plugins/cors.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
 import errorsPlugin from './plugins/errors.ts';
+import { clientErrorHandler, frameworkErrors } from './plugins/transport-errors.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
 import queuePlugin from './plugins/queue.ts';
 import storagePlugin from './plugins/storage.ts';
@@ -30,6 +31,7 @@ import adminRoutes from './routes/admin.ts';
 import jobRoutes from './routes/jobs.ts';
 import modelRoutes from './routes/models.ts';
 import checkpointFileRoutes from './routes/checkpoint-files.ts';
+import uploadRoutes from './routes/uploads.ts';
 
 export interface BuildOptions {
   /** Override the logger (tests pass false). */
@@ -40,6 +42,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   const app = Fastify({
     logger: opts.logger ?? loggerOptions(config),
     bodyLimit: config.bodyLimitBytes,
+    // A client that sends part of a request (headers or a declared body) and stalls gets 408 and
+    // loses the socket; Node checks every connection this often (its default is 30 s).
+    requestTimeout: config.http.requestTimeoutMs,
+    http: { headersTimeout: config.http.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, config.http.headersTimeoutMs) },
+    frameworkErrors,
+    clientErrorHandler,
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
@@ -49,7 +57,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
     reply.header('x-request-id', req.id);
   });
 
-  // Model registration loads models with tfjs, on the same backend a worker would pick.
+  // The backend a worker would pick. The API builds no model itself: registration runs tfjs in
+  // the model inspector's child process (apps/shared/ml/model-inspector.ts).
   await initBackend(config.tfBackend);
 
   for (const schema of [ErrorSchema, DatasetSchema, ModelSchema, EpochMetricSchema, JobSchema, ApiKeySchema]) app.addSchema(schema);
@@ -70,6 +79,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
   await app.register(healthRoutes, { config });
   await app.register(datasetRoutes, { config });
   await app.register(modelRoutes, { config });
+  await app.register(uploadRoutes, { config });
   await app.register(jobRoutes, { config });
   await app.register(adminRoutes);
   await app.register(checkpointFileRoutes);

@@ -24,7 +24,7 @@ export const MnistSourceSchema = Type.Object(
 export const S3SourceSchema = Type.Object(
   {
     type: Type.Literal('s3'),
-    uri: PlainText(1024, { minLength: 6, pattern: PLAIN_TEXT.replace('^', '^s3://') }),
+    uri: PlainText(1024, { minLength: 6, pattern: PLAIN_TEXT.replace('^', '^s3://'), description: 's3://bucket/key: in S3_BUCKET, under your upload area uploads/<tenantId>/ (POST /v1/uploads), or in a bucket of S3_SOURCE_BUCKETS' }),
     format: Type.Union([Type.Literal('csv'), Type.Literal('ndjson')]),
     labelColumn: ColumnName,
     featureColumns: Type.Optional(Type.Array(ColumnName, { minItems: 1, maxItems: 10_000 })),
@@ -61,11 +61,15 @@ export function sortLabels(labels: Iterable<string>): string[] {
   return numeric ? unique.sort((a, b) => Number(a) - Number(b)) : unique.sort();
 }
 
-function profile(source: StoredSource, examples: Examples): DatasetProfile {
+function profile(source: StoredSource, examples: Examples, maxClasses: number): DatasetProfile {
   if (examples.labels.length === 0) throw new BadRequestError('dataset_empty', 'The dataset has no examples');
   // A Map and a list, never object keys: labels such as "constructor" or "__proto__" are data.
   const counts = new Map<string, number>();
   for (const l of examples.labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  // Every read of the dataset lists each class with its count; 200,000 of them made each GET 7.8 MB.
+  if (counts.size > maxClasses) {
+    throw new LimitExceededError('dataset_too_many_classes', `The dataset has ${counts.size} distinct labels`, 413, 'MAX_DATASET_CLASSES', maxClasses, counts.size);
+  }
   const labels = sortLabels(examples.labels);
   const classCounts = labels.map((label) => ({ label, count: counts.get(label)! }));
   return {
@@ -87,20 +91,26 @@ async function readExamples(source: StoredSource, storage: Storage): Promise<Exa
   return { features: data.features, featureShape: [data.featureColumns.length], labels: data.labels };
 }
 
-/** MAX_DATASET_BYTES, MAX_DATASET_ROWS and MAX_DATASET_FEATURES. */
+/** MAX_DATASET_BYTES, MAX_DATASET_ROWS, MAX_DATASET_FEATURES and MAX_DATASET_CLASSES. */
 export interface DatasetLimits extends TabularLimits {
   maxBytes: number;
+  maxClasses: number;
 }
 
-const NO_LIMITS: DatasetLimits = { maxBytes: Infinity, maxRows: Infinity, maxFeatures: Infinity };
+const NO_LIMITS: DatasetLimits = { maxBytes: Infinity, maxRows: Infinity, maxFeatures: Infinity, maxClasses: Infinity };
 
-/** Validates a new dataset and records its shape, labels and class counts. */
-export async function registerDataset(id: string, source: DatasetSource, storage: Storage, limits: DatasetLimits = NO_LIMITS): Promise<DatasetProfile> {
+/**
+ * Validates a new dataset and records its shape, labels and class counts. `beforeStore` sees the
+ * profile before the snapshot is written, and may refuse it by throwing.
+ */
+export async function registerDataset(id: string, source: DatasetSource, storage: Storage, limits: DatasetLimits = NO_LIMITS, beforeStore: (p: DatasetProfile) => void = () => undefined): Promise<DatasetProfile> {
   if (source.type === 'mnist') {
     const stored: MnistSource = { ...source, split: source.split ?? 'train', classes: [...(source.classes ?? [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])].sort((a, b) => a - b) };
     const examples = await readExamples(stored, storage);
     checkDatasetSize(examples.labels.length, examples.featureShape.reduce((a, b) => a * b, 1), limits);
-    return profile(stored, examples);
+    const result = profile(stored, examples, limits.maxClasses);
+    beforeStore(result);
+    return result;
   }
   const loc = parseS3Uri(source.uri);
   const bytes = await storage.getBytes(loc.key, loc.bucket, limits.maxBytes).catch((err: unknown) => {
@@ -113,7 +123,8 @@ export async function registerDataset(id: string, source: DatasetSource, storage
   const parsed = parseTabular(bytes, source, limits);
   const objectKey = `datasets/${id}/data.${source.format}`;
   const stored: StoredSource = { ...source, featureColumns: parsed.featureColumns, objectKey };
-  const result = profile(stored, { features: parsed.features, featureShape: [parsed.featureColumns.length], labels: parsed.labels });
+  const result = profile(stored, { features: parsed.features, featureShape: [parsed.featureColumns.length], labels: parsed.labels }, limits.maxClasses);
+  beforeStore(result);
   await storage.put(objectKey, bytes, source.format === 'csv' ? 'text/csv' : 'application/x-ndjson');
   return result;
 }

@@ -1,5 +1,8 @@
 // The user's own tabular data: CSV (with a header) or NDJSON, numeric feature
-// columns plus a label column. Errors name the row and column at fault.
+// columns plus a label column. Errors name the row and column at fault. CSV is
+// read by csv-parse (RFC 4180: quoted fields may hold commas, quotes and line
+// breaks; an unterminated quote is an error, not data).
+import { CsvError, parse as parseCsv } from 'csv-parse/sync';
 import { BadRequestError, LimitExceededError } from '../errors.ts';
 import { PLAIN_TEXT } from '../jobs/spec.ts';
 
@@ -43,7 +46,7 @@ function bad(message: string, where: { row?: number; column?: string } = {}): ne
 function number(raw: unknown, row: number, column: string): number {
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
   // Features are stored as float32: a value past its range would become Infinity.
-  if (!Number.isFinite(Math.fround(n))) bad(`Row ${row}, column "${column}": ${JSON.stringify(raw)} is not a finite number`, { row, column });
+  if (!Number.isFinite(Math.fround(n))) bad(`Row ${row}, column "${column}": ${String(JSON.stringify(raw)).slice(0, 100)} is not a finite number`, { row, column });
   return n;
 }
 
@@ -53,43 +56,58 @@ function label(raw: unknown, row: number, column: string): string {
   bad(`Row ${row}, column "${column}": the label is missing or invalid`, { row, column });
 }
 
-/** Splits one CSV line, honouring double-quoted fields. */
-function splitCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') (cur += '"'), i++;
-      else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') out.push(cur), (cur = '');
-    else cur += c;
+/** The CSV's records, the header first; at most maxRows + 2 of them are read (enough to tell it is over). */
+function csvRecords(text: string, maxRows: number): string[][] {
+  let records: string[][];
+  try {
+    records = parseCsv(text, { bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, ...(Number.isFinite(maxRows) ? { to: maxRows + 2 } : {}) });
+  } catch (err) {
+    if (!(err instanceof CsvError)) throw err;
+    // `records` counts the complete ones, the header among them: the next is the data row at fault.
+    const done = (err as CsvError & { records?: number }).records;
+    bad(`The CSV is not valid (RFC 4180): ${err.message.slice(0, 200)}`, typeof done === 'number' && done > 0 ? { row: done } : {});
   }
-  out.push(cur);
-  return out.map((s) => s.trim());
+  // A line of blanks is no record.
+  return records.filter((r) => !(r.length === 1 && r[0] === ''));
+}
+
+/** NDJSON rows are flat objects; nesting is bounded before JSON.parse builds it (and before a message quotes it). */
+const MAX_ROW_DEPTH = 16;
+
+function tooDeep(line: string): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_ROW_DEPTH) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }
 
 function rowsOf(text: string, opts: TabularOptions, limits: TabularLimits): { header: string[]; rows: Array<Record<string, unknown>> } {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   if (opts.format === 'csv') {
-    if (lines.length < 2) bad('The CSV file has no data rows');
-    const header = splitCsvLine(lines[0]);
-    checkDatasetSize(lines.length - 1, opts.featureColumns?.length ?? header.length - 1, limits);
+    const [header, ...records] = csvRecords(text, limits.maxRows);
+    if (!header || records.length === 0) bad('The CSV file has no data rows');
+    checkDatasetSize(records.length, opts.featureColumns?.length ?? header.length - 1, limits);
     const dup = header.find((h, i) => header.indexOf(h) !== i);
     if (dup !== undefined) bad(`The header names column "${dup}" twice`, { column: dup });
-    const rows = lines.slice(1).map((line, i) => {
-      const cells = splitCsvLine(line);
+    const rows = records.map((cells, i) => {
       if (cells.length !== header.length) bad(`Row ${i + 1} has ${cells.length} fields, the header has ${header.length}`, { row: i + 1 });
       return Object.fromEntries(header.map((h, j) => [h, cells[j]]));
     });
     return { header, rows };
   }
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   // Features are counted from the first row once parsed; rows before anything is parsed.
   checkDatasetSize(lines.length, 0, limits);
   const rows = lines.map((line, i) => {
+    if (tooDeep(line)) bad(`Row ${i + 1} nests deeper than ${MAX_ROW_DEPTH} levels; rows are flat objects`, { row: i + 1 });
     let obj: unknown;
     try {
       obj = JSON.parse(line);

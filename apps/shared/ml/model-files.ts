@@ -1,6 +1,7 @@
 // Checks a LayersModel's files before tfjs allocates anything for them:
 // model files are untrusted input (TensorFlow's own security policy says so).
 import { LimitExceededError, UnprocessableError } from '../errors.ts';
+import { checkModelGraph, MAX_TOPOLOGY_DEPTH, nestingDepth } from './model-graph.ts';
 
 /** Layer classes the service can rebuild; anything else (Lambda, custom) is refused. */
 export const KNOWN_LAYER_CLASSES = new Set([
@@ -64,6 +65,8 @@ export function parseModelJson(bytes: Uint8Array, maxLayers = Infinity): ModelJs
   } catch {
     invalid('model.json is not valid JSON');
   }
+  // Every later walk over it (ours, JSON.stringify, structured clone, tfjs) recurses.
+  if (nestingDepth(json, MAX_TOPOLOGY_DEPTH) > MAX_TOPOLOGY_DEPTH) invalid(`model.json nests deeper than ${MAX_TOPOLOGY_DEPTH} levels`, { fault: 'too_deep' });
   if (!json || typeof json !== 'object' || typeof json.modelTopology !== 'object' || json.modelTopology === null) {
     invalid('model.json has no modelTopology: only TensorFlow.js LayersModels are accepted');
   }
@@ -77,6 +80,7 @@ export function parseModelJson(bytes: Uint8Array, maxLayers = Infinity): ModelJs
       invalid(`Layer class ${String(layer?.class_name)} is not supported`, { className: String(layer?.class_name) });
     }
   }
+  checkModelGraph(json.modelTopology);
   for (const group of json.weightsManifest) {
     if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) invalid('weightsManifest entries need paths and weights');
     group.paths.forEach(checkShardPath);

@@ -5,7 +5,9 @@
 // so a name that is re-pointed at an internal address in between (DNS
 // rebinding) gains nothing. S3 sources are confined to buckets the operator
 // listed, so a registration cannot make the service read, with its own
-// credentials, a bucket the caller could not.
+// credentials, a bucket the caller could not; in the service's own bucket, to
+// the caller's upload area, so that nobody registers another tenant's model,
+// checkpoint or dataset by its key.
 import type { LookupAddress } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
@@ -14,11 +16,16 @@ import { isIP, isIPv4, type LookupFunction } from 'node:net';
 import type { Config } from '../config.ts';
 import { BadRequestError, UnprocessableError } from '../errors.ts';
 import { parseS3Uri, type S3Location } from '../storage/s3-storage.ts';
+import { uploadPrefix } from '../storage/upload-area.ts';
 
 // ---------------------------------------------------------------- S3 sources
 
-/** Parses an s3:// source and refuses any bucket but ours and the S3_SOURCE_BUCKETS. */
-export function checkS3Source(uri: string, s3: Pick<Config['s3'], 'bucket' | 'sourceBuckets'>): S3Location {
+/**
+ * Parses an s3:// source and refuses any bucket but ours and the S3_SOURCE_BUCKETS, and any key
+ * in ours outside the tenant's upload area. Decided from the URI alone, before any S3 request:
+ * the answer says nothing about whether an object is there.
+ */
+export function checkS3Source(uri: string, s3: Pick<Config['s3'], 'bucket' | 'sourceBuckets'>, tenantId: string): S3Location {
   const loc = parseS3Uri(uri);
   // parseS3Uri refuses "." and ".." segments; a backslash is a separator to some
   // S3-compatible servers and proxies, and control characters end up in logs and paths.
@@ -30,6 +37,13 @@ export function checkS3Source(uri: string, s3: Pick<Config['s3'], 'bucket' | 'so
     throw new UnprocessableError('source_bucket_not_allowed', `Sources must be in ${allowed.length === 1 ? 'bucket' : 'one of the buckets'} ${allowed.join(', ')}`, {
       bucket: loc.bucket,
       allowed,
+    });
+  }
+  const area = uploadPrefix(tenantId);
+  if (loc.bucket === s3.bucket && !(loc.key.startsWith(area) && loc.key.length > area.length)) {
+    const others = allowed.filter((b) => b !== s3.bucket).map((b) => `s3://${b}/`);
+    throw new UnprocessableError('source_key_not_allowed', `In bucket ${s3.bucket}, sources must be in your upload area ${area} (POST /v1/uploads gives a URL to put a file there)`, {
+      allowed: [`s3://${s3.bucket}/${area}`, ...others],
     });
   }
   return loc;

@@ -5,7 +5,10 @@ export interface WorkerInfo {
   id: string;
   host: string;
   pid: number;
+  /** The backend its training processes run on: tensorflow-gpu, tensorflow, webgpu, wasm or cpu. */
   backend: string;
+  /** Where they compute: for native TensorFlow, the device it says it ran a matmul on. */
+  device?: string;
   concurrency: number;
   startedAt: string;
 }

@@ -9,6 +9,7 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Config } from '../config.ts';
 import { AppError, BadRequestError, NotFoundError, TransientError } from '../errors.ts';
 
@@ -37,9 +38,12 @@ export interface ObjectInfo {
 export class Storage {
   readonly client: S3Client;
   readonly bucket: string;
+  private readonly config: Config['s3'] & { endpoint: string };
+  private presigner?: S3Client;
 
   constructor(config: Config['s3'] & { endpoint: string }) {
     this.bucket = config.bucket;
+    this.config = config;
     this.client = new S3Client({
       endpoint: config.endpoint,
       region: config.region,
@@ -47,6 +51,21 @@ export class Storage {
       credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
       maxAttempts: 4,
     });
+  }
+
+  /** A URL that lets whoever holds it PUT this one object (in our bucket) for `expiresIn` seconds. */
+  async presignPut(key: string, expiresIn: number): Promise<string> {
+    const c = this.config;
+    // Signed for the host the caller will use, and without the SDK's default checksum of an
+    // empty body in the query (S3 would refuse any real upload against it).
+    this.presigner ??= new S3Client({
+      endpoint: c.publicEndpoint ?? c.endpoint,
+      region: c.region,
+      forcePathStyle: c.forcePathStyle,
+      credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    return getSignedUrl(this.presigner, new PutObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn });
   }
 
   async ensureBucket(): Promise<void> {
@@ -107,6 +126,7 @@ export class Storage {
 
   destroy(): void {
     this.client.destroy();
+    this.presigner?.destroy();
   }
 
   /** Missing objects are the caller's fault (4xx); everything else is worth a retry. */

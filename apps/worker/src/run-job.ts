@@ -25,6 +25,7 @@ import { saveCheckpoint } from './checkpoint-io.ts';
 import { findResume } from './resume.ts';
 import { TERMINAL_STATUSES, jobEvent } from '../../shared/jobs/events.ts';
 import type { TrainingPeers } from './parallel/training-peers.ts';
+import type { ModelInspector } from '../../shared/ml/model-inspector.ts';
 
 export interface RunContext {
   db: Db;
@@ -35,6 +36,8 @@ export interface RunContext {
   leaseMs: number;
   /** MAX_RUNNING_JOBS_PER_TENANT, enforced at claim time in Postgres. @defaultValue no limit */
   maxRunningPerTenant?: number;
+  /** Builds a user's model in a bounded child process before the load stage builds it here. */
+  inspector?: ModelInspector;
   /** Data-parallel peer threads, for training sets of at least minExamples. */
   parallel?: { peers(): Promise<TrainingPeers>; minExamples: number };
 }
@@ -207,7 +210,8 @@ async function runClaimed(ctx: RunContext, records: JobRecords, claim: Claim, at
       if (job.type === 'finetune') {
         if (!job.baseModel) throw new UnprocessableError('model_not_found', 'The base model no longer exists');
         await records.setStage('load');
-        const base = await loadModel(ctx.storage, job.baseModel.storagePrefix);
+        // A registered base came from a user (sourceUri); pretrained and fine-tuned ones, from us.
+        const base = await loadModel(ctx.storage, job.baseModel.storagePrefix, job.baseModel.sourceUri ? ctx.inspector : undefined);
         await records.setStage('freeze');
         parts = freeze(base.model, { cutLayer: spec.cutLayer, head: spec.head, freeze: spec.freeze, numClasses: spec.labels.length });
         if (spec.freeze === 'all') {

@@ -6,6 +6,7 @@ import { loadConfig } from '../../shared/config.ts';
 import { createDb } from '../../shared/db/prisma.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { initBackend } from '../../shared/ml/tf.ts';
+import { ModelInspector } from '../../shared/ml/model-inspector.ts';
 import type { JobPayload } from '../../shared/queue/contract.ts';
 import { Storage } from '../../shared/storage/s3-storage.ts';
 import { runJob, type RunContext } from './run-job.ts';
@@ -18,8 +19,8 @@ async function createContext(): Promise<RunContext> {
   const config = loadConfig();
   if (!config.s3.endpoint) throw new Error('S3_ENDPOINT must be set for the sandbox');
   const log = createLogger(config, { role: 'sandbox', host: hostname(), pid: process.pid });
-  const backend = await initBackend(config.tfBackend);
-  log.info({ backend: backend.kind }, 'sandbox ready');
+  const backend = await initBackend(config.tfBackend, config);
+  log.info({ backend: backend.kind, skipped: backend.skipped }, 'sandbox ready');
   return {
     db: createDb(config.databaseUrl),
     storage: new Storage({ ...config.s3, endpoint: config.s3.endpoint }),
@@ -28,6 +29,7 @@ async function createContext(): Promise<RunContext> {
     cancelPollMs: config.worker.cancelPollMs,
     leaseMs: config.worker.leaseMs,
     maxRunningPerTenant: config.limits.runningJobsPerTenant,
+    inspector: new ModelInspector(config.modelInspector),
     // Only the single-threaded backends gain from more threads.
     parallel: config.worker.trainThreads > 1 && (backend.kind === 'wasm' || backend.kind === 'cpu')
       ? { peers: lazyPeers(config.worker.trainThreads - 1, backend), minExamples: config.worker.parallelMinExamples }

@@ -1,6 +1,8 @@
 // The BullMQ worker: picks jobs off the queue and runs each in a sandboxed
-// child process. It also announces itself (and its tfjs backend) in Redis so
-// the API's /readyz can list live workers.
+// child process. It also announces itself (and the backend and device its
+// training processes run on) in Redis so the API's /readyz can list live
+// workers. This process never loads TensorFlow: on a GPU that would be a
+// second TensorFlow holding device memory beside the one that trains.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +10,7 @@ import { Worker } from 'bullmq';
 import { configToEnv, type Config } from '../../shared/config.ts';
 import { createDb } from '../../shared/db/prisma.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { initBackend, type BackendInfo } from '../../shared/ml/tf.ts';
+import { probeBackend, type ProbeResult } from '../../shared/ml/backend-probe.ts';
 import { createQueue, createRedis, type JobPayload } from '../../shared/queue/contract.ts';
 import { ensureEnqueued, reconcile } from '../../shared/queue/reconcile.ts';
 import { jobEvent } from '../../shared/jobs/events.ts';
@@ -23,19 +25,23 @@ const DEFER_MS = 2_000;
 
 export interface RunningWorker {
   info: WorkerInfo;
-  backend: BackendInfo;
+  /** The backend the training processes get, as the startup probe found it. */
+  backend: ProbeResult['backend'];
   close(): Promise<void>;
 }
 
 export async function startWorker(config: Config, log: Logger): Promise<RunningWorker> {
-  // The same choice the sandboxes will make; picked here to report it up front.
-  const backend = await initBackend(config.tfBackend);
+  // A short-lived child makes the choice the sandboxes will make and runs a matmul, so that
+  // /readyz is right from the start and a forced backend that cannot be had stops the worker now.
+  const probe = await probeBackend(configToEnv(config));
+  if (probe.backend.skipped?.length) log.warn({ skipped: probe.backend.skipped }, `TF_BACKEND=auto passed over backends; training runs on ${probe.backend.kind}`);
   const connection = createRedis(config, true);
   const info: WorkerInfo = {
     id: randomUUID(),
     host: hostname(),
     pid: process.pid,
-    backend: backend.kind,
+    backend: probe.backend.kind,
+    device: probe.device,
     concurrency: config.worker.concurrency,
     startedAt: new Date().toISOString(),
   };
@@ -81,8 +87,15 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       track(db.job.updateMany({ where: { id: jobId, status: 'running' }, data: { leaseExpiresAt: new Date() } }));
     }
   });
-  worker.on('completed', (job, result: { outcome?: string } | undefined) => {
+  worker.on('completed', (job, result: { outcome?: string; backend?: string } | undefined) => {
     active.delete(job.data.jobId);
+    // What a training process really got; it differs from the probe's only if the machine changed under us.
+    if (result?.backend && result.backend !== info.backend) {
+      log.warn({ probed: info.backend, got: result.backend }, 'a training process got another backend than the startup probe');
+      info.backend = result.backend;
+      info.device = 'unknown (differs from the startup probe)';
+      void beat();
+    }
     log.info({ jobId: job.data.jobId, result }, 'queue job completed');
     // A shutdown checkpointed it and set it queued in Postgres; put it back in Redis for another worker.
     if (result?.outcome === 'handed_back') track(ensureEnqueued(queue, config, job.data.jobId));
@@ -102,11 +115,11 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   await beat();
   const timer = setInterval(beat, HEARTBEAT_MS);
   timer.unref();
-  log.info({ workerId: info.id, backend: backend.kind, concurrency: info.concurrency, queue: config.queueName }, 'worker started');
+  log.info({ workerId: info.id, backend: info.backend, device: info.device, concurrency: info.concurrency, queue: config.queueName }, 'worker started');
 
   return {
     info,
-    backend,
+    backend: probe.backend,
     async close() {
       clearInterval(timer);
       clearInterval(reconciler);

@@ -37,7 +37,7 @@ export default fp(
       if (err instanceof AppError) {
         if (err.statusCode >= 500) req.log.error({ err }, 'dependency failure');
         if (err instanceof TooManyRequestsError) reply.header('retry-after', String(err.retryAfterSeconds));
-        const message = err.statusCode >= 500 ? 'A backing service is unavailable; try again' : err.message;
+        const message = err.statusCode < 500 ? err.message : err.retryable ? 'A backing service is unavailable; try again' : 'The server cannot answer this request; the cause is logged';
         return reply.status(err.statusCode).send({ error: { code: err.code, message, ...(err.details && err.statusCode < 500 ? { details: err.details } : {}) } });
       }
       if (err.validation) {

@@ -53,6 +53,7 @@ export default fp(
         tags: [
           { name: 'datasets', description: 'Training data: built-in MNIST, or CSV/NDJSON from S3' },
           { name: 'models', description: 'TensorFlow.js LayersModels: registered bases and fine-tuned outputs' },
+          { name: 'uploads', description: 'Presigned URLs to put files in your upload area, for registration' },
           { name: 'jobs', description: 'Fine-tuning and pretraining jobs, their metrics, checkpoints and events' },
           { name: 'admin', description: 'Tenants and API keys (admin key)' },
           { name: 'health', description: 'Liveness and readiness' },

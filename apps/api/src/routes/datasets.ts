@@ -7,7 +7,13 @@ import { DatasetService, datasetView } from '../services/datasets.ts';
 import { tenantOf } from '../plugins/auth.ts';
 
 const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const service = new DatasetService(app.db, app.storage, { maxBytes: config.maxDatasetBytes, maxRows: config.limits.datasetRows, maxFeatures: config.limits.datasetFeatures }, config.s3.sourceBuckets);
+  const service = new DatasetService({
+    db: app.db,
+    storage: app.storage,
+    limits: { maxBytes: config.maxDatasetBytes, maxRows: config.limits.datasetRows, maxFeatures: config.limits.datasetFeatures, maxClasses: config.limits.datasetClasses },
+    sourceBuckets: config.s3.sourceBuckets,
+    log: app.log,
+  });
   const tags = ['datasets'];
 
   app.post('/v1/datasets', {
@@ -24,8 +30,8 @@ const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
         ...errorResponses({
           400: ['invalid_s3_uri', 's3_access_denied', 'dataset_invalid', 'dataset_empty'],
           404: ['object_not_found'],
-          413: ['object_too_large', 'dataset_too_many_rows', 'dataset_too_many_features'],
-          422: ['source_bucket_not_allowed'],
+          413: ['object_too_large', 'dataset_too_many_rows', 'dataset_too_many_features', 'dataset_too_many_classes'],
+          422: ['source_bucket_not_allowed', 'source_key_not_allowed', 'summary_invalid'],
           503: ['storage_unavailable'],
         }),
       },
@@ -55,9 +61,9 @@ const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
       summary: 'Get a dataset',
       description: "Its source, feature shape, labels and examples per label. Another tenant's dataset is not found.",
       params: IdParams,
-      response: { 200: { $ref: 'Dataset' }, ...errorResponses({ 404: ['dataset_not_found'] }) },
+      response: { 200: { $ref: 'Dataset' }, ...errorResponses({ 404: ['dataset_not_found'], 500: ['stored_record_invalid'] }) },
     },
-    handler: async (req) => datasetView(await service.get(tenantOf(req), req.params.id)),
+    handler: async (req) => service.show(tenantOf(req), req.params.id),
   });
 };
 

@@ -8,7 +8,15 @@ const Ready = Type.Object({
   ready: Type.Boolean(),
   checks: Type.Object({ postgres: Check, redis: Check, s3: Check }),
   workers: Type.Array(
-    Type.Object({ id: Type.String(), host: Type.String(), pid: Type.Integer(), backend: Type.String(), concurrency: Type.Integer(), startedAt: Type.String() }),
+    Type.Object({
+      id: Type.String(),
+      host: Type.String(),
+      pid: Type.Integer(),
+      backend: Type.String({ description: 'What its training processes run on: tensorflow-gpu, tensorflow, webgpu, wasm or cpu' }),
+      device: Type.Optional(Type.String({ description: 'Where: for native TensorFlow, the device TensorFlow says it ran a matmul on (e.g. /job:localhost/replica:0/task:0/device:GPU:0)' })),
+      concurrency: Type.Integer(),
+      startedAt: Type.String(),
+    }),
   ),
 });
 

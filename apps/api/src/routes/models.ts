@@ -7,9 +7,17 @@ import { ModelService, modelView } from '../services/models.ts';
 import { tenantOf } from '../plugins/auth.ts';
 import { signModelUrl } from '../../../shared/auth/signed-urls.ts';
 import { MODEL_JSON } from '../../../shared/ml/s3-io-handler.ts';
+import { ModelInspector } from '../../../shared/ml/model-inspector.ts';
 
 const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const service = new ModelService(app.db, app.storage, { maxParams: config.maxModelParams, maxBytes: config.limits.modelBytes, maxLayers: config.limits.modelLayers }, config.s3.sourceBuckets);
+  const service = new ModelService({
+    db: app.db,
+    storage: app.storage,
+    limits: { maxParams: config.maxModelParams, maxBytes: config.limits.modelBytes, maxLayers: config.limits.modelLayers },
+    inspector: new ModelInspector(config.modelInspector),
+    sourceBuckets: config.s3.sourceBuckets,
+    log: app.log,
+  });
   const tags = ['models'];
 
   app.post('/v1/models', {
@@ -18,8 +26,9 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
       operationId: 'registerModel',
       summary: 'Register a TensorFlow.js LayersModel found in S3',
       description:
-        'Checks model.json and its weight shards before tfjs builds anything (known layer classes only, shard sizes as declared, at most MAX_MODEL_PARAMS), ' +
-        'then keeps its own copy. The response lists the layers, parameter counts and shapes.',
+        'Checks model.json and its weight shards before tfjs builds anything (known layer classes only, a well-formed acyclic graph, integer dimensions, shard sizes as declared), ' +
+        'then builds it with tfjs in a child process bounded by MODEL_INSPECT_TIMEOUT_MS and MODEL_INSPECT_MEMORY_MB (at most MAX_MODEL_PARAMS), and keeps its own copy. ' +
+        'The response lists the layers, parameter counts and shapes.',
       body: RegisterModelBody,
       response: {
         201: { $ref: 'Model' },
@@ -27,8 +36,8 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
           400: ['invalid_s3_uri', 's3_access_denied'],
           404: ['object_not_found'],
           413: ['object_too_large'],
-          422: ['source_bucket_not_allowed', 'model_invalid', 'model_too_large', 'model_too_many_layers'],
-          503: ['storage_unavailable'],
+          422: ['source_bucket_not_allowed', 'source_key_not_allowed', 'model_invalid', 'model_too_large', 'model_too_many_layers', 'summary_invalid'],
+          503: ['storage_unavailable', 'model_inspector_unavailable'],
         }),
       },
     },
@@ -57,9 +66,9 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
       summary: 'Get a model: layers, parameter counts, shapes and lineage',
       description: 'Lineage: the base it was fine-tuned from and the job that made it (null for a registered model).',
       params: IdParams,
-      response: { 200: { $ref: 'Model' }, ...errorResponses({ 404: ['model_not_found'] }) },
+      response: { 200: { $ref: 'Model' }, ...errorResponses({ 404: ['model_not_found'], 500: ['stored_record_invalid'] }) },
     },
-    handler: async (req) => modelView(await service.get(tenantOf(req), req.params.id)),
+    handler: async (req) => service.show(tenantOf(req), req.params.id),
   });
 
   app.post('/v1/models/:id/download-url', {

@@ -42,6 +42,9 @@ export const Page = <T extends TSchema>(item: T) =>
     data: Type.Array(item),
     hasMore: Type.Boolean(),
     nextCursor: Type.Union([Type.String(), Type.Null()]),
+    skipped: Type.Optional(Type.Array(Type.String(), {
+      description: 'Ids of rows on this page left out because the stored record no longer fits its schema (logged as an error); absent when none',
+    })),
   });
 
 export const Timestamp = Type.String({ format: 'date-time' });

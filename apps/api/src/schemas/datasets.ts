@@ -12,7 +12,7 @@ export const CreateDatasetBody = Type.Object(
     additionalProperties: false,
     examples: [
       { name: 'digits 0-4', source: { type: 'mnist', split: 'train', classes: [0, 1, 2, 3, 4], count: 5000 } },
-      { name: 'iris', source: { type: 's3', uri: 's3://finetune/uploads/iris.csv', format: 'csv', labelColumn: 'species' } },
+      { name: 'iris', source: { type: 's3', uri: 's3://finetune/uploads/6f1c0a4e-1b2d-4c3e-8f9a-0b1c2d3e4f5a/iris.csv', format: 'csv', labelColumn: 'species' } },
     ],
   },
 );

@@ -5,12 +5,12 @@ import { PlainText, Uuid } from '../../../shared/jobs/spec.ts';
 export const RegisterModelBody = Type.Object(
   {
     name: PlainText(200),
-    uri: Type.String({ pattern: '^s3://[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff]+/model\\.json$', maxLength: 1024, description: 's3://bucket/prefix/model.json of a TensorFlow.js LayersModel' }),
+    uri: Type.String({ pattern: '^s3://[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff]+/model\\.json$', maxLength: 1024, description: 's3://bucket/prefix/model.json of a TensorFlow.js LayersModel: in S3_BUCKET, under your upload area uploads/<tenantId>/ (POST /v1/uploads)' }),
     labels: Type.Optional(Type.Array(PlainText(100), { maxItems: 10_000 })),
   },
   {
     additionalProperties: false,
-    examples: [{ name: 'my-base', uri: 's3://finetune/uploads/my-base/model.json', labels: ['cat', 'dog', 'bird'] }],
+    examples: [{ name: 'my-base', uri: 's3://finetune/uploads/6f1c0a4e-1b2d-4c3e-8f9a-0b1c2d3e4f5a/my-base/model.json', labels: ['cat', 'dog', 'bird'] }],
   },
 );
 export type RegisterModelBody = Static<typeof RegisterModelBody>;

@@ -45,6 +45,9 @@ const BODY_ERRORS: RouteErrors = {
   415: ['unsupported_media_type'],
 };
 
+/** Refused before any route runs (Node's HTTP parser, the router): any operation may get them. */
+const TRANSPORT_ERRORS: RouteErrors = { 400: ['malformed_request', 'invalid_url'], 408: ['request_timeout'], 431: ['headers_too_large'] };
+
 const IDEMPOTENCY_ERRORS: RouteErrors = { 400: ['invalid_idempotency_key'], 409: ['idempotency_key_in_flight'], 422: ['idempotency_key_reused'] };
 
 function merge(...all: RouteErrors[]): RouteErrors {
@@ -100,6 +103,8 @@ export function documentRoute(route: RouteOptions): void {
   const hasInput = Boolean(schema.params || schema.body || schema.querystring);
   const parsesBody = methods.some((m) => m !== 'GET' && m !== 'HEAD');
   const errors = merge(
+    TRANSPORT_ERRORS,
+    /:\w/.test(route.url) ? { 414: ['path_param_too_long'] } : {},
     AUTH_ERRORS[auth],
     hasInput ? { 400: ['validation_failed'] } : {},
     parsesBody ? BODY_ERRORS : {},

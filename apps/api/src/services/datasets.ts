@@ -5,8 +5,11 @@ import { NotFoundError } from '../../../shared/errors.ts';
 import { registerDataset, type DatasetLimits } from '../../../shared/data/dataset-source.ts';
 import { checkS3Source } from '../../../shared/net/outbound-url.ts';
 import type { Storage } from '../../../shared/storage/s3-storage.ts';
-import type { CreateDatasetBody, DatasetResponse } from '../schemas/datasets.ts';
+import { DatasetSchema, type CreateDatasetBody, type DatasetResponse } from '../schemas/datasets.ts';
 import { afterCursor, newestFirst, toPage } from './pagination.ts';
+import { StoredRecordError, viewCheck, type ViewCheck } from './record-views.ts';
+
+const datasetViews: ViewCheck<typeof DatasetSchema> = viewCheck(DatasetSchema);
 
 export function datasetView(d: Dataset): DatasetResponse {
   return {
@@ -22,24 +25,43 @@ export function datasetView(d: Dataset): DatasetResponse {
   };
 }
 
+export interface DatasetServiceDeps {
+  db: Db;
+  storage: Storage;
+  /** MAX_DATASET_BYTES alone, or with MAX_DATASET_ROWS, MAX_DATASET_FEATURES and MAX_DATASET_CLASSES. */
+  limits: number | DatasetLimits;
+  /** S3_SOURCE_BUCKETS (config.s3.sourceBuckets); without it, only our own bucket. */
+  sourceBuckets?: readonly string[];
+  /** Where a stored row that no longer fits its schema is reported. */
+  log: { error(obj: object, msg: string): void };
+}
+
 export class DatasetService {
-  constructor(
-    private readonly db: Db,
-    private readonly storage: Storage,
-    /** MAX_DATASET_BYTES alone, or with MAX_DATASET_ROWS and MAX_DATASET_FEATURES. */
-    private readonly limits: number | DatasetLimits,
-    /** S3_SOURCE_BUCKETS (config.s3.sourceBuckets); until the caller passes it, only our own bucket. */
-    private readonly sourceBuckets: readonly string[] = [storage.bucket],
-  ) {}
+  private readonly db: Db;
+  private readonly storage: Storage;
+  private readonly limits: number | DatasetLimits;
+  private readonly sourceBuckets: readonly string[];
+  private readonly log: DatasetServiceDeps['log'];
+
+  constructor(deps: DatasetServiceDeps) {
+    ({ db: this.db, storage: this.storage, limits: this.limits, log: this.log } = deps);
+    this.sourceBuckets = deps.sourceBuckets ?? [deps.storage.bucket];
+  }
 
   async create(tenantId: string, body: CreateDatasetBody): Promise<Dataset> {
-    if (body.source.type === 's3') checkS3Source(body.source.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets });
+    if (body.source.type === 's3') checkS3Source(body.source.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets }, tenantId);
     const id = randomUUID();
-    const limits = typeof this.limits === 'number' ? { maxBytes: this.limits, maxRows: Infinity, maxFeatures: Infinity } : this.limits;
-    const profile = await registerDataset(id, body.source, this.storage, limits);
+    const limits = typeof this.limits === 'number' ? { maxBytes: this.limits, maxRows: Infinity, maxFeatures: Infinity, maxClasses: Infinity } : this.limits;
+    const profile = await registerDataset(id, body.source, this.storage, limits, (p) => {
+      // Checked before the snapshot is written: a profile that would not fit the schema is never stored.
+      datasetViews.assertStorable(datasetView({ id, tenantId, name: body.name, ...p, source: p.source as Dataset['source'], classCounts: p.classCounts as Dataset['classCounts'], createdAt: new Date() }));
+    });
+    const data = { id, tenantId, name: body.name, source: profile.source, featureShape: profile.featureShape, numExamples: profile.numExamples, labels: profile.labels, classCounts: profile.classCounts };
     try {
-      return await this.db.dataset.create({
-        data: { id, tenantId, name: body.name, source: profile.source, featureShape: profile.featureShape, numExamples: profile.numExamples, labels: profile.labels, classCounts: profile.classCounts },
+      return await this.db.$transaction(async (tx) => {
+        const created = await tx.dataset.create({ data });
+        datasetViews.assertStorable(datasetView(created));
+        return created;
       });
     } catch (err) {
       // Leave no snapshot behind without its record.
@@ -55,8 +77,24 @@ export class DatasetService {
     return d;
   }
 
+  /** The row as the API shows it; undefined (logged) when it does not fit the schema. */
+  private view(d: Dataset): DatasetResponse | undefined {
+    const v = datasetView(d);
+    const fault = datasetViews.fault(v);
+    if (!fault) return v;
+    this.log.error({ datasetId: d.id, fault }, 'stored dataset row does not fit its schema; left out of the response');
+    return undefined;
+  }
+
+  /** GET /v1/datasets/:id: 500 stored_record_invalid for a row that cannot be shown. */
+  async show(tenantId: string, id: string): Promise<DatasetResponse> {
+    const v = this.view(await this.get(tenantId, id));
+    if (!v) throw new StoredRecordError('dataset', id);
+    return v;
+  }
+
   async list(tenantId: string, limit: number, after?: string) {
     const rows = await this.db.dataset.findMany({ where: { tenantId, ...afterCursor(after) }, orderBy: newestFirst, take: limit + 1 });
-    return toPage(rows, limit, datasetView);
+    return toPage(rows, limit, (d) => this.view(d));
   }
 }

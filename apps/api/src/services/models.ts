@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../../shared/db/prisma.ts';
-import type { Model } from '../../../shared/generated/prisma/client.ts';
-import { ConflictError, LimitExceededError, NotFoundError, UnprocessableError } from '../../../shared/errors.ts';
-import { tf } from '../../../shared/ml/tf.ts';
-import { summarize, type LayerSummary } from '../../../shared/ml/model-summary.ts';
-import { filesIOHandler, MODEL_JSON, readModelFiles, WEIGHTS_FILE } from '../../../shared/ml/s3-io-handler.ts';
+import type { Model, Prisma } from '../../../shared/generated/prisma/client.ts';
+import { ConflictError, LimitExceededError, NotFoundError } from '../../../shared/errors.ts';
+import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
+import type { ModelInspector } from '../../../shared/ml/model-inspector.ts';
+import { MODEL_JSON, readModelFiles, WEIGHTS_FILE } from '../../../shared/ml/s3-io-handler.ts';
 import { checkS3Source } from '../../../shared/net/outbound-url.ts';
 import type { Storage } from '../../../shared/storage/s3-storage.ts';
-import type { ModelResponse, RegisterModelBody } from '../schemas/models.ts';
+import { ModelSchema, type ModelResponse, type RegisterModelBody } from '../schemas/models.ts';
 import { afterCursor, newestFirst, toPage } from './pagination.ts';
+import { StoredRecordError, viewCheck, type ViewCheck } from './record-views.ts';
+
+const modelViews: ViewCheck<typeof ModelSchema> = viewCheck(ModelSchema);
 
 export function modelView(m: Model): ModelResponse {
   return {
@@ -34,61 +37,92 @@ export interface ModelLimits {
   maxLayers: number;
 }
 
+export interface ModelServiceDeps {
+  db: Db;
+  storage: Storage;
+  /** MAX_MODEL_PARAMS alone, or with MAX_MODEL_BYTES and MAX_MODEL_LAYERS. */
+  limits: number | ModelLimits;
+  /** Builds the untrusted files with tfjs in a child process, never on this event loop. */
+  inspector: ModelInspector;
+  /** S3_SOURCE_BUCKETS (config.s3.sourceBuckets); without it, only our own bucket. */
+  sourceBuckets?: readonly string[];
+  /** Where a stored row that no longer fits its schema is reported. */
+  log: { error(obj: object, msg: string): void };
+}
+
 export class ModelService {
-  constructor(
-    private readonly db: Db,
-    private readonly storage: Storage,
-    /** MAX_MODEL_PARAMS alone, or with MAX_MODEL_BYTES and MAX_MODEL_LAYERS. */
-    private readonly limits: number | ModelLimits,
-    /** S3_SOURCE_BUCKETS (config.s3.sourceBuckets); until the caller passes it, only our own bucket. */
-    private readonly sourceBuckets: readonly string[] = [storage.bucket],
-  ) {}
+  private readonly db: Db;
+  private readonly storage: Storage;
+  private readonly limits: number | ModelLimits;
+  private readonly inspector: ModelInspector;
+  private readonly sourceBuckets: readonly string[];
+  private readonly log: ModelServiceDeps['log'];
+
+  constructor(deps: ModelServiceDeps) {
+    ({ db: this.db, storage: this.storage, limits: this.limits, inspector: this.inspector, log: this.log } = deps);
+    this.sourceBuckets = deps.sourceBuckets ?? [deps.storage.bucket];
+  }
 
   /** Validates a LayersModel found in S3, then keeps our own copy of it. */
   async register(tenantId: string, body: RegisterModelBody): Promise<Model> {
-    const loc = checkS3Source(body.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets });
+    const loc = checkS3Source(body.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets }, tenantId);
     const prefix = loc.key.slice(0, -MODEL_JSON.length);
     const limits = typeof this.limits === 'number' ? { maxParams: this.limits, maxBytes: this.limits * 4, maxLayers: Infinity } : this.limits;
     const files = await readModelFiles(this.storage, prefix, loc.bucket, { maxWeightBytes: limits.maxBytes, maxLayers: limits.maxLayers });
-    let summary;
-    try {
-      const model = await tf.loadLayersModel(filesIOHandler(files));
-      summary = summarize(model);
-      model.dispose();
-    } catch (err) {
-      // The files passed the manifest checks, yet tfjs cannot build them: still the upload's fault.
-      throw new UnprocessableError('model_invalid', `TensorFlow.js cannot load the model: ${(err as Error).message.slice(0, 300)}`);
-    }
+    // 422 model_invalid when tfjs cannot build it, or not within MODEL_INSPECT_TIMEOUT_MS / _MEMORY_MB.
+    const summary = await this.inspector.inspect(files);
     if (summary.totalParams > limits.maxParams) {
       throw new LimitExceededError('model_too_large', `The model has ${summary.totalParams} parameters`, 422, 'MAX_MODEL_PARAMS', limits.maxParams, summary.totalParams);
     }
 
     const id = randomUUID();
     const ours = `models/${id}/`;
+    const row = {
+      id,
+      tenantId,
+      name: body.name,
+      kind: 'base' as const,
+      sourceUri: body.uri,
+      storagePrefix: ours,
+      inputShape: summary.inputShape,
+      outputShape: summary.outputShape,
+      layers: summary.layers as unknown as Prisma.InputJsonValue,
+      labels: body.labels ?? [],
+      totalParams: summary.totalParams,
+      trainableParams: summary.trainableParams,
+    };
+    // The reply, and every later read, is built from this row: one that would not fit the schema is never stored.
+    modelViews.assertStorable(modelView({ ...row, layers: summary.layers as unknown as Model['layers'], parentId: null, jobId: null, createdAt: new Date() }));
     const modelJson = { ...files.modelJson, weightsManifest: [{ paths: [WEIGHTS_FILE], weights: files.modelJson.weightsManifest.flatMap((g) => g.weights) }] };
     await this.storage.put(ours + WEIGHTS_FILE, files.weights);
     await this.storage.put(ours + MODEL_JSON, JSON.stringify(modelJson), 'application/json');
     try {
-      return await this.db.model.create({
-        data: {
-          id,
-          tenantId,
-          name: body.name,
-          kind: 'base',
-          sourceUri: body.uri,
-          storagePrefix: ours,
-          inputShape: summary.inputShape,
-          outputShape: summary.outputShape,
-          layers: summary.layers as never,
-          labels: body.labels ?? [],
-          totalParams: summary.totalParams,
-          trainableParams: summary.trainableParams,
-        },
+      return await this.db.$transaction(async (tx) => {
+        const created = await tx.model.create({ data: row });
+        // As Postgres gave it back; a mismatch here rolls the row back with the files.
+        modelViews.assertStorable(modelView(created));
+        return created;
       });
     } catch (err) {
       await this.storage.deletePrefix(ours).catch(() => undefined);
       throw err;
     }
+  }
+
+  /** The row as the API shows it; undefined (logged) when it does not fit the schema. */
+  private view(m: Model): ModelResponse | undefined {
+    const v = modelView(m);
+    const fault = modelViews.fault(v);
+    if (!fault) return v;
+    this.log.error({ modelId: m.id, fault }, 'stored model row does not fit its schema; left out of the response');
+    return undefined;
+  }
+
+  /** GET /v1/models/:id: 500 stored_record_invalid for a row that cannot be shown. */
+  async show(tenantId: string, id: string): Promise<ModelResponse> {
+    const v = this.view(await this.get(tenantId, id));
+    if (!v) throw new StoredRecordError('model', id);
+    return v;
   }
 
   /** Another tenant's model is not found, exactly like one that does not exist. */
@@ -100,7 +134,7 @@ export class ModelService {
 
   async list(tenantId: string, limit: number, after?: string) {
     const rows = await this.db.model.findMany({ where: { tenantId, ...afterCursor(after) }, orderBy: newestFirst, take: limit + 1 });
-    return toPage(rows, limit, modelView);
+    return toPage(rows, limit, (m) => this.view(m));
   }
 
   async file(tenantId: string, id: string, file: string): Promise<Uint8Array> {

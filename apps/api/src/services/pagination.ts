@@ -34,14 +34,26 @@ export function afterCursor(raw: string | undefined) {
 
 export const newestFirst = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
 
-/** Fetch limit + 1 rows; the extra one only says whether there is more. */
-export function toPage<T extends Cursor, R>(rows: T[], limit: number, map: (row: T) => R) {
+/**
+ * Fetch limit + 1 rows; the extra one only says whether there is more. `map` may leave a row out
+ * (undefined: a stored row that no longer fits its schema); the page lists its id in `skipped`,
+ * and the cursor still moves past it.
+ */
+export function toPage<T extends Cursor, R>(rows: T[], limit: number, map: (row: T) => R | undefined) {
   const hasMore = rows.length > limit;
   const page = hasMore ? rows.slice(0, limit) : rows;
+  const data: R[] = [];
+  const skipped: string[] = [];
+  for (const row of page) {
+    const item = map(row);
+    if (item === undefined) skipped.push(row.id);
+    else data.push(item);
+  }
   return {
-    data: page.map(map),
+    data,
     hasMore,
     nextCursor: hasMore ? encodeCursor(page[page.length - 1]) : null,
+    ...(skipped.length > 0 ? { skipped } : {}),
   };
 }
 

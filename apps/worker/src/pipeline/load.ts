@@ -1,9 +1,13 @@
 // Stage 1, load: fetch a base LayersModel from S3 through the project's own
-// IO handler, validating its files before tfjs allocates any weights.
+// IO handler, validating its files (the graph included) before tfjs allocates
+// any weights. A model a user registered is first built by the model inspector,
+// in a child process bounded in time and memory: a topology that would make
+// tfjs spin fails the job (model_invalid) instead of holding it forever.
 import { createHash } from 'node:crypto';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
 import { filesIOHandler, readModelFiles } from '../../../shared/ml/s3-io-handler.ts';
+import type { ModelInspector } from '../../../shared/ml/model-inspector.ts';
 import type { Storage } from '../../../shared/storage/s3-storage.ts';
 
 export interface LoadedModel {
@@ -12,8 +16,10 @@ export interface LoadedModel {
   digest: string;
 }
 
-export async function loadModel(storage: Storage, prefix: string): Promise<LoadedModel> {
+/** `inspector`: given for files a user brought (a registered base); the service's own outputs need none. */
+export async function loadModel(storage: Storage, prefix: string, inspector?: ModelInspector): Promise<LoadedModel> {
   const files = await readModelFiles(storage, prefix);
+  if (inspector) await inspector.inspect(files);
   const digest = createHash('sha256').update(JSON.stringify(files.modelJson.modelTopology)).update(files.weights).digest('hex');
   return { model: await tf.loadLayersModel(filesIOHandler(files)), digest };
 }

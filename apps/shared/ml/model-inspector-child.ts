@@ -1,0 +1,49 @@
+// The model inspector's child process (spawned by model-inspector.ts): builds
+// one untrusted LayersModel with tfjs's pure-JS backend, answers with its
+// summary, and exits. A watchdog thread enforces the time and memory limits
+// from outside this event loop, which a hostile topology may never give back,
+// and ends the process if its parent goes away.
+import { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { summarize } from './model-summary.ts';
+import { LIMIT_MARKER, type InspectRequest, type InspectorMessage } from './model-inspector.ts';
+
+const send = (msg: InspectorMessage, then?: () => void) => process.send!(msg, undefined, {}, () => then?.());
+
+// Runs on its own thread, so it keeps time while tfjs holds the main one. It writes its reason
+// with writeSync on fd 2 (a thread's process.stderr goes through the blocked main thread).
+const WATCHDOG = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { writeSync } = require('node:fs');
+const { ppid, marker } = workerData;
+let deadline = Infinity;
+let maxRss = Infinity;
+parentPort.on('message', (m) => { deadline = Date.now() + m.timeoutMs; maxRss = m.memoryMb * 1048576; });
+const stop = (why) => { if (why) writeSync(2, marker + ' ' + why + '\\n'); process.kill(process.pid, 'SIGKILL'); };
+setInterval(() => {
+  if (process.ppid !== ppid) stop();
+  else if (Date.now() > deadline) stop('time');
+  else if (process.memoryUsage.rss() > maxRss) stop('memory');
+}, 25);
+`;
+
+if (!process.send) throw new Error('model-inspector-child runs under model-inspector.ts, with an IPC channel');
+process.on('disconnect', () => process.exit(1));
+const watchdog = new Worker(WATCHDOG, { eval: true, workerData: { ppid: process.ppid, marker: LIMIT_MARKER } });
+watchdog.unref();
+
+await tf.setBackend('cpu');
+
+process.once('message', async (req: InspectRequest) => {
+  watchdog.postMessage({ timeoutMs: req.timeoutMs, memoryMb: req.memoryMb });
+  const weightData = req.weights.buffer.slice(req.weights.byteOffset, req.weights.byteOffset + req.weights.byteLength) as ArrayBuffer;
+  let answer: InspectorMessage;
+  try {
+    const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: JSON.parse(req.modelTopology), weightSpecs: req.weightSpecs as tf.io.WeightsManifestEntry[], weightData }));
+    answer = { type: 'summary', summary: summarize(model) };
+  } catch (err) {
+    answer = { type: 'invalid', message: (err as Error)?.message ?? String(err) };
+  }
+  send(answer, () => process.exit(0));
+});
+send({ type: 'ready' });

@@ -1,0 +1,147 @@
+// Builds an untrusted LayersModel with tfjs in a short-lived child process
+// (model-inspector-child.ts) and returns its summary. tfjs runs a model's
+// topology as code: a graph it cannot finish building spins at 100% CPU, and
+// a topology can make it allocate past any budget. In a child, that costs the
+// child: it is killed at MODEL_INSPECT_TIMEOUT_MS or MODEL_INSPECT_MEMORY_MB
+// (422 model_invalid), while the caller's event loop (the API's /healthz, the
+// embedded S3 of `npm start`) goes on. A child that cannot start or dies for
+// any other reason is the service's fault: 503 model_inspector_unavailable.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { sandboxEnv, type Config } from '../config.ts';
+import { TransientError, UnprocessableError } from '../errors.ts';
+import type { LoadedFiles } from './s3-io-handler.ts';
+import type { WeightSpec } from './model-files.ts';
+import type { ModelSummary } from './model-summary.ts';
+
+const CHILD = fileURLToPath(new URL('./model-inspector-child.ts', import.meta.url));
+/** Node, tsx and tfjs must be up by then; past it the machine is in trouble, not the model. */
+const STARTUP_MS = 60_000;
+/** The child enforces the limits itself; the parent's own timer is the backstop. */
+const BACKSTOP_MS = 2_000;
+const STDERR_KEEP = 4_096;
+
+export type InspectorLimits = Config['modelInspector'];
+
+/** Parent → child, once the child says it is ready. */
+export interface InspectRequest {
+  type: 'inspect';
+  /** JSON text: no structured-clone walk over a topology the parent has not built. */
+  modelTopology: string;
+  weightSpecs: WeightSpec[];
+  weights: Uint8Array;
+  timeoutMs: number;
+  memoryMb: number;
+}
+
+/** Child → parent. */
+export type InspectorMessage = { type: 'ready' } | { type: 'summary'; summary: ModelSummary } | { type: 'invalid'; message: string };
+
+/** What the child's watchdog writes to stderr (fd 2, synchronously) just before it kills the child. */
+export const LIMIT_MARKER = 'model-inspector limit:';
+
+function overLimit(kind: 'time' | 'memory', limits: InspectorLimits): UnprocessableError {
+  const [setting, limit, what] = kind === 'time'
+    ? ['MODEL_INSPECT_TIMEOUT_MS', limits.timeoutMs, `did not finish building within ${limits.timeoutMs} ms`]
+    : ['MODEL_INSPECT_MEMORY_MB', limits.memoryMb, `needed more than ${limits.memoryMb} MiB to build`];
+  return new UnprocessableError('model_invalid', `TensorFlow.js ${what}; the model was stopped (${setting})`, { fault: kind === 'time' ? 'timeout' : 'memory', setting, limit });
+}
+
+function unavailable(reason: string): TransientError {
+  return new TransientError('model_inspector_unavailable', `The model inspector failed: ${reason}`);
+}
+
+function request(files: LoadedFiles, limits: InspectorLimits): InspectRequest {
+  const { modelJson, weights } = files;
+  return {
+    type: 'inspect',
+    modelTopology: JSON.stringify(modelJson.modelTopology),
+    weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights),
+    weights,
+    timeoutMs: limits.timeoutMs,
+    memoryMb: limits.memoryMb,
+  };
+}
+
+/** Why a child ended without an answer: over a limit (the model's fault), or broken (ours). */
+function verdict(stderr: string, killedFor: 'time' | 'startup' | undefined, exit: string, limits: InspectorLimits): Error {
+  const marker = new RegExp(`${LIMIT_MARKER} (time|memory)`).exec(stderr)?.[1] as 'time' | 'memory' | undefined;
+  if (marker) return overLimit(marker, limits);
+  if (killedFor === 'time') return overLimit('time', limits);
+  // V8 aborts when the model's JavaScript objects pass --max-old-space-size.
+  if (/heap out of memory|Reached heap limit/i.test(stderr)) return overLimit('memory', limits);
+  return unavailable(killedFor === 'startup' ? `it did not start within ${STARTUP_MS} ms` : `it exited (${exit}) without an answer: ${stderr.trim().slice(-300)}`);
+}
+
+/** Runs one child to its answer, or kills it. */
+function runChild(files: LoadedFiles, limits: InspectorLimits, entry: string): Promise<ModelSummary> {
+  return new Promise((resolve, reject) => {
+    let child: ChildProcess;
+    try {
+      child = fork(entry, [], {
+        execArgv: ['--import', 'tsx', `--max-old-space-size=${limits.memoryMb}`],
+        // Nothing of the service's configuration (keys, credentials) reaches the child.
+        env: sandboxEnv(),
+        serialization: 'advanced',
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      });
+    } catch (err) {
+      reject(unavailable((err as Error).message));
+      return;
+    }
+    let stderr = '';
+    let killedFor: 'time' | 'startup' | undefined;
+    let done = false;
+    const finish = (result: Error | ModelSummary) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      // Its answer is in: nothing it does from here matters.
+      child.kill('SIGKILL');
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const kill = (why: NonNullable<typeof killedFor>) => {
+      killedFor ??= why;
+      child.kill('SIGKILL');
+    };
+    let timer = setTimeout(() => kill('startup'), STARTUP_MS);
+    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-STDERR_KEEP)));
+    child.on('message', (msg: InspectorMessage) => {
+      if (msg.type === 'ready') {
+        clearTimeout(timer);
+        timer = setTimeout(() => kill('time'), limits.timeoutMs + BACKSTOP_MS);
+        child.send(request(files, limits), (err) => err && kill('startup'));
+      } else if (msg.type === 'summary') {
+        finish(msg.summary);
+      } else if (msg.type === 'invalid') {
+        finish(new UnprocessableError('model_invalid', `TensorFlow.js cannot build the model: ${String(msg.message).slice(0, 300)}`, { fault: 'tfjs' }));
+      }
+    });
+    child.on('error', (err) => finish(unavailable(err.message)));
+    // 'close', not 'exit': the watchdog's last words on stderr are in by then.
+    child.on('close', (code, signal) => finish(verdict(stderr, killedFor, String(signal ?? code), limits)));
+  });
+}
+
+/** At most `concurrency` children at once; the rest wait their turn. */
+export class ModelInspector {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  /** `entry`: the child's script; tests hand it a broken one. */
+  constructor(readonly limits: InspectorLimits, private readonly entry = CHILD) {}
+
+  async inspect(files: LoadedFiles): Promise<ModelSummary> {
+    // A finishing run hands its slot straight to the next in line.
+    if (this.running >= this.limits.concurrency) await new Promise<void>((r) => this.waiting.push(r));
+    else this.running++;
+    try {
+      return await runChild(files, this.limits, this.entry);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
