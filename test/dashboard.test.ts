@@ -8,6 +8,7 @@ import { PNG } from 'pngjs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { createDataset, finished, http, submitJob, tinyMlp, waitForJob } from './helpers/api.ts';
+import { bundleForBrowser } from '../apps/client/bundle.ts';
 
 const ARTIFACTS = new URL('../test-artifacts/', import.meta.url);
 const CHROMIUM = '/usr/bin/chromium';
@@ -222,6 +223,44 @@ describe('dashboard in headless Chromium', () => {
     const loss = await chartData(page, 'loss-chart');
     assert.deepEqual(loss!.datasets.map((d) => d.data.map((p) => p.x)), [[1, 2, 3], [1, 2, 3]]);
     assert.deepEqual(pageErrors, []);
+  });
+
+  it('loads the typed client\'s browser build (a fresh build of apps/client), and every API request comes from it', async () => {
+    const fresh = await browser.newContext({ reducedMotion: 'reduce', acceptDownloads: true });
+    try {
+      const tab = await fresh.newPage();
+      const errors: string[] = [];
+      tab.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+      // Who called fetch: Chromium's DevTools protocol gives each request the script stack that made it.
+      const cdp = await fresh.newCDPSession(tab);
+      await cdp.send('Network.enable');
+      const calls: Array<{ path: string; from?: string }> = [];
+      cdp.on('Network.requestWillBeSent', (e) => {
+        const { pathname } = new URL(e.request.url);
+        if (pathname.startsWith('/v1/')) calls.push({ path: pathname, from: e.initiator.stack?.callFrames[0]?.url });
+      });
+      const served = tab.waitForResponse((r) => new URL(r.url()).pathname === '/dashboard/client.js');
+      await tab.goto(`${baseUrl}/#/jobs/${ftId}`);
+      const clientJs = await (await served).text();
+      assert.ok(clientJs === (await bundleForBrowser()), 'the page loads a fresh build of apps/client (npm run client:bundle makes one)');
+      await tab.fill('#key-input', h.tenant.apiKey);
+      await tab.click('#key-form button[type=submit]');
+      await tab.waitForSelector('main[data-view=job] [data-loaded=true]');
+      const [download] = await Promise.all([tab.waitForEvent('download'), tab.locator('#checkpoints-table tbody tr').first().getByRole('button', { name: 'weights.bin' }).click()]);
+      assert.ok((await readFile((await download.path())!)).byteLength > 0);
+      await tab.goto(`${baseUrl}/#/models`);
+      await tab.waitForSelector('#models-table tbody tr');
+
+      const paths = calls.map((c) => c.path.replace(ftId, ':id'));
+      for (const p of ['/v1/jobs/:id', '/v1/jobs/:id/metrics', '/v1/jobs/:id/checkpoints', '/v1/jobs/:id/checkpoints/1/weights.bin', '/v1/models']) {
+        assert.ok(paths.includes(p), `${p} requested (got ${paths.join(', ')})`);
+      }
+      const elsewhere = calls.filter((c) => c.from !== `${baseUrl}/dashboard/client.js`);
+      assert.deepEqual(elsewhere, [], 'every API request is made by the client\'s code');
+      assert.deepEqual(errors, []);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('asks for the key and shows no data without one; a wrong key shows the API\'s 401', async () => {

@@ -1,6 +1,7 @@
 // The client's types, derived from the very TypeBox schemas the API validates
 // with. Type-only imports: the client loads none of the service's code at run time.
 import type { Static } from '@sinclair/typebox';
+import type { ApiKeySchema, CreatedApiKey as CreatedApiKeySchema, CreateKeyBody, CreateTenantBody, TenantSchema } from '../api/src/schemas/admin.ts';
 import type { ErrorSchema, PageQuery } from '../api/src/schemas/common.ts';
 import type { CreateDatasetBody, DatasetSchema } from '../api/src/schemas/datasets.ts';
 import type { CheckpointsResponse, EpochMetricSchema, JobEventQuery, JobEventSchema, JobListQuery, JobSchema, WebhookDeliveriesResponse } from '../api/src/schemas/jobs.ts';
@@ -59,3 +60,16 @@ export interface JobEventPage extends Page<JobEvent> {
 }
 /** `data` of an `epoch` event (apps/worker/src/job-records.ts). */
 export type EpochEventData = Omit<EpochMetric, 'epoch'> & { epoch: number; totalEpochs: number };
+
+export type Tenant = Static<typeof TenantSchema>;
+export type CreateTenantInput = Static<typeof CreateTenantBody>;
+export type ApiKey = Static<typeof ApiKeySchema>;
+export type CreatedApiKey = Static<typeof CreatedApiKeySchema>;
+export type CreateApiKeyInput = Static<typeof CreateKeyBody>;
+
+/** GET /readyz: whether each dependency answers, and the live workers' backends. */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; error?: string }>;
+  workers: Array<{ id: string; backend: string }>;
+}

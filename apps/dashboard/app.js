@@ -1,7 +1,7 @@
 // The dashboard's entry: asks for the API key once, then routes on the URL
 // hash (#/jobs, #/jobs/<id>, #/models, #/models/<id>). The page itself holds no
 // data: every view reads the JSON API with the key.
-import { ApiError, clearKey, getKey, setKey } from './api.js';
+import { ApiError, clearKey, errorText, getKey, setKey } from './api.js';
 import { h, jobView, jobsView, modelsView } from './views.js';
 
 const main = document.getElementById('main');
@@ -51,9 +51,9 @@ async function route() {
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
       // A wrong, revoked or admin key: forget it and say what the API said.
       clearKey();
-      return showKeyForm(`The API answered ${err.status}: ${err.message}`);
+      return showKeyForm(`The API answered ${err.status}: ${errorText(err)}`);
     }
-    view.replaceChildren(h('section', { class: 'card' }, h('p', { class: 'error', id: 'error', role: 'alert' }, err.message)));
+    view.replaceChildren(h('section', { class: 'card' }, h('p', { class: 'error', id: 'error', role: 'alert' }, errorText(err))));
   }
 }
 

@@ -1,7 +1,7 @@
 // The dashboard's views: jobs list, job page, models. Each view renders into
 // `root` and stops its polling and streams when `signal` aborts (navigation).
 // Text goes in with textContent only: job and model names are user data.
-import { api, download, jobEvents, listAll } from './api.js';
+import { client, errorText, first, saveBytes } from './api.js';
 import { comparisonChart, confusionChart, curveChart, setCurves } from './charts.js';
 
 const ACTIVE = new Set(['queued', 'running', 'paused']);
@@ -57,7 +57,7 @@ export async function jobsView(root, signal) {
         h('thead', {}, h('tr', {}, ['Job', 'Kind', 'Status', 'Stage', 'Progress (epoch)', 'Created', 'Finished'].map((c) => h('th', {}, c)))),
         body)));
   await poll(async () => {
-    const jobs = await listAll('/v1/jobs', { signal, maxPages: 5 });
+    const jobs = await first(client().jobs.all({ limit: 100 }, { signal }), 500);
     body.replaceChildren(...jobs.map((j) => h('tr', { dataset: { jobId: j.id, status: j.status } },
       h('td', {}, jobLink(j)),
       h('td', {}, j.type),
@@ -94,11 +94,8 @@ export async function jobView(root, id, signal) {
   let latest = 0;
   const refresh = async () => {
     const seq = ++latest;
-    const [job, metrics, cps] = await Promise.all([
-      api(`/v1/jobs/${id}`, { signal }),
-      api(`/v1/jobs/${id}/metrics`, { signal }),
-      api(`/v1/jobs/${id}/checkpoints`, { signal }),
-    ]);
+    const { jobs } = client();
+    const [job, metrics, cps] = await Promise.all([jobs.get(id, { signal }), jobs.metrics(id, { signal }), jobs.checkpoints(id, { signal })]);
     if (seq !== latest) return job; // a newer refresh overtook this one: let it draw
     renderHeader(header, job);
     setCurves(lossChart, metrics.data, 'loss', 'valLoss');
@@ -124,7 +121,7 @@ export async function jobView(root, id, signal) {
  * coalesced so that replaying a long log costs one refresh; polls if the stream breaks.
  */
 async function follow(id, refresh, signal) {
-  let after = '0';
+  let after;
   let timer = null;
   const soon = () => {
     timer ??= setTimeout(() => {
@@ -134,9 +131,9 @@ async function follow(id, refresh, signal) {
   };
   while (!signal.aborted) {
     try {
-      for await (const ev of jobEvents(id, after, signal)) {
-        if (ev.id) after = ev.id;
-        if (ev.event === 'end') break;
+      // The client's stream ends with the log's `end` event, and reconnects by itself after a drop.
+      for await (const ev of client().jobs.stream(id, { after, signal })) {
+        after = ev.id;
         soon();
       }
     } catch (err) {
@@ -219,7 +216,7 @@ function renderComparison(section, job, signal) {
 
 function renderCheckpoints(section, job, rows) {
   const best = job.bestCheckpoint?.epoch;
-  const file = (epoch, name) => h('button', { type: 'button', class: 'link', onclick: (e) => saveFile(e.target, `/v1/jobs/${job.id}/checkpoints/${epoch}/${name}`, `${shortId(job.id)}-epoch-${epoch}-${name}`) }, name);
+  const file = (epoch, name) => h('button', { type: 'button', class: 'link', onclick: (e) => saveFile(e.target, () => client().jobs.checkpointFile(job.id, epoch, name), `${shortId(job.id)}-epoch-${epoch}-${name}`) }, name);
   section.replaceChildren(
     h('h2', {}, 'Checkpoints'),
     rows.length === 0
@@ -234,12 +231,12 @@ function renderCheckpoints(section, job, rows) {
   );
 }
 
-async function saveFile(button, path, filename) {
+async function saveFile(button, fetchBytes, filename) {
   button.disabled = true;
   try {
-    await download(path, filename);
+    saveBytes(await fetchBytes(), filename);
   } catch (err) {
-    button.after(h('span', { class: 'error' }, ` ${err.message}`));
+    button.after(h('span', { class: 'error' }, ` ${errorText(err)}`));
   } finally {
     button.disabled = false;
   }
@@ -254,11 +251,11 @@ function signedLinks(modelId) {
     onclick: async () => {
       button.disabled = true;
       try {
-        const { url, expiresAt } = await api(`/v1/models/${modelId}/download-url`, { method: 'POST' });
+        const { url, expiresAt } = await client().models.downloadUrl(modelId);
         const weights = url.replace('/model.json?', '/weights.bin?');
         out.replaceChildren(h('a', { href: url, download: 'model.json' }, 'model.json'), ' ', h('a', { href: weights, download: 'weights.bin' }, 'weights.bin'), h('span', { class: 'muted' }, ` (signed, until ${when(expiresAt)})`));
       } catch (err) {
-        out.replaceChildren(h('span', { class: 'error' }, err.message));
+        out.replaceChildren(h('span', { class: 'error' }, errorText(err)));
       }
     },
   }, 'get download links');
@@ -269,7 +266,7 @@ function signedLinks(modelId) {
 // ── Models ──────────────────────────────────────────────────────────────────
 
 export async function modelsView(root, signal, focus) {
-  const models = await listAll('/v1/models', { signal });
+  const models = await first(client().models.all({ limit: 100 }, { signal }), 1000);
   const byId = new Map(models.map((m) => [m.id, m]));
   const name = (id) => byId.get(id)?.name ?? shortId(id);
   const chain = (m) => {

@@ -45,8 +45,9 @@ export async function follow(ctx: Ctx, job: Job): Promise<number> {
   const detach = () => abort.abort(new Error('detached'));
   process.once('SIGINT', detach);
   progress?.start(job);
+  let done: Job;
   try {
-    for await (const e of ctx.client.jobs.stream(job.id, { signal: abort.signal })) progress?.onEvent(e);
+    done = await ctx.client.jobs.wait(job.id, { signal: abort.signal, onEvent: (e) => progress?.onEvent(e) });
   } catch (err) {
     if (!abort.signal.aborted) throw err;
     progress?.stop();
@@ -56,7 +57,6 @@ export async function follow(ctx: Ctx, job: Job): Promise<number> {
     process.removeListener('SIGINT', detach);
     progress?.stop();
   }
-  const done = await ctx.client.jobs.get(job.id);
   ctx.print(done, () => outcomeText(done));
   return FINISHED.has(done.status) ? outcomeExit(done.status) : EXIT.ok;
 }

@@ -1,6 +1,7 @@
 // finetune models add|list|show|download|url
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { downloadModel } from '../../client/index.ts';
 import { collect, int, list, required, str, type Command } from '../command.ts';
 import { modelsTable, table } from '../format.ts';
 
@@ -51,7 +52,7 @@ export const modelCommands: Record<string, Command> = {
     args: [1, 1],
     async run(ctx, v, [id]) {
       const dir = path.resolve(str(v, 'output') ?? `model-${id}`);
-      const out = await ctx.client.models.download(id, dir);
+      const out = await downloadModel(ctx.client, id, dir);
       ctx.print({ id, dir, ...out }, () => `wrote ${out.modelJson} and ${out.weights} (${out.bytes} bytes)`);
       return 0;
     },

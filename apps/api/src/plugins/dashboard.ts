@@ -38,6 +38,7 @@ function files(): Record<string, string> {
     '/': shell('index.html'),
     '/dashboard/app.js': shell('app.js'),
     '/dashboard/api.js': shell('api.js'),
+    '/dashboard/client.js': shell('client.js'),
     '/dashboard/charts.js': shell('charts.js'),
     '/dashboard/views.js': shell('views.js'),
     '/dashboard/style.css': shell('style.css'),
