@@ -6,7 +6,7 @@
 // (compareWithScratch). Prints every seed and the spread: test accuracy, wall
 // time, epochs to 90% validation accuracy.
 import { parseArgs } from 'node:util';
-import { FinetuneClient, type Comparison, type Job } from './client/index.ts';
+import { FinetuneClient, type Comparison, type Job, type JobEvent } from './client/index.ts';
 import { readQuickstartKey } from './shared/auth/quickstart-key.ts';
 import { loadConfig } from './shared/config.ts';
 import { CLASSIFIER, FEATURES } from './bench/recipe.ts';
@@ -22,21 +22,40 @@ const EXAMPLES = 250;
 const TARGET = 0.9;
 const started = performance.now();
 
-/** Polls until the job ends; prints a line when its status or stage (and, with `epochs`, its epoch) changes. */
-async function follow(id: string, label: string, epochs = false): Promise<Job> {
+/** What the demo prints of a job; moved by its events. */
+interface Seen {
+  status: string;
+  stage: string | null;
+  epoch: number;
+  totalEpochs: number;
+  loss?: number;
+}
+
+function apply(seen: Seen, e: JobEvent): void {
+  const d = e.data;
+  if (e.type === 'status' && typeof d.status === 'string') seen.status = d.status;
+  else if (e.type === 'stage' && typeof d.stage === 'string') seen.stage = d.stage;
+  else if (e.type === 'epoch' && typeof d.epoch === 'number') {
+    seen.epoch = d.epoch;
+    if (typeof d.totalEpochs === 'number') seen.totalEpochs = d.totalEpochs;
+    if (typeof d.loss === 'number') seen.loss = d.loss;
+  }
+}
+
+/** Follows the job's event stream to its end; prints a line when its status or stage (and, with `epochs`, its epoch) changes. */
+async function follow(job: Job, label: string, epochs = false): Promise<Job> {
+  const seen: Seen = { status: job.status, stage: job.stage, epoch: job.progress.epoch, totalEpochs: job.progress.totalEpochs };
   let last = '';
-  for (;;) {
-    const job = await client.jobs.get(id);
-    const line = `${label}: ${job.status}${job.stage ? ` (${job.stage})` : ''}` +
-      (epochs ? ` epoch ${job.progress.epoch}/${job.progress.totalEpochs}${job.latestMetrics ? ` loss ${job.latestMetrics.loss.toFixed(4)}` : ''}` : '');
+  const print = () => {
+    const line = `${label}: ${seen.status}${seen.stage ? ` (${seen.stage})` : ''}` +
+      (epochs ? ` epoch ${seen.epoch}/${seen.totalEpochs}${seen.loss !== undefined ? ` loss ${seen.loss.toFixed(4)}` : ''}` : '');
     if (line !== last) console.log(line);
     last = line;
-    if (['succeeded', 'failed', 'cancelled'].includes(job.status)) {
-      if (job.status !== 'succeeded') throw new Error(`${label} ${job.status}: ${JSON.stringify(job.error)}`);
-      return job;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  };
+  print();
+  const done = await client.jobs.wait(job.id, { onEvent: (e) => { apply(seen, e); print(); } });
+  if (done.status !== 'succeeded') throw new Error(`${label} ${done.status}: ${JSON.stringify(done.error)}`);
+  return done;
 }
 
 const mnist = (name: string, source: { split: 'train' | 'test'; classes: number[]; count?: number; offset?: number }) =>
@@ -54,7 +73,7 @@ const pre = await client.jobs.create({
   trainDatasetId: low.id,
   testDatasetId: lowTest.id,
 });
-const base = await follow(pre.id, 'pretrain 0-4', true);
+const base = await follow(pre, 'pretrain 0-4', true);
 
 // Little data: 250 labelled images of 5-9 per seed (200 to train on, 50 to validate), each seed its own.
 const jobs: Job[] = [];
@@ -74,7 +93,7 @@ for (const seed of SEEDS) {
   }));
 }
 const done: Job[] = [];
-for (const [i, job] of jobs.entries()) done.push(await follow(job.id, `fine-tune + scratch, seed ${SEEDS[i]}`));
+for (const [i, job] of jobs.entries()) done.push(await follow(job, `fine-tune + scratch, seed ${SEEDS[i]}`));
 
 const comparisons = done.map((j) => j.evaluation!.comparison!);
 console.log(`\npretrain 0-4 (30,596 images, 2 epochs): test accuracy ${base.evaluation!.accuracy.toFixed(4)} on ${base.evaluation!.numExamples} test images`);
