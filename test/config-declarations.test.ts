@@ -1,7 +1,9 @@
 // The config is declared once (apps/shared/config/); these check that what derives from the
 // declarations holds for every setting, present and future: each variable is read, handed to a
-// child and read back to the same config, and refused outside its declared bounds.
+// child and read back to the same config, refused outside its declared bounds, and documented in
+// the README as declared.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import {
@@ -19,6 +21,7 @@ import {
   type Config,
   type NativeInstallConfig,
 } from '../apps/shared/config.ts';
+import { CONFIG_DOCS_PATH, renderConfigTables, spliceConfigTables } from '../apps/shared/config/docs.ts';
 import { settingsOf, variablesOf, type Env, type Group, type Variable } from '../apps/shared/config/setting.ts';
 import { nativeInstall } from '../apps/shared/config/worker.ts';
 
@@ -211,5 +214,14 @@ describe('config special cases', () => {
       nodeGyp: undefined,
       npmCli: undefined,
     });
+  });
+});
+
+describe('config docs', () => {
+  it('has the README\'s configuration tables as the declarations render them', async () => {
+    const readme = await readFile(CONFIG_DOCS_PATH, 'utf8');
+    const current = spliceConfigTables(readme, renderConfigTables(CONFIG_TOPICS));
+    assert.ok(readme === current, 'the README\'s configuration tables are out of date: run `npm run docs:config`');
+    for (const v of VARS) assert.ok(readme.includes(`| \`${v.name}\` |`), `${v.name} is not in the README`);
   });
 });
