@@ -2,7 +2,7 @@
 // computes (and whether that is a GPU), and the benchmark's conv net trained
 // for `steps` batches of 128 on random images, examples/s per epoch.
 import type { TfBackendChoice } from '../shared/config.ts';
-import { loadConfig } from '../shared/config.ts';
+import { envWith, loadConfig } from '../shared/config.ts';
 import { DEFAULT_HYPERPARAMETERS } from '../shared/jobs/spec.ts';
 import { probeBackend } from '../shared/ml/backend-probe.ts';
 import { describeDevice } from '../shared/ml/device.ts';
@@ -23,7 +23,7 @@ interface Adapter { info?: AdapterInfo; isFallbackAdapter?: boolean }
 /** Where the backend computes. Native: the device TensorFlow ran a matmul on. WebGPU: the adapter, unless it is a software one. */
 async function whereItRuns(backend: BackendInfo, kind: string): Promise<{ device: string; onGpu: boolean }> {
   if (backend.name === 'tensorflow') {
-    const { device } = await probeBackend({ ...process.env, TF_BACKEND: kind });
+    const { device } = await probeBackend(envWith({ TF_BACKEND: kind }));
     return { device, onGpu: /\/device:GPU:\d+$/.test(device) };
   }
   if (backend.name === 'webgpu') {

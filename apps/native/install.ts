@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadNativeInstallConfig } from '../shared/config.ts';
+import { envWith, loadNativeInstallConfig } from '../shared/config.ts';
 import { probeBackend } from '../shared/ml/backend-probe.ts';
 import { nativeLayout, readStamp, TFJS_NODE, TFJS_NODE_VERSION, type NativeStamp } from '../shared/ml/native-layout.ts';
 import { bindingHeaders, buildAddon, installPackage, packageInstalled } from './addon.ts';
@@ -62,7 +62,7 @@ async function install(): Promise<NativeStamp> {
 try {
   const stamp = await install();
   // The same selection and the same child the worker uses: proof that the service will get it.
-  const probe = await probeBackend({ ...process.env, TF_BACKEND: 'tensorflow', TF_NATIVE_DIR: layout.dir });
+  const probe = await probeBackend(envWith({ TF_BACKEND: 'tensorflow', TF_NATIVE_DIR: layout.dir }));
   console.log(`native:install: ok. tf.getBackend() is '${probe.backend.name}'; TensorFlow ${stamp.tensorflow.version} ran a matmul on ${probe.device}`);
   console.log(`native:install: ${TFJS_NODE}@${stamp.tfjsNode} in ${layout.dir}; TF_BACKEND=auto now picks it${stamp.cuda.length ? ` (CUDA library folders for the loader: ${layout.cudaLibraryDirs})` : ''}`);
 } catch (err) {
