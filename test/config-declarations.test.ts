@@ -1,7 +1,7 @@
 // The config is declared once (apps/shared/config/); these check that what derives from the
 // declarations holds for every setting, present and future: each variable is read, handed to a
 // child and read back to the same config, refused outside its declared bounds, and documented in
-// the README as declared.
+// docs/configuration.md as declared.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -218,10 +218,10 @@ describe('config special cases', () => {
 });
 
 describe('config docs', () => {
-  it('has the README\'s configuration tables as the declarations render them', async () => {
-    const readme = await readFile(CONFIG_DOCS_PATH, 'utf8');
-    const current = spliceConfigTables(readme, renderConfigTables(CONFIG_TOPICS));
-    assert.ok(readme === current, 'the README\'s configuration tables are out of date: run `npm run docs:config`');
-    for (const v of VARS) assert.ok(readme.includes(`| \`${v.name}\` |`), `${v.name} is not in the README`);
+  it('has docs/configuration.md tables as the declarations render them', async () => {
+    const docs = await readFile(CONFIG_DOCS_PATH, 'utf8');
+    const current = spliceConfigTables(docs, renderConfigTables(CONFIG_TOPICS));
+    assert.ok(docs === current, 'docs/configuration.md tables are out of date: run `npm run docs:config`');
+    for (const v of VARS) assert.ok(docs.includes(`| \`${v.name}\` |`), `${v.name} is not in docs/configuration.md`);
   });
 });

@@ -124,7 +124,7 @@ describe('results do not depend on the thread count', () => {
     const two = await run(2, net(BN_NET));
     const twoAgain = await run(2, net(BN_NET));
     assert.deepEqual(twoAgain.w, two.w, 'the same seed and thread count give the same weights, bit for bit');
-    // What README states: per-shard statistics change the gradients, so the weights part beyond rounding.
+    // What docs/api.md (Reproducibility) states: per-shard statistics change the gradients, so the weights part beyond rounding.
     assert.ok(maxGap(one.w, two.w) > 100 * TOLERANCE, `batch norm per shard: ${maxGap(one.w, two.w)}`);
   });
 });

@@ -1,4 +1,4 @@
-// The CLI's exit statuses: scripts branch on them (README, "CLI and client").
+// The CLI's exit statuses: scripts branch on them (docs/dashboard-cli-client.md).
 export const EXIT = {
   /** The command did what it was asked; a followed job succeeded. */
   ok: 0,

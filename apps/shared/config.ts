@@ -2,8 +2,8 @@
 // frozen Config, so tests can build one by hand with loadConfig({...}).
 //
 // Each setting is declared once, in a topic file under config/ (name, kind,
-// default, bounds, README text, and its place in Config); the Config type, the
-// loader, configToEnv and the README's table (npm run docs:config) derive from
+// default, bounds, docs text, and its place in Config); the Config type, the
+// loader, configToEnv and docs/configuration.md's table (npm run docs:config) derive from
 // those declarations. To add a setting, add one line to the topic it belongs to.
 import { limits, modelInspector } from './config/limits.ts';
 import { httpServer, keys, webhooks } from './config/service.ts';
@@ -14,7 +14,7 @@ import { nativeInstall, tensorflow, workers } from './config/worker.ts';
 export { ConfigError } from './config/setting.ts';
 export { DEFAULT_NATIVE_DIR, type TfBackendChoice } from './config/worker.ts';
 
-/** The declarations by topic, in the README's order. */
+/** The declarations by topic, in docs/configuration.md's order. */
 export const CONFIG_TOPICS: readonly { title: string; settings: Group }[] = [
   { title: 'HTTP service', settings: httpServer },
   { title: 'Keys', settings: keys },

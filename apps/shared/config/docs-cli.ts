@@ -1,4 +1,4 @@
-// npm run docs:config: rewrites the README's configuration tables from the declarations.
+// npm run docs:config: rewrites docs/configuration.md's tables from the declarations.
 import { readFile, writeFile } from 'node:fs/promises';
 import { CONFIG_TOPICS } from '../config.ts';
 import { CONFIG_DOCS_PATH, renderConfigTables, spliceConfigTables } from './docs.ts';

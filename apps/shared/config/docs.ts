@@ -1,4 +1,4 @@
-// The README's configuration tables, rendered from the declarations, and spliced
+// docs/configuration.md's tables, rendered from the declarations, and spliced
 // between two markers so the prose around them stays hand-written.
 // `npm run docs:config` writes them; test/config-declarations checks they're current.
 import { fileURLToPath } from 'node:url';
@@ -71,4 +71,4 @@ export function spliceConfigTables(document: string, tables: string): string {
 }
 
 /** The document that holds the tables. */
-export const CONFIG_DOCS_PATH = fileURLToPath(new URL('../../../README.md', import.meta.url));
+export const CONFIG_DOCS_PATH = fileURLToPath(new URL('../../../docs/configuration.md', import.meta.url));

@@ -1,15 +1,15 @@
 // The kinds of setting a declaration can be. Each builder knows how to read its
 // variable (with the validation and error wording the service has always had),
-// how to write a value back, what to show in the README, and a non-default
+// how to write a value back, what to show in docs/configuration.md, and a non-default
 // example for the round-trip test. Add a setting by calling one of these in the
 // topic file it belongs to.
 import { ConfigError, readGroup, Setting, variablesOf, writeGroup, type Accepts, type Env, type EnvOut, type Group, type ListItemKind, type ValuesOf, type Variable } from './setting.ts';
 import { BUCKET_NAME, listItem } from './lists.ts';
 
 interface Doc {
-  /** The README's "Meaning" cell (markdown). */
+  /** The configuration docs' "Meaning" cell (markdown). */
   doc: string;
-  /** The README's "Default" cell, where the default isn't a plain value. */
+  /** The configuration docs' "Default" cell, where the default isn't a plain value. */
   shown?: string;
   /** A valid non-default value, where the builder's own guess would not do. */
   example?: string;

@@ -1,7 +1,7 @@
 // What a setting is: the environment variables it reads, how it reads them, how
-// it writes its value back for a child process, and how the README documents it.
+// it writes its value back for a child process, and how docs/configuration.md documents it.
 // A Group nests settings the way Config nests its fields, so the Config type,
-// the loader, the child-process hand-off and the README table all come from one
+// the loader, the child-process hand-off and the docs table all come from one
 // tree of declarations (apps/shared/config.ts assembles it).
 
 /** An environment, as process.env or a test's literal. An empty value counts as unset. */
@@ -16,7 +16,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** What a variable accepts: rendered in the README's table, and turned into bad values by the bounds test. */
+/** What a variable accepts: rendered in the configuration docs' table, and turned into bad values by the bounds test. */
 export type Accepts =
   | { kind: 'string'; what?: string }
   | { kind: 'int'; min: number; cap?: number | string }
@@ -29,17 +29,17 @@ export type Accepts =
 
 export type ListItemKind = 'host' | 'origin' | 'bucket';
 
-/** One environment variable, as the README documents it. */
+/** One environment variable, as docs/configuration.md documents it. */
 export interface Variable {
   readonly name: string;
   readonly accepts: Accepts;
-  /** The default as the README shows it (markdown). */
+  /** The default as docs/configuration.md shows it (markdown). */
   readonly shownDefault: string;
-  /** The README's "Meaning" cell (markdown). */
+  /** The configuration docs' "Meaning" cell (markdown). */
   readonly doc: string;
   /** A valid value other than the default, so the round-trip test sees the variable honoured. */
   readonly example: () => string;
-  /** Set by a tool (npm sets npm_config_* for scripts), not by the operator: not in the README's table. */
+  /** Set by a tool (npm sets npm_config_* for scripts), not by the operator: not in the configuration docs' table. */
   readonly hidden?: boolean;
 }
 
