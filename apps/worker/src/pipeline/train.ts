@@ -13,7 +13,7 @@ import { predictBatched, score } from './scoring.ts';
 import { shuffledIndices } from './seed.ts';
 import { trainableVariables } from './batch-gradients.ts';
 import { localStep, parallelStep } from './batch-step.ts';
-import type { TrainingPeers } from '../parallel/training-peers.ts';
+import type { GradientPeers } from './peers.ts';
 
 export interface TrainData {
   x: Tensor;
@@ -100,7 +100,7 @@ export interface TrainOptions {
   /** Run the frozen base every batch even when it could run once (tests prove both agree). */
   disableFastPath?: boolean;
   /** Threads that each take a shard of every batch (data-parallel); none trains on this thread alone. */
-  peers?: TrainingPeers;
+  peers?: GradientPeers;
   resume?: ResumeFrom;
 }
 
