@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'bullmq';
+import { Worker, type Queue } from 'bullmq';
 import { configToEnv, type Config } from '../../shared/config.ts';
 import { createDb } from '../../shared/db/prisma.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -15,13 +15,12 @@ import { createQueue, createRedis, type JobPayload } from '../../shared/queue/co
 import { ensureEnqueued, reconcile } from '../../shared/queue/reconcile.ts';
 import { jobEvent } from '../../shared/jobs/events.ts';
 import { workerKey, type WorkerInfo } from '../../shared/queue/workers.ts';
+import { attemptOutcome } from './sandbox-outcomes.ts';
 
 const PROCESSOR = fileURLToPath(new URL('./sandbox.ts', import.meta.url));
 /** How sandbox children start: TypeScript, and the guard that ends them with their worker. */
 export const SANDBOX_EXEC_ARGV = ['--import', 'tsx', '--import', fileURLToPath(new URL('./sandbox-guard.mjs', import.meta.url))];
 const HEARTBEAT_MS = 5_000;
-/** How long a job deferred by MAX_RUNNING_JOBS_PER_TENANT waits before a worker tries it again. */
-const DEFER_MS = 2_000;
 
 export interface RunningWorker {
   info: WorkerInfo;
@@ -72,17 +71,19 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     if (!job) return;
     const jobId = job.data.jobId;
     active.delete(jobId);
-    log.warn({ jobId, err: err.message }, 'queue attempt failed');
-    // The sandbox records its own outcomes; this catches what it could not: a killed child, a job stalled too often.
-    const crashed = /exit code|stalled|signal/i.test(err.message);
+    const outcome = attemptOutcome(err);
+    log.warn({ jobId, err: err.message, outcome }, 'queue attempt failed');
+    // The sandbox recorded a failure or a retry itself; this catches what it could not: a child that died or stalled, or one that could not start.
+    if (outcome === 'failed' || outcome === 'retry') return;
+    const code = outcome === 'crashed' ? 'worker_crashed' : 'internal_error';
     if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
       track(db.job
         .updateMany({
           where: { id: jobId, status: { in: ['queued', 'running'] } },
-          data: { status: 'failed', finishedAt: new Date(), errorCode: crashed ? 'worker_crashed' : 'internal_error', errorMessage: 'The training process died on its last attempt; see the worker log', leaseExpiresAt: null },
+          data: { status: 'failed', finishedAt: new Date(), errorCode: code, errorMessage: 'The training process died on its last attempt; see the worker log', leaseExpiresAt: null },
         })
-        .then((r) => (r.count > 0 ? jobEvent(db, jobId, 'status', { status: 'failed', code: crashed ? 'worker_crashed' : 'internal_error' }) : undefined)));
-    } else if (crashed) {
+        .then((r) => (r.count > 0 ? jobEvent(db, jobId, 'status', { status: 'failed', code }) : undefined)));
+    } else if (outcome === 'crashed') {
       // Its training process is dead, so nobody holds the lease: the retry need not wait for it to lapse.
       track(db.job.updateMany({ where: { id: jobId, status: 'running' }, data: { leaseExpiresAt: new Date() } }));
     }
@@ -99,9 +100,6 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     log.info({ jobId: job.data.jobId, result }, 'queue job completed');
     // A shutdown checkpointed it and set it queued in Postgres; put it back in Redis for another worker.
     if (result?.outcome === 'handed_back') track(ensureEnqueued(queue, config, job.data.jobId));
-    // Its tenant was at MAX_RUNNING_JOBS_PER_TENANT: try again shortly. Postgres still says queued,
-    // so if this process dies first, the reconciler enqueues it instead.
-    if (result?.outcome === 'deferred') track(ensureEnqueued(queue, config, job.data.jobId, DEFER_MS));
   });
 
   const runReconcile = () => track(reconcile(db, queue, config).then((ids) => {
@@ -124,9 +122,10 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       clearInterval(timer);
       clearInterval(reconciler);
       // Ask our running jobs to finish their batch, checkpoint, and go back to the queue.
-      if (active.size) {
+      const held = await stillActive(queue, active);
+      if (held.length) {
         // Queued too: a job this worker took whose training process has not claimed it yet stops at its first batch.
-        await db.job.updateMany({ where: { id: { in: [...active] }, status: { in: ['queued', 'running'] }, interruptRequest: null }, data: { interruptRequest: 'shutdown' } })
+        await db.job.updateMany({ where: { id: { in: held }, status: { in: ['queued', 'running'] }, interruptRequest: null }, data: { interruptRequest: 'shutdown' } })
           .catch((err: Error) => log.error({ err: err.message }, 'could not ask running jobs to hand back'));
       }
       // Wait for running jobs up to the grace period, then stop them; their locks lapse and another worker retries them.
@@ -147,4 +146,10 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       await connection.quit().catch(() => undefined);
     },
   };
+}
+
+/** A deferred job went back to BullMQ's delayed set with no event here: only those still active are this worker's. */
+async function stillActive(queue: Queue<JobPayload>, ids: Set<string>): Promise<string[]> {
+  const states = await Promise.all([...ids].map(async (id) => [id, await queue.getJobState(id).catch(() => 'unknown')] as const));
+  return states.filter(([, state]) => state === 'active').map(([id]) => id);
 }

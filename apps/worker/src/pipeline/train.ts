@@ -7,9 +7,10 @@ import type { NamedTensorMap, Optimizer, Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
 import { UnprocessableError } from '../../../shared/errors.ts';
 import type { Hyperparameters, Monitored } from '../../../shared/jobs/spec.ts';
-import { applyFreeze, unfrozenBlocks, type ModelParts } from './freeze.ts';
+import { applyFreeze, frozenThroughout, type ModelParts } from './freeze.ts';
+import { runBase, type Features } from './base-features.ts';
 import { createOptimizer, learningRateAt, setLearningRate } from './optimizers.ts';
-import { predictBatched, score } from './scoring.ts';
+import { score } from './scoring.ts';
 import { shuffledIndices } from './seed.ts';
 import { trainableVariables } from './batch-gradients.ts';
 import { localStep, parallelStep } from './batch-step.ts';
@@ -95,8 +96,8 @@ export interface TrainResult {
 export interface TrainOptions {
   hp: Hyperparameters;
   labels: string[];
-  /** Base features computed elsewhere (e.g. a cache); used only on the fast path. */
-  features?: { train: Tensor; validation?: Tensor };
+  /** The frozen base's features from a source (the feature cache); used only on the fast path. Else computed here. */
+  features?: Features;
   /** Run the frozen base every batch even when it could run once (tests prove both agree). */
   disableFastPath?: boolean;
   /** Threads that each take a shard of every batch (data-parallel); none trains on this thread alone. */
@@ -148,13 +149,13 @@ export async function train(parts: ModelParts, data: TrainData, opts: TrainOptio
   const n = data.x.shape[0];
   const batches = Math.ceil(n / hp.batchSize);
   const base = parts.base;
-  const fastPath = !!base && !opts.disableFastPath && Array.from({ length: hp.epochs }, (_, e) => unfrozenBlocks(parts.freeze, parts.baseBlocks.length, e)).every((b) => b === 0);
+  const fastPath = !!base && !opts.disableFastPath && frozenThroughout(parts.freeze, parts.baseBlocks.length, hp.epochs);
 
   // On the fast path the frozen base runs once, in inference mode, as it would every batch.
   const ownsFeatures = fastPath && !opts.features;
   const peers = opts.peers && hp.batchSize >= 2 * (opts.peers.size + 1) ? opts.peers : undefined;
   if (peers) await peers.load(parts);
-  const baseOutput = (x: Tensor) => (peers ? peers.features(base!, x) : predictBatched(base!, x));
+  const baseOutput = (x: Tensor) => runBase(parts, x, peers);
   const trainInput = fastPath ? (opts.features?.train ?? (await baseOutput(data.x))) : data.x;
   const valInput = data.valX && fastPath ? (opts.features?.validation ?? (await baseOutput(data.valX))) : data.valX;
   const scorer = fastPath ? parts.head : parts.model;
