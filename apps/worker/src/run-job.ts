@@ -3,7 +3,8 @@
 // HTTP or queues; the sandbox turns its result into BullMQ's terms.
 import type { Logger } from '../../shared/logger.ts';
 import { JobRecords, LeaseLostError, type Claim } from './job-records.ts';
-import { TERMINAL_STATUSES, jobEvent } from '../../shared/jobs/events.ts';
+import { TERMINAL_STATUSES } from '../../shared/jobs/status.ts';
+import { JobStore } from '../../shared/jobs/job-store.ts';
 import { JOB_INCLUDE, stageContext, type Attempt, type RunContext, type RunOutcome, type RunResult } from './stages/context.ts';
 import { runStages } from './stages/run-stages.ts';
 
@@ -23,11 +24,7 @@ async function claimOrSettle(ctx: RunContext, records: JobRecords, log: Logger):
     const leaseLive = job.status === 'running' && job.leaseExpiresAt !== null && job.leaseExpiresAt.getTime() > Date.now();
     if (job.cancelRequestedAt && !leaseLive) {
       // Cancelled while no worker held it (queued, or its worker died): settle it here.
-      const settled = await ctx.db.job.updateMany({
-        where: { id: jobId, status: { in: ['queued', 'running'] }, OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lt: new Date() } }] },
-        data: { status: 'cancelled', finishedAt: new Date(), errorCode: 'job_cancelled', errorMessage: 'The job was cancelled; its checkpoints are kept', leaseExpiresAt: null },
-      });
-      if (settled.count > 0) await jobEvent(ctx.db, jobId, 'status', { status: 'cancelled' });
+      await new JobStore(ctx.db).cancel(ctx.db, jobId, ['queued', 'running'], {}, { where: { OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lt: new Date() } }] } });
       return 'cancelled';
     }
     const claim = await records.claim(ctx.backend.kind, ctx.maxRunningPerTenant);

@@ -4,6 +4,7 @@
 import type { Db } from '../../../shared/db/prisma.ts';
 import type { Prisma } from '../../../shared/generated/prisma/client.ts';
 import type { JobSpec } from '../../../shared/jobs/spec.ts';
+import { decodeSpec } from '../../../shared/jobs/decode.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { BackendInfo } from '../../../shared/ml/tf.ts';
 import type { ModelInspector } from '../../../shared/ml/model-inspector.ts';
@@ -82,7 +83,7 @@ export function stageContext(run: RunContext, records: JobRecords, claim: Claim,
   return {
     run, records, claim, attempt, log, job, leaseLost, stopRequested,
     jobId: records.jobId,
-    spec: job.spec as unknown as JobSpec,
+    spec: decodeSpec(job.spec, job.id),
     stopFor: (allowed) => async () => {
       if (leaseLost()) return 'lease_lost';
       const reason = await stopRequested();

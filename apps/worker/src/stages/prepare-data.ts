@@ -1,6 +1,6 @@
 // Stage: prepare data. The job's datasets as tensors (training, validation,
 // held out), and the peer threads to train on when there is enough data.
-import type { StoredSource } from '../../../shared/data/dataset-source.ts';
+import { decodeSource } from '../../../shared/jobs/decode.ts';
 import { loadJobData, type JobData } from '../job-data.ts';
 import type { GradientPeers } from '../pipeline/peers.ts';
 import type { StageContext } from './context.ts';
@@ -13,9 +13,10 @@ export interface Prepared {
 export async function prepareData(s: StageContext): Promise<Prepared> {
   const { job, spec } = s;
   const hp = spec.hyperparameters;
-  const data = await loadJobData(s.run.storage, spec.labels, { source: job.trainDataset.source as StoredSource }, {
-    validation: job.validationDataset ? { source: job.validationDataset.source as StoredSource } : undefined,
-    test: job.testDataset ? { source: job.testDataset.source as StoredSource } : undefined,
+  const source = (d: { id: string; source: unknown }) => ({ source: decodeSource(d.source, d.id) });
+  const data = await loadJobData(s.run.storage, spec.labels, source(job.trainDataset), {
+    validation: job.validationDataset ? source(job.validationDataset) : undefined,
+    test: job.testDataset ? source(job.testDataset) : undefined,
     validationSplit: hp.validationSplit,
     seed: hp.seed,
   });

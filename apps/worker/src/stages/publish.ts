@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { s3IOHandler } from '../../../shared/ml/s3-io-handler.ts';
 import { summarize } from '../../../shared/ml/model-summary.ts';
+import { decodeLayers, toJson } from '../../../shared/jobs/decode.ts';
 import type { StageContext } from './context.ts';
 import type { JobEvaluation, Trained } from './evaluate.ts';
 
@@ -15,7 +16,7 @@ export async function publish(s: StageContext, trained: Trained, evaluation: Job
   await model.save(s3IOHandler(s.run.storage, prefix));
   const row = modelRow(s, model, modelId, prefix);
   await s.records.finishSucceeded((tx) => tx.model.create({ data: row }), {
-    evaluation: evaluation as never,
+    evaluation,
     bestCheckpoint: main.best
       ? { ...main.best, earlyStopped: main.earlyStopped, fastPath: main.fastPath, threads: main.threads, featureCache: features?.cache ?? null }
       : undefined,
@@ -34,7 +35,7 @@ function modelRow(s: StageContext, model: LayersModel, modelId: string, prefix: 
     storagePrefix: prefix,
     inputShape: summary.inputShape,
     outputShape: summary.outputShape,
-    layers: summary.layers as never,
+    layers: toJson(decodeLayers, summary.layers),
     labels: spec.labels,
     totalParams: summary.totalParams,
     trainableParams: summary.trainableParams,

@@ -51,7 +51,7 @@ export async function settleStopped(s: StageContext, reason: StopReason): Promis
     case 'shutdown':
       return { outcome: 'handed_back' };
     case 'cancel':
-      await s.records.finishCancelled(await s.run.db.checkpoint.count({ where: { jobId: s.jobId } }));
+      await s.records.finishCancelled();
       s.log.info('job cancelled');
       return { outcome: 'cancelled' };
   }
