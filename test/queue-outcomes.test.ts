@@ -12,6 +12,9 @@ import { Redis } from 'ioredis';
 import { loadConfigWith } from '../apps/shared/config.ts';
 import { attemptOutcome } from '../apps/worker/src/sandbox-outcomes.ts';
 import type { OutcomeScript } from './fixtures/outcome-processor.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+import { createDataset, submitJob, waitForJob, finished } from './helpers/api.ts';
+import { irisLikeCsv } from './helpers/fixtures.ts';
 
 const PROCESSOR = fileURLToPath(new URL('./fixtures/outcome-processor.ts', import.meta.url));
 
@@ -107,5 +110,41 @@ describe('attempt outcomes in BullMQ terms', () => {
     // What decides is the typed property, not the text.
     assert.equal(attemptOutcome(new Error('Unexpected exit code: 1 signal: null')), 'crashed');
     assert.equal(attemptOutcome(Object.assign(new Error('Unexpected exit code: 1'), { outcome: 'retry' })), 'retry');
+  });
+});
+
+describe('a job that fails in the worker', () => {
+  let h: Harness;
+  before(async () => {
+    h = await createHarness({ worker: true });
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  it('fails its BullMQ job once, never retried though attempts are left, as Postgres records it', async () => {
+    assert.ok(h.config.worker.jobAttempts > 1);
+    await h.storage.put(`${h.uploads}iris.csv`, irisLikeCsv(30));
+    const ds = await createDataset(h.app, 'iris', { type: 's3', uri: `s3://${h.storage.bucket}/${h.uploads}iris.csv`, format: 'csv', labelColumn: 'species' });
+    // The dataset's stored snapshot changes under it: a label the job was not set up with (bad input, found in the worker).
+    const row = await h.db.dataset.findUniqueOrThrow({ where: { id: ds.id } });
+    await h.storage.put((row.source as { objectKey: string }).objectKey, irisLikeCsv(30, ['setosa', 'versicolor', 'other']));
+    const job = await submitJob(h.app, { type: 'pretrain', architecture: [{ type: 'dense', units: 3, activation: 'softmax' }], hyperparameters: { epochs: 1 }, trainDatasetId: ds.id });
+    const done = await waitForJob(h.app, job.id, finished);
+    assert.equal(done.status, 'failed');
+    assert.equal(done.error.code, 'label_mismatch');
+    const redis = new Redis(h.config.redisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue(h.config.queueName, { connection: redis });
+    try {
+      const bull = await until('the BullMQ job to fail', async () => {
+        const j = await queue.getJob(job.id);
+        return j && (await j.getState()) === 'failed' && j;
+      });
+      assert.equal(bull.attemptsMade, 1);
+      assert.equal(bull.failedReason, done.error.message);
+    } finally {
+      await queue.close();
+      await redis.quit();
+    }
   });
 });
