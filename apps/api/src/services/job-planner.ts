@@ -42,6 +42,9 @@ function checkWork(epochs: number, examples: number, limit = Infinity): void {
   }
 }
 
+type Shape = Array<number | null>;
+const singleOutput = (s: Shape | Shape[]): s is Shape => !s.some((d) => Array.isArray(d));
+
 const sameShape = (a: ReadonlyArray<number | null>, b: ReadonlyArray<number | null>) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 function checkDatasets({ train, validation, test }: PlanInputs): void {
@@ -87,8 +90,8 @@ function planFinetune(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'he
       throw new UnprocessableError('invalid_freeze', `unfreezeTop is ${body.freeze.unfreezeTop}, but the base below the cut has ${blocks} layers with weights`, { blocks });
     }
   }
-  const cutShape = layers[cutIndex].outputShape as Array<number | null>;
-  if (Array.isArray(cutShape[0])) throw new UnprocessableError('cut_layer_not_found', `Layer "${names[cutIndex]}" has several outputs and cannot be cut at`);
+  const cutShape = layers[cutIndex].outputShape;
+  if (!singleOutput(cutShape)) throw new UnprocessableError('cut_layer_not_found', `Layer "${names[cutIndex]}" has several outputs and cannot be cut at`);
   const head: LayerSpec[] = body.head ?? [
     ...(cutShape.length > 2 ? [{ type: 'flatten' as const }] : []),
     { type: 'dense', units: numClasses, activation: 'softmax' },
