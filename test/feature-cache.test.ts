@@ -22,6 +22,13 @@ import { loadModel } from '../apps/worker/src/pipeline/load.ts';
 import { predictBatched } from '../apps/worker/src/pipeline/scoring.ts';
 import { withSeededRandom } from '../apps/worker/src/pipeline/seed.ts';
 import { irisLikeCsv } from './helpers/fixtures.ts';
+import { hp, noHooks } from './helpers/toy.ts';
+import type { Freeze } from '../apps/shared/jobs/spec.ts';
+import { createLogger } from '../apps/shared/logger.ts';
+import { train } from '../apps/worker/src/pipeline/train.ts';
+import { baseFeatures } from '../apps/worker/src/stages/base-features.ts';
+import type { StageContext } from '../apps/worker/src/stages/context.ts';
+import { trainData } from '../apps/worker/src/stages/train.ts';
 
 const LABELS = ['setosa', 'versicolor', 'virginica'];
 
@@ -44,7 +51,7 @@ describe('feature cache', () => {
   });
 
   /** A base with dropout (off in inference mode, as the cache must compute it), saved to S3 and loaded as a job does. */
-  async function base(prefix: string, seed: number): Promise<{ parts: ModelParts; digest: string }> {
+  async function base(prefix: string, seed: number, mode: Freeze = 'all'): Promise<{ parts: ModelParts; digest: string }> {
     const built = withSeededRandom(seed, async () => buildModel([4], [
       { type: 'dense', units: 8, activation: 'tanh', name: 'hidden' },
       { type: 'dropout', rate: 0.5, name: 'drop' },
@@ -54,7 +61,7 @@ describe('feature cache', () => {
     await model.save(s3IOHandler(storage, prefix));
     model.dispose();
     const loaded = await loadModel(storage, prefix);
-    return { parts: freeze(loaded.model, { cutLayer: 'drop', head: [{ type: 'dense', units: 3, activation: 'softmax' }], freeze: 'all', numClasses: 3 }), digest: loaded.digest };
+    return { parts: freeze(loaded.model, { cutLayer: 'drop', head: [{ type: 'dense', units: 3, activation: 'softmax' }], freeze: mode, numClasses: 3 }), digest: loaded.digest };
   }
 
   /** A CSV dataset as the worker reads it, with a seeded validation split. */
@@ -119,5 +126,26 @@ describe('feature cache', () => {
     [original, changed, copy].forEach((d) => d.dispose());
     disposeParts(parts);
     disposeParts(other.parts);
+  });
+  it('one rule for "frozen throughout": a base unfrozen only after the last epoch gets cached features, and training takes the fast path with them', async () => {
+    // unfreezeEvery 3 over 3 epochs unfreezes nothing; over 4 epochs it unfreezes a block in the last.
+    const { parts, digest } = await base('models/d/', 4, { unfreezeEvery: 3 });
+    const data = await dataset('datasets/four/data.csv', irisLikeCsv(60));
+    const config = loadConfigWith({ LOG_LEVEL: 'silent' });
+    const stage = (epochs: number) => ({
+      run: { storage, log: createLogger(config, { role: 'test' }) },
+      spec: { hyperparameters: hp({ epochs }) },
+    }) as unknown as StageContext;
+    const built = { parts, baseDigest: digest };
+    const first = await baseFeatures(stage(3), { data }, built);
+    assert.equal(first?.cache, 'miss', 'a base frozen in every epoch has its features computed once and cached');
+    const second = await baseFeatures(stage(3), { data }, built);
+    assert.equal(second?.cache, 'hit');
+    const result = await train(parts, trainData(data), { hp: hp({ epochs: 3, batchSize: 16 }), labels: LABELS, features: second!.features }, noHooks);
+    assert.equal(result.fastPath, true, 'training agrees the base is frozen throughout');
+    assert.equal(await baseFeatures(stage(4), { data }, built), null, 'a base that trains in some epoch gets no cached features');
+    [first!, second!].forEach((f) => dispose(f.features));
+    data.dispose();
+    disposeParts(parts);
   });
 });

@@ -10,6 +10,7 @@ import { classMetrics, evaluate } from '../apps/worker/src/pipeline/evaluate.ts'
 import { buildModel } from '../apps/worker/src/pipeline/build.ts';
 import { AppError } from '../apps/shared/errors.ts';
 import { classify } from '../apps/worker/src/run-job.ts';
+import { guardKernels, KernelUnavailableError } from '../apps/worker/src/kernel-guard.ts';
 
 describe('pipeline stages', () => {
   before(async () => {
@@ -84,13 +85,30 @@ describe('pipeline stages', () => {
     disposeParts(parts);
   });
 
-  it('a kernel the backend lacks becomes kernel_unavailable, not a retryable crash', () => {
-    const err = classify(new Error("Kernel 'UnsortedSegmentSum' not registered for backend 'wasm'"), { name: 'wasm', kind: 'wasm' }) as AppError;
+  it('a kernel the backend lacks becomes kernel_unavailable, not a retryable crash', async () => {
+    // A real missing kernel (wasm has no UnsortedSegmentSum), typed by the guard at the engine, not by its text.
+    await import('@tensorflow/tfjs-backend-wasm');
+    guardKernels();
+    const previous = tf.getBackend();
+    await tf.setBackend('wasm');
+    let thrown: unknown;
+    try {
+      tf.tidy(() => tf.unsortedSegmentSum(tf.tensor1d([1, 2]), tf.tensor1d([0, 1], 'int32'), 2));
+    } catch (e) {
+      thrown = e;
+    } finally {
+      await tf.setBackend(previous);
+    }
+    assert.ok(thrown instanceof KernelUnavailableError);
+    const err = classify(thrown, { name: 'wasm', kind: 'wasm' }) as AppError;
     assert.equal(err.code, 'kernel_unavailable');
     assert.equal(err.retryable, false);
     assert.deepEqual(err.details, { kernel: 'UnsortedSegmentSum', backend: 'wasm' });
     const other = new Error('boom');
     assert.equal(classify(other, { name: 'wasm', kind: 'wasm' }), other);
+    // Text alone decides nothing.
+    const lookalike = new Error("Kernel 'UnsortedSegmentSum' not registered for backend 'wasm'");
+    assert.equal(classify(lookalike, { name: 'wasm', kind: 'wasm' }), lookalike);
   });
 
   it('evaluate: confusion matrix and per-class precision/recall/F1', async () => {

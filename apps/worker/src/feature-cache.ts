@@ -7,9 +7,11 @@ import { createHash } from 'node:crypto';
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../shared/ml/tf.ts';
 import type { Storage } from '../../shared/storage/s3-storage.ts';
-import { predictBatched } from './pipeline/scoring.ts';
-import type { TrainingPeers } from './parallel/training-peers.ts';
+import { runBase, type Features } from './pipeline/base-features.ts';
 import type { Trainable } from './pipeline/batch-gradients.ts';
+import type { GradientPeers } from './pipeline/peers.ts';
+
+export type { Features };
 
 export interface FeatureKeyParts {
   modelDigest: string;
@@ -17,11 +19,6 @@ export interface FeatureKeyParts {
   /** examplesDigest() of the training inputs (after any validation split). */
   train: string;
   validation?: string;
-}
-
-export interface Features {
-  train: Tensor;
-  validation?: Tensor;
 }
 
 // 2: keyed by the examples' content instead of dataset ids.
@@ -65,7 +62,7 @@ export async function writeFeatures(storage: Storage, prefix: string, f: Feature
 
 export interface CacheOptions {
   /** Threads that each compute a slice of the features. */
-  peers?: TrainingPeers;
+  peers?: GradientPeers;
   /** Told when the write failed (the job goes on: the cache only saves time). */
   onWriteError?: (err: Error) => Promise<unknown>;
 }
@@ -77,18 +74,9 @@ export async function cachedFeatures(storage: Storage, parts: Trainable, inputs:
     return { features: cached, hit: true };
   }
   if (cached) tf.dispose([cached.train, ...(cached.validation ? [cached.validation] : [])]);
-  const { peers } = opts;
-  const base = parts.base;
-  if (!base) throw new Error('cachedFeatures: the parts have no base');
-  const baseOutput = async (x: Tensor) => {
-    if (!peers) return predictBatched(base, x);
-    // The same parts object as training's, so the peers load the model once.
-    await peers.load(parts);
-    return peers.features(base, x);
-  };
   const features: Features = {
-    train: await baseOutput(inputs.train),
-    validation: inputs.validation ? await baseOutput(inputs.validation) : undefined,
+    train: await runBase(parts, inputs.train, opts.peers),
+    validation: inputs.validation ? await runBase(parts, inputs.validation, opts.peers) : undefined,
   };
   await writeFeatures(storage, key, features).catch((err: Error) => opts.onWriteError?.(err));
   return { features, hit: false };

@@ -1,5 +1,6 @@
 // What a sandbox child does with a job (loaded by sandbox.ts once the child's
-// process guards are in place): one context per child, then runJob.
+// process guards are in place): one context per child, then runJob, whose
+// result it hands to BullMQ in BullMQ's terms (sandbox-outcomes.ts).
 import { hostname } from 'node:os';
 import type { SandboxedJob } from 'bullmq';
 import { loadConfig } from '../../shared/config.ts';
@@ -9,8 +10,10 @@ import { initBackend } from '../../shared/ml/tf.ts';
 import { ModelInspector } from '../../shared/ml/model-inspector.ts';
 import type { JobPayload } from '../../shared/queue/contract.ts';
 import { Storage } from '../../shared/storage/s3-storage.ts';
-import { runJob, type RunContext } from './run-job.ts';
+import { guardKernels } from './kernel-guard.ts';
+import { runJob, type RunContext, type RunResult } from './run-job.ts';
 import { lazyPeers } from './parallel/training-peers.ts';
+import { SandboxError, settleAttempt } from './sandbox-outcomes.ts';
 
 let context: Promise<RunContext> | undefined;
 
@@ -20,6 +23,7 @@ async function createContext(): Promise<RunContext> {
   if (!config.s3.endpoint) throw new Error('S3_ENDPOINT must be set for the sandbox');
   const log = createLogger(config, { role: 'sandbox', host: hostname(), pid: process.pid });
   const backend = await initBackend(config.tfBackend, config);
+  guardKernels();
   log.info({ backend: backend.kind, skipped: backend.skipped }, 'sandbox ready');
   return {
     db: createDb(config.databaseUrl),
@@ -37,14 +41,20 @@ async function createContext(): Promise<RunContext> {
   };
 }
 
-export async function runSandboxed(job: SandboxedJob<JobPayload>) {
-  context ??= createContext();
-  const ctx = await context.catch((err) => {
-    context = undefined; // let the next job try again
-    throw err;
-  });
-  const outcome = await runJob(ctx, job.data.jobId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 });
-  // Throwing hands the job back to BullMQ, which retries it with backoff.
-  if (outcome === 'retry') throw new Error('Transient failure; the job will be retried');
-  return { outcome, backend: ctx.backend.kind };
+async function run(job: SandboxedJob<JobPayload>): Promise<{ result: RunResult; backend: string }> {
+  try {
+    context ??= createContext();
+    const ctx = await context.catch((err) => {
+      context = undefined; // let the next job try again
+      throw err;
+    });
+    return { result: await runJob(ctx, job.data.jobId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 }), backend: ctx.backend.kind };
+  } catch (err) {
+    throw new SandboxError(err);
+  }
+}
+
+export async function runSandboxed(job: SandboxedJob<JobPayload>, token?: string) {
+  const { result, backend } = await run(job);
+  return settleAttempt(job, token, result, backend);
 }

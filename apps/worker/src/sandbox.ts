@@ -14,11 +14,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => ru
 
 const impl = import('./sandbox-job.ts');
 
-export default async function processJob(job: SandboxedJob<JobPayload>) {
+export default async function processJob(job: SandboxedJob<JobPayload>, token?: string) {
   const { runSandboxed } = await impl;
   running = true;
   try {
-    return await runSandboxed(job);
+    return await runSandboxed(job, token);
   } finally {
     running = false;
   }

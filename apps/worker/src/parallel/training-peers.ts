@@ -9,11 +9,12 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { tf, type BackendInfo } from '../../../shared/ml/tf.ts';
 import type { Trainable } from '../pipeline/batch-gradients.ts';
 import { predictBatched } from '../pipeline/scoring.ts';
-import { ownedData, type Array32, type FromPeer, type PeerInit, type SerializedModel, type ToPeer } from './protocol.ts';
+import { ownedData, splitRows, type Array32, type GradientPeers, type GradRequest } from '../pipeline/peers.ts';
+import type { FromPeer, PeerInit, SerializedModel, ToPeer } from './protocol.ts';
 
+export { splitRows };
 type Request = ToPeer extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
-export type GradRequest = Omit<Extract<ToPeer, { type: 'grads' }>, 'id' | 'type'>;
-export type PeerGrads = Extract<FromPeer, { type: 'grads' }>;
+type PeerGrads = Extract<FromPeer, { type: 'grads' }>;
 
 const ENTRY = new URL('./peer-entry.mjs', import.meta.url);
 
@@ -83,19 +84,7 @@ function rowsOf(x: Tensor, start: number, end: number, backend: string): Array32
   return { data, shape: slice.shape };
 }
 
-/** Contiguous ranges splitting n rows into `parts`, largest first. */
-export function splitRows(n: number, parts: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  let start = 0;
-  for (let i = 0; i < parts; i++) {
-    const size = Math.ceil((n - start) / (parts - i));
-    out.push([start, start + size]);
-    start += size;
-  }
-  return out;
-}
-
-export class TrainingPeers {
+export class TrainingPeers implements GradientPeers {
   private loaded: WeakRef<Trainable> | undefined;
 
   private constructor(

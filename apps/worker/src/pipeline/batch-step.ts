@@ -4,8 +4,7 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
 import { changingLayers, shardGradients, type Trainable } from './batch-gradients.ts';
-import { ownedData, type Array32 } from '../parallel/protocol.ts';
-import { splitRows, type TrainingPeers } from '../parallel/training-peers.ts';
+import { ownedData, splitRows, type Array32, type GradientPeers } from './peers.ts';
 
 export interface BatchStep {
   loss: number;
@@ -56,7 +55,7 @@ export function localStep(m: Trainable, rows: BatchRows, opts: StepOptions): Bat
  * Exact would need synchronised batch norm: the shards' statistics exchanged
  * in the forward pass and gradient sums in the backward, per layer per batch.
  */
-export async function parallelStep(peers: TrainingPeers, m: Trainable, rows: BatchRows, opts: StepOptions): Promise<BatchStep> {
+export async function parallelStep(peers: GradientPeers, m: Trainable, rows: BatchRows, opts: StepOptions): Promise<BatchStep> {
   const backend = tf.getBackend();
   const shards = splitRows(rows.batch.length, peers.size + 1)
     .map(([s, e]) => rows.batch.subarray(s, e))

@@ -36,6 +36,16 @@ export function unfrozenBlocks(freeze: Freeze, totalBlocks: number, epoch: numbe
   return Math.min(totalBlocks, Math.floor(epoch / freeze.unfreezeEvery));
 }
 
+/**
+ * No base block trains in any of the job's epochs: the base can run once over
+ * the data (training's fast path), and its outputs can be cached. The one rule
+ * for "frozen throughout", whatever the freeze mode says.
+ */
+export function frozenThroughout(freeze: Freeze, totalBlocks: number, epochs: number): boolean {
+  for (let epoch = 0; epoch < epochs; epoch++) if (unfrozenBlocks(freeze, totalBlocks, epoch) > 0) return false;
+  return true;
+}
+
 /** Sets layer.trainable for an epoch; returns how many base blocks train. */
 export function applyFreeze(parts: ModelParts, epoch: number): number {
   const k = unfrozenBlocks(parts.freeze, parts.baseBlocks.length, epoch);

@@ -1,0 +1,36 @@
+// Stage: base features. A base frozen throughout training (the same rule as
+// training's fast path) runs once over the data; its outputs come from the
+// feature cache, or are computed and cached, and are handed to training.
+import { tf } from '../../../shared/ml/tf.ts';
+import { cachedFeatures, featureKey, type Features } from '../feature-cache.ts';
+import { frozenThroughout } from '../pipeline/freeze.ts';
+import type { Built } from './build.ts';
+import type { StageContext } from './context.ts';
+import type { Prepared } from './prepare-data.ts';
+
+export interface BaseFeatures {
+  features: Features;
+  cache: 'hit' | 'miss';
+  /** Time spent getting them: it counts towards fine-tuning's wall time. */
+  ms: number;
+}
+
+export async function baseFeatures(s: StageContext, prepared: Prepared, built: Built): Promise<BaseFeatures | null> {
+  const { parts, baseDigest } = built;
+  if (!baseDigest || !frozenThroughout(parts.freeze, parts.baseBlocks.length, s.spec.hyperparameters.epochs)) return null;
+  const started = performance.now();
+  const { data, peers } = prepared;
+  const key = featureKey({ modelDigest: baseDigest, cutLayer: parts.cutLayer!, train: data.train.digest, validation: data.validation?.digest });
+  const got = await cachedFeatures(s.run.storage, parts, { train: data.train.x, validation: data.validation?.x }, key, {
+    peers,
+    onWriteError: async (err) => {
+      s.run.log.warn({ err: err.message, key }, 'could not cache base features');
+      await s.records.event('warning', { message: 'The base features could not be cached; later jobs will compute them again' });
+    },
+  });
+  return { features: got.features, cache: got.hit ? 'hit' : 'miss', ms: performance.now() - started };
+}
+
+export function disposeFeatures(f: BaseFeatures): void {
+  tf.dispose([f.features.train, ...(f.features.validation ? [f.features.validation] : [])]);
+}

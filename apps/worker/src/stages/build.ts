@@ -1,0 +1,26 @@
+// Stage: build. Fine-tuning loads the base, cuts it and puts the head on top
+// (stages load and freeze); pretraining builds the architecture from scratch.
+import { UnprocessableError } from '../../../shared/errors.ts';
+import type { JobData } from '../job-data.ts';
+import { buildModel } from '../pipeline/build.ts';
+import { freeze, type ModelParts } from '../pipeline/freeze.ts';
+import { loadModel } from '../pipeline/load.ts';
+import type { StageContext } from './context.ts';
+
+export interface Built {
+  parts: ModelParts;
+  /** The base's content address (fine-tuning only): part of the feature cache's key. */
+  baseDigest?: string;
+}
+
+export async function buildParts(s: StageContext, data: JobData): Promise<Built> {
+  const { job, spec } = s;
+  if (job.type !== 'finetune') return { parts: buildModel(data.featureShape, spec.architecture ?? [], spec.labels.length) };
+  if (!job.baseModel) throw new UnprocessableError('model_not_found', 'The base model no longer exists');
+  await s.records.setStage('load');
+  // A registered base came from a user (sourceUri); pretrained and fine-tuned ones, from us.
+  const base = await loadModel(s.run.storage, job.baseModel.storagePrefix, job.baseModel.sourceUri ? s.run.inspector : undefined);
+  await s.records.setStage('freeze');
+  const parts = freeze(base.model, { cutLayer: spec.cutLayer, head: spec.head, freeze: spec.freeze, numClasses: spec.labels.length });
+  return { parts, baseDigest: base.digest };
+}
