@@ -7,7 +7,6 @@
 // embedded S3 of `npm start`) goes on. A child that cannot start or dies for
 // any other reason is the service's fault: 503 model_inspector_unavailable.
 import { fork, type ChildProcess } from 'node:child_process';
-import { setPriority } from 'node:os';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { sandboxEnv, type Config } from '../config.ts';
@@ -24,8 +23,6 @@ const BACKSTOP_MS = 2_000;
 const STDERR_KEEP = 4_096;
 /** The child's file descriptor that the weights arrive on, as a byte stream. */
 export const WEIGHTS_FD = 4;
-/** Below the API's own priority: building a model yields the CPU to requests. */
-const CHILD_NICENESS = 10;
 
 export type InspectorLimits = Config['modelInspector'];
 
@@ -95,11 +92,6 @@ function runChild(files: LoadedFiles, limits: InspectorLimits, entry: string): P
     } catch (err) {
       reject(unavailable((err as Error).message));
       return;
-    }
-    try {
-      if (child.pid) setPriority(child.pid, CHILD_NICENESS);
-    } catch {
-      // Not allowed here (some containers): it runs at our priority.
     }
     const weightsOut = child.stdio[WEIGHTS_FD] as Writable;
     // A child that dies mid-stream breaks the pipe; 'close' below says why it died.

@@ -6,6 +6,7 @@ import { ModelInspector } from '../../../shared/ml/model-inspector.ts';
 import { CheckpointService } from '../services/checkpoints.ts';
 import { DatasetService } from '../services/datasets.ts';
 import { ModelService } from '../services/models.ts';
+import { ReadinessService } from '../services/readiness.ts';
 import { TenantService } from '../services/tenants.ts';
 
 declare module 'fastify' {
@@ -14,6 +15,7 @@ declare module 'fastify' {
     datasetService: DatasetService;
     tenantService: TenantService;
     checkpointService: CheckpointService;
+    readinessService: ReadinessService;
   }
 }
 
@@ -60,6 +62,13 @@ export const checkpointService = fp(
   { name: 'checkpoint-service', dependencies: ['db', 'storage'] },
 );
 
+export const readinessService = fp<Opts>(
+  async (app, { config }) => {
+    app.decorate('readinessService', new ReadinessService({ db: app.db, redis: app.redis, storage: app.storage, queueName: config.queueName }));
+  },
+  { name: 'readiness-service', dependencies: ['db', 'queue', 'storage'] },
+);
+
 /** All of them, for app.ts. */
 export default fp<Opts>(
   async (app, opts) => {
@@ -67,6 +76,7 @@ export default fp<Opts>(
     await app.register(datasetService, opts);
     await app.register(tenantService);
     await app.register(checkpointService);
+    await app.register(readinessService, opts);
   },
-  { name: 'services', dependencies: ['db', 'storage'] },
+  { name: 'services', dependencies: ['db', 'queue', 'storage'] },
 );
