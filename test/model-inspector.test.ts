@@ -69,8 +69,9 @@ describe('model inspector', () => {
   });
 
   it('kills a model that needs more memory than the limit', async () => {
-    // 12M float32 weights: the child holds them at least twice, on top of ~200 MiB of node and tfjs.
-    const err = await refusal(new ModelInspector({ ...LIMITS, timeoutMs: 60_000 }).inspect(dense(2_400_000)));
+    // 20M float32 weights (80 MB): the child holds them at least twice (as they arrive on the pipe,
+    // and as tensors), on top of ~200 MiB of node and tfjs.
+    const err = await refusal(new ModelInspector({ ...LIMITS, timeoutMs: 60_000 }).inspect(dense(4_000_000)));
     assert.equal(err.statusCode, 422);
     assert.deepEqual(err.details, { fault: 'memory', setting: 'MODEL_INSPECT_MEMORY_MB', limit: 256 });
     assert.deepEqual(children(), []);

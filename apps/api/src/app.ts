@@ -1,10 +1,10 @@
 // buildApp(config) builds the HTTP API without listening: tests drive it with
 // supertest, and server.ts (or apps/main.ts) is the only thing that listens.
 import Fastify, { type FastifyServerOptions } from 'fastify';
+import fp from 'fastify-plugin';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../../shared/config.ts';
 import { loggerOptions } from '../../shared/logger.ts';
-import { initBackend } from '../../shared/ml/tf.ts';
 import { ErrorSchema } from './schemas/common.ts';
 import { DatasetSchema } from './schemas/datasets.ts';
 import { EpochMetricSchema, JobSchema } from './schemas/jobs.ts';
@@ -25,6 +25,7 @@ import webhooksPlugin from './plugins/webhooks.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import bullBoardPlugin from './plugins/bull-board.ts';
 import dashboardPlugin from './plugins/dashboard.ts';
+import servicesPlugin from './plugins/services.ts';
 import datasetRoutes from './routes/datasets.ts';
 import healthRoutes from './routes/health.ts';
 import adminRoutes from './routes/admin.ts';
@@ -32,6 +33,44 @@ import jobRoutes from './routes/jobs.ts';
 import modelRoutes from './routes/models.ts';
 import checkpointFileRoutes from './routes/checkpoint-files.ts';
 import uploadRoutes from './routes/uploads.ts';
+
+type Opts = { config: Config };
+
+/** What the API stands on, each decorating the app and closing on teardown: Postgres, Redis and BullMQ, S3. */
+const infrastructure = fp<Opts>(async (app, { config }) => {
+  await app.register(dbPlugin, { databaseUrl: config.databaseUrl });
+  await app.register(queuePlugin, { config });
+  await app.register(storagePlugin, { config });
+}, { name: 'infrastructure' });
+
+/** How every request is handled, before and around its route. Swagger and idempotency see routes as they are added. */
+const appPlugins = fp<Opts>(async (app, { config }) => {
+  await app.register(securityHeadersPlugin);
+  await app.register(corsPlugin, { config });
+  await app.register(errorsPlugin);
+  await app.register(swaggerPlugin);
+  await app.register(authPlugin, { config });
+  await app.register(idempotencyPlugin, { config });
+  await app.register(rateLimitPlugin, { config });
+}, { name: 'app-plugins', dependencies: ['infrastructure'] });
+
+/** What runs beside the routes: webhook delivery, Prometheus metrics, the queue board. */
+const background = fp<Opts>(async (app, { config }) => {
+  await app.register(webhooksPlugin, { config });
+  await app.register(metricsPlugin, { config });
+  await app.register(bullBoardPlugin, { config });
+}, { name: 'background', dependencies: ['infrastructure', 'app-plugins'] });
+
+const routes = fp<Opts>(async (app, { config }) => {
+  await app.register(healthRoutes, { config });
+  await app.register(datasetRoutes, { config });
+  await app.register(modelRoutes, { config });
+  await app.register(uploadRoutes, { config });
+  await app.register(jobRoutes, { config });
+  await app.register(adminRoutes);
+  await app.register(checkpointFileRoutes);
+  await app.register(dashboardPlugin);
+}, { name: 'routes', dependencies: ['app-plugins', 'services'] });
 
 export interface BuildOptions {
   /** Override the logger (tests pass false). */
@@ -57,33 +96,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
     reply.header('x-request-id', req.id);
   });
 
-  // The backend a worker would pick. The API builds no model itself: registration runs tfjs in
-  // the model inspector's child process (apps/shared/ml/model-inspector.ts).
-  await initBackend(config.tfBackend);
-
   for (const schema of [ErrorSchema, DatasetSchema, ModelSchema, EpochMetricSchema, JobSchema, ApiKeySchema]) app.addSchema(schema);
-  await app.register(securityHeadersPlugin);
-  await app.register(corsPlugin, { config });
-  await app.register(errorsPlugin);
-  await app.register(swaggerPlugin);
-  await app.register(dbPlugin, { databaseUrl: config.databaseUrl });
-  await app.register(authPlugin, { config });
-  await app.register(idempotencyPlugin, { config });
-  await app.register(queuePlugin, { config });
-  await app.register(rateLimitPlugin, { config });
-  await app.register(storagePlugin, { config });
-  await app.register(webhooksPlugin, { config });
-  await app.register(metricsPlugin, { config });
-  await app.register(bullBoardPlugin, { config });
-
-  await app.register(healthRoutes, { config });
-  await app.register(datasetRoutes, { config });
-  await app.register(modelRoutes, { config });
-  await app.register(uploadRoutes, { config });
-  await app.register(jobRoutes, { config });
-  await app.register(adminRoutes);
-  await app.register(checkpointFileRoutes);
-  await app.register(dashboardPlugin);
+  await app.register(infrastructure, { config });
+  await app.register(appPlugins, { config });
+  await app.register(background, { config });
+  await app.register(servicesPlugin, { config });
+  await app.register(routes, { config });
   return app;
 }
 

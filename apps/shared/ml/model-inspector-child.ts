@@ -3,10 +3,11 @@
 // summary, and exits. A watchdog thread enforces the time and memory limits
 // from outside this event loop, which a hostile topology may never give back,
 // and ends the process if its parent goes away.
+import { createReadStream } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { summarize } from './model-summary.ts';
-import { LIMIT_MARKER, type InspectRequest, type InspectorMessage } from './model-inspector.ts';
+import { LIMIT_MARKER, WEIGHTS_FD, type InspectRequest, type InspectorMessage } from './model-inspector.ts';
 
 const send = (msg: InspectorMessage, then?: () => void) => process.send!(msg, undefined, {}, () => then?.());
 
@@ -34,9 +35,26 @@ watchdog.unref();
 
 await tf.setBackend('cpu');
 
+/** The weights, streamed by the parent on WEIGHTS_FD; exactly `bytes` of them. */
+async function readWeights(bytes: number): Promise<ArrayBuffer> {
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for await (const chunk of createReadStream('', { fd: WEIGHTS_FD }) as AsyncIterable<Buffer>) {
+    if (at + chunk.byteLength > bytes) throw new Error(`more weight bytes arrived than the ${bytes} announced`);
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  if (at !== bytes) throw new Error(`${at} of ${bytes} weight bytes arrived`);
+  return out.buffer;
+}
+
 process.once('message', async (req: InspectRequest) => {
   watchdog.postMessage({ timeoutMs: req.timeoutMs, memoryMb: req.memoryMb });
-  const weightData = req.weights.buffer.slice(req.weights.byteOffset, req.weights.byteOffset + req.weights.byteLength) as ArrayBuffer;
+  // A broken stream is the pipe's fault, not the model's: exit without an answer (503 from the parent).
+  const weightData = await readWeights(req.weightBytes).catch((err: Error) => {
+    process.stderr.write(`weights stream: ${err.message}\n`, () => process.exit(1));
+    return new Promise<never>(() => undefined);
+  });
   let answer: InspectorMessage;
   try {
     const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: JSON.parse(req.modelTopology), weightSpecs: req.weightSpecs as tf.io.WeightsManifestEntry[], weightData }));

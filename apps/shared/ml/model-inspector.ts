@@ -7,10 +7,11 @@
 // embedded S3 of `npm start`) goes on. A child that cannot start or dies for
 // any other reason is the service's fault: 503 model_inspector_unavailable.
 import { fork, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { sandboxEnv, type Config } from '../config.ts';
 import { TransientError, UnprocessableError } from '../errors.ts';
-import type { LoadedFiles } from './s3-io-handler.ts';
+import type { LoadedFiles } from './stored-model.ts';
 import type { WeightSpec } from './model-files.ts';
 import type { ModelSummary } from './model-summary.ts';
 
@@ -20,6 +21,8 @@ const STARTUP_MS = 60_000;
 /** The child enforces the limits itself; the parent's own timer is the backstop. */
 const BACKSTOP_MS = 2_000;
 const STDERR_KEEP = 4_096;
+/** The child's file descriptor that the weights arrive on, as a byte stream. */
+export const WEIGHTS_FD = 4;
 
 export type InspectorLimits = Config['modelInspector'];
 
@@ -29,7 +32,8 @@ export interface InspectRequest {
   /** JSON text: no structured-clone walk over a topology the parent has not built. */
   modelTopology: string;
   weightSpecs: WeightSpec[];
-  weights: Uint8Array;
+  /** How many bytes follow on WEIGHTS_FD: streamed, so the parent never serializes a large model on its event loop. */
+  weightBytes: number;
   timeoutMs: number;
   memoryMb: number;
 }
@@ -57,7 +61,7 @@ function request(files: LoadedFiles, limits: InspectorLimits): InspectRequest {
     type: 'inspect',
     modelTopology: JSON.stringify(modelJson.modelTopology),
     weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights),
-    weights,
+    weightBytes: weights.byteLength,
     timeoutMs: limits.timeoutMs,
     memoryMb: limits.memoryMb,
   };
@@ -83,12 +87,15 @@ function runChild(files: LoadedFiles, limits: InspectorLimits, entry: string): P
         // Nothing of the service's configuration (keys, credentials) reaches the child.
         env: sandboxEnv(),
         serialization: 'advanced',
-        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc', 'pipe'],
       });
     } catch (err) {
       reject(unavailable((err as Error).message));
       return;
     }
+    const weightsOut = child.stdio[WEIGHTS_FD] as Writable;
+    // A child that dies mid-stream breaks the pipe; 'close' below says why it died.
+    weightsOut.on('error', () => undefined);
     let stderr = '';
     let killedFor: 'time' | 'startup' | undefined;
     let done = false;
@@ -112,6 +119,8 @@ function runChild(files: LoadedFiles, limits: InspectorLimits, entry: string): P
         clearTimeout(timer);
         timer = setTimeout(() => kill('time'), limits.timeoutMs + BACKSTOP_MS);
         child.send(request(files, limits), (err) => err && kill('startup'));
+        // Written by libuv as the pipe drains, off this event loop's critical path.
+        weightsOut.end(files.weights);
       } else if (msg.type === 'summary') {
         finish(msg.summary);
       } else if (msg.type === 'invalid') {

@@ -10,8 +10,10 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { Readable } from 'node:stream';
 import type { Config } from '../config.ts';
 import { AppError, BadRequestError, NotFoundError, TransientError } from '../errors.ts';
+import { hashInSlices, LARGE_BODY_BYTES, readInto } from './large-body.ts';
 
 export interface S3Location {
   bucket: string;
@@ -81,7 +83,23 @@ export class Storage {
   }
 
   async put(key: string, body: Uint8Array | string, contentType = 'application/octet-stream', bucket = this.bucket): Promise<void> {
-    await this.wrap(() => this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType })));
+    if (typeof body === 'string' || body.byteLength < LARGE_BODY_BYTES) {
+      await this.wrap(() => this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType })));
+      return;
+    }
+    // Hashed a slice at a time; given both hashes, the SDK computes neither in one blocking call.
+    const hashes = await hashInSlices(body);
+    await this.wrap(() => {
+      const command = new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ChecksumCRC32: hashes.crc32 });
+      command.middlewareStack.add(
+        (next) => (args) => {
+          (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = hashes.sha256;
+          return next(args);
+        },
+        { step: 'build', name: 'presetPayloadHash' },
+      );
+      return this.client.send(command);
+    });
   }
 
   /** Reads an object whole, refusing (413) one larger than maxBytes before downloading it. */
@@ -97,7 +115,11 @@ export class Storage {
     }
     const res = await this.wrap(() => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range })), { bucket, key });
     if (!res.Body) throw new NotFoundError('object', `s3://${bucket}/${key}`);
-    const bytes = await res.Body.transformToByteArray();
+    const length = res.ContentLength ?? 0;
+    // A large body is copied as it arrives rather than joined in one go at the end.
+    const bytes = length >= LARGE_BODY_BYTES
+      ? await this.wrap(() => readInto(res.Body as Readable, length), { bucket, key })
+      : await res.Body.transformToByteArray();
     if (maxBytes !== undefined && bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength);
     return bytes;
   }

@@ -2,9 +2,9 @@
 // 4xx messages pass through; 5xx messages are logged, never sent.
 import fp from 'fastify-plugin';
 import type { FastifyError } from 'fastify';
-import { AppError, TooManyRequestsError } from '../../../shared/errors.ts';
+import { AppError, TooManyRequestsError, type ErrorCode } from '../../../shared/errors.ts';
 
-const FASTIFY_CODES: Record<string, string> = {
+const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
@@ -13,7 +13,13 @@ const FASTIFY_CODES: Record<string, string> = {
 };
 
 // Prisma errors that mean the request, not the server, was wrong (often two requests racing).
-const PRISMA_CODES: Record<string, { status: number; code: string; message: string }> = {
+interface Mapped {
+  status: number;
+  code: ErrorCode;
+  message: string;
+}
+
+const PRISMA_CODES: Record<string, Mapped> = {
   P2025: { status: 404, code: 'not_found', message: 'The record does not exist (it may have just been deleted)' },
   P2003: { status: 422, code: 'reference_not_found', message: 'A record this request refers to does not exist' },
   P2002: { status: 409, code: 'conflict', message: 'A record with the same key already exists' },
@@ -21,15 +27,18 @@ const PRISMA_CODES: Record<string, { status: number; code: string; message: stri
 };
 
 // Text Postgres cannot store (a NUL, in text or jsonb) that got past the schemas: still the request's fault.
-const UNSTORABLE_TEXT = { status: 400, code: 'invalid_text', message: 'The request holds text that cannot be stored (a NUL or other control character)' };
+const UNSTORABLE_TEXT: Mapped = { status: 400, code: 'invalid_text', message: 'The request holds text that cannot be stored (a NUL or other control character)' };
 
-function prismaError(err: unknown) {
+function prismaError(err: unknown): Mapped | undefined {
   const code = (err as { code?: unknown })?.code;
   if (!(err as Error)?.constructor?.name?.startsWith('PrismaClient')) return undefined;
   const pg = JSON.stringify((err as { meta?: unknown }).meta ?? {}) + String((err as Error).message);
   if (/\b(22021|22P05)\b|invalid byte sequence|unsupported Unicode escape/.test(pg)) return UNSTORABLE_TEXT;
   return typeof code === 'string' ? PRISMA_CODES[code] : undefined;
 }
+
+/** The one error shape, with a code the catalogue documents. */
+const errorBody = (code: ErrorCode, message: string, details?: unknown) => ({ error: { code, message, ...(details === undefined ? {} : { details }) } });
 
 export default fp(
   async (app) => {
@@ -38,29 +47,24 @@ export default fp(
         if (err.statusCode >= 500) req.log.error({ err }, 'dependency failure');
         if (err instanceof TooManyRequestsError) reply.header('retry-after', String(err.retryAfterSeconds));
         const message = err.statusCode < 500 ? err.message : err.retryable ? 'A backing service is unavailable; try again' : 'The server cannot answer this request; the cause is logged';
-        return reply.status(err.statusCode).send({ error: { code: err.code, message, ...(err.details && err.statusCode < 500 ? { details: err.details } : {}) } });
+        return reply.status(err.statusCode).send(errorBody(err.code, message, err.details && err.statusCode < 500 ? err.details : undefined));
       }
       if (err.validation) {
-        return reply.status(400).send({
-          error: {
-            code: 'validation_failed',
-            message: `Invalid ${err.validationContext ?? 'request'}: ${err.message}`,
-            details: err.validation.map((v) => ({ path: v.instancePath, message: v.message, params: v.params })),
-          },
-        });
+        const details = err.validation.map((v) => ({ path: v.instancePath, message: v.message, params: v.params }));
+        return reply.status(400).send(errorBody('validation_failed', `Invalid ${err.validationContext ?? 'request'}: ${err.message}`, details));
       }
       const prisma = prismaError(err);
-      if (prisma) return reply.status(prisma.status).send({ error: { code: prisma.code, message: prisma.message } });
+      if (prisma) return reply.status(prisma.status).send(errorBody(prisma.code, prisma.message));
       const status = err.statusCode ?? 500;
       if (status < 500) {
         const code = FASTIFY_CODES[err.code] ?? (err instanceof SyntaxError ? 'invalid_json' : 'bad_request');
-        return reply.status(status).send({ error: { code, message: err.message } });
+        return reply.status(status).send(errorBody(code, err.message));
       }
       req.log.error({ err }, 'unhandled error');
-      return reply.status(500).send({ error: { code: 'internal_error', message: 'Internal Server Error' } });
+      return reply.status(500).send(errorBody('internal_error', 'Internal Server Error'));
     });
     app.setNotFoundHandler((req, reply) =>
-      reply.status(404).send({ error: { code: 'route_not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } }),
+      reply.status(404).send(errorBody('route_not_found', `No route for ${req.method} ${req.url.split('?')[0]}`)),
     );
   },
   { name: 'errors' },

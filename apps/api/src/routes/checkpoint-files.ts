@@ -5,7 +5,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { EXAMPLE_ID, errorResponses } from '../schemas/common.ts';
 import { ModelFileResponse } from '../schemas/models.ts';
-import { NotFoundError } from '../../../shared/errors.ts';
 import { Uuid } from '../../../shared/jobs/spec.ts';
 import { tenantOf } from '../plugins/auth.ts';
 
@@ -30,11 +29,7 @@ const checkpointFiles: FastifyPluginAsyncTypebox = async (app) => {
     },
     handler: async (req, reply) => {
       const { id, epoch, file } = req.params;
-      const job = await app.db.job.findFirst({ where: { id, tenantId: tenantOf(req) }, select: { id: true } });
-      if (!job) throw new NotFoundError('job', id);
-      const checkpoint = await app.db.checkpoint.findUnique({ where: { jobId_epoch: { jobId: id, epoch } } });
-      if (!checkpoint) throw new NotFoundError('checkpoint', `${id}/${epoch}`);
-      const bytes = await app.storage.getBytes(checkpoint.prefix + file);
+      const bytes = await app.checkpointService.file(tenantOf(req), id, epoch, file);
       const type = file === 'model.json' ? 'application/json' : 'application/octet-stream';
       return reply.type(type).header('content-disposition', `attachment; filename="${file}"`).send(Buffer.from(bytes));
     },

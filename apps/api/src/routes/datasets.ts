@@ -3,17 +3,11 @@ import type { Config } from '../../../shared/config.ts';
 import { errorResponses, IdParams, pageQuery } from '../schemas/common.ts';
 import { checkPageSize } from '../services/pagination.ts';
 import { CreateDatasetBody, DatasetPage } from '../schemas/datasets.ts';
-import { DatasetService, datasetView } from '../services/datasets.ts';
+import { datasetView } from '../services/datasets.ts';
 import { tenantOf } from '../plugins/auth.ts';
 
 const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const service = new DatasetService({
-    db: app.db,
-    storage: app.storage,
-    limits: { maxBytes: config.maxDatasetBytes, maxRows: config.limits.datasetRows, maxFeatures: config.limits.datasetFeatures, maxClasses: config.limits.datasetClasses },
-    sourceBuckets: config.s3.sourceBuckets,
-    log: app.log,
-  });
+  const service = app.datasetService;
   const tags = ['datasets'];
 
   app.post('/v1/datasets', {

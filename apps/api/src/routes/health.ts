@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Config } from '../../../shared/config.ts';
-import { listWorkers } from '../../../shared/queue/workers.ts';
 
 const Check = Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) });
 const Ready = Type.Object({
@@ -20,16 +19,7 @@ const Ready = Type.Object({
   ),
 });
 
-async function check(fn: () => Promise<unknown>) {
-  try {
-    await fn();
-    return { ok: true };
-  } catch (err) {
-    return { ok: false, error: (err as Error).message.slice(0, 200) };
-  }
-}
-
-const health: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+const health: FastifyPluginAsyncTypebox<{ config: Config }> = async (app) => {
   const tags = ['health'];
   app.get('/healthz', {
     config: { auth: 'public' },
@@ -47,14 +37,8 @@ const health: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
       response: { 200: Ready, 503: { ...Ready, description: 'A check failed' } },
     },
     handler: async (_req, reply) => {
-      const [postgres, redis, s3] = await Promise.all([
-        check(() => app.db.$queryRaw`SELECT 1`),
-        check(() => app.redis.ping()),
-        check(() => app.storage.ping()),
-      ]);
-      const workers = redis.ok ? await listWorkers(app.redis, config.queueName).catch(() => []) : [];
-      const ready = postgres.ok && redis.ok && s3.ok;
-      return reply.status(ready ? 200 : 503).send({ ready, checks: { postgres, redis, s3 }, workers });
+      const report = await app.readinessService.report();
+      return reply.status(report.ready ? 200 : 503).send(report);
     },
   });
 };

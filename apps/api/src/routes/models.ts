@@ -3,21 +3,13 @@ import type { Config } from '../../../shared/config.ts';
 import { errorResponses, IdParams, pageQuery } from '../schemas/common.ts';
 import { checkPageSize } from '../services/pagination.ts';
 import { ModelFileParams, ModelFileResponse, ModelPage, RegisterModelBody, SignedUrlQuery, SignedUrlResponse } from '../schemas/models.ts';
-import { ModelService, modelView } from '../services/models.ts';
+import { modelView } from '../services/models.ts';
 import { tenantOf } from '../plugins/auth.ts';
 import { signModelUrl } from '../../../shared/auth/signed-urls.ts';
-import { MODEL_JSON } from '../../../shared/ml/s3-io-handler.ts';
-import { ModelInspector } from '../../../shared/ml/model-inspector.ts';
+import { MODEL_JSON } from '../../../shared/ml/stored-model.ts';
 
 const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const service = new ModelService({
-    db: app.db,
-    storage: app.storage,
-    limits: { maxParams: config.maxModelParams, maxBytes: config.limits.modelBytes, maxLayers: config.limits.modelLayers },
-    inspector: new ModelInspector(config.modelInspector),
-    sourceBuckets: config.s3.sourceBuckets,
-    log: app.log,
-  });
+  const service = app.modelService;
   const tags = ['models'];
 
   app.post('/v1/models', {

@@ -1,8 +1,13 @@
-// Every error code the service gives, in one catalogue: the OpenAPI document
-// lists each route's codes from it (as response examples), and renders the
-// whole table in its description. test/openapi.test.ts fails on a code thrown
-// in the source that is missing here, and on a response whose code its route
+// Every error code the service gives, documented in one catalogue: the OpenAPI
+// document lists each route's codes from it (as response examples), and renders
+// the whole table in its description. The codes themselves are ERROR_CODE_LIST
+// (apps/shared/errors.ts), the only strings an AppError accepts; `satisfies`
+// below makes the build fail on a code left undocumented here, or documented
+// but unknown. test/openapi.test.ts fails on a response whose code its route
 // does not document.
+import type { ErrorCode } from '../../../shared/errors.ts';
+
+export type { ErrorCode };
 
 export interface ErrorCodeDoc {
   /** HTTP statuses the code comes with; empty for codes seen only in a job's `error`. */
@@ -97,9 +102,9 @@ export const ERROR_CODES = {
   kernel_unavailable: doc([], 'The worker backend lacks a kernel that training needs; never retried'),
   training_diverged: doc([], 'The loss became NaN or infinite; earlier checkpoints stay'),
   worker_crashed: doc([], "The training process died on the job's last attempt (JOB_ATTEMPTS)"),
-} as const satisfies Record<string, ErrorCodeDoc>;
-
-export type ErrorCode = keyof typeof ERROR_CODES;
+  // Inside the worker only
+  lease_lost: doc([], "Never shown: a worker's write to a job that another worker has taken over is rolled back, and the worker lets the job go"),
+} as const satisfies Record<ErrorCode, ErrorCodeDoc>;
 
 const ERROR_REF = { $ref: 'Error' };
 

@@ -3,7 +3,7 @@
 // inferred shapes only: nothing is loaded and no weights are allocated.
 import { LimitExceededError, UnprocessableError } from '../../../shared/errors.ts';
 import { DEFAULT_HYPERPARAMETERS, type CreateJob, type JobSpec, type LayerSpec } from '../../../shared/jobs/spec.ts';
-import { checkOutput, countParams, inferShape } from '../../../shared/ml/layer-spec.ts';
+import { checkOutput, countParams, inferShape } from '../../../shared/ml/layer-shapes.ts';
 import { decodeLayers, decodeShape } from '../../../shared/jobs/decode.ts';
 import { resolveCutLayer } from '../../../shared/ml/cut-layer.ts';
 import type { Dataset, Model } from '../../../shared/generated/prisma/client.ts';

@@ -4,7 +4,7 @@ import type { Model, Prisma } from '../../../shared/generated/prisma/client.ts';
 import { ConflictError, LimitExceededError, NotFoundError } from '../../../shared/errors.ts';
 import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
 import type { ModelInspector } from '../../../shared/ml/model-inspector.ts';
-import { MODEL_JSON, readModelFiles, WEIGHTS_FILE } from '../../../shared/ml/s3-io-handler.ts';
+import { MODEL_JSON, readModelFiles, WEIGHTS_FILE } from '../../../shared/ml/stored-model.ts';
 import { checkS3Source } from '../../../shared/net/outbound-url.ts';
 import type { Storage } from '../../../shared/storage/s3-storage.ts';
 import { ModelSchema, type ModelResponse, type RegisterModelBody } from '../schemas/models.ts';
