@@ -23,6 +23,7 @@ import { loadModel } from './pipeline/load.ts';
 import { train, type OptimizerState, type StopReason, type TrainPoint } from './pipeline/train.ts';
 import { saveCheckpoint } from './checkpoint-io.ts';
 import { findResume } from './resume.ts';
+import { settleOutage } from './outage-outcome.ts';
 import { TERMINAL_STATUSES, jobEvent } from '../../shared/jobs/events.ts';
 import type { TrainingPeers } from './parallel/training-peers.ts';
 import type { ModelInspector } from '../../shared/ml/model-inspector.ts';
@@ -51,8 +52,9 @@ export interface Attempt {
 /**
  * handed_back: a shutdown checkpointed the job and put it back in the queue for another worker.
  * deferred: its tenant had as many jobs running as it may; still queued, to be tried again later.
+ * outage: a dependency was down; queued again without spending an attempt (outage-outcome.ts).
  */
-export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'retry' | 'paused' | 'handed_back' | 'deferred';
+export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'retry' | 'paused' | 'handed_back' | 'deferred' | 'outage';
 
 /** tfjs reports a missing kernel as a plain Error; it is a property of the job, not a blip. */
 export function classify(err: unknown, backend: BackendInfo): unknown {
@@ -162,6 +164,9 @@ async function runClaimed(ctx: RunContext, records: JobRecords, claim: Claim, at
 
   async function fail(raw: unknown): Promise<RunOutcome> {
     if (raw instanceof LeaseLostError) throw raw;
+    // Postgres, Redis or S3 down is never the job's fault: no attempt is spent on it.
+    const outage = await settleOutage(raw, records, log);
+    if (outage) return outage;
     const err = classify(raw, ctx.backend);
     const app = err instanceof AppError ? err : undefined;
     const lastAttempt = attempt.attemptsMade + 1 >= attempt.maxAttempts;

@@ -10,6 +10,8 @@ import { ModelInspector } from '../../shared/ml/model-inspector.ts';
 import type { JobPayload } from '../../shared/queue/contract.ts';
 import { Storage } from '../../shared/storage/s3-storage.ts';
 import { runJob, type RunContext } from './run-job.ts';
+import { resilientDb, resilientStorage } from '../../shared/faults/resilient.ts';
+import { outagePolicy } from '../../shared/faults/ride-out.ts';
 import { lazyPeers } from './parallel/training-peers.ts';
 
 let context: Promise<RunContext> | undefined;
@@ -21,9 +23,14 @@ async function createContext(): Promise<RunContext> {
   const log = createLogger(config, { role: 'sandbox', host: hostname(), pid: process.pid });
   const backend = await initBackend(config.tfBackend, config);
   log.info({ backend: backend.kind, skipped: backend.skipped }, 'sandbox ready');
+  const policy = outagePolicy(config, {
+    onWait: (dependency, downForMs, err) => log.warn({ dependency, downForMs, err: (err as Error)?.message }, 'dependency unavailable; waiting'),
+    onRecovered: (dependency, downForMs) => log.info({ dependency, downForMs }, 'dependency available again'),
+  });
   return {
-    db: createDb(config.databaseUrl),
-    storage: new Storage({ ...config.s3, endpoint: config.s3.endpoint }),
+    // Postgres or S3 down: the job waits (up to OUTAGE_BUDGET_MS) at its next read or write, spending no attempt.
+    db: resilientDb(createDb(config.databaseUrl), policy),
+    storage: resilientStorage(new Storage({ ...config.s3, endpoint: config.s3.endpoint }), policy),
     log,
     backend,
     cancelPollMs: config.worker.cancelPollMs,

@@ -15,6 +15,8 @@ import { createQueue, createRedis, type JobPayload } from '../../shared/queue/co
 import { ensureEnqueued, reconcile } from '../../shared/queue/reconcile.ts';
 import { jobEvent } from '../../shared/jobs/events.ts';
 import { workerKey, type WorkerInfo } from '../../shared/queue/workers.ts';
+import { Storage } from '../../shared/storage/s3-storage.ts';
+import { watchDependencies } from './dependency-watch.ts';
 
 const PROCESSOR = fileURLToPath(new URL('./sandbox.ts', import.meta.url));
 /** How sandbox children start: TypeScript, and the guard that ends them with their worker. */
@@ -102,6 +104,8 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     // Its tenant was at MAX_RUNNING_JOBS_PER_TENANT: try again shortly. Postgres still says queued,
     // so if this process dies first, the reconciler enqueues it instead.
     if (result?.outcome === 'deferred') track(ensureEnqueued(queue, config, job.data.jobId, DEFER_MS));
+    // A dependency was down past what the job waited: queued again, without spending an attempt.
+    if (result?.outcome === 'outage') track(ensureEnqueued(queue, config, job.data.jobId, config.outage.retryMaxMs));
   });
 
   const runReconcile = () => track(reconcile(db, queue, config).then((ids) => {
@@ -110,6 +114,13 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   runReconcile();
   const reconciler = setInterval(runReconcile, config.worker.reconcileIntervalMs);
   reconciler.unref();
+
+  // While a dependency is down, take no new jobs (running ones wait it out); resume by ourselves.
+  const storage = config.s3.endpoint ? new Storage({ ...config.s3, endpoint: config.s3.endpoint }) : undefined;
+  const watch = watchDependencies({
+    db, redis: queueConnection, storage, intervalMs: config.outage.probeIntervalMs, log,
+    onChange: async (down) => (down.length ? worker.pause(true) : worker.resume()),
+  });
 
   const beat = () => connection.set(workerKey(config.queueName, info.id), JSON.stringify(info), 'PX', HEARTBEAT_MS * 3).catch(() => undefined);
   await beat();
@@ -123,6 +134,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     async close() {
       clearInterval(timer);
       clearInterval(reconciler);
+      watch.close();
       // Ask our running jobs to finish their batch, checkpoint, and go back to the queue.
       if (active.size) {
         // Queued too: a job this worker took whose training process has not claimed it yet stops at its first batch.
@@ -143,6 +155,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       await queue.close().catch(() => undefined);
       await queueConnection.quit().catch(() => undefined);
       await db.$disconnect().catch(() => undefined);
+      storage?.destroy();
       await connection.del(workerKey(config.queueName, info.id)).catch(() => undefined);
       await connection.quit().catch(() => undefined);
     },

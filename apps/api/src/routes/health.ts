@@ -6,6 +6,7 @@ import { listWorkers } from '../../../shared/queue/workers.ts';
 const Check = Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) });
 const Ready = Type.Object({
   ready: Type.Boolean(),
+  down: Type.Array(Type.Union([Type.Literal('postgres'), Type.Literal('redis'), Type.Literal('s3')]), { description: 'The dependencies that are unreachable now; empty when ready (docs/outages.md)' }),
   checks: Type.Object({ postgres: Check, redis: Check, s3: Check }),
   workers: Type.Array(
     Type.Object({
@@ -54,7 +55,8 @@ const health: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
       ]);
       const workers = redis.ok ? await listWorkers(app.redis, config.queueName).catch(() => []) : [];
       const ready = postgres.ok && redis.ok && s3.ok;
-      return reply.status(ready ? 200 : 503).send({ ready, checks: { postgres, redis, s3 }, workers });
+      const down = (['postgres', 'redis', 's3'] as const).filter((name) => !{ postgres, redis, s3 }[name].ok);
+      return reply.status(ready ? 200 : 503).send({ ready, down, checks: { postgres, redis, s3 }, workers });
     },
   });
 };
