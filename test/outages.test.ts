@@ -177,7 +177,7 @@ describe('outages: Postgres, S3 and Redis go away while jobs train', () => {
 describe('outages: an S3 outage longer than OUTAGE_BUDGET_MS', () => {
   let s: Setup;
   before(async () => {
-    s = await setUp({ JOB_ATTEMPTS: '3', OUTAGE_BUDGET_MS: '3000', OUTAGE_RETRY_MAX_MS: '500', OUTAGE_PROBE_INTERVAL_MS: '300' });
+    s = await setUp({ JOB_ATTEMPTS: '3', WORKER_CONCURRENCY: '2', OUTAGE_BUDGET_MS: '3000', OUTAGE_RETRY_MAX_MS: '500', OUTAGE_PROBE_INTERVAL_MS: '300' });
   });
   after(() => tearDown(s));
 
@@ -194,7 +194,13 @@ describe('outages: an S3 outage longer than OUTAGE_BUDGET_MS', () => {
     assert.equal(failed.error.code, 'dependency_unavailable');
     assert.match(failed.error.message, /\bs3\b/, 'the error names the dependency');
     assert.equal(failed.attempts, 1, 'the outage spent no attempt');
+    // While S3 is down the worker, with a free slot, takes no new job; it does once S3 is back.
+    const next = await submitJob(h.app, { type: 'pretrain', architecture: tinyMlp(3), hyperparameters: { epochs: 1, batchSize: 8, seed: 2 }, trainDatasetId: dataset.id });
+    await sleep(2_500);
+    const held = await s.direct.job.findUniqueOrThrow({ where: { id: next.id } });
+    assert.deepEqual([held.status, held.attempts], ['queued', 0], 'no job is taken while a dependency is down');
     s.s3Proxy.restore();
+    assert.equal((await waitForJob(h.app, next.id, finished, 120_000)).status, 'succeeded', 'the worker takes jobs again by itself');
     const kept = await assertCheckpointsComplete(s, job.id);
     assert.ok(kept.length >= 2, `the checkpoints are kept: ${kept}`);
 

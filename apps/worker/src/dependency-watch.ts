@@ -51,6 +51,8 @@ export function watchDependencies(opts: WatchOptions): DependencyWatch {
     try {
       const results = await Promise.all(probes.map(async ([name, fn]) => ((await answers(fn)) ? undefined : name)));
       const now = results.filter((d): d is Dependency => d !== undefined);
+      // Closed meanwhile: resuming now would restart a worker that is shutting down.
+      if (closed) return;
       if (now.join() !== down.join()) {
         if (now.length) opts.log.warn({ down: now }, 'dependency unavailable: taking no new jobs until it is back');
         else opts.log.info({ was: down }, 'dependencies available again: taking jobs');
