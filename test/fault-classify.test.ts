@@ -29,7 +29,7 @@ describe('dependency faults are classified by type and code', () => {
     return u.toString();
   };
 
-  it('Postgres: refused, terminated (57P01) and lost connections are postgres faults; a query's own error is not', async () => {
+  it('Postgres: refused, terminated (57P01) and lost connections are postgres faults; an error of the query itself is not', async () => {
     const refused = createDb(url('postgres', 1));
     assert.equal(dependencyFault(await caught(refused.$queryRaw`SELECT 1`)), 'postgres');
     await refused.$disconnect();
