@@ -60,16 +60,6 @@ export function s3Fault(err: unknown): boolean {
   return false;
 }
 
-/** ioredis: the connection is down, or a command gave up waiting for it. */
-export function redisFault(err: unknown): boolean {
-  for (const e of chain(err)) {
-    if (isSocket(e)) return true;
-    // ioredis's own classes for "gave up waiting for a connection".
-    if (e.name === 'MaxRetriesPerRequestError' || (e as object).constructor?.name === 'MaxRetriesPerRequestError') return true;
-  }
-  return false;
-}
-
 /** Which dependency an error says is down, if any. Errors already typed say so themselves. */
 export function dependencyFault(err: unknown): Dependency | undefined {
   if (err instanceof DependencyError) return err.dependency;
