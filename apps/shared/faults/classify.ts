@@ -1,4 +1,4 @@
-// Tells a dependency fault (Postgres, Redis or S3 down, restarting, throttling)
+// Tells a dependency fault (Postgres or S3 unreachable, restarting, throttling)
 // from everything else, by the errors' types and codes, never their wording.
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { DependencyError, type Dependency } from './dependency-error.ts';
