@@ -324,7 +324,12 @@ describe('OpenAPI document', () => {
     await call('post', '/v1/jobs/{id}/cancel', 202, { params: { id: other } });
     await call('post', '/v1/jobs/{id}/resume', 409);
     await call('post', '/v1/jobs/{id}/pause', 409);
-    for (const action of ['cancel', 'pause', 'resume']) await call('post', `/v1/jobs/{id}/${action}`, 404, { params: { id: ids.dataset } });
+    // Only a failed job is retried (as one that outlasted OUTAGE_BUDGET_MS would be).
+    await call('post', '/v1/jobs/{id}/retry', 409);
+    await h.db.job.update({ where: { id: other }, data: { status: 'failed', errorCode: 'dependency_unavailable' } });
+    assert.equal((await call('post', '/v1/jobs/{id}/retry', 202, { params: { id: other } })).body.status, 'queued');
+    await call('post', '/v1/jobs/{id}/cancel', 202, { params: { id: other } });
+    for (const action of ['cancel', 'pause', 'resume', 'retry']) await call('post', `/v1/jobs/{id}/${action}`, 404, { params: { id: ids.dataset } });
     for (const sub of ['', '/metrics', '/checkpoints', '/events', '/webhook-deliveries']) await call('get', `/v1/jobs/{id}${sub}`, 404, { params: { id: ids.dataset } });
     await call('get', '/v1/jobs/{id}/checkpoints/{epoch}/{file}', 404, { params: { id: ids.dataset, epoch: '1', file: 'model.json' } });
 

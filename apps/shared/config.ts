@@ -10,6 +10,7 @@ import { httpServer, keys, webhooks } from './config/service.ts';
 import { readGroup, writeGroup, type Env, type EnvOut, type Group, type ValuesOf } from './config/setting.ts';
 import { storage } from './config/storage.ts';
 import { nativeInstall, tensorflow, workers } from './config/worker.ts';
+import { outages } from './config/outages.ts';
 
 export { ConfigError } from './config/setting.ts';
 export { DEFAULT_NATIVE_DIR, type TfBackendChoice } from './config/worker.ts';
@@ -20,6 +21,7 @@ export const CONFIG_TOPICS: readonly { title: string; settings: Group }[] = [
   { title: 'Keys', settings: keys },
   { title: 'Postgres, Redis and S3', settings: storage },
   { title: 'Workers', settings: workers },
+  { title: 'Outages', settings: outages },
   { title: 'TensorFlow', settings: tensorflow },
   { title: 'Limits', settings: limits },
   { title: 'Model inspector', settings: modelInspector },
@@ -33,6 +35,7 @@ export const SETTINGS = {
   ...keys,
   ...storage,
   ...workers,
+  ...outages,
   ...tensorflow,
   ...limits,
   ...modelInspector,

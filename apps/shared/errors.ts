@@ -17,7 +17,7 @@ export const ERROR_CODE_LIST = [
   'invalid_idempotency_key', 'idempotency_key_in_flight', 'idempotency_key_reused',
   // Resources
   'dataset_not_found', 'model_not_found', 'job_not_found', 'checkpoint_not_found', 'tenant_not_found', 'api_key_not_found',
-  'object_not_found', 'job_not_cancellable', 'job_not_pausable', 'job_not_paused', 'model_in_use',
+  'object_not_found', 'job_not_cancellable', 'job_not_pausable', 'job_not_paused', 'job_not_retryable', 'model_in_use',
   // Sources in S3
   'invalid_s3_uri', 's3_access_denied', 'source_bucket_not_allowed', 'source_key_not_allowed', 'object_too_large',
   'dataset_invalid', 'dataset_empty', 'model_invalid', 'model_too_large', 'model_too_many_layers', 'job_too_large',
@@ -29,6 +29,7 @@ export const ERROR_CODE_LIST = [
   'invalid_id', 'not_found', 'conflict', 'reference_not_found',
   // The server and what it depends on
   'internal_error', 'stored_record_invalid', 'storage_unavailable', 'model_inspector_unavailable', 'queue_unavailable',
+  'dependency_unavailable',
   // Only in a job's `error`
   'job_cancelled', 'kernel_unavailable', 'training_diverged', 'worker_crashed',
   // Inside the worker only

@@ -92,6 +92,8 @@ export interface HarnessOptions {
   worker?: boolean;
   /** Extra environment for this file's config. */
   env?: Record<string, string>;
+  /** Where the service reaches this file's Postgres and S3, given where they are (test/outages.test.ts puts proxies between). */
+  route?: (direct: { databaseUrl: string; s3Endpoint: string }) => Promise<{ databaseUrl: string; s3Endpoint: string }>;
 }
 
 export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -100,6 +102,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
   const dir = await mkdtemp(path.join(tmpdir(), 'ftest-s3-'));
   const s3: EmbeddedS3 = await startEmbeddedS3({ dir, port: 0 });
   const id = randomUUID().slice(0, 8);
+  const routed = (await opts.route?.({ databaseUrl, s3Endpoint: s3.endpoint })) ?? { databaseUrl, s3Endpoint: s3.endpoint };
   const config = withS3Endpoint(
     loadConfigWith({
       CANCEL_POLL_MS: '100',
@@ -108,11 +111,11 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       // Tests poll hard; test/limits.test.ts sets its own.
       RATE_LIMIT_PER_MINUTE: '100000',
       ...opts.env,
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: routed.databaseUrl,
       QUEUE_NAME: `test-${id}`,
       S3_BUCKET: `test-${id}`,
     }, { LOG_LEVEL: 'warn', ...TEST_BACKEND_DEFAULTS }),
-    s3.endpoint,
+    routed.s3Endpoint,
   );
   let app: App | undefined;
   try {

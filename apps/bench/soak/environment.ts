@@ -17,6 +17,8 @@ import { applyMigrations } from '../../shared/db/migrator.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../shared/storage/embedded-s3.ts';
 import { say } from './log.ts';
 import type { SoakOptions } from './options.ts';
+import { Outages, type Routes } from './outages.ts';
+import type { Stats } from './stats.ts';
 
 function withPath(url: string, pathname: string): string {
   const u = new URL(url);
@@ -25,11 +27,12 @@ function withPath(url: string, pathname: string): string {
 }
 
 /** The service's settings for the soak: short leases and locks so faults are noticed fast, limits out of the way. */
-function soakSettings(env: SoakEnv, adminKey: string): Record<string, string> {
+function soakSettings(env: SoakEnv, routes: Routes, adminKey: string): Record<string, string> {
   return {
     LOG_LEVEL: 'warn',
-    DATABASE_URL: env.databaseUrl,
-    REDIS_URL: env.redisUrl,
+    // Through the proxies the outages are made on.
+    DATABASE_URL: routes.databaseUrl,
+    REDIS_URL: routes.redisUrl,
     QUEUE_NAME: `soak-${env.runId}`,
     S3_BUCKET: `soak-${env.runId}`,
     ADMIN_API_KEY: adminKey,
@@ -43,6 +46,8 @@ function soakSettings(env: SoakEnv, adminKey: string): Record<string, string> {
     CANCEL_POLL_MS: '200',
     SHUTDOWN_TIMEOUT_MS: '15000',
     TRAIN_THREADS: '1',
+    OUTAGE_RETRY_MAX_MS: '2000',
+    OUTAGE_PROBE_INTERVAL_MS: '500',
   };
 }
 
@@ -55,6 +60,7 @@ export class SoakEnv {
   readonly logDir = path.join(tmpdir(), `soak-${this.runId}-logs`);
   readonly redis: Redis;
   config?: Config;
+  outages?: Outages;
   #s3Dir?: string;
   #s3?: EmbeddedS3;
   #app?: App;
@@ -77,19 +83,24 @@ export class SoakEnv {
   }
 
   /** Database, S3 and the API; returns a client with the key of a tenant made for the soak. */
-  async open(): Promise<{ config: Config; client: FinetuneClient }> {
+  async open(stats: Stats): Promise<{ config: Config; client: FinetuneClient }> {
     await this.#adminQuery(`CREATE DATABASE "${this.dbName}"`);
     this.#dbCreated = true;
     const migrations = await applyMigrations(this.databaseUrl);
     this.#s3Dir = await mkdtemp(path.join(tmpdir(), 'soak-s3-'));
     this.#s3 = await startEmbeddedS3({ dir: this.#s3Dir, port: 0 });
     const adminKey = randomBytes(24).toString('base64url');
-    const config = withS3Endpoint(loadConfigWith(soakSettings(this, adminKey)), this.#s3.endpoint);
+    this.outages = await Outages.start({ databaseUrl: this.databaseUrl, redisUrl: this.redisUrl, s3Endpoint: this.#s3.endpoint }, this.opts.storageOutageS * 1000);
+    const routes = this.outages.route();
+    const config = withS3Endpoint(loadConfigWith(soakSettings(this, routes, adminKey)), routes.s3Endpoint);
     this.config = config;
     say(`database ${this.dbName} (${migrations.applied.length} migrations), S3 ${this.#s3.endpoint} in ${this.#s3Dir}, queue ${config.queueName}, logs ${this.logDir}`);
 
     // The API's own warnings and errors go to a file: the report stays readable.
     this.#app = await buildApp(config, { logger: { level: 'warn', stream: createWriteStream(path.join(this.logDir, 'api.log')) } });
+    this.#app.addHook('onResponse', async (_req, reply) => {
+      stats.responses[reply.statusCode] = (stats.responses[reply.statusCode] ?? 0) + 1;
+    });
     await this.#app.listen({ host: '127.0.0.1', port: 0 });
     const baseUrl = `http://127.0.0.1:${(this.#app.server.address() as AddressInfo).port}`;
     say(`API on ${baseUrl}`);
@@ -116,6 +127,7 @@ export class SoakEnv {
   /** After the workers are gone: the API, Redis, S3, and (unless --keep) the data. */
   async close(): Promise<void> {
     await this.#app?.close().catch((err: Error) => say(`closing the API: ${err.message}`));
+    await this.outages?.close().catch((err: Error) => say(`closing the proxies: ${err.message}`));
     if (!this.opts.keep) await this.redis.flushdb().catch((err: Error) => say(`final FLUSHDB: ${err.message}`));
     await this.redis.quit().catch(() => undefined);
     await this.#s3?.close().catch((err: Error) => say(`stopping S3: ${err.message}`));

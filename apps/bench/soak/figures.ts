@@ -11,7 +11,9 @@ export interface Result {
   seed: number;
   wallSeconds: number;
   jobs: { submitted: number; accepted: number; succeeded: number; failed: number; failedCodes: Record<string, number>; cancelled: number; lost: number; lostStates: Record<string, number> };
-  faults: { kills: number; sigterms: number; flushes: number };
+  faults: { kills: number; sigterms: number; flushes: number; outages: Record<string, number> };
+  /** The API's responses by status; a 500 means a fault reached a user. */
+  responses: Record<string, number>;
   totalAttempts: number;
   epochsDoneTwice: number;
   stalls: number;
@@ -95,7 +97,8 @@ export function result({ seed, submitted, jobs, lostStates, logs, stats, config 
       lost: jobs.filter((j) => !TERMINAL.has(j.status)).length,
       lostStates,
     },
-    faults: { kills: stats.kills, sigterms: stats.sigterms, flushes: stats.flushes },
+    faults: { kills: stats.kills, sigterms: stats.sigterms, flushes: stats.flushes, outages: stats.outages },
+    responses: stats.responses,
     totalAttempts: jobs.reduce((s, j) => s + j.attempts, 0),
     epochsDoneTwice: logs.epochsDoneTwice,
     stalls: stats.stalls,

@@ -8,6 +8,9 @@ export interface SoakOptions {
   minutes: number;
   killEveryS: number;
   flushEveryS: number;
+  /** ~seconds between dependency outages (database restart, storage outage, Redis restart, in turn). */
+  outageEveryS: number;
+  storageOutageS: number;
   drainMinutes: number;
   redisDb: number;
   seed: number;
@@ -50,6 +53,8 @@ export function readOptions(args = process.argv.slice(2)): SoakOptions {
       minutes: { type: 'string', default: '10' },
       'kill-every': { type: 'string', default: '8' },
       'flush-every': { type: 'string', default: '30' },
+      'outage-every': { type: 'string', default: '45' },
+      'storage-outage': { type: 'string', default: '20' },
       'redis-db': { type: 'string', default: '9' },
       'drain-minutes': { type: 'string', default: '2' },
       seed: { type: 'string' },
@@ -66,6 +71,8 @@ export function readOptions(args = process.argv.slice(2)): SoakOptions {
     minutes: positive('minutes', values.minutes),
     killEveryS: positive('kill-every', values['kill-every']),
     flushEveryS: positive('flush-every', values['flush-every']),
+    outageEveryS: positive('outage-every', values['outage-every']),
+    storageOutageS: positive('storage-outage', values['storage-outage']),
     drainMinutes: positive('drain-minutes', values['drain-minutes']),
     redisDb,
     seed: values.seed !== undefined ? positive('seed', values.seed, true) : Math.floor(Math.random() * 2 ** 31),

@@ -10,7 +10,8 @@ function jobLines(r: Result): string[] {
   const { jobs: j } = r;
   return [
     `jobs: accepted ${j.accepted}/${j.submitted}, succeeded ${j.succeeded}, failed ${j.failed}${j.failed ? ` ${JSON.stringify(j.failedCodes)}` : ''}, cancelled ${j.cancelled}, lost ${j.lost}${j.lost ? ` (Postgres status/BullMQ state: ${pairs(j.lostStates)})` : ''}`,
-    `faults: kill -9 ${r.faults.kills}, SIGTERM ${r.faults.sigterms}, FLUSHDB ${r.faults.flushes}`,
+    `faults: kill -9 ${r.faults.kills}, SIGTERM ${r.faults.sigterms}, FLUSHDB ${r.faults.flushes}; outages: ${pairs(r.faults.outages) || 'none'}`,
+    `API responses by status: ${pairs(r.responses)}`,
     `attempts: ${r.totalAttempts} in all (${(r.totalAttempts / Math.max(1, j.accepted)).toFixed(2)} per job); retries after transient failures ${r.retries}`,
     `interruptions recorded: ${pairs(r.interruptions) || 'none'}`,
     `epochs done twice: ${r.epochsDoneTwice}`,

@@ -43,7 +43,7 @@ export class Soak {
     const o = this.opts;
     say(`soak ${this.env.runId}: jobs ${o.jobs}, workers ${o.workers}, minutes ${o.minutes}, kill every ~${o.killEveryS} s, flush every ~${o.flushEveryS} s, redis db ${o.redisDb}, seed ${o.seed}`);
     if (!(await this.env.redisIsFree())) return 2;
-    const { config, client } = await this.env.open();
+    const { config, client } = await this.env.open(this.stats);
     const pool = new WorkerPool({ config, redis: this.env.redis, logDir: this.env.logDir, logLevel: o.workerLogLevel, size: o.workers, stats: this.stats });
     this.#pool = pool;
     await pool.start(this.#stop.signal);
@@ -66,6 +66,7 @@ export class Soak {
     const faultsUntil = Date.now() + this.opts.minutes * 60_000;
     let nextKill = Date.now() + jittered(this.opts.killEveryS);
     let nextFlush = Date.now() + jittered(this.opts.flushEveryS);
+    let nextOutage = Date.now() + jittered(this.opts.outageEveryS);
     let nextPoll = 0;
     this.#nextReport = Date.now() + REPORT_EVERY_MS;
     while (!this.interrupted && Date.now() < faultsUntil) {
@@ -82,6 +83,10 @@ export class Soak {
       if (Date.now() >= nextFlush) {
         await injectFlush(this.env.redis, this.opts.redisDb, this.stats).catch((err: Error) => say(`FLUSHDB failed: ${err.message}`));
         nextFlush = Date.now() + jittered(this.opts.flushEveryS);
+      }
+      if (Date.now() >= nextOutage && !this.env.outages!.busy) {
+        this.env.outages!.inject(this.stats, this.env.redis);
+        nextOutage = Date.now() + jittered(this.opts.outageEveryS);
       }
       pool.topUp();
       this.#progress(jobs, `workers live ${pool.live().length}, starting ${pool.count('starting')}, stopping ${pool.count('stopping')} | kills ${this.stats.kills}, sigterms ${this.stats.sigterms}, flushes ${this.stats.flushes}`);
@@ -116,7 +121,8 @@ export class Soak {
     const logs = await readLogs(client, all);
     const r = result({ seed: this.opts.seed, submitted: this.opts.jobs, jobs: all, lostStates, logs, stats: this.stats, config });
     printReport(this.env.runId, r, this.stats, logs.details, config.shutdownTimeoutMs);
-    return r.jobs.lost === 0 && r.jobs.failed === 0 ? 0 : 1;
+    const serverErrors = Object.entries(this.stats.responses).filter(([status]) => Number(status) >= 500 && Number(status) !== 503);
+    return r.jobs.lost === 0 && r.jobs.failed === 0 && serverErrors.length === 0 ? 0 : 1;
   }
 
   /** Last resort (an exception on the way out): no worker outlives the script. */

@@ -22,6 +22,10 @@ export interface Stats {
   submitRetries: number;
   stalls: number;
   startupMs: number[];
+  /** Dependency outages made (outages.ts), by kind. */
+  outages: Record<string, number>;
+  /** The API's responses by status, faults or not: a 500 fails the soak. */
+  responses: Record<string, number>;
 }
 
 export function newStats(): Stats {
@@ -40,5 +44,7 @@ export function newStats(): Stats {
     submitRetries: 0,
     stalls: 0,
     startupMs: [],
+    outages: {},
+    responses: {},
   };
 }

@@ -18,6 +18,9 @@ export const JobEventPayloads = {
       checkpointsKept: Type.Optional(Int),
       code: Type.Optional(Type.String()),
       message: Type.Optional(Type.String()),
+      /** Set by POST /v1/jobs/:id/retry, with the code the job had failed with. */
+      retried: Type.Optional(Type.Boolean()),
+      previousError: Type.Optional(Type.Union([Type.String(), Type.Null()])),
     },
     open,
   ),

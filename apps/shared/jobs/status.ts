@@ -30,7 +30,8 @@ export const LEGAL_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>
   running: ['running', 'queued', 'paused', 'succeeded', 'failed', 'cancelled'],
   paused: ['queued', 'cancelled'],
   succeeded: [],
-  failed: [],
+  // POST /v1/jobs/:id/retry: a failed job continues from its latest checkpoint.
+  failed: ['queued'],
   cancelled: [],
 };
 

@@ -14,6 +14,8 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config.ts';
 import { AppError, BadRequestError, NotFoundError, TransientError } from '../errors.ts';
 import { hashInSlices, LARGE_BODY_BYTES, readInto } from './large-body.ts';
+import { DependencyError } from '../faults/dependency-error.ts';
+import { s3Fault } from '../faults/classify.ts';
 
 export interface S3Location {
   bucket: string;
@@ -79,7 +81,7 @@ export class Storage {
   }
 
   async ping(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    await this.wrap(() => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })));
   }
 
   async put(key: string, body: Uint8Array | string, contentType = 'application/octet-stream', bucket = this.bucket): Promise<void> {
@@ -163,6 +165,8 @@ export class Storage {
         }
         if (status === 403) throw new BadRequestError('s3_access_denied', 'Access to the S3 object was denied', where);
       }
+      // No answer, a 5xx or throttling: S3 itself is down or busy (docs/outages.md).
+      if (s3Fault(err)) throw new DependencyError('s3', `S3 request failed: ${(err as Error).message}`, 'storage_unavailable');
       throw new TransientError('storage_unavailable', `S3 request failed: ${(err as Error).message}`);
     }
   }

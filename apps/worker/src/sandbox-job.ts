@@ -12,6 +12,8 @@ import type { JobPayload } from '../../shared/queue/contract.ts';
 import { Storage } from '../../shared/storage/s3-storage.ts';
 import { guardKernels } from './kernel-guard.ts';
 import { runJob, type RunContext, type RunResult } from './run-job.ts';
+import { resilientDb, resilientStorage } from '../../shared/faults/resilient.ts';
+import { outagePolicy } from '../../shared/faults/ride-out.ts';
 import { lazyPeers } from './parallel/training-peers.ts';
 import { SandboxError, settleAttempt } from './sandbox-outcomes.ts';
 
@@ -25,12 +27,18 @@ async function createContext(): Promise<RunContext> {
   const backend = await initBackend(config.tfBackend, config);
   guardKernels();
   log.info({ backend: backend.kind, skipped: backend.skipped }, 'sandbox ready');
+  const policy = outagePolicy(config, {
+    onWait: (dependency, downForMs, err) => log.warn({ dependency, downForMs, err: (err as Error)?.message }, 'dependency unavailable; waiting'),
+    onRecovered: (dependency, downForMs) => log.info({ dependency, downForMs }, 'dependency available again'),
+  });
   return {
-    db: createDb(config.databaseUrl),
-    storage: new Storage({ ...config.s3, endpoint: config.s3.endpoint }),
+    // Postgres or S3 down: the job waits (up to OUTAGE_BUDGET_MS) at its next read or write, spending no attempt.
+    db: resilientDb(createDb(config.databaseUrl), policy),
+    storage: resilientStorage(new Storage({ ...config.s3, endpoint: config.s3.endpoint }), policy),
     log,
     backend,
     cancelPollMs: config.worker.cancelPollMs,
+    outageRetryMs: config.outage.retryMaxMs,
     leaseMs: config.worker.leaseMs,
     maxRunningPerTenant: config.limits.runningJobsPerTenant,
     inspector: new ModelInspector(config.modelInspector),
@@ -41,20 +49,20 @@ async function createContext(): Promise<RunContext> {
   };
 }
 
-async function run(job: SandboxedJob<JobPayload>): Promise<{ result: RunResult; backend: string }> {
+async function run(job: SandboxedJob<JobPayload>): Promise<{ result: RunResult; backend: string; outageRetryMs: number }> {
   try {
     context ??= createContext();
     const ctx = await context.catch((err) => {
       context = undefined; // let the next job try again
       throw err;
     });
-    return { result: await runJob(ctx, job.data.jobId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 }), backend: ctx.backend.kind };
+    return { result: await runJob(ctx, job.data.jobId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 }), backend: ctx.backend.kind, outageRetryMs: ctx.outageRetryMs };
   } catch (err) {
     throw new SandboxError(err);
   }
 }
 
 export async function runSandboxed(job: SandboxedJob<JobPayload>, token?: string) {
-  const { result, backend } = await run(job);
-  return settleAttempt(job, token, result, backend);
+  const { result, backend, outageRetryMs } = await run(job);
+  return settleAttempt(job, token, result, backend, { outageRetryMs });
 }

@@ -52,7 +52,7 @@ export function attemptOutcome(err: Error): AttemptOutcome | 'crashed' {
 }
 
 /** Hands a run's result to BullMQ: a return value completes the job; each thrown error is BullMQ's word for the rest. */
-export async function settleAttempt(job: Pick<SandboxedJob, 'moveToDelayed'>, token: string | undefined, result: RunResult, backend: string) {
+export async function settleAttempt(job: Pick<SandboxedJob, 'moveToDelayed'>, token: string | undefined, result: RunResult, backend: string, delays: { outageRetryMs: number }) {
   switch (result.outcome) {
     case 'failed':
       throw new JobFailedError(result.code, result.message);
@@ -61,6 +61,10 @@ export async function settleAttempt(job: Pick<SandboxedJob, 'moveToDelayed'>, to
     case 'deferred':
       // Its tenant is at MAX_RUNNING_JOBS_PER_TENANT: the same BullMQ job waits, not counted as an attempt.
       await job.moveToDelayed(Date.now() + DEFER_MS, token);
+      throw new DelayedError();
+    case 'outage':
+      // A dependency was down past what the run waited: Postgres says queued; the same BullMQ job waits, no attempt spent.
+      await job.moveToDelayed(Date.now() + delays.outageRetryMs, token);
       throw new DelayedError();
     default:
       return { outcome: result.outcome, backend };

@@ -17,6 +17,8 @@ import { reconcile } from '../../shared/queue/reconcile.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
 import { workerKey, type WorkerInfo } from '../../shared/queue/workers.ts';
 import { stillActive, watchAttempts, type Bookkeeping } from './worker-attempts.ts';
+import { Storage } from '../../shared/storage/s3-storage.ts';
+import { watchDependencies } from './dependency-watch.ts';
 
 const PROCESSOR = fileURLToPath(new URL('./sandbox.ts', import.meta.url));
 /** How sandbox children start: TypeScript, and the guard that ends them with their worker. */
@@ -66,6 +68,13 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   runReconcile();
   const reconciler = setInterval(runReconcile, config.worker.reconcileIntervalMs);
   reconciler.unref();
+
+  // While a dependency is down, take no new jobs (running ones wait it out); resume by ourselves.
+  const storage = config.s3.endpoint ? new Storage({ ...config.s3, endpoint: config.s3.endpoint }) : undefined;
+  const watch = watchDependencies({
+    db, redis: queueConnection, storage, intervalMs: config.outage.probeIntervalMs, log,
+    onChange: async (down) => (down.length ? worker.pause(true) : worker.resume()),
+  });
   await beat();
   const timer = setInterval(beat, HEARTBEAT_MS);
   timer.unref();
@@ -74,11 +83,13 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const close = async () => {
     clearInterval(timer);
     clearInterval(reconciler);
+    watch.close();
     await drain(b, worker);
     await Promise.all(pending);
     await queue.close().catch(() => undefined);
     await queueConnection.quit().catch(() => undefined);
     await db.$disconnect().catch(() => undefined);
+    storage?.destroy();
     await connection.del(workerKey(config.queueName, info.id)).catch(() => undefined);
     await connection.quit().catch(() => undefined);
   };

@@ -3,6 +3,8 @@
 import fp from 'fastify-plugin';
 import type { FastifyError } from 'fastify';
 import { AppError, TooManyRequestsError, type ErrorCode } from '../../../shared/errors.ts';
+import { DependencyError } from '../../../shared/faults/dependency-error.ts';
+import { asDependencyError } from './dependency-guard.ts';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
@@ -42,10 +44,16 @@ const errorBody = (code: ErrorCode, message: string, details?: unknown) => ({ er
 
 export default fp(
   async (app) => {
-    app.setErrorHandler((err: FastifyError, req, reply) => {
+    app.setErrorHandler((raw: FastifyError, req, reply) => {
+      // Postgres unreachable or restarting: 503 dependency_unavailable, not 500.
+      const err = (asDependencyError(raw) ?? raw) as FastifyError | AppError;
       if (err instanceof AppError) {
-        if (err.statusCode >= 500) req.log.error({ err }, 'dependency failure');
-        if (err instanceof TooManyRequestsError) reply.header('retry-after', String(err.retryAfterSeconds));
+        if (err.statusCode >= 500) req.log.error({ err: raw }, 'dependency failure');
+        if (err instanceof TooManyRequestsError || err instanceof DependencyError) reply.header('retry-after', String(err.retryAfterSeconds));
+        if (err instanceof DependencyError) {
+          // Which dependency is no secret (/readyz says it too); the driver's message stays in the log.
+          return reply.status(503).send({ error: { code: err.code, message: `${err.dependency} is unavailable; try again after Retry-After seconds`, details: { dependency: err.dependency } } });
+        }
         const message = err.statusCode < 500 ? err.message : err.retryable ? 'A backing service is unavailable; try again' : 'The server cannot answer this request; the cause is logged';
         return reply.status(err.statusCode).send(errorBody(err.code, message, err.details && err.statusCode < 500 ? err.details : undefined));
       }

@@ -5,6 +5,7 @@ import type { Config } from '../../../shared/config.ts';
 const Check = Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) });
 const Ready = Type.Object({
   ready: Type.Boolean(),
+  down: Type.Array(Type.Union([Type.Literal('postgres'), Type.Literal('redis'), Type.Literal('s3')]), { description: 'The dependencies that are unreachable now; empty when ready (docs/outages.md)' }),
   checks: Type.Object({ postgres: Check, redis: Check, s3: Check }),
   workers: Type.Array(
     Type.Object({

@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   job_not_cancellable: doc([409], 'Cancel of a job that already succeeded or failed'),
   job_not_pausable: doc([409], 'Pause of a job that is neither queued nor running'),
   job_not_paused: doc([409], 'Resume of a job that is not paused'),
+  job_not_retryable: doc([409], 'Retry of a job that has not failed'),
   model_in_use: doc([409], 'Delete of a model that a queued or running job uses as its base'),
   // Sources in S3
   invalid_s3_uri: doc([400], 'Not s3://bucket/key, or the key has "."/".." segments, backslashes or control characters'),
@@ -96,6 +97,7 @@ export const ERROR_CODES = {
   stored_record_invalid: doc([500], 'A stored dataset or model no longer fits its schema and cannot be shown (logged); lists leave it out and name it in `skipped`'),
   storage_unavailable: doc([503], 'S3 failed; retry'),
   model_inspector_unavailable: doc([503], 'The child process that builds a registered model with tfjs could not start or died for a reason other than the model; retry'),
+  dependency_unavailable: doc([503], 'Postgres (or, for a job, the dependency its `error.message` names: Postgres, Redis or S3) is unreachable or restarting; nothing was written; Retry-After says when to try again. A job fails with it only after OUTAGE_BUDGET_MS of continuous outage, keeping its checkpoints'),
   queue_unavailable: doc([503], 'Redis refused the job (nothing was stored), or a resumed job waits to be handed to the queue; retry'),
   // Only in a job's `error`
   job_cancelled: doc([], 'The job was cancelled; its checkpoints are kept'),

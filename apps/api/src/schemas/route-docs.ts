@@ -110,6 +110,8 @@ export function documentRoute(route: RouteOptions): void {
     parsesBody ? BODY_ERRORS : {},
     methods.includes('POST') ? IDEMPOTENCY_ERRORS : {},
     { 500: ['internal_error'] },
+    // Every route with a key looks it up in Postgres (docs/outages.md).
+    auth === 'public' ? {} : { 503: ['dependency_unavailable'] },
   );
   // A fresh schema object: schemas shared between routes are left alone.
   const documented: Schema = {

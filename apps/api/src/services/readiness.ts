@@ -28,6 +28,8 @@ export class ReadinessService {
     const { db, redis, storage, queueName } = this.deps;
     const [postgres, redisCheck, s3] = await Promise.all([check(() => db.$queryRaw`SELECT 1`), check(() => redis.ping()), check(() => storage.ping())]);
     const workers = redisCheck.ok ? await listWorkers(redis, queueName).catch(() => []) : [];
-    return { ready: postgres.ok && redisCheck.ok && s3.ok, checks: { postgres, redis: redisCheck, s3 }, workers };
+    const checks = { postgres, redis: redisCheck, s3 };
+    const down = (['postgres', 'redis', 's3'] as const).filter((name) => !checks[name].ok);
+    return { ready: down.length === 0, down, checks, workers };
   }
 }

@@ -26,6 +26,8 @@ export interface RunContext {
   inspector?: ModelInspector;
   /** Data-parallel peer threads, for training sets of at least minExamples. */
   parallel?: { peers(): Promise<GradientPeers>; minExamples: number };
+  /** How long a job that met an outage waits in BullMQ's delayed set before a worker tries it again (OUTAGE_RETRY_MAX_MS). */
+  outageRetryMs: number;
 }
 
 export interface Attempt {
@@ -37,8 +39,9 @@ export interface Attempt {
 /**
  * handed_back: a shutdown checkpointed the job and put it back in the queue for another worker.
  * deferred: its tenant had as many jobs running as it may; still queued, to be tried again later.
+ * outage: a dependency was down; queued again without spending an attempt (outage-outcome.ts).
  */
-export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'retry' | 'paused' | 'handed_back' | 'deferred';
+export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'retry' | 'paused' | 'handed_back' | 'deferred' | 'outage';
 
 /** How a run ended; a failure or retry says why, for BullMQ's record of the attempt. */
 export type RunResult =

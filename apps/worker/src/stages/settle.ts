@@ -8,6 +8,7 @@ import { KernelUnavailableError } from '../kernel-guard.ts';
 import { UnprocessableError } from '../../../shared/errors.ts';
 import type { StopReason } from '../pipeline/train.ts';
 import type { RunResult, StageContext } from './context.ts';
+import { settleOutage } from '../outage-outcome.ts';
 
 /** A kernel the backend lacks is a property of the job, not a blip: it fails, and is not retried. */
 export function classify(err: unknown, backend: BackendInfo): unknown {
@@ -22,6 +23,10 @@ export function classify(err: unknown, backend: BackendInfo): unknown {
 export async function settleFailure(s: StageContext, raw: unknown): Promise<RunResult> {
   if (raw instanceof LeaseLostError) throw raw;
   const { records, log, attempt, claim } = s;
+  // Postgres, Redis or S3 down is never the job's fault: no attempt is spent on it.
+  const outage = await settleOutage(raw, records, log);
+  if (outage === 'outage') return { outcome: 'outage' };
+  if (outage === 'failed') return { outcome: 'failed', code: 'dependency_unavailable', message: (raw as Error).message };
   const err = classify(raw, s.run.backend);
   const app = err instanceof AppError ? err : undefined;
   if (app && !app.retryable) {
