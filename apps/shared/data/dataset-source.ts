@@ -7,7 +7,6 @@ import { loadMnist, MNIST_SHAPE } from './mnist.ts';
 import { PLAIN_TEXT, PlainText } from '../jobs/spec.ts';
 import { checkDatasetSize, parseTabular, type TabularLimits } from './tabular.ts';
 import { ImagesSourceSchema, type StoredImagesSource } from './images/schema.ts';
-import { registerImages } from './images/register.ts';
 import { readAllImages } from './images/read.ts';
 
 const ColumnName = PlainText(128);
@@ -120,6 +119,8 @@ export async function registerDataset(
   checkUri: (uri: string) => S3Location = parseS3Uri,
 ): Promise<DatasetProfile> {
   if (source.type === 'images') {
+    // Loaded here only: sharp (libvips) stays out of the worker and of processes that never register images.
+    const { registerImages } = await import('./images/register.ts');
     const result = await registerImages(id, source, storage, { ...limits, maxPixels: limits.maxPixels ?? DEFAULT_MAX_PIXELS }, checkUri);
     try {
       beforeStore(result);

@@ -2,7 +2,7 @@
 // pixels, scaled as the source (or a job) asks.
 import { BadRequestError } from '../../errors.ts';
 import type { Storage } from '../../storage/s3-storage.ts';
-import { exampleBytes, indexKey, shardKey } from './register.ts';
+import { exampleBytes, indexKey, shardKey } from './layout.ts';
 import { scalePixels } from './scaling.ts';
 import type { ImageIndex, Scaling, StoredImagesSource } from './schema.ts';
 

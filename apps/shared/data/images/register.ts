@@ -8,6 +8,7 @@ import { AppError, BadRequestError, LimitExceededError } from '../../errors.ts';
 import type { S3Location, Storage } from '../../storage/s3-storage.ts';
 import { decodeImage, thumbnail } from './decode.ts';
 import { listFolders, readManifest, type ImageEntry } from './entries.ts';
+import { exampleBytes, indexKey, shardKey } from './layout.ts';
 import { withPreprocessDefaults, type ImageIndex, type ImagePreprocess, type ImagesSource, type SizeBin, type StoredImagesSource, type Thumbnail } from './schema.ts';
 
 export interface ImageLimits {
@@ -31,13 +32,6 @@ const SHARD_BYTES = 4 * 2 ** 20;
 const CONCURRENCY = 8;
 const MAX_THUMBNAILS = 12;
 const SIZE_BINS = [32, 64, 128, 256, 512, 1024, 2048];
-
-export const shardKey = (prefix: string, i: number) => `${prefix}shard-${String(i).padStart(5, '0')}.u8`;
-export const indexKey = (prefix: string) => `${prefix}index.json`;
-
-export function exampleBytes(p: ImagePreprocess): number {
-  return p.size[0] * p.size[1] * (p.channels === 'grayscale' ? 1 : 3);
-}
 
 /** Runs fn over items with at most `limit` at once; results in item order. */
 async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -4,7 +4,7 @@
 import { BadRequestError, UnprocessableError } from '../../errors.ts';
 import type { Storage } from '../../storage/s3-storage.ts';
 import { channelsOf, featureShapeOf, readImageIndex, readShard } from '../images/read.ts';
-import { exampleBytes } from '../images/register.ts';
+import { exampleBytes } from '../images/layout.ts';
 import { scalePixels } from '../images/scaling.ts';
 import type { Scaling, StoredImagesSource } from '../images/schema.ts';
 import type { ShardSource } from './batches.ts';
