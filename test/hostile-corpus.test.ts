@@ -9,6 +9,7 @@ import { createRedis } from '../apps/shared/queue/contract.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { http, tinyMlp } from './helpers/api.ts';
 import { irisLikeCsv, uploadTinyModel } from './helpers/fixtures.ts';
+import { bombPng, solid } from './helpers/images.ts';
 import { CYCLE_MODEL_JSON, DANGLING_INPUT_MODEL_JSON, NODE_INDEX_MODEL_JSON, STRING_DIMENSION_MODEL_JSON } from './helpers/hostile-models.ts';
 import { uploadPrefix } from '../apps/shared/storage/upload-area.ts';
 import type { AddressInfo } from 'node:net';
@@ -50,6 +51,13 @@ describe('hostile input corpus', () => {
     return dataset({ type: 's3', uri: `s3://${bucket()}/${h.uploads}${key}`, format, labelColumn });
   };
   const s3Uri = (uri: string) => dataset({ type: 's3', uri, format: 'csv', labelColumn: 'label' });
+  /** Uploads a good PNG in class a and `bad` in class b under uploads/<dir>/, and registers the folder as images. */
+  const imageFolder = async (dir: string, bad: Uint8Array | string, preprocess: Record<string, unknown> = { size: [16, 16] }) => {
+    await h.storage.put(`${h.uploads}${dir}/a/good.png`, await solid(20, 20, [9, 99, 199]).png().toBuffer());
+    await h.storage.put(`${h.uploads}${dir}/b/bad`, bad);
+    return dataset({ type: 'images', layout: 'folders', uri: `s3://${bucket()}/${h.uploads}${dir}/`, preprocess });
+  };
+  const namesBadImage = (dir: string) => (d: any, res?: any) => assert.ok(res?.body.error.message.includes(`${h.uploads}${dir}/b/bad`), JSON.stringify(d));
   const job = (body: Record<string, unknown>) => api().post('/v1/jobs').send(body);
   const pretrain = (over: Record<string, unknown> = {}) => job({ type: 'pretrain', architecture: tinyMlp(5), trainDatasetId: ids.digits, ...over });
   const hp = (hyperparameters: Record<string, unknown>) => pretrain({ hyperparameters });
@@ -103,6 +111,14 @@ describe('hostile input corpus', () => {
     { name: 'null for a name', status: 400, code: 'validation_failed', send: () => dataset({ type: 'mnist' }, null) },
     { name: 'an unknown field', status: 400, code: 'validation_failed', send: () => pretrain({ isAdmin: true }) },
     { name: 'an unknown source type', status: 400, code: 'validation_failed', send: () => dataset({ type: 'file', path: '/etc/passwd' }) },
+    // Image datasets (docs/datasets.md): one bad object refuses the collection, naming it.
+    { name: 'a zero-byte image', status: 400, code: 'image_invalid', send: () => imageFolder('img-empty', new Uint8Array(0)), check: namesBadImage('img-empty') },
+    { name: 'a text file among the images', status: 400, code: 'image_invalid', send: () => imageFolder('img-text', 'uri,label\n'), check: namesBadImage('img-text') },
+    { name: 'a truncated JPEG', status: 400, code: 'image_invalid', send: async () => imageFolder('img-cut', (await solid(64, 64, [1, 2, 3]).jpeg().toBuffer()).subarray(0, 200)), check: namesBadImage('img-cut') },
+    { name: 'an SVG among the images', status: 400, code: 'image_invalid', send: () => imageFolder('img-svg', '<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><image href="file:///etc/passwd"/></svg>'), check: namesBadImage('img-svg') },
+    { name: 'an image header claiming 3.6 gigapixels', status: 413, code: 'image_too_large', send: () => imageFolder('img-bomb', bombPng(60_000, 60_000)), check: (d) => assert.equal(d.actual, 3_600_000_000) },
+    { name: 'an image size over 512 a side', status: 400, code: 'validation_failed', send: () => imageFolder('img-huge', 'x', { size: [513, 16] }) },
+    { name: "an image prefix in the service's own datasets/", status: 422, code: 'source_key_not_allowed', send: () => dataset({ type: 'images', layout: 'folders', uri: `s3://${bucket()}/datasets/`, preprocess: { size: [8, 8] } }) },
 
     // ------------------------------------------------------------ huge, negative and non-finite numbers
     { name: 'negative epochs', status: 400, code: 'validation_failed', send: () => hp({ epochs: -1 }) },

@@ -19,6 +19,10 @@ export const limits = {
       min: 2,
       doc: 'distinct labels a dataset may have (every read lists each with its count); then `413 dataset_too_many_classes`',
     }),
+    imagePixels: int('MAX_IMAGE_PIXELS', 40_000_000, {
+      min: 1,
+      doc: 'pixels an image of a dataset may have, as its header claims (40 MP); checked before decoding, so a decompression bomb costs nothing: `413 image_too_large`',
+    }),
     modelBytes: int('MAX_MODEL_BYTES', 100 * 2 ** 20, { min: 1, doc: 'weight bytes a registered model\'s manifest may declare (100 MiB); then `422 model_too_large`' }),
     modelLayers: int('MAX_MODEL_LAYERS', 256, { min: 1, doc: 'layers a registered model or a job\'s model may have; then `422 model_too_many_layers`' }),
     epochExamples: int('MAX_EPOCH_EXAMPLES', 100_000_000, { min: 1, doc: 'epochs × training examples one job may ask for; then `422 job_too_large`' }),

@@ -2,10 +2,12 @@
 // how the worker reads them back as class indices in a job's label order.
 import { Type, type Static } from '@sinclair/typebox';
 import { AppError, BadRequestError, LimitExceededError, UnprocessableError } from '../errors.ts';
-import { parseS3Uri, type Storage } from '../storage/s3-storage.ts';
+import { parseS3Uri, type S3Location, type Storage } from '../storage/s3-storage.ts';
 import { loadMnist, MNIST_SHAPE } from './mnist.ts';
 import { PLAIN_TEXT, PlainText } from '../jobs/spec.ts';
 import { checkDatasetSize, parseTabular, type TabularLimits } from './tabular.ts';
+import { ImagesSourceSchema, type StoredImagesSource } from './images/schema.ts';
+import { readAllImages } from './images/read.ts';
 
 const ColumnName = PlainText(128);
 
@@ -32,13 +34,13 @@ export const S3SourceSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const DatasetSourceSchema = Type.Union([MnistSourceSchema, S3SourceSchema]);
+export const DatasetSourceSchema = Type.Union([MnistSourceSchema, S3SourceSchema, ImagesSourceSchema]);
 export type DatasetSource = Static<typeof DatasetSourceSchema>;
 
 type MnistSource = Required<Pick<Static<typeof MnistSourceSchema>, 'split' | 'classes'>> & Static<typeof MnistSourceSchema>;
 
 /** The stored source: an S3 file is snapshotted into our bucket so a job always reads what was validated. */
-export type StoredSource = MnistSource | (Static<typeof S3SourceSchema> & { objectKey: string; featureColumns: string[] });
+export type StoredSource = MnistSource | (Static<typeof S3SourceSchema> & { objectKey: string; featureColumns: string[] }) | StoredImagesSource;
 
 export interface DatasetProfile {
   source: StoredSource;
@@ -86,24 +88,48 @@ async function readExamples(source: StoredSource, storage: Storage): Promise<Exa
     const { pixels, digits } = await loadMnist(source);
     return { features: pixels, featureShape: MNIST_SHAPE, labels: Array.from(digits, String) };
   }
+  if (source.type === 'images') return readAllImages(source, storage);
   const bytes = await storage.getBytes(source.objectKey);
   const data = parseTabular(bytes, source);
   return { features: data.features, featureShape: [data.featureColumns.length], labels: data.labels };
 }
 
-/** MAX_DATASET_BYTES, MAX_DATASET_ROWS, MAX_DATASET_FEATURES and MAX_DATASET_CLASSES. */
+/** MAX_DATASET_BYTES, MAX_DATASET_ROWS, MAX_DATASET_FEATURES, MAX_DATASET_CLASSES and MAX_IMAGE_PIXELS. */
 export interface DatasetLimits extends TabularLimits {
   maxBytes: number;
   maxClasses: number;
+  maxPixels?: number;
 }
 
 const NO_LIMITS: DatasetLimits = { maxBytes: Infinity, maxRows: Infinity, maxFeatures: Infinity, maxClasses: Infinity };
+/** sharp's own default: 0x3FFF × 0x3FFF. */
+const DEFAULT_MAX_PIXELS = 268_402_689;
 
 /**
  * Validates a new dataset and records its shape, labels and class counts. `beforeStore` sees the
  * profile before the snapshot is written, and may refuse it by throwing.
  */
-export async function registerDataset(id: string, source: DatasetSource, storage: Storage, limits: DatasetLimits = NO_LIMITS, beforeStore: (p: DatasetProfile) => void = () => undefined): Promise<DatasetProfile> {
+export async function registerDataset(
+  id: string,
+  source: DatasetSource,
+  storage: Storage,
+  limits: DatasetLimits = NO_LIMITS,
+  beforeStore: (p: DatasetProfile) => void = () => undefined,
+  /** Where an image source (a prefix, a manifest and each of its uris) may be read from. */
+  checkUri: (uri: string) => S3Location = parseS3Uri,
+): Promise<DatasetProfile> {
+  if (source.type === 'images') {
+    // Loaded here only: sharp (libvips) stays out of the worker and of processes that never register images.
+    const { registerImages } = await import('./images/register.ts');
+    const result = await registerImages(id, source, storage, { ...limits, maxPixels: limits.maxPixels ?? DEFAULT_MAX_PIXELS }, checkUri);
+    try {
+      beforeStore(result);
+    } catch (err) {
+      await storage.deletePrefix(result.source.prefix).catch(() => undefined);
+      throw err;
+    }
+    return result;
+  }
   if (source.type === 'mnist') {
     const stored: MnistSource = { ...source, split: source.split ?? 'train', classes: [...(source.classes ?? [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])].sort((a, b) => a - b) };
     const examples = await readExamples(stored, storage);

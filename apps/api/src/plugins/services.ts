@@ -40,7 +40,7 @@ export const datasetService = fp<Opts>(
     app.decorate('datasetService', new DatasetService({
       db: app.db,
       storage: app.storage,
-      limits: { maxBytes: config.maxDatasetBytes, maxRows: config.limits.datasetRows, maxFeatures: config.limits.datasetFeatures, maxClasses: config.limits.datasetClasses },
+      limits: { maxBytes: config.maxDatasetBytes, maxRows: config.limits.datasetRows, maxFeatures: config.limits.datasetFeatures, maxClasses: config.limits.datasetClasses, maxPixels: config.limits.imagePixels },
       sourceBuckets: config.s3.sourceBuckets,
       log: app.log,
     }));

@@ -14,17 +14,19 @@ const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
     schema: {
       tags,
       operationId: 'createDataset',
-      summary: 'Register a dataset (built-in MNIST, or CSV/NDJSON in S3)',
+      summary: 'Register a dataset (built-in MNIST, CSV/NDJSON in S3, or images in S3)',
       description:
         'Reads the source once: MNIST digits by class and count, or a CSV (with a header) / NDJSON file in S3 with numeric feature columns and a label column. ' +
-        'An S3 file is copied into the service\'s bucket, so jobs read exactly what was checked. The response has the feature shape, labels and examples per label.',
+        'An S3 file is copied into the service\'s bucket, so jobs read exactly what was checked. ' +
+        'Images (a prefix with one folder per class, or a CSV/JSONL manifest of uri,label[,split]) are each decoded, resized and stored prepared; one bad image refuses the whole registration, naming it. ' +
+        'The response has the feature shape, labels and examples per label.',
       body: CreateDatasetBody,
       response: {
         201: { $ref: 'Dataset' },
         ...errorResponses({
-          400: ['invalid_s3_uri', 's3_access_denied', 'dataset_invalid', 'dataset_empty'],
+          400: ['invalid_s3_uri', 's3_access_denied', 'dataset_invalid', 'dataset_empty', 'image_invalid'],
           404: ['object_not_found'],
-          413: ['object_too_large', 'dataset_too_many_rows', 'dataset_too_many_features', 'dataset_too_many_classes'],
+          413: ['object_too_large', 'dataset_too_many_rows', 'dataset_too_many_features', 'dataset_too_many_classes', 'image_too_large'],
           422: ['source_bucket_not_allowed', 'source_key_not_allowed', 'summary_invalid'],
           503: ['storage_unavailable'],
         }),

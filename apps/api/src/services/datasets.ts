@@ -49,13 +49,14 @@ export class DatasetService {
   }
 
   async create(tenantId: string, body: CreateDatasetBody): Promise<Dataset> {
-    if (body.source.type === 's3') checkS3Source(body.source.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets }, tenantId);
+    const checkUri = (uri: string) => checkS3Source(uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets }, tenantId);
+    if (body.source.type !== 'mnist') checkUri(body.source.uri);
     const id = randomUUID();
     const limits = typeof this.limits === 'number' ? { maxBytes: this.limits, maxRows: Infinity, maxFeatures: Infinity, maxClasses: Infinity } : this.limits;
     const profile = await registerDataset(id, body.source, this.storage, limits, (p) => {
       // Checked before the snapshot is written: a profile that would not fit the schema is never stored.
       datasetViews.assertStorable(datasetView({ id, tenantId, name: body.name, ...p, source: p.source as Dataset['source'], classCounts: p.classCounts as Dataset['classCounts'], createdAt: new Date() }));
-    });
+    }, checkUri);
     const data = { id, tenantId, name: body.name, source: profile.source, featureShape: profile.featureShape, numExamples: profile.numExamples, labels: profile.labels, classCounts: profile.classCounts };
     try {
       return await this.db.$transaction(async (tx) => {

@@ -1,0 +1,114 @@
+// A dataset read a batch at a time with bounded memory: shards are fetched on
+// demand, the next ones while the current window is consumed (prefetch), in
+// the seeded block-shuffled order of order.ts. Resident at once: one window of
+// shards, the prefetched shards, and the batch being filled.
+import { epochPlan } from './order.ts';
+
+export interface ShardData {
+  /** featureSize floats per example. */
+  features: Float32Array;
+  /** Class index of each example in the job's label order. */
+  classes: Int32Array;
+}
+
+export interface ShardSource {
+  featureSize: number;
+  /** Examples in each shard, in storage order. */
+  shardSizes: number[];
+  readShard(i: number): Promise<ShardData>;
+}
+
+export interface StreamOptions {
+  batchSize: number;
+  seed: number;
+  /** 0-based; each epoch has its own order. */
+  epoch: number;
+  /** false: storage order (evaluation). Default true. */
+  shuffle?: boolean;
+  /** Shards shuffled together; more mixes better and holds more. Default 4. */
+  window?: number;
+  /** Shards read ahead of the window in use. Default 2. */
+  prefetch?: number;
+  /** Resume: the first batch to yield; the ones before are skipped without reading their shards where possible. */
+  startBatch?: number;
+}
+
+export interface Batch {
+  /** 0-based within the epoch. */
+  index: number;
+  size: number;
+  features: Float32Array;
+  classes: Int32Array;
+}
+
+export interface StreamStats {
+  /** Time the consumer's next() spent waiting on shard reads. */
+  waitMs: number;
+  shardsRead: number;
+  /** Most shards held at once (window, prefetched and in flight). */
+  maxResidentShards: number;
+}
+
+/** Batches of one epoch; `stats` fills as it goes. */
+export async function* epochBatches(src: ShardSource, opts: StreamOptions, stats: StreamStats = { waitMs: 0, shardsRead: 0, maxResidentShards: 0 }): AsyncGenerator<Batch> {
+  const window = Math.max(1, opts.window ?? 4);
+  const prefetch = Math.max(0, opts.prefetch ?? 2);
+  const plans = epochPlan(src.shardSizes, window, opts.seed, opts.epoch, opts.shuffle ?? true);
+  const readOrder = plans.flatMap((p) => p.shards);
+  const skipExamples = (opts.startBatch ?? 0) * opts.batchSize;
+  const pending = new Map<number, Promise<ShardData>>();
+  let issued = 0;
+  const issueUpTo = (n: number) => {
+    for (; issued < Math.min(n, readOrder.length); issued++) {
+      const s = readOrder[issued];
+      pending.set(s, src.readShard(s));
+    }
+    stats.maxResidentShards = Math.max(stats.maxResidentShards, pending.size);
+  };
+
+  const f = src.featureSize;
+  let batch = { features: new Float32Array(opts.batchSize * f), classes: new Int32Array(opts.batchSize), size: 0 };
+  let seen = 0; // examples of the epoch passed so far
+  let index = 0; // of the batch being filled
+  let consumed = 0; // shards of readOrder whose window is done
+  for (const plan of plans) {
+    const n = plan.shards.reduce((sum, s) => sum + src.shardSizes[s], 0);
+    if (seen + n <= skipExamples) {
+      // Wholly inside the skipped batches: never read.
+      seen += n;
+      consumed += plan.shards.length;
+      issued = Math.max(issued, consumed);
+      continue;
+    }
+    issueUpTo(consumed + plan.shards.length + prefetch);
+    const t = performance.now();
+    const data = await Promise.all(plan.shards.map((s) => pending.get(s)!));
+    stats.waitMs += performance.now() - t;
+    stats.shardsRead += plan.shards.length;
+    const starts: number[] = [];
+    let at = 0;
+    for (const d of data) {
+      starts.push(at);
+      at += d.classes.length;
+    }
+    const locate = (pos: number) => {
+      let k = starts.length - 1;
+      while (starts[k] > pos) k--;
+      return [k, pos - starts[k]] as const;
+    };
+    for (let i = 0; i < plan.order.length; i++, seen++) {
+      if (seen < skipExamples) continue;
+      if (batch.size === 0) index = Math.floor(seen / opts.batchSize);
+      const [k, j] = locate(plan.order[i]);
+      batch.features.set(data[k].features.subarray(j * f, (j + 1) * f), batch.size * f);
+      batch.classes[batch.size++] = data[k].classes[j];
+      if (batch.size === opts.batchSize) {
+        yield { index, ...batch };
+        batch = { features: new Float32Array(opts.batchSize * f), classes: new Int32Array(opts.batchSize), size: 0 };
+      }
+    }
+    for (const s of plan.shards) pending.delete(s);
+    consumed += plan.shards.length;
+  }
+  if (batch.size > 0) yield { index, size: batch.size, features: batch.features.subarray(0, batch.size * f), classes: batch.classes.subarray(0, batch.size) };
+}

@@ -1,0 +1,48 @@
+// A registered image dataset as a ShardSource: its shards hold pixels decoded
+// and resized once, at registration, so reading one is a GET and a scaling
+// pass, never JPEG decoding on the training thread.
+import { BadRequestError, UnprocessableError } from '../../errors.ts';
+import type { Storage } from '../../storage/s3-storage.ts';
+import { channelsOf, featureShapeOf, readImageIndex, readShard } from '../images/read.ts';
+import { exampleBytes } from '../images/layout.ts';
+import { scalePixels } from '../images/scaling.ts';
+import type { Scaling, StoredImagesSource } from '../images/schema.ts';
+import type { ShardSource } from './batches.ts';
+
+export interface ImageShardSource extends ShardSource {
+  featureShape: number[];
+  numExamples: number;
+  /** sha256 per shard of its bytes and preprocessing: a feature cache keys on content, not dataset id. */
+  shardDigests: string[];
+}
+
+export async function imageShards(source: StoredImagesSource, storage: Storage, labelOrder: string[], scaling: Scaling = source.preprocess.scaling): Promise<ImageShardSource> {
+  const index = await readImageIndex(source, storage);
+  const position = new Map(labelOrder.map((l, i) => [l, i] as const));
+  const toJob = index.labels.map((l) => {
+    const c = position.get(l);
+    if (c === undefined) throw new UnprocessableError('label_mismatch', `Label "${l}" is not one of the training labels`, { label: l });
+    return c;
+  });
+  const n = index.classes.length;
+  const shardSizes = Array.from({ length: source.numShards }, (_, s) => Math.min(source.shardSize, n - s * source.shardSize));
+  const per = exampleBytes(source.preprocess);
+  return {
+    featureShape: featureShapeOf(source),
+    featureSize: per,
+    numExamples: n,
+    shardSizes,
+    shardDigests: index.shardDigests,
+    async readShard(s) {
+      const bytes = await readShard(source, storage, s);
+      if (bytes.byteLength !== shardSizes[s] * per) {
+        throw new BadRequestError('dataset_invalid', `Shard ${s} holds ${bytes.byteLength / per} examples, the index ${shardSizes[s]}`, { shard: s });
+      }
+      const features = new Float32Array(bytes.byteLength);
+      scalePixels(bytes, channelsOf(source), scaling, features);
+      const first = s * source.shardSize;
+      const classes = Int32Array.from({ length: shardSizes[s] }, (_, i) => toJob[index.classes[first + i]]);
+      return { features, classes };
+    },
+  };
+}
