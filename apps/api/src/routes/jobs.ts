@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Config } from '../../../shared/config.ts';
 import type { CreateJob } from '../../../shared/jobs/spec.ts';
 import { decodeJobEvent } from '../../../shared/jobs/decode.ts';
+import { JOB_STAGES, JOB_STATUSES } from '../../../shared/jobs/status.ts';
 import { errorResponses, IdParams } from '../schemas/common.ts';
 import { BadRequestError } from '../../../shared/errors.ts';
 import { CheckpointsResponse, CreateJobBody, JobEventPage, jobEventQuery, jobListQuery, JobPage, MetricsResponse, WebhookDeliveriesResponse } from '../schemas/jobs.ts';
@@ -68,7 +69,7 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
       tags,
       operationId: 'getJob',
       summary: 'Get a job: status, stage, progress, metrics, evaluation',
-      description: 'Statuses: queued, running, paused, succeeded, failed, cancelled. Stages while running: load, freeze, train, evaluate.',
+      description: `Statuses: ${JOB_STATUSES.join(', ')}. Stages while running: ${JOB_STAGES.join(', ')}.`,
       params: IdParams,
       response: { 200: job, ...errorResponses({ 404: ['job_not_found'] }) },
     },
