@@ -1,11 +1,10 @@
 // How a job that did not succeed ends: a stop request honoured (cancel, pause,
 // shutdown, a lost lease), or a failure, which fails the job or, while it has
 // attempts left and the failure is transient, sends it back to the queue.
-import { AppError } from '../../../shared/errors.ts';
+import { AppError, UnprocessableError } from '../../../shared/errors.ts';
 import type { BackendInfo } from '../../../shared/ml/tf.ts';
 import { LeaseLostError } from '../job-records.ts';
 import { KernelUnavailableError } from '../kernel-guard.ts';
-import { UnprocessableError } from '../../../shared/errors.ts';
 import type { StopReason } from '../pipeline/train.ts';
 import type { RunResult, StageContext } from './context.ts';
 import { settleOutage } from '../outage-outcome.ts';
