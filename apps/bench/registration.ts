@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { configToEnv, loadConfig, loadConfigWith, withS3Endpoint, type Config } from '../shared/config.ts';
@@ -35,6 +36,17 @@ async function runApiChild(): Promise<void> {
   const { buildApp } = await import('../api/src/app.ts');
   const app = await buildApp(loadConfig());
   await app.listen({ host: '127.0.0.1', port: 0 });
+  // Asked at the end of each window: was this event loop itself held up (a stall), or was the
+  // process short of CPU (a slow request with a loop that kept turning)?
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  let cpu = process.cpuUsage();
+  process.on('message', () => {
+    const used = process.cpuUsage(cpu);
+    process.send!({ loopP99: delay.percentile(99) / 1e6, loopMax: delay.max / 1e6, cpuMs: (used.user + used.system) / 1000 });
+    delay.reset();
+    cpu = process.cpuUsage();
+  });
   process.send!({ port: (app.server.address() as AddressInfo).port });
   process.on('disconnect', () => void app.close().then(() => process.exit(0)));
 }
@@ -85,6 +97,8 @@ function bigModel(mb: number): { modelJson: object; weights: Uint8Array } {
 interface Env {
   baseUrl: string;
   config: Config;
+  /** The API's own event-loop delay and CPU time since the last call. */
+  apiLoop(): Promise<{ loopP99: number; loopMax: number; cpuMs: number }>;
   close(): Promise<void>;
 }
 
@@ -98,12 +112,18 @@ async function setUp(): Promise<Env> {
   const config = withS3Endpoint(loadConfigWith({
     LOG_LEVEL: 'warn', DATABASE_URL: withDb(base.databaseUrl, dbName), QUEUE_NAME: `bench-reg-${id}`, S3_BUCKET: `bench-reg-${id}`,
     ADMIN_API_KEY: ADMIN_KEY, RATE_LIMIT_PER_MINUTE: '10000000',
+    // The build of a 50 MB model can pass the default 30 s on a crowded host; the latency is what is measured here.
+    MODEL_INSPECT_TIMEOUT_MS: '180000',
   }), String(s3.info.endpoint));
   await applyMigrations(config.databaseUrl);
   const api = await start('api', [], configToEnv(config));
   return {
     baseUrl: `http://127.0.0.1:${api.info.port}`,
     config,
+    apiLoop: () => new Promise((resolve) => {
+      api.child.once('message', (m) => resolve(m as { loopP99: number; loopMax: number; cpuMs: number }));
+      api.child.send('loop');
+    }),
     async close() {
       api.child.disconnect();
       s3.child.disconnect();
@@ -116,9 +136,14 @@ async function setUp(): Promise<Env> {
 
 // ---- the measurement ---------------------------------------------------------------------
 
-async function call(env: Env, key: string, method: string, url: string, body?: unknown): Promise<{ id: string }> {
+/** A 503 says "retry" (an inspector child that could not start in time on a busy host): the bench does, twice. */
+async function call(env: Env, key: string, method: string, url: string, body?: unknown, tries = 3): Promise<{ id: string }> {
   const res = await fetch(env.baseUrl + url, { method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
   const json = (await res.json()) as { id: string };
+  if (res.status === 503 && tries > 1) {
+    console.log(`${method} ${url}: 503 ${JSON.stringify(json)}; retrying`);
+    return call(env, key, method, url, body, tries - 1);
+  }
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
@@ -167,10 +192,14 @@ interface Window {
   p99: number;
   max: number;
   ms: number;
+  /** The API process's own event-loop delay (p99, max) and CPU time in the window. */
+  loopP99: number;
+  loopMax: number;
+  cpuMs: number;
 }
 
-function summarize(lat: number[], ms: number): Window {
-  return { n: lat.length, p50: pct(lat, 50), p99: pct(lat, 99), max: Math.max(...lat), ms };
+async function summarize(env: Env, lat: number[], ms: number): Promise<Window> {
+  return { n: lat.length, p50: pct(lat, 50), p99: pct(lat, 99), max: Math.max(...lat), ms, ...(await env.apiLoop()) };
 }
 
 async function measure(env: Env, opts: { repeats: number; idleMs: number; mb: number }): Promise<{ idle: Window[]; reg: Window[] }> {
@@ -180,15 +209,16 @@ async function measure(env: Env, opts: { repeats: number; idleMs: number; mb: nu
   await call(env, key, 'POST', '/v1/models', { name: 'warm-up', uri: modelUri });
   const idle: Window[] = [];
   const reg: Window[] = [];
+  const show = (w: Window) => `p50 ${w.p50.toFixed(1)} p99 ${w.p99.toFixed(1)} max ${w.max.toFixed(1)} ms (n=${w.n}); API loop delay p99 ${w.loopP99.toFixed(1)} max ${w.loopMax.toFixed(1)} ms, API CPU ${(w.cpuMs / w.ms * 100).toFixed(0)}%`;
   for (let i = 0; i < opts.repeats; i++) {
+    await env.apiLoop();
     let t0 = performance.now();
-    idle.push(summarize(await sample(env, key, jobUrl, new Promise((r) => setTimeout(r, opts.idleMs))), performance.now() - t0));
+    idle.push(await summarize(env, await sample(env, key, jobUrl, new Promise((r) => setTimeout(r, opts.idleMs))), performance.now() - t0));
     t0 = performance.now();
     const registering = call(env, key, 'POST', '/v1/models', { name: `big-${i}`, uri: modelUri });
-    reg.push(summarize(await sample(env, key, jobUrl, registering), performance.now() - t0));
+    reg.push(await summarize(env, await sample(env, key, jobUrl, registering), performance.now() - t0));
     await registering;
-    const [a, b] = [idle.at(-1)!, reg.at(-1)!];
-    console.log(`repeat ${i + 1}: idle p50 ${a.p50.toFixed(1)} p99 ${a.p99.toFixed(1)} max ${a.max.toFixed(1)} ms (n=${a.n}) | registering (${(b.ms / 1000).toFixed(1)} s) p50 ${b.p50.toFixed(1)} p99 ${b.p99.toFixed(1)} max ${b.max.toFixed(1)} ms (n=${b.n})`);
+    console.log(`repeat ${i + 1}: idle ${show(idle.at(-1)!)}\n          registering (${(reg.at(-1)!.ms / 1000).toFixed(1)} s) ${show(reg.at(-1)!)}`);
   }
   return { idle, reg };
 }
@@ -199,8 +229,9 @@ function report(w: { idle: Window[]; reg: Window[] }): void {
     return `${name} ${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
   };
   console.log(`\nGET /v1/jobs/:id latency, ms, median (min–max) over ${w.idle.length} repeats:`);
-  console.log(`  idle:             ${line('p50', w.idle, 'p50')}  ${line('p99', w.idle, 'p99')}  ${line('max', w.idle, 'max')}`);
-  console.log(`  during register:  ${line('p50', w.reg, 'p50')}  ${line('p99', w.reg, 'p99')}  ${line('max', w.reg, 'max')}`);
+  for (const [name, ws] of [['idle:           ', w.idle], ['during register:', w.reg]] as const) {
+    console.log(`  ${name}  ${line('p50', ws, 'p50')}  ${line('p99', ws, 'p99')}  ${line('max', ws, 'max')}  | API loop delay ${line('p99', ws, 'loopP99')} ${line('max', ws, 'loopMax')}`);
+  }
   const p99 = median(w.reg.map((x) => x.p99));
   console.log(`  goal: p99 during registration under 50 ms: ${p99 < 50 ? 'met' : 'NOT met'} (${p99.toFixed(1)} ms)`);
 }
