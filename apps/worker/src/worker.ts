@@ -119,7 +119,12 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const storage = config.s3.endpoint ? new Storage({ ...config.s3, endpoint: config.s3.endpoint }) : undefined;
   const watch = watchDependencies({
     db, redis: queueConnection, storage, intervalMs: config.outage.probeIntervalMs, log,
-    onChange: async (down) => (down.length ? worker.pause(true) : worker.resume()),
+    onChange: async (down) => {
+      if (down.length) return worker.pause(true);
+      worker.resume();
+      // BullMQ's loop may have been on its way out when resume() came: start it again if it is not running.
+      setTimeout(() => { if (!worker.isRunning() && !worker.closing) void worker.run().catch((err: Error) => log.warn({ err: err.message }, 'worker did not restart')); }, 1_000).unref();
+    },
   });
 
   const beat = () => connection.set(workerKey(config.queueName, info.id), JSON.stringify(info), 'PX', HEARTBEAT_MS * 3).catch(() => undefined);
