@@ -29,6 +29,8 @@ export interface RunningWorker {
   info: WorkerInfo;
   /** The backend the training processes get, as the startup probe found it. */
   backend: ProbeResult['backend'];
+  /** The dependencies this worker finds down (it takes no new jobs meanwhile). */
+  down(): string[];
   close(): Promise<void>;
 }
 
@@ -136,6 +138,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   return {
     info,
     backend: probe.backend,
+    down: () => watch.down(),
     async close() {
       clearInterval(timer);
       clearInterval(reconciler);
