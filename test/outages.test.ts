@@ -195,6 +195,9 @@ describe('outages: an S3 outage longer than OUTAGE_BUDGET_MS', () => {
     assert.match(failed.error.message, /\bs3\b/, 'the error names the dependency');
     assert.equal(failed.attempts, 1, 'the outage spent no attempt');
     // While S3 is down the worker, with a free slot, takes no new job; it does once S3 is back.
+    for (const deadline = Date.now() + 60_000; !h.worker!.down().includes('s3'); await sleep(200)) {
+      assert.ok(Date.now() < deadline, 'the worker saw S3 down');
+    }
     const next = await submitJob(h.app, { type: 'pretrain', architecture: tinyMlp(3), hyperparameters: { epochs: 1, batchSize: 8, seed: 2 }, trainDatasetId: dataset.id });
     await sleep(2_500);
     const held = await s.direct.job.findUniqueOrThrow({ where: { id: next.id } });

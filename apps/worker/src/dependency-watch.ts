@@ -23,8 +23,14 @@ export interface WatchOptions {
   onChange(down: Dependency[]): void | Promise<void>;
 }
 
-/** A probe that neither answers nor fails within this counts as down. */
-const PROBE_TIMEOUT_MS = 3_000;
+/** A probe that neither answers nor fails within this counts as failed. */
+const PROBE_TIMEOUT_MS = 10_000;
+/**
+ * Failed probes in a row before a dependency counts as down: on a machine short
+ * of CPU a probe can be slow or late without anything being down, and pausing
+ * then would only keep jobs waiting.
+ */
+const DOWN_AFTER = 3;
 
 async function answers(probe: () => Promise<unknown>): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -38,6 +44,7 @@ async function answers(probe: () => Promise<unknown>): Promise<boolean> {
 
 export function watchDependencies(opts: WatchOptions): DependencyWatch {
   let down: Dependency[] = [];
+  const failures = new Map<Dependency, number>();
   let closed = false;
   let running = false;
   const probes: Array<[Dependency, () => Promise<unknown>]> = [
@@ -49,8 +56,9 @@ export function watchDependencies(opts: WatchOptions): DependencyWatch {
     if (running || closed) return;
     running = true;
     try {
-      const results = await Promise.all(probes.map(async ([name, fn]) => ((await answers(fn)) ? undefined : name)));
-      const now = results.filter((d): d is Dependency => d !== undefined);
+      const results = await Promise.all(probes.map(async ([name, fn]) => [name, await answers(fn)] as const));
+      for (const [name, ok] of results) failures.set(name, ok ? 0 : (failures.get(name) ?? 0) + 1);
+      const now = probes.map(([name]) => name).filter((name) => (failures.get(name) ?? 0) >= DOWN_AFTER);
       // Closed meanwhile: resuming now would restart a worker that is shutting down.
       if (closed) return;
       if (now.join() !== down.join()) {

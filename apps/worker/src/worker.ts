@@ -29,6 +29,8 @@ export interface RunningWorker {
   info: WorkerInfo;
   /** The backend the training processes get, as the startup probe found it. */
   backend: ProbeResult['backend'];
+  /** The dependencies this worker finds down (it takes no new jobs meanwhile). */
+  down(): string[];
   close(): Promise<void>;
 }
 
@@ -73,7 +75,12 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const storage = config.s3.endpoint ? new Storage({ ...config.s3, endpoint: config.s3.endpoint }) : undefined;
   const watch = watchDependencies({
     db, redis: queueConnection, storage, intervalMs: config.outage.probeIntervalMs, log,
-    onChange: async (down) => (down.length ? worker.pause(true) : worker.resume()),
+    onChange: async (down) => {
+      if (down.length) return worker.pause(true);
+      worker.resume();
+      // BullMQ's loop may have been on its way out when resume() came: start it again if it is not running.
+      setTimeout(() => { if (!worker.isRunning() && !worker.closing) void worker.run().catch((err: Error) => log.warn({ err: err.message }, 'worker did not restart')); }, 1_000).unref();
+    },
   });
   await beat();
   const timer = setInterval(beat, HEARTBEAT_MS);
@@ -93,7 +100,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     await connection.del(workerKey(config.queueName, info.id)).catch(() => undefined);
     await connection.quit().catch(() => undefined);
   };
-  return { info, backend: probe.backend, close };
+  return { info, backend: probe.backend, down: () => watch.down(), close };
 }
 
 function bullWorker(config: Config, connection: Redis): Worker<JobPayload> {
