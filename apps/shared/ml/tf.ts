@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_NATIVE_DIR, type TfBackendChoice } from '../config.ts';
 import { nativeLayout, readStamp } from './native-layout.ts';
+import { registerNativeKernels } from './native-kernels/index.ts';
 import { registerWasmGradKernels } from './wasm-kernels/index.ts';
 
 export { tf };
@@ -56,6 +57,8 @@ async function loadNative(opts: NativeOptions, hideGpus: boolean): Promise<boole
     throw new BackendUnavailableError(`native TensorFlow in ${layout.dir} failed to load (run npm run native:install again): ${(err as Error).message}`);
   }
   if (!(await tf.setBackend('tensorflow'))) throw new BackendUnavailableError('the tensorflow backend failed to start');
+  // tfjs's generic gradients run as many small ops; TensorFlow has fused ones.
+  registerNativeKernels();
   // tfjs-node runs every op on the first GPU TensorFlow lists, if it lists one.
   return (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
 }
