@@ -26,6 +26,9 @@ export interface BackendInfo {
 export interface NativeOptions {
   tfNativeDir: string;
   tfGpuAllowGrowth: boolean;
+  /** TensorFlow's thread pools; unset: TensorFlow's own defaults (one thread per core for each). */
+  tfIntraOpThreads?: number;
+  tfInterOpThreads?: number;
 }
 
 const DEFAULT_NATIVE: NativeOptions = { tfNativeDir: DEFAULT_NATIVE_DIR, tfGpuAllowGrowth: true };
@@ -51,6 +54,8 @@ async function loadNative(opts: NativeOptions, hideGpus: boolean): Promise<boole
   // TensorFlow reads these from the C environment when the backend creates its context.
   process.env.TF_FORCE_GPU_ALLOW_GROWTH = String(opts.tfGpuAllowGrowth);
   if (hideGpus) process.env.CUDA_VISIBLE_DEVICES = '-1';
+  if (opts.tfIntraOpThreads) process.env.TF_NUM_INTRAOP_THREADS = String(opts.tfIntraOpThreads);
+  if (opts.tfInterOpThreads) process.env.TF_NUM_INTEROP_THREADS = String(opts.tfInterOpThreads);
   try {
     await import(pathToFileURL(layout.entry).href);
   } catch (err) {
