@@ -5,7 +5,7 @@
 //   tsx apps/bench/transfer-ours.ts --data MNIST_IDX_DIR --epochs 1 --backend wasm --threads 2 [--seed 42]
 import { parseArgs } from 'node:util';
 import type { LayersModel } from '@tensorflow/tfjs';
-import type { TfBackendChoice } from '../shared/config.ts';
+import { loadConfig, type TfBackendChoice } from '../shared/config.ts';
 import { initBackend, tf } from '../shared/ml/tf.ts';
 import { buildModel } from '../worker/src/pipeline/build.ts';
 import { evaluate } from '../worker/src/pipeline/evaluate.ts';
@@ -30,11 +30,12 @@ const hp = recipeHp(epochs, Number(values.seed));
 const labels = ['0', '1', '2', '3', '4'];
 const noHooks = { shouldStop: () => false as const, onEpochEnd: async () => undefined };
 
-const backend = await initBackend(values.backend as TfBackendChoice);
-// Threads as the worker uses them: data-parallel peers on the single-threaded backends; a native
-// backend runs its own thread pool instead.
-const threads = backend.kind === 'wasm' || backend.kind === 'cpu' ? Number(values.threads) : 1;
-const peers = threads > 1 ? await TrainingPeers.start(threads - 1, backend) : undefined;
+// Threads as the worker uses them: data-parallel peers on the single-threaded backends; native
+// TensorFlow splits each op over its intra-op pool instead, set as the Keras anchor sets its own.
+const threads = Number(values.threads);
+const backend = await initBackend(values.backend as TfBackendChoice, { ...loadConfig(), tfIntraOpThreads: threads, tfInterOpThreads: 1 });
+const dataParallel = backend.kind === 'wasm' || backend.kind === 'cpu';
+const peers = dataParallel && threads > 1 ? await TrainingPeers.start(threads - 1, backend) : undefined;
 
 const [low, lowTest, high, highTest] = await Promise.all([
   loadDigits(values.data!, 'train', 0), loadDigits(values.data!, 'test', 0), loadDigits(values.data!, 'train', 5), loadDigits(values.data!, 'test', 5),

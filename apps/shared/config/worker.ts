@@ -51,6 +51,16 @@ export const tensorflow = {
   tfGpuAllowGrowth: bool('TF_FORCE_GPU_ALLOW_GROWTH', true, {
     doc: 'native TensorFlow on a GPU takes memory as it needs it rather than all of it up front, so training processes can share a card; passed to every training process',
   }),
+  // Also read by TensorFlow itself when the backend creates its context.
+  tfIntraOpThreads: int('TF_NUM_INTRAOP_THREADS', () => availableParallelism(), {
+    min: 1,
+    shown: 'CPU count',
+    doc: 'threads native TensorFlow splits one op over (its intra-op pool, as Keras\'s `set_intra_op_parallelism_threads`)',
+  }),
+  tfInterOpThreads: int('TF_NUM_INTEROP_THREADS', 1, {
+    min: 1,
+    doc: 'native TensorFlow\'s inter-op pool: tfjs runs one op at a time, so more threads there only wait',
+  }),
 };
 
 /** What `npm run native:install` gets, from where (apps/native/install.ts). Not part of the service's Config. */

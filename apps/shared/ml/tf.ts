@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_NATIVE_DIR, type TfBackendChoice } from '../config.ts';
 import { nativeLayout, readStamp } from './native-layout.ts';
+import { registerNativeKernels } from './native-kernels/index.ts';
 import { registerWasmGradKernels } from './wasm-kernels/index.ts';
 
 export { tf };
@@ -25,6 +26,9 @@ export interface BackendInfo {
 export interface NativeOptions {
   tfNativeDir: string;
   tfGpuAllowGrowth: boolean;
+  /** TensorFlow's thread pools; unset: TensorFlow's own defaults (one thread per core for each). */
+  tfIntraOpThreads?: number;
+  tfInterOpThreads?: number;
 }
 
 const DEFAULT_NATIVE: NativeOptions = { tfNativeDir: DEFAULT_NATIVE_DIR, tfGpuAllowGrowth: true };
@@ -50,12 +54,16 @@ async function loadNative(opts: NativeOptions, hideGpus: boolean): Promise<boole
   // TensorFlow reads these from the C environment when the backend creates its context.
   process.env.TF_FORCE_GPU_ALLOW_GROWTH = String(opts.tfGpuAllowGrowth);
   if (hideGpus) process.env.CUDA_VISIBLE_DEVICES = '-1';
+  if (opts.tfIntraOpThreads) process.env.TF_NUM_INTRAOP_THREADS = String(opts.tfIntraOpThreads);
+  if (opts.tfInterOpThreads) process.env.TF_NUM_INTEROP_THREADS = String(opts.tfInterOpThreads);
   try {
     await import(pathToFileURL(layout.entry).href);
   } catch (err) {
     throw new BackendUnavailableError(`native TensorFlow in ${layout.dir} failed to load (run npm run native:install again): ${(err as Error).message}`);
   }
   if (!(await tf.setBackend('tensorflow'))) throw new BackendUnavailableError('the tensorflow backend failed to start');
+  // tfjs's generic gradients run as many small ops; TensorFlow has fused ones.
+  registerNativeKernels();
   // tfjs-node runs every op on the first GPU TensorFlow lists, if it lists one.
   return (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
 }

@@ -34,11 +34,16 @@ function gathered(t: Tensor, rows: Int32Array): Tensor {
 }
 
 export function localStep(m: Trainable, rows: BatchRows, opts: StepOptions): BatchStep {
-  const [xb, yb] = [gathered(rows.x, rows.batch), gathered(rows.y, rows.batch)];
+  const [xb, yb] = tf.tidy(() => {
+    const index = tf.tensor1d(rows.batch, 'int32');
+    return [tf.gather(rows.x, index), tf.gather(rows.y, index)];
+  });
   try {
     const g = shardGradients(m, xb, yb, { ...opts, masks: { ...opts.dropout, rows: rows.batch } });
-    const [loss, hits] = [g.loss.dataSync()[0], g.hits.dataSync()[0]];
-    tf.dispose([g.loss, g.hits]);
+    // One read back per step (hits are counts, exact in float32).
+    const both = tf.tidy(() => tf.stack([g.loss, g.hits.toFloat()]));
+    const [loss, hits] = both.dataSync();
+    tf.dispose([g.loss, g.hits, both]);
     return { loss, hits, grads: g.grads };
   } finally {
     tf.dispose([xb, yb]);
