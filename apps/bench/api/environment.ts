@@ -64,7 +64,8 @@ export class BenchEnv {
   #s3Dir?: string;
   #dbCreated = false;
 
-  async open(instances: number): Promise<Target> {
+  /** `cpuProf`: a directory for the API processes' V8 CPU profiles (written when they exit). */
+  async open(instances: number, cpuProf?: string): Promise<Target> {
     await this.#adminQuery(`CREATE DATABASE "${this.dbName}"`);
     this.#dbCreated = true;
     await applyMigrations(this.databaseUrl);
@@ -86,7 +87,8 @@ export class BenchEnv {
     for (let i = 0; i < instances; i++) {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
-      this.#children.push(await startProcess(['apps/api/src/server.ts'], { ...configToEnv(config), PORT: String(port), NODE_ENV: 'production' }, async () => (await fetch(`${url}/healthz`)).ok));
+      const prof = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
+      this.#children.push(await startProcess([...prof, 'apps/api/src/server.ts'], { ...configToEnv(config), PORT: String(port), NODE_ENV: 'production' }, async () => (await fetch(`${url}/healthz`)).ok));
       baseUrls.push(url);
     }
     const helloPort = await freePort();

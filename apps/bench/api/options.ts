@@ -15,10 +15,12 @@ export interface BenchOptions {
   scenarios: Scenario[];
   /** Write the runs as JSON here too. */
   json?: string;
+  /** Run the API with --cpu-prof, writing its profile into this directory. */
+  cpuProf?: string;
 }
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: npm run bench:api -- [--seconds 5] [--repeats 3] [--connections 50] [--instances 1] [--only get,post] [--json out.json]`);
+  console.error(`${message}\nusage: npm run bench:api -- [--seconds 5] [--repeats 3] [--connections 50] [--instances 1] [--only get,post] [--json out.json] [--cpu-prof dir]`);
   process.exit(2);
 }
 
@@ -38,6 +40,7 @@ export function readOptions(args = process.argv.slice(2)): BenchOptions {
       instances: { type: 'string', default: '1' },
       only: { type: 'string' },
       json: { type: 'string' },
+      'cpu-prof': { type: 'string' },
     },
   });
   const scenarios = values.only ? values.only.split(',').map((s) => s.trim()) : [...SCENARIOS];
@@ -49,5 +52,6 @@ export function readOptions(args = process.argv.slice(2)): BenchOptions {
     instances: positiveInt('instances', values.instances),
     scenarios: scenarios as Scenario[],
     json: values.json,
+    cpuProf: values['cpu-prof'],
   };
 }

@@ -13,7 +13,7 @@ const opts = readOptions();
 const env = new BenchEnv();
 let failed = false;
 try {
-  const target = await env.open(opts.instances);
+  const target = await env.open(opts.instances, opts.cpuProf);
   const first = await fetch(`${target.baseUrls[0]}/v1/jobs/${target.jobId}`, { headers: { authorization: `Bearer ${target.key}` } });
   const etag = first.headers.get('etag') ?? undefined;
   const scenarios = opts.scenarios.filter((s) => s !== 'get-304' || etag);
