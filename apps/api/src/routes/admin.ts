@@ -90,7 +90,10 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     handler: async (req) => {
       const found = await app.db.apiKey.findUnique({ where: { id: req.params.id } });
       if (!found) throw new NotFoundError('api_key', req.params.id);
-      return keyView(found.revokedAt ? found : await app.db.apiKey.update({ where: { id: found.id }, data: { revokedAt: new Date() } }));
+      if (found.revokedAt) return keyView(found);
+      const revoked = await app.db.apiKey.update({ where: { id: found.id }, data: { revokedAt: new Date() } });
+      await app.apiKeyRevoked(found.hash);
+      return keyView(revoked);
     },
   });
 };
