@@ -4,12 +4,13 @@ import type { Static } from '@sinclair/typebox';
 import type { ApiKeySchema, CreatedApiKey as CreatedApiKeySchema, CreateKeyBody, CreateTenantBody, TenantSchema } from '../api/src/schemas/admin.ts';
 import type { ErrorSchema, PageQuery } from '../api/src/schemas/common.ts';
 import type { CreateDatasetBody, DatasetSchema } from '../api/src/schemas/datasets.ts';
-import type { CheckpointsResponse, EpochMetricSchema, JobEventQuery, JobEventSchema, JobListQuery, JobSchema, WebhookDeliveriesResponse } from '../api/src/schemas/jobs.ts';
+import type { CheckpointsResponse, JobEventQuery, JobEventSchema, JobListQuery, JobSchema, WebhookDeliveriesResponse } from '../api/src/schemas/jobs.ts';
 import type { ModelSchema, RegisterModelBody, SignedUrlResponse } from '../api/src/schemas/models.ts';
 import type { CreateUploadBody, UploadResponse } from '../api/src/schemas/uploads.ts';
 import type { CreateJobSchema } from '../shared/jobs/spec.ts';
-import type { Evaluation as WorkerEvaluation } from '../worker/src/pipeline/evaluate.ts';
-import type { Comparison } from '../worker/src/pipeline/compare.ts';
+import type { EpochMetric } from '../shared/jobs/columns.ts';
+import type { Comparison, Evaluation } from '../shared/jobs/evaluation.ts';
+import type { JobEventData, JobEventType, TypedJobEvent } from '../shared/jobs/events.ts';
 
 /** Fields whose schema has a default: the server fills them in, so callers may leave them out. */
 type WithDefaults<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
@@ -36,12 +37,11 @@ export type ModelFile = 'model.json' | 'weights.bin';
 export type CreateUploadInput = Static<typeof CreateUploadBody>;
 export type Upload = Static<typeof UploadResponse>;
 
-export type EpochMetric = Static<typeof EpochMetricSchema>;
-/** The job's evaluation as the worker writes it, with the scratch comparison when the job asked for one. */
-export type Evaluation = WorkerEvaluation & { comparison?: Comparison };
-export type { Comparison };
+/** The job's evaluation (apps/shared/jobs/evaluation.ts), with the scratch comparison when the job asked for one. */
+export type { Comparison, EpochMetric, Evaluation };
 type JobBase = Static<typeof JobSchema>;
-export type Job = Omit<JobBase, 'latestMetrics' | 'evaluation'> & { latestMetrics: EpochMetric | null; evaluation: Evaluation | null };
+/** `latestMetrics` is a `Type.Ref` in the schema, typed here. */
+export type Job = Omit<JobBase, 'latestMetrics'> & { latestMetrics: EpochMetric | null };
 export type JobStatus = Job['status'];
 export type CreateJobInput = WithDefaults<Static<typeof CreateJobSchema>, 'type' | 'freeze'>;
 export type JobListParams = Partial<JobListQuery>;
@@ -54,12 +54,14 @@ export type JobCheckpoints = Static<typeof CheckpointsResponse>;
 export type WebhookDeliveries = Static<typeof WebhookDeliveriesResponse>;
 
 export type JobEvent = Static<typeof JobEventSchema>;
+/** The same event with `data` typed by its `type` (apps/shared/jobs/events.ts): narrow on `type`. */
+export type { JobEventData, JobEventType, TypedJobEvent };
 export type JobEventParams = Partial<JobEventQuery>;
 export interface JobEventPage extends Page<JobEvent> {
   jobId: string;
 }
-/** `data` of an `epoch` event (apps/worker/src/job-records.ts). */
-export type EpochEventData = Omit<EpochMetric, 'epoch'> & { epoch: number; totalEpochs: number };
+/** `data` of an `epoch` event. */
+export type EpochEventData = JobEventData<'epoch'>;
 
 export type Tenant = Static<typeof TenantSchema>;
 export type CreateTenantInput = Static<typeof CreateTenantBody>;

@@ -153,24 +153,28 @@ export const CreateJobSchema = Type.Object(
 );
 export type CreateJob = Static<typeof CreateJobSchema>;
 
-/** What is stored on the job and read by the worker: every default filled in. */
-export interface JobSpec {
-  type: 'finetune' | 'pretrain';
-  name?: string;
-  baseModelId?: string;
-  cutLayer?: string;
-  freeze: Freeze;
-  head: LayerSpec[];
-  architecture?: LayerSpec[];
-  hyperparameters: Hyperparameters;
+const FreezeSchema = Type.Union([Type.Literal('all'), Type.Literal('none'), FreezeTopSchema, FreezeGradualSchema]);
+
+/** What is stored on the job (its spec column) and read by the worker: every default filled in. */
+export const JobSpecSchema = Type.Object({
+  type: Type.Union([Type.Literal('finetune'), Type.Literal('pretrain')]),
+  name: Type.Optional(Type.String()),
+  baseModelId: Type.Optional(Type.String()),
+  /** The base layer the head sits on, by name. */
+  cutLayer: Type.Optional(Type.String()),
+  freeze: FreezeSchema,
+  head: Type.Array(LayerSpecSchema),
+  architecture: Type.Optional(Type.Array(LayerSpecSchema)),
+  hyperparameters: HyperparametersSchema,
   /** The training set's labels, in class-index order. */
-  labels: string[];
-  trainDatasetId: string;
-  validationDatasetId?: string;
-  testDatasetId?: string;
-  compareWithScratch: boolean;
-  targetValAccuracy: number;
-}
+  labels: Type.Array(Type.String()),
+  trainDatasetId: Type.String(),
+  validationDatasetId: Type.Optional(Type.String()),
+  testDatasetId: Type.Optional(Type.String()),
+  compareWithScratch: Type.Boolean(),
+  targetValAccuracy: Type.Number(),
+});
+export type JobSpec = Static<typeof JobSpecSchema>;
 
 export const DEFAULT_HYPERPARAMETERS: Hyperparameters = {
   epochs: 3,

@@ -3,10 +3,14 @@
 // it claimed with. A zombie (a worker whose lease lapsed and was taken over)
 // finds the token moved on, and its write is rolled back with lease_lost.
 import type { Db } from '../../shared/db/prisma.ts';
-import { Prisma } from '../../shared/generated/prisma/client.ts';
+import type { Prisma } from '../../shared/generated/prisma/client.ts';
 import type { JobStage } from '../../shared/generated/prisma/enums.ts';
 import { ConflictError } from '../../shared/errors.ts';
-import { jobEvent, type JobEventType } from '../../shared/jobs/events.ts';
+import { jobEvent, type JobEventData, type JobEventType } from '../../shared/jobs/events.ts';
+import { failedFields, JobStore, jobUpdate, type JobFields, type TransitionOptions } from '../../shared/jobs/job-store.ts';
+import type { ResumePoint } from '../../shared/jobs/columns.ts';
+import { decodeInterruptRequest, decodeResumePoint } from '../../shared/jobs/decode.ts';
+import type { JobStatus } from '../../shared/jobs/status.ts';
 import type { EpochResult } from './pipeline/train.ts';
 
 export class LeaseLostError extends ConflictError {
@@ -22,24 +26,23 @@ export interface Claim {
   /** This attempt, 1-based. */
   attempt: number;
   /** The status before the claim: running means an earlier attempt ended without a word. */
-  previousStatus: string;
+  previousStatus: JobStatus;
   resumePoint: ResumePoint | null;
 }
 
-export interface ResumePoint {
-  prefix: string;
-  epoch: number;
-  batch: number;
-}
+export type { ResumePoint };
 
 export class JobRecords {
   private token = -1;
+  private readonly store: JobStore;
 
   constructor(
     private readonly db: Db,
     readonly jobId: string,
     private readonly leaseMs: number,
-  ) {}
+  ) {
+    this.store = new JobStore(db);
+  }
 
   /**
    * Takes the job unless it is finished, cancelled, paused, or held by a live
@@ -52,7 +55,7 @@ export class JobRecords {
   async claim(backend: string, maxRunning = Infinity): Promise<Claim | null | 'deferred'> {
     const now = new Date();
     return this.db.$transaction(async (tx) => {
-      const before = await tx.job.findUnique({ where: { id: this.jobId }, select: { status: true, leaseExpiresAt: true, tenantId: true, cancelRequestedAt: true } });
+      const before = await tx.job.findUnique({ where: { id: this.jobId }, select: { status: true, leaseExpiresAt: true, tenantId: true, cancelRequestedAt: true, attempts: true } });
       if (!before) return null;
       const takeable = ['queued', 'running'].includes(before.status) && !before.cancelRequestedAt && (!before.leaseExpiresAt || before.leaseExpiresAt < now);
       if (takeable && Number.isFinite(maxRunning)) {
@@ -66,19 +69,16 @@ export class JobRecords {
             await jobEvent(tx, this.jobId, 'deferred', { reason: 'MAX_RUNNING_JOBS_PER_TENANT', limit: maxRunning, running });
           }
           // A shutdown asked of the worker that took it concerns that worker only: this job never ran there.
-          await tx.job.updateMany({ where: { id: this.jobId, status: 'queued', interruptRequest: 'shutdown' }, data: { interruptRequest: null } });
+          await tx.job.updateMany({ where: { id: this.jobId, status: 'queued', interruptRequest: 'shutdown' }, data: jobUpdate({ interruptRequest: null }) });
           return 'deferred';
         }
       }
-      const taken = await tx.job.updateMany({
-        where: {
-          id: this.jobId,
-          status: { in: ['queued', 'running'] },
-          cancelRequestedAt: null,
-          OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lt: now } }],
-        },
-        data: {
-          status: 'running',
+      const taken = await this.store.transition(
+        tx,
+        this.jobId,
+        ['queued', 'running'],
+        'running',
+        {
           leaseToken: { increment: 1 },
           leaseExpiresAt: new Date(now.getTime() + this.leaseMs),
           attempts: { increment: 1 },
@@ -87,28 +87,37 @@ export class JobRecords {
           errorCode: null,
           errorMessage: null,
         },
-      });
-      if (taken.count === 0) return null;
+        {
+          where: { cancelRequestedAt: null, OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lt: now } }] },
+          before: before.status === 'running' ? [{ type: 'interrupted', data: { attempt: before.attempts, reason: 'worker_lost' } }] : [],
+        },
+      );
+      if (!taken) return null;
       const job = await tx.job.findUniqueOrThrow({ where: { id: this.jobId } });
       if (!job.startedAt) await tx.job.update({ where: { id: this.jobId }, data: { startedAt: now } });
       this.token = job.leaseToken;
-      if (before.status === 'running') {
-        await jobEvent(tx, this.jobId, 'interrupted', { attempt: job.attempts - 1, reason: 'worker_lost' });
-      }
-      await jobEvent(tx, this.jobId, 'status', { status: 'running' });
-      return { token: job.leaseToken, attempt: job.attempts, previousStatus: before.status, resumePoint: job.resumePoint as ResumePoint | null };
+      return { token: job.leaseToken, attempt: job.attempts, previousStatus: before.status, resumePoint: decodeResumePoint.nullable(job.resumePoint, job.id) };
     });
   }
 
   /** Runs writes only while this worker still holds the lease; renews it on the way. */
-  private fenced<T>(write: (tx: Tx) => Promise<T>, data: Prisma.JobUpdateManyMutationInput = {}): Promise<T> {
+  private fenced<T>(write: (tx: Tx) => Promise<T>, fields: JobFields = {}): Promise<T> {
     return this.db.$transaction(async (tx) => {
       const held = await tx.job.updateMany({
         where: { id: this.jobId, leaseToken: this.token },
-        data: { leaseExpiresAt: new Date(Date.now() + this.leaseMs), ...data },
+        data: jobUpdate({ leaseExpiresAt: new Date(Date.now() + this.leaseMs), ...fields }),
       });
       if (held.count === 0) throw new LeaseLostError(this.jobId);
       return write(tx);
+    });
+  }
+
+  /** The running job's next status, written only while this worker still holds the lease. */
+  private settle(to: JobStatus, fields: JobFields, opts: Pick<TransitionOptions, 'event' | 'before'> & { write?: (tx: Tx) => Promise<unknown> } = {}) {
+    return this.db.$transaction(async (tx) => {
+      const moved = await this.store.transition(tx, this.jobId, 'running', to, { leaseExpiresAt: new Date(Date.now() + this.leaseMs), ...fields }, { where: { leaseToken: this.token }, event: opts.event, before: opts.before });
+      if (!moved) throw new LeaseLostError(this.jobId);
+      await opts.write?.(tx);
     });
   }
 
@@ -124,16 +133,15 @@ export class JobRecords {
     return this.fenced((tx) => jobEvent(tx, this.jobId, 'stage', { stage }), { stage });
   }
 
-  event(type: JobEventType, data: Record<string, unknown> = {}) {
+  event<K extends JobEventType>(type: K, data: JobEventData<K>) {
     return this.fenced((tx) => jobEvent(tx, this.jobId, type, data));
   }
 
   /** Cancel, pause or shutdown, as asked through Postgres by any API instance or the worker's parent. */
   async stopRequested(): Promise<'cancel' | 'pause' | 'shutdown' | false> {
-    const job = await this.db.job.findUnique({ where: { id: this.jobId }, select: { cancelRequestedAt: true, interruptRequest: true, leaseToken: true } });
+    const job = await this.db.job.findUnique({ where: { id: this.jobId }, select: { cancelRequestedAt: true, interruptRequest: true } });
     if (job?.cancelRequestedAt) return 'cancel';
-    if (job?.interruptRequest === 'pause' || job?.interruptRequest === 'shutdown') return job.interruptRequest;
-    return false;
+    return (job && decodeInterruptRequest.nullable(job.interruptRequest, this.jobId)) ?? false;
   }
 
   /** Clears what an earlier attempt recorded past the point this one continues from. */
@@ -141,7 +149,7 @@ export class JobRecords {
     return this.fenced(async (tx) => {
       await tx.epochMetric.deleteMany({ where: { jobId: this.jobId, epoch: { gt: epoch } } });
       await tx.checkpoint.deleteMany({ where: { jobId: this.jobId, epoch: { gt: epoch } } });
-      await tx.job.update({ where: { id: this.jobId }, data: { evaluation: Prisma.DbNull } });
+      await tx.job.update({ where: { id: this.jobId }, data: jobUpdate({ evaluation: null }) });
     });
   }
 
@@ -162,56 +170,34 @@ export class JobRecords {
         await tx.checkpoint.upsert({ where: key, create: { jobId: this.jobId, epoch: r.epoch, ...checkpoint }, update: checkpoint });
         await jobEvent(tx, this.jobId, 'epoch', { epoch: r.epoch, totalEpochs, ...metrics });
       },
-      { epoch: r.epoch, progress: r.epoch / totalEpochs, latestMetrics: { epoch: r.epoch, ...metrics }, resumePoint: Prisma.DbNull },
+      { epoch: r.epoch, progress: r.epoch / totalEpochs, latestMetrics: { epoch: r.epoch, ...metrics }, resumePoint: null },
     );
   }
 
   /** Pause or shutdown: the job keeps its place and lets go of its lease. */
   interrupt(reason: 'pause' | 'shutdown', point: ResumePoint | null) {
-    const status = reason === 'pause' ? 'paused' : 'queued';
-    return this.fenced(
-      async (tx) => {
-        await jobEvent(tx, this.jobId, 'interrupted', { reason, ...(point ? { epoch: point.epoch, batch: point.batch } : {}) });
-        await jobEvent(tx, this.jobId, 'status', { status });
-      },
-      { status, resumePoint: (point ?? Prisma.DbNull) as never, interruptRequest: null, leaseExpiresAt: new Date() },
-    );
+    return this.settle(reason === 'pause' ? 'paused' : 'queued', { resumePoint: point, interruptRequest: null, leaseExpiresAt: new Date() }, {
+      before: [{ type: 'interrupted', data: { reason, ...(point ? { epoch: point.epoch, batch: point.batch } : {}) } }],
+    });
   }
 
-  finishCancelled(checkpoints: number) {
-    const message = checkpoints > 0 ? `The job was cancelled; its ${checkpoints} checkpoint(s) are kept` : 'The job was cancelled before any checkpoint';
-    return this.fenced(
-      (tx) => jobEvent(tx, this.jobId, 'status', { status: 'cancelled', checkpointsKept: checkpoints }),
-      { status: 'cancelled', finishedAt: new Date(), errorCode: 'job_cancelled', errorMessage: message, leaseExpiresAt: null },
-    );
+  finishCancelled() {
+    return this.db.$transaction(async (tx) => {
+      if (!(await this.store.cancel(tx, this.jobId, 'running', {}, { where: { leaseToken: this.token } }))) throw new LeaseLostError(this.jobId);
+    });
   }
 
   finishFailed(code: string, message: string) {
-    return this.fenced(
-      (tx) => jobEvent(tx, this.jobId, 'status', { status: 'failed', code, message }),
-      { status: 'failed', finishedAt: new Date(), errorCode: code, errorMessage: message, leaseExpiresAt: null },
-    );
+    return this.settle('failed', failedFields(code, message), { event: { code, message } });
   }
 
   /** Success: the output model and the job's final state in one transaction. */
-  finishSucceeded(write: (tx: Tx) => Promise<unknown>, data: Prisma.JobUpdateManyMutationInput) {
-    return this.fenced(
-      async (tx) => {
-        await write(tx);
-        await jobEvent(tx, this.jobId, 'status', { status: 'succeeded' });
-      },
-      { ...data, status: 'succeeded', progress: 1, finishedAt: new Date(), leaseExpiresAt: null, resumePoint: Prisma.DbNull },
-    );
+  finishSucceeded(write: (tx: Tx) => Promise<unknown>, fields: Pick<JobFields, 'evaluation' | 'bestCheckpoint'>) {
+    return this.settle('succeeded', { ...fields, progress: 1, finishedAt: new Date(), leaseExpiresAt: null, resumePoint: null }, { write });
   }
 
   /** A transient failure that will be retried: the job waits in the queue again, and lets go of its lease. */
   requeue(code: string, message: string, attempt: number) {
-    return this.fenced(
-      async (tx) => {
-        await jobEvent(tx, this.jobId, 'retry', { code, message, attempt });
-        await jobEvent(tx, this.jobId, 'status', { status: 'queued' });
-      },
-      { status: 'queued', errorCode: code, errorMessage: message, leaseExpiresAt: new Date() },
-    );
+    return this.settle('queued', { errorCode: code, errorMessage: message, leaseExpiresAt: new Date() }, { before: [{ type: 'retry', data: { code, message, attempt } }] });
   }
 }

@@ -3,12 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../shared/db/prisma.ts';
 import { AppError, UnprocessableError } from '../../shared/errors.ts';
-import type { JobSpec } from '../../shared/jobs/spec.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { s3IOHandler } from '../../shared/ml/s3-io-handler.ts';
 import { summarize } from '../../shared/ml/model-summary.ts';
 import type { BackendInfo } from '../../shared/ml/tf.ts';
-import type { StoredSource } from '../../shared/data/dataset-source.ts';
 import type { Storage } from '../../shared/storage/s3-storage.ts';
 import { JobRecords, LeaseLostError, type Claim } from './job-records.ts';
 import { loadJobData } from './job-data.ts';
@@ -23,7 +21,9 @@ import { loadModel } from './pipeline/load.ts';
 import { train, type OptimizerState, type StopReason, type TrainPoint } from './pipeline/train.ts';
 import { saveCheckpoint } from './checkpoint-io.ts';
 import { findResume } from './resume.ts';
-import { TERMINAL_STATUSES, jobEvent } from '../../shared/jobs/events.ts';
+import { TERMINAL_STATUSES } from '../../shared/jobs/status.ts';
+import { JobStore } from '../../shared/jobs/job-store.ts';
+import { decodeLayers, decodeSource, decodeSpec, toJson } from '../../shared/jobs/decode.ts';
 import type { TrainingPeers } from './parallel/training-peers.ts';
 import type { ModelInspector } from '../../shared/ml/model-inspector.ts';
 
@@ -93,11 +93,7 @@ async function claimOrSettle(ctx: RunContext, records: JobRecords, log: Logger):
     const leaseLive = job.status === 'running' && job.leaseExpiresAt !== null && job.leaseExpiresAt.getTime() > Date.now();
     if (job.cancelRequestedAt && !leaseLive) {
       // Cancelled while no worker held it (queued, or its worker died): settle it here.
-      const settled = await ctx.db.job.updateMany({
-        where: { id: jobId, status: { in: ['queued', 'running'] }, OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lt: new Date() } }] },
-        data: { status: 'cancelled', finishedAt: new Date(), errorCode: 'job_cancelled', errorMessage: 'The job was cancelled; its checkpoints are kept', leaseExpiresAt: null },
-      });
-      if (settled.count > 0) await jobEvent(ctx.db, jobId, 'status', { status: 'cancelled' });
+      await new JobStore(ctx.db).cancel(ctx.db, jobId, ['queued', 'running'], {}, { where: { OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lt: new Date() } }] } });
       return 'cancelled';
     }
     const claim = await records.claim(ctx.backend.kind, ctx.maxRunningPerTenant);
@@ -145,7 +141,7 @@ async function runClaimed(ctx: RunContext, records: JobRecords, claim: Claim, at
   });
   log.info({ type: job.type, attempt: claim.attempt, backend: ctx.backend.kind }, 'job started');
 
-  const spec = job.spec as unknown as JobSpec;
+  const spec = decodeSpec(job.spec, job.id);
   const hp = spec.hyperparameters;
   let parts: ModelParts | undefined;
   let scratch: ModelParts | undefined;
@@ -181,9 +177,10 @@ async function runClaimed(ctx: RunContext, records: JobRecords, claim: Claim, at
     return 'retry';
   }
 
-  const data = await loadJobData(ctx.storage, spec.labels, { source: job.trainDataset.source as StoredSource }, {
-    validation: job.validationDataset ? { source: job.validationDataset.source as StoredSource } : undefined,
-    test: job.testDataset ? { source: job.testDataset.source as StoredSource } : undefined,
+  const source = (d: { id: string; source: unknown }) => ({ source: decodeSource(d.source, d.id) });
+  const data = await loadJobData(ctx.storage, spec.labels, source(job.trainDataset), {
+    validation: job.validationDataset ? source(job.validationDataset) : undefined,
+    test: job.testDataset ? source(job.testDataset) : undefined,
     validationSplit: hp.validationSplit,
     seed: hp.seed,
   }).catch(async (err) => fail(err));
@@ -291,7 +288,7 @@ async function runClaimed(ctx: RunContext, records: JobRecords, claim: Claim, at
           storagePrefix: prefix,
           inputShape: summary.inputShape,
           outputShape: summary.outputShape,
-          layers: summary.layers as never,
+          layers: toJson(decodeLayers, summary.layers),
           labels: spec.labels,
           totalParams: summary.totalParams,
           trainableParams: summary.trainableParams,
@@ -301,7 +298,7 @@ async function runClaimed(ctx: RunContext, records: JobRecords, claim: Claim, at
         },
       }),
       {
-        evaluation: evaluation as never,
+        evaluation,
         bestCheckpoint: result.main.best
           ? { ...result.main.best, earlyStopped: result.main.earlyStopped, fastPath: result.main.fastPath, threads: result.main.threads, featureCache: features ? (features.hit ? 'hit' : 'miss') : null }
           : undefined,
@@ -327,7 +324,7 @@ async function runClaimed(ctx: RunContext, records: JobRecords, claim: Claim, at
       case 'shutdown':
         return 'handed_back';
       case 'cancel':
-        await records.finishCancelled(await ctx.db.checkpoint.count({ where: { jobId } }));
+        await records.finishCancelled();
         log.info('job cancelled');
         return 'cancelled';
     }

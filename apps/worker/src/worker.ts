@@ -13,7 +13,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { probeBackend, type ProbeResult } from '../../shared/ml/backend-probe.ts';
 import { createQueue, createRedis, type JobPayload } from '../../shared/queue/contract.ts';
 import { ensureEnqueued, reconcile } from '../../shared/queue/reconcile.ts';
-import { jobEvent } from '../../shared/jobs/events.ts';
+import { failedFields, JobStore } from '../../shared/jobs/job-store.ts';
 import { workerKey, type WorkerInfo } from '../../shared/queue/workers.ts';
 
 const PROCESSOR = fileURLToPath(new URL('./sandbox.ts', import.meta.url));
@@ -57,6 +57,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   });
   worker.on('error', (err) => log.error({ err }, 'worker error'));
   const db = createDb(config.databaseUrl, { poolMax: 2 });
+  const store = new JobStore(db);
   const queueConnection = createRedis(config);
   const queue = createQueue(config, queueConnection);
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
@@ -76,12 +77,8 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     // The sandbox records its own outcomes; this catches what it could not: a killed child, a job stalled too often.
     const crashed = /exit code|stalled|signal/i.test(err.message);
     if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
-      track(db.job
-        .updateMany({
-          where: { id: jobId, status: { in: ['queued', 'running'] } },
-          data: { status: 'failed', finishedAt: new Date(), errorCode: crashed ? 'worker_crashed' : 'internal_error', errorMessage: 'The training process died on its last attempt; see the worker log', leaseExpiresAt: null },
-        })
-        .then((r) => (r.count > 0 ? jobEvent(db, jobId, 'status', { status: 'failed', code: crashed ? 'worker_crashed' : 'internal_error' }) : undefined)));
+      const code = crashed ? 'worker_crashed' : 'internal_error';
+      track(store.transition(db, jobId, ['queued', 'running'], 'failed', failedFields(code, 'The training process died on its last attempt; see the worker log'), { event: { code } }));
     } else if (crashed) {
       // Its training process is dead, so nobody holds the lease: the retry need not wait for it to lapse.
       track(db.job.updateMany({ where: { id: jobId, status: 'running' }, data: { leaseExpiresAt: new Date() } }));
@@ -126,7 +123,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       // Ask our running jobs to finish their batch, checkpoint, and go back to the queue.
       if (active.size) {
         // Queued too: a job this worker took whose training process has not claimed it yet stops at its first batch.
-        await db.job.updateMany({ where: { id: { in: [...active] }, status: { in: ['queued', 'running'] }, interruptRequest: null }, data: { interruptRequest: 'shutdown' } })
+        await store.requestInterrupt({ id: { in: [...active] }, status: { in: ['queued', 'running'] }, interruptRequest: null }, 'shutdown')
           .catch((err: Error) => log.error({ err: err.message }, 'could not ask running jobs to hand back'));
       }
       // Wait for running jobs up to the grace period, then stop them; their locks lapse and another worker retries them.

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Config } from '../../../shared/config.ts';
 import type { CreateJob } from '../../../shared/jobs/spec.ts';
+import { decodeJobEvent } from '../../../shared/jobs/decode.ts';
 import { errorResponses, IdParams } from '../schemas/common.ts';
 import { BadRequestError } from '../../../shared/errors.ts';
 import { CheckpointsResponse, CreateJobBody, JobEventPage, jobEventQuery, jobGetQuery, jobListQuery, JobPage, MetricsResponse, WebhookDeliveriesResponse } from '../schemas/jobs.ts';
@@ -10,8 +11,7 @@ import { checkPageSize } from '../services/pagination.ts';
 import { JobService, jobView } from '../services/jobs.ts';
 import { tenantOf } from '../plugins/auth.ts';
 
-type EventRow = { id: bigint; type: string; data: unknown; createdAt: Date };
-const eventView = (e: EventRow) => ({ id: e.id.toString(), type: e.type, data: e.data as Record<string, unknown>, createdAt: e.createdAt.toISOString() });
+const eventView = decodeJobEvent;
 
 function eventCursor(query: string | undefined, lastEventId: string | string[] | undefined): bigint {
   const raw = query ?? (typeof lastEventId === 'string' ? lastEventId : undefined);
@@ -158,17 +158,16 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
       response: { 200: WebhookDeliveriesResponse, ...errorResponses({ 404: ['job_not_found'] }) },
     },
     handler: async (req) => {
-      await service.get(tenantOf(req), req.params.id);
-      const rows = await app.db.webhookDelivery.findMany({ where: { jobId: req.params.id }, orderBy: { createdAt: 'asc' } });
+      const rows = await service.webhookDeliveries(tenantOf(req), req.params.id);
       return {
         jobId: req.params.id,
         data: rows.map((d) => ({
           id: d.id,
           event: d.event,
           url: d.url,
-          status: d.status as 'pending' | 'delivered' | 'failed',
+          status: d.status,
           attempts: d.attempts,
-          attemptLog: d.attemptLog as never,
+          attemptLog: d.attemptLog,
           nextAttemptAt: d.status === 'pending' ? d.nextAttemptAt.toISOString() : null,
           deliveredAt: d.deliveredAt?.toISOString() ?? null,
           createdAt: d.createdAt.toISOString(),
@@ -206,7 +205,7 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
         await service.get(tenantOf(req), id); // 404 before the stream starts
         return streamEvents(req, reply, {
           after: async (cursor, limit) => (await service.eventsAfter(id, cursor, limit)).map(eventView),
-          status: async () => (await app.db.job.findUnique({ where: { id }, select: { status: true } }))?.status ?? null,
+          status: () => service.status(id),
         }, after, config.eventsPollMs);
       }
       const rows = await service.events(tenantOf(req), id, after, limit + 1);

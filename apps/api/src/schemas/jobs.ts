@@ -1,6 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EXAMPLE_ID, NullableTimestamp, Page, PageLimit, pageQuery, Timestamp } from './common.ts';
 import { CreateJobSchema, Uuid } from '../../../shared/jobs/spec.ts';
+import { BestCheckpointSchema, EpochMetricSchema, WebhookAttemptSchema } from '../../../shared/jobs/columns.ts';
+import { EvaluationSchema } from '../../../shared/jobs/evaluation.ts';
+import { JOB_EVENT_TYPES } from '../../../shared/jobs/events.ts';
+import { DeliveryStatusSchema, JOB_STATUSES, JobStageSchema, JobStatusSchema } from '../../../shared/jobs/status.ts';
 
 /** POST /v1/jobs: the shared job spec, with examples for the document. */
 export const CreateJobBody = Type.Object(CreateJobSchema.properties, {
@@ -30,52 +34,10 @@ export const CreateJobBody = Type.Object(CreateJobSchema.properties, {
   ],
 });
 
-export const JOB_STATUSES = ['queued', 'running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
-const Status = Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)));
-const Stage = Type.Union([Type.Literal('load'), Type.Literal('freeze'), Type.Literal('train'), Type.Literal('evaluate'), Type.Null()]);
-const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+export { JOB_STATUSES, EpochMetricSchema, EvaluationSchema };
+const Status = JobStatusSchema;
+const Stage = Type.Union([JobStageSchema, Type.Null()]);
 const NullableId = Type.Union([Uuid, Type.Null()]);
-
-export const EpochMetricSchema = Type.Object(
-  {
-    epoch: Type.Integer(),
-    loss: Type.Number(),
-    accuracy: NullableNumber,
-    valLoss: NullableNumber,
-    valAccuracy: NullableNumber,
-    durationMs: Type.Integer(),
-    examplesPerSec: Type.Number(),
-  },
-  { $id: 'EpochMetric' },
-);
-
-// Open objects (additionalProperties): documented and checked, yet nothing the worker adds is dropped.
-const open = { additionalProperties: true };
-const RunSummarySchema = Type.Object(
-  {
-    testAccuracy: Type.Number(),
-    testLoss: Type.Number(),
-    wallTimeMs: Type.Number({ description: 'Training wall time (for the fine-tuned model, with getting the base features); checkpoint writes, which only the fine-tuned run makes, are not counted' }),
-    epochsToTarget: Type.Union([Type.Integer(), Type.Null()], { description: 'First epoch whose validation accuracy reached targetValAccuracy' }),
-    valAccuracyByEpoch: Type.Array(NullableNumber),
-  },
-  open,
-);
-export const EvaluationSchema = Type.Object(
-  {
-    split: Type.Union([Type.Literal('test'), Type.Literal('validation')], { description: 'The test set, or the validation data when the job named no test set' }),
-    numExamples: Type.Integer(),
-    loss: Type.Number(),
-    accuracy: Type.Number(),
-    perClass: Type.Array(Type.Object({ label: Type.String(), precision: Type.Number(), recall: Type.Number(), f1: Type.Number(), support: Type.Integer() }, open)),
-    confusionMatrix: Type.Array(Type.Array(Type.Integer()), { description: 'Rows: true class; columns: predicted class; in label order' }),
-    labels: Type.Array(Type.String()),
-    comparison: Type.Optional(
-      Type.Object({ targetValAccuracy: Type.Number(), fineTuned: RunSummarySchema, scratch: RunSummarySchema }, { ...open, description: 'With compareWithScratch: the same architecture trained from random weights' }),
-    ),
-  },
-  open,
-);
 
 export const JobSchema = Type.Object(
   {
@@ -93,20 +55,7 @@ export const JobSchema = Type.Object(
     webhook: Type.Union([Type.Object({ url: Type.String() }, { description: 'The secret is write-only' }), Type.Null()]),
     latestMetrics: Type.Union([Type.Ref('EpochMetric'), Type.Null()]),
     evaluation: Type.Union([EvaluationSchema, Type.Null()], { description: 'Scores on the held-out data once the job succeeded' }),
-    bestCheckpoint: Type.Union([
-      Type.Object(
-        {
-          epoch: Type.Integer({ description: 'The epoch whose weights the output model has' }),
-          metric: Type.String(),
-          value: Type.Number(),
-          earlyStopped: Type.Boolean(),
-          fastPath: Type.Boolean({ description: 'The frozen base ran once over the data instead of every batch' }),
-          featureCache: Type.Union([Type.Literal('hit'), Type.Literal('miss'), Type.Null()], { description: "Whether the frozen base's features came from the S3 cache" }),
-          threads: Type.Optional(Type.Integer({ description: 'Threads that trained it, data-parallel (TRAIN_THREADS)' })),
-        },
-      ),
-      Type.Null(),
-    ]),
+    bestCheckpoint: Type.Union([BestCheckpointSchema, Type.Null()]),
     outputModelId: NullableId,
     backend: Type.Union([Type.String(), Type.Null()]),
     attempts: Type.Integer(),
@@ -153,11 +102,9 @@ export const WebhookDeliverySchema = Type.Object({
   id: Type.String({ description: 'Also sent as the Webhook-Id header: receivers can drop duplicates by it' }),
   event: Type.String({ description: 'job.succeeded, job.failed or job.cancelled' }),
   url: Type.String(),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+  status: DeliveryStatusSchema,
   attempts: Type.Integer(),
-  attemptLog: Type.Array(
-    Type.Object({ at: Timestamp, statusCode: Type.Optional(Type.Integer()), error: Type.Optional(Type.String()), durationMs: Type.Integer() }),
-  ),
+  attemptLog: Type.Array(WebhookAttemptSchema),
   nextAttemptAt: NullableTimestamp,
   deliveredAt: NullableTimestamp,
   createdAt: Timestamp,
@@ -166,7 +113,7 @@ export const WebhookDeliveriesResponse = Type.Object({ jobId: Type.String(), dat
 
 export const JobEventSchema = Type.Object({
   id: Type.String({ description: 'Increasing event id; the SSE event id, and the cursor for `after`' }),
-  type: Type.String({ description: 'status, stage, epoch, attempt, interrupted, retry, deferred, cancel_requested or warning' }),
+  type: Type.String({ description: JOB_EVENT_TYPES.join(', ') }),
   data: Type.Record(Type.String(), Type.Unknown()),
   createdAt: Timestamp,
 });

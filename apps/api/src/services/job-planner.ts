@@ -4,7 +4,7 @@
 import { LimitExceededError, UnprocessableError } from '../../../shared/errors.ts';
 import { DEFAULT_HYPERPARAMETERS, type CreateJob, type JobSpec, type LayerSpec } from '../../../shared/jobs/spec.ts';
 import { checkOutput, countParams, inferShape } from '../../../shared/ml/layer-spec.ts';
-import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
+import { decodeLayers, decodeShape } from '../../../shared/jobs/decode.ts';
 import { resolveCutLayer } from '../../../shared/ml/cut-layer.ts';
 import type { Dataset, Model } from '../../../shared/generated/prisma/client.ts';
 
@@ -71,14 +71,14 @@ function planFinetune(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'he
   const { body, baseModel, train } = inputs;
   if (!baseModel) throw new UnprocessableError('base_model_required', 'A finetune job needs baseModelId');
   if (body.architecture) throw new UnprocessableError('invalid_spec', 'architecture is for pretrain jobs; a finetune job takes head');
-  const inputShape = baseModel.inputShape as Array<number | null>;
+  const inputShape = decodeShape(baseModel.inputShape, baseModel.id);
   if (!sameShape(inputShape.slice(1), train.featureShape)) {
     throw new UnprocessableError('input_shape_mismatch', `The base model takes inputs of shape [${inputShape.slice(1)}], the dataset has [${train.featureShape}]`, {
       expected: inputShape.slice(1),
       actual: train.featureShape,
     });
   }
-  const layers = baseModel.layers as unknown as LayerSummary[];
+  const layers = decodeLayers(baseModel.layers, baseModel.id);
   const names = layers.map((l) => l.name);
   const cutIndex = names.indexOf(resolveCutLayer(names, body.cutLayer));
   if (typeof body.freeze === 'object' && 'unfreezeTop' in body.freeze) {

@@ -4,10 +4,12 @@ import type { Config } from '../../../shared/config.ts';
 import type { Db } from '../../../shared/db/prisma.ts';
 import type { Job } from '../../../shared/generated/prisma/client.ts';
 import { ConflictError, NotFoundError, TooManyRequestsError, TransientError, UnprocessableError } from '../../../shared/errors.ts';
-import type { CreateJob, JobSpec } from '../../../shared/jobs/spec.ts';
+import type { CreateJob } from '../../../shared/jobs/spec.ts';
 import { JOB_NAME, jobOptions, type JobPayload } from '../../../shared/queue/contract.ts';
 import { ensureEnqueued } from '../../../shared/queue/reconcile.ts';
 import { jobEvent } from '../../../shared/jobs/events.ts';
+import { decodeJob, JobStore } from '../../../shared/jobs/job-store.ts';
+import { decodeAttemptLog, decodeDeliveryStatus } from '../../../shared/jobs/decode.ts';
 import { checkWebhookUrl } from '../../../shared/net/outbound-url.ts';
 import type { JobListQuery, JobResponse } from '../schemas/jobs.ts';
 import { planJob } from './job-planner.ts';
@@ -15,8 +17,10 @@ import { afterCursor, newestFirst, toPage } from './pagination.ts';
 
 type JobWithOutput = Job & { outputModel?: { id: string } | null };
 
-export function jobView(j: JobWithOutput): JobResponse {
-  const spec = j.spec as unknown as JobSpec;
+/** The job as the API shows it; its JSON columns decoded here, once. */
+export function jobView(row: JobWithOutput): JobResponse {
+  const j = decodeJob(row);
+  const spec = j.spec;
   return {
     id: j.id,
     type: j.type,
@@ -27,12 +31,12 @@ export function jobView(j: JobWithOutput): JobResponse {
     trainDatasetId: j.trainDatasetId,
     validationDatasetId: j.validationDatasetId,
     testDatasetId: j.testDatasetId,
-    spec: spec as unknown as Record<string, unknown>,
+    spec,
     progress: { epoch: j.epoch, totalEpochs: j.totalEpochs, fraction: j.progress },
     webhook: j.webhookUrl ? { url: j.webhookUrl } : null,
-    latestMetrics: (j.latestMetrics as JobResponse['latestMetrics']) ?? null,
-    evaluation: (j.evaluation as JobResponse['evaluation']) ?? null,
-    bestCheckpoint: (j.bestCheckpoint as JobResponse['bestCheckpoint']) ?? null,
+    latestMetrics: j.latestMetrics,
+    evaluation: j.evaluation,
+    bestCheckpoint: j.bestCheckpoint,
     outputModelId: j.outputModel?.id ?? null,
     backend: j.backend,
     attempts: j.attempts,
@@ -48,11 +52,15 @@ export function jobView(j: JobWithOutput): JobResponse {
 const withOutput = { outputModel: { select: { id: true } } };
 
 export class JobService {
+  private readonly store: JobStore;
+
   constructor(
     private readonly db: Db,
     private readonly queue: Queue<JobPayload>,
     private readonly config: Config,
-  ) {}
+  ) {
+    this.store = new JobStore(db);
+  }
 
   private async dataset(tenantId: string, id: string | undefined) {
     if (!id) return undefined;
@@ -81,22 +89,19 @@ export class JobService {
         if (!baseModel) throw new UnprocessableError('model_not_found', `Model ${body.baseModelId} does not exist`, { id: body.baseModelId });
       }
       const spec = planJob({ body, train, validation, test, baseModel: baseModel ?? undefined, maxParams: this.config.maxModelParams, maxLayers: this.config.limits.modelLayers, maxEpochExamples: this.config.limits.epochExamples });
-      await tx.job.create({
-        data: {
-          id,
-          tenantId,
-          type: spec.type,
-          spec: spec as never,
-          baseModelId: spec.baseModelId,
-          trainDatasetId: spec.trainDatasetId,
-          validationDatasetId: spec.validationDatasetId,
-          testDatasetId: spec.testDatasetId,
-          totalEpochs: spec.hyperparameters.epochs,
-          webhookUrl: body.webhook?.url,
-          webhookSecret: body.webhook?.secret,
-        },
+      await this.store.create(tx, {
+        id,
+        tenantId,
+        type: spec.type,
+        spec,
+        baseModelId: spec.baseModelId,
+        trainDatasetId: spec.trainDatasetId,
+        validationDatasetId: spec.validationDatasetId,
+        testDatasetId: spec.testDatasetId,
+        totalEpochs: spec.hyperparameters.epochs,
+        webhookUrl: body.webhook?.url,
+        webhookSecret: body.webhook?.secret,
       });
-      await jobEvent(tx, id, 'status', { status: 'queued' });
       return tx.job.findUniqueOrThrow({ where: { id }, include: withOutput });
     });
     try {
@@ -136,20 +141,25 @@ export class JobService {
     return this.db.checkpoint.findMany({ where: { jobId: id }, orderBy: { epoch: 'asc' } });
   }
 
+  /** The job's webhook deliveries, oldest first, their status decoded. */
+  async webhookDeliveries(tenantId: string, id: string) {
+    await this.get(tenantId, id);
+    const rows = await this.db.webhookDelivery.findMany({ where: { jobId: id }, orderBy: { createdAt: 'asc' } });
+    return rows.map((d) => ({ ...d, status: decodeDeliveryStatus(d.status, d.id), attemptLog: decodeAttemptLog(d.attemptLog, d.id) }));
+  }
+
+  /** The job's status now, for a stream deciding whether to end; null once it is gone. */
+  async status(id: string) {
+    return (await this.db.job.findUnique({ where: { id }, select: { status: true } }))?.status ?? null;
+  }
+
   /**
    * Queued or paused: never runs again. Running: whichever worker holds it
    * stops at its next batch boundary (it polls Postgres), keeping its checkpoints.
    */
   async cancel(tenantId: string, id: string): Promise<JobWithOutput> {
     const now = new Date();
-    const idle = await this.db.$transaction(async (tx) => {
-      const n = await tx.job.updateMany({
-        where: { id, tenantId, status: { in: ['queued', 'paused'] } },
-        data: { status: 'cancelled', cancelRequestedAt: now, finishedAt: now, errorCode: 'job_cancelled', errorMessage: 'The job was cancelled before it finished; its checkpoints are kept' },
-      });
-      if (n.count > 0) await jobEvent(tx, id, 'status', { status: 'cancelled' });
-      return n.count > 0;
-    });
+    const idle = await this.store.cancel(this.db, id, ['queued', 'paused'], { cancelRequestedAt: now }, { where: { tenantId } });
     if (idle) {
       // Best effort: a worker that already took it will see the status and skip it.
       await this.queue.remove(id).catch(() => undefined);
@@ -168,16 +178,11 @@ export class JobService {
 
   /** Queued: set aside at once. Running: its worker checkpoints at the next batch boundary and lets it go. */
   async pause(tenantId: string, id: string): Promise<JobWithOutput> {
-    const paused = await this.db.$transaction(async (tx) => {
-      const n = await tx.job.updateMany({ where: { id, tenantId, status: 'queued' }, data: { status: 'paused' } });
-      if (n.count > 0) await jobEvent(tx, id, 'status', { status: 'paused' });
-      return n.count > 0;
-    });
-    if (paused) {
+    if (await this.store.transition(this.db, id, 'queued', 'paused', {}, { where: { tenantId } })) {
       await this.queue.remove(id).catch(() => undefined);
       return this.get(tenantId, id);
     }
-    await this.db.job.updateMany({ where: { id, tenantId, status: 'running', cancelRequestedAt: null }, data: { interruptRequest: 'pause' } });
+    await this.store.requestInterrupt({ id, tenantId, status: 'running', cancelRequestedAt: null }, 'pause');
     const job = await this.get(tenantId, id);
     if (job.status !== 'running' && job.status !== 'paused') {
       throw new ConflictError('job_not_pausable', `Job ${id} is ${job.status}; only queued and running jobs can be paused`, { status: job.status });
@@ -187,11 +192,7 @@ export class JobService {
 
   /** A paused job goes back to the queue and continues from its checkpoint on any worker. */
   async resume(tenantId: string, id: string): Promise<JobWithOutput> {
-    const resumed = await this.db.$transaction(async (tx) => {
-      const n = await tx.job.updateMany({ where: { id, tenantId, status: 'paused' }, data: { status: 'queued', interruptRequest: null } });
-      if (n.count > 0) await jobEvent(tx, id, 'status', { status: 'queued', resumed: true });
-      return n.count > 0;
-    });
+    const resumed = await this.store.transition(this.db, id, 'paused', 'queued', { interruptRequest: null }, { where: { tenantId }, event: { resumed: true } });
     if (!resumed) {
       const job = await this.get(tenantId, id);
       throw new ConflictError('job_not_paused', `Job ${id} is ${job.status}; only a paused job can be resumed`, { status: job.status });

@@ -7,21 +7,9 @@ import { disposeParts, type ModelParts } from './freeze.ts';
 import { withSeededRandom } from './seed.ts';
 import { train, type TrainData, type TrainHooks, type TrainOptions, type TrainResult } from './train.ts';
 
-export interface RunSummary {
-  testAccuracy: number;
-  testLoss: number;
-  /** Training's wall time (the fine-tuned side's includes getting the base's features), checkpoint writes not counted. */
-  wallTimeMs: number;
-  /** First epoch whose validation accuracy reached the target; null if none did. */
-  epochsToTarget: number | null;
-  valAccuracyByEpoch: Array<number | null>;
-}
-
-export interface Comparison {
-  targetValAccuracy: number;
-  fineTuned: RunSummary;
-  scratch: RunSummary;
-}
+// The comparison's shape is the job contract's (apps/shared/jobs/evaluation.ts).
+export type { Comparison, RunSummary } from '../../../shared/jobs/evaluation.ts';
+import type { Comparison, RunSummary } from '../../../shared/jobs/evaluation.ts';
 
 /** The baseline's own seed: not the job's, whose stream built the fine-tuned head (and maybe the base). */
 export function scratchSeed(seed: number): number {

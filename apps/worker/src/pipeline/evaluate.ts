@@ -3,25 +3,9 @@
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { score } from './scoring.ts';
 
-export interface ClassMetrics {
-  label: string;
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
-
-export interface Evaluation {
-  /** Which data was scored: the test set, or the validation data when the job named no test set. */
-  split: 'test' | 'validation';
-  numExamples: number;
-  loss: number;
-  accuracy: number;
-  perClass: ClassMetrics[];
-  /** rows: true class, columns: predicted class, in label order. */
-  confusionMatrix: number[][];
-  labels: string[];
-}
+// The evaluation's shape is the job contract's (apps/shared/jobs/evaluation.ts).
+export type { ClassMetrics, Evaluation } from '../../../shared/jobs/evaluation.ts';
+import type { ClassMetrics, Evaluation } from '../../../shared/jobs/evaluation.ts';
 
 export function classMetrics(confusion: number[][], labels: string[]): ClassMetrics[] {
   return labels.map((label, c) => {
