@@ -60,7 +60,7 @@ describe('polling: key cache, ETag, long-poll', () => {
     assert.equal(first.status, 200);
     const etag = first.headers.etag;
     assert.match(etag, /^"[A-Za-z0-9_-]+"$/);
-    const again = await http(second).get(`/v1/jobs/${job.id}`).set('if-none-match', etag);
+    const again = await http(second, h.tenant.apiKey).get(`/v1/jobs/${job.id}`).set('if-none-match', etag);
     assert.equal(again.status, 304);
     assert.equal(again.text, '');
     assert.equal(again.headers.etag, etag);
@@ -77,7 +77,7 @@ describe('polling: key cache, ETag, long-poll', () => {
     const etag = (await http(h.app).get(`/v1/jobs/${job.id}`)).headers.etag;
     const unchanged = await http(h.app).get(`/v1/jobs/${job.id}?waitForChangeMs=300`).set('if-none-match', etag);
     assert.equal(unchanged.status, 304);
-    const waiting = http(second).get(`/v1/jobs/${job.id}?waitForChangeMs=20000`).set('if-none-match', etag).then((r) => r);
+    const waiting = http(second, h.tenant.apiKey).get(`/v1/jobs/${job.id}?waitForChangeMs=20000`).set('if-none-match', etag).then((r) => r);
     await sleep(300);
     await http(h.app).post(`/v1/jobs/${job.id}/pause`).expect(202);
     const res = await waiting;
