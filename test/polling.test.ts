@@ -7,6 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp, type App } from '../apps/api/src/app.ts';
 import { createHarness, TEST_ADMIN_KEY, type Harness } from './helpers/harness.ts';
 import { createDataset, http, submitJob, tinyMlp } from './helpers/api.ts';
+import { hashKey } from '../apps/shared/auth/api-keys.ts';
+import { Redis } from 'ioredis';
 
 describe('polling: key cache, ETag, long-poll', () => {
   let h: Harness;
@@ -41,6 +43,20 @@ describe('polling: key cache, ETag, long-poll', () => {
     // The other instance hears of it over Redis; whatever the message does, the bound holds.
     await sleep(Math.max(0, revokedAt + 1000 - Date.now()));
     for (const app of [second, h.app]) assert.equal((await http(app, t.apiKey).get('/v1/jobs')).status, 401);
+  });
+
+  it('revoking a key tells the other instances over Redis', async () => {
+    const t = await h.newTenant('revoked and announced');
+    const keyId = await keyIdOf(t.tenantId);
+    const listener = new Redis(h.config.redisUrl);
+    try {
+      const heard = new Promise<string>((resolve) => listener.on('message', (_c: string, hash: string) => resolve(hash)));
+      await listener.subscribe(`finetune:${h.config.queueName}:api-key-revoked`);
+      assert.equal((await http(h.app, TEST_ADMIN_KEY).post(`/v1/admin/keys/${keyId}/revoke`)).status, 200);
+      assert.equal(await Promise.race([heard, sleep(10_000).then(() => 'nothing within 10 s')]), hashKey(t.apiKey));
+    } finally {
+      listener.disconnect();
+    }
   });
 
   it('a key revoked behind the API\'s back (no message) is refused within AUTH_CACHE_MS of the commit', async () => {
