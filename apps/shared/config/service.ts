@@ -53,7 +53,11 @@ export const httpServer = {
     doc: 'browser origins allowed to call the API; nothing else gets a CORS header',
   }),
   idempotencyTtlHours: int('IDEMPOTENCY_TTL_HOURS', 24, { min: 1, doc: 'how long an `Idempotency-Key` and its stored response are kept' }),
-  eventsPollMs: int('EVENTS_POLL_MS', 500, { min: 20, doc: 'how often an SSE stream looks for new events' }),
+  eventsPollMs: int('EVENTS_POLL_MS', 500, { min: 20, doc: 'how often an SSE stream looks for new events (and a long-polled job read for a change)' }),
+  longPollMaxMs: int('LONG_POLL_MAX_MS', 30_000, {
+    min: 0,
+    doc: 'the longest `waitForChangeMs` a job read may ask for (it answers once the job changes, or 304 when the time is up); more is `400`',
+  }),
 };
 
 export const keys = {
@@ -67,6 +71,11 @@ export const keys = {
       doc: 'signs short-lived model download URLs; set one shared value for several API instances',
     }),
     signedUrlTtlSeconds: int('SIGNED_URL_TTL_SECONDS', 900, { min: 10, doc: 'how long a signed model URL works' }),
+    keyCacheMs: int('AUTH_CACHE_MS', 1000, {
+      min: 0,
+      cap: 1000,
+      doc: 'how long an instance trusts an API key it looked up without asking Postgres again; a revoked key is refused on every instance within this (at most 1 s, 0 turns the cache off)',
+    }),
   },
 };
 

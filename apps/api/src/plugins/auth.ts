@@ -10,6 +10,8 @@ import type { Config } from '../../../shared/config.ts';
 import { ForbiddenError, UnauthorizedError } from '../../../shared/errors.ts';
 import { bearer, hashKey, sameSecret } from '../../../shared/auth/api-keys.ts';
 import { verifyModelUrl } from '../../../shared/auth/signed-urls.ts';
+import { createRedis } from '../../../shared/queue/contract.ts';
+import { KeyCache } from '../services/key-cache.ts';
 
 export type AuthMode = 'tenant' | 'admin' | 'public' | 'signed';
 
@@ -26,6 +28,8 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     urlSigningSecret: string;
+    /** After a key's revokedAt is written: refuse it here now, and tell the other instances. */
+    apiKeyRevoked(hash: string): Promise<void>;
   }
 }
 
@@ -38,6 +42,28 @@ export default fp<{ config: Config }>(
     app.decorateRequest('tenantId', null);
     app.decorateRequest('isAdmin', false);
     app.decorateRequest('signedModelId', null);
+
+    const keys = new KeyCache(config.auth.keyCacheMs, async (hash) => {
+      const row = await app.db.apiKey.findUnique({ where: { hash }, select: { id: true, tenantId: true, revokedAt: true, lastUsedAt: true } });
+      return row && !row.revokedAt ? { keyId: row.id, tenantId: row.tenantId, lastUsedAt: row.lastUsedAt?.getTime() ?? null } : null;
+    });
+    const channel = `finetune:${config.queueName}:api-key-revoked`;
+    // Its own connection: a subscribed connection can do nothing else. Missed messages while it is
+    // down are covered by the cache's bound; on every (re)connect the cache starts over anyway.
+    const sub = createRedis(config);
+    sub.on('error', () => undefined); // the queue's connection reports Redis trouble
+    sub.on('ready', () => {
+      keys.clear();
+      sub.subscribe(channel).catch(() => undefined);
+    });
+    sub.on('message', (_channel: string, hash: string) => keys.drop(hash));
+    app.addHook('onClose', async () => {
+      await sub.quit().catch(() => sub.disconnect());
+    });
+    app.decorate('apiKeyRevoked', async (hash: string) => {
+      keys.drop(hash);
+      await app.redis?.publish(channel, hash).catch((err: Error) => app.log.warn({ err: err.message }, `key revocation not broadcast; other instances refuse it within ${config.auth.keyCacheMs} ms`));
+    });
 
     function signed(req: FastifyRequest): boolean {
       const { id } = (req.params ?? {}) as { id?: string };
@@ -64,15 +90,17 @@ export default fp<{ config: Config }>(
         req.isAdmin = true;
         return;
       }
-      const found = await app.db.apiKey.findUnique({ where: { hash: hashKey(key) }, select: { id: true, tenantId: true, revokedAt: true, lastUsedAt: true } });
-      if (!found || found.revokedAt) {
+      const found = await keys.get(hashKey(key));
+      if (!found) {
         reply.header('www-authenticate', 'Bearer error="invalid_token"');
         throw new UnauthorizedError('invalid_api_key', 'The API key is not valid or has been revoked');
       }
       if (mode === 'admin') throw new ForbiddenError('admin_only', 'This needs the admin key');
       req.tenantId = found.tenantId;
-      if (!found.lastUsedAt || Date.now() - found.lastUsedAt.getTime() > LAST_USED_EVERY_MS) {
-        void app.db.apiKey.update({ where: { id: found.id }, data: { lastUsedAt: new Date() } }).catch(() => undefined);
+      const now = Date.now();
+      if (!found.lastUsedAt || now - found.lastUsedAt > LAST_USED_EVERY_MS) {
+        found.lastUsedAt = now;
+        void app.db.apiKey.update({ where: { id: found.keyId }, data: { lastUsedAt: new Date(now) } }).catch(() => undefined);
       }
     });
   },

@@ -6,17 +6,26 @@ import fp from 'fastify-plugin';
 import type { Config } from '../../../shared/config.ts';
 import { TooManyRequestsError } from '../../../shared/errors.ts';
 
+// One command per request: count, and give a new window its expiry (two minutes, so a window is
+// never lost while it counts). Same count as MULTI INCR EXPIRE, a quarter of the commands.
+const COUNT = `local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n`;
+
+type Counting = { finetuneRateCount(key: string, ttlSeconds: number): Promise<number> };
+
 export default fp<{ config: Config }>(
   async (app, { config }) => {
     const limit = config.limits.requestsPerMinute;
+    app.redis.defineCommand('finetuneRateCount', { numberOfKeys: 1, lua: COUNT });
+    const redis = app.redis as typeof app.redis & Counting;
     app.addHook('onRequest', async (req) => {
       if (!req.tenantId) return;
       const window = Math.floor(Date.now() / 60_000);
       const key = `finetune:${config.queueName}:rate:${req.tenantId}:${window}`;
       let count: number;
       try {
-        const [[, n]] = (await app.redis.multi().incr(key).expire(key, 120).exec()) as [[Error | null, number]];
-        count = n;
+        count = await redis.finetuneRateCount(key, 120);
       } catch (err) {
         req.log.warn({ err: (err as Error).message }, 'rate limit not checked: Redis unavailable');
         return;

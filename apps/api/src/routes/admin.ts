@@ -68,7 +68,12 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: { $ref: 'ApiKey' }, ...errorResponses({ 404: ['api_key_not_found'] }) },
     },
-    handler: async (req) => keyView(await tenants.revokeKey(req.params.id)),
+    handler: async (req) => {
+      const key = await tenants.revokeKey(req.params.id);
+      // This instance forgets the key now; the others hear it over Redis (AUTH_CACHE_MS bounds the rest).
+      await app.apiKeyRevoked(key.hash);
+      return keyView(key);
+    },
   });
 };
 

@@ -5,8 +5,9 @@ import { decodeJobEvent } from '../../../shared/jobs/decode.ts';
 import { JOB_STAGES, JOB_STATUSES } from '../../../shared/jobs/status.ts';
 import { errorResponses, IdParams } from '../schemas/common.ts';
 import { BadRequestError } from '../../../shared/errors.ts';
-import { CheckpointsResponse, CreateJobBody, JobEventPage, jobEventQuery, jobListQuery, JobPage, MetricsResponse, WebhookDeliveriesResponse } from '../schemas/jobs.ts';
+import { CheckpointsResponse, CreateJobBody, JobEventPage, jobEventQuery, jobGetQuery, jobListQuery, JobPage, MetricsResponse, WebhookDeliveriesResponse } from '../schemas/jobs.ts';
 import { streamEvents } from '../services/event-stream.ts';
+import { sendConditional } from '../services/conditional-get.ts';
 import { checkPageSize } from '../services/pagination.ts';
 import { JobService, jobView } from '../services/jobs.ts';
 import { tenantOf } from '../plugins/auth.ts';
@@ -69,11 +70,17 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
       tags,
       operationId: 'getJob',
       summary: 'Get a job: status, stage, progress, metrics, evaluation',
-      description: `Statuses: ${JOB_STATUSES.join(', ')}. Stages while running: ${JOB_STAGES.join(', ')}.`,
+      description:
+        `Statuses: ${JOB_STATUSES.join(', ')}. Stages while running: ${JOB_STAGES.join(', ')}. ` +
+        'Send the ETag back in If-None-Match to get an empty 304 while nothing changed; add `waitForChangeMs` to wait for a change (long poll).',
       params: IdParams,
-      response: { 200: job, ...errorResponses({ 404: ['job_not_found'] }) },
+      querystring: jobGetQuery(config.longPollMaxMs),
+      response: { 200: job, 304: { description: 'Not modified: the job is as the ETag in If-None-Match says', type: 'null' }, ...errorResponses({ 404: ['job_not_found'] }) },
     },
-    handler: async (req) => jobView(await service.get(tenantOf(req), req.params.id)),
+    handler: async (req, reply) => {
+      const tenantId = tenantOf(req);
+      return sendConditional(req, reply, async () => jobView(await service.get(tenantId, req.params.id)), { waitMs: req.query.waitForChangeMs ?? 0, pollMs: config.eventsPollMs });
+    },
   });
 
   app.get('/v1/jobs/:id/metrics', {

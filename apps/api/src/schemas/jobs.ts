@@ -78,6 +78,16 @@ export const jobListQuery = (maxPageSize: number) =>
   Type.Composite([pageQuery(maxPageSize), Type.Object({ status: Type.Optional(Status) })], { additionalProperties: false });
 export type JobListQuery = Static<ReturnType<typeof jobListQuery>>;
 
+/** GET /v1/jobs/:id: a long poll. Unknown parameters are let through, as before it had any. */
+export const jobGetQuery = (maxWaitMs: number) =>
+  Type.Object({
+    waitForChangeMs: Type.Optional(Type.Integer({
+      minimum: 0,
+      maximum: maxWaitMs,
+      description: `With If-None-Match: wait up to this long (at most LONG_POLL_MAX_MS, ${maxWaitMs} here) for the job to change; 304 if it does not`,
+    })),
+  });
+
 export const MetricsResponse = Type.Object({ jobId: Type.String(), data: Type.Array(Type.Ref('EpochMetric')) });
 
 export const CheckpointSchema = Type.Object({

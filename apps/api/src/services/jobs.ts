@@ -2,24 +2,29 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Config } from '../../../shared/config.ts';
 import type { Db } from '../../../shared/db/prisma.ts';
-import type { Job } from '../../../shared/generated/prisma/client.ts';
 import { ConflictError, NotFoundError, TooManyRequestsError, TransientError, UnprocessableError } from '../../../shared/errors.ts';
 import type { CreateJob } from '../../../shared/jobs/spec.ts';
 import { JOB_NAME, jobOptions, type JobPayload } from '../../../shared/queue/contract.ts';
 import { ensureEnqueued } from '../../../shared/queue/reconcile.ts';
 import { jobEvent } from '../../../shared/jobs/events.ts';
-import { decodeJob, JobStore } from '../../../shared/jobs/job-store.ts';
-import { decodeAttemptLog, decodeDeliveryStatus } from '../../../shared/jobs/decode.ts';
+import { JobStore } from '../../../shared/jobs/job-store.ts';
+import { decodeAttemptLog, decodeBestCheckpoint, decodeDeliveryStatus, decodeEvaluation, decodeLatestMetrics, decodeSpec } from '../../../shared/jobs/decode.ts';
 import { checkWebhookUrl } from '../../../shared/net/outbound-url.ts';
 import type { JobListQuery, JobResponse } from '../schemas/jobs.ts';
 import { planJob } from './job-planner.ts';
-import { afterCursor, newestFirst, toPage } from './pagination.ts';
+import { toPage } from './pagination.ts';
+import { JobReads, type JobViewRow } from './job-reads.ts';
 
-type JobWithOutput = Job & { outputModel?: { id: string } | null };
 
 /** The job as the API shows it; its JSON columns decoded here, once. */
-export function jobView(row: JobWithOutput): JobResponse {
-  const j = decodeJob(row);
+export function jobView(row: JobViewRow): JobResponse {
+  const j = {
+    ...row,
+    spec: decodeSpec(row.spec, row.id),
+    evaluation: decodeEvaluation.nullable(row.evaluation, row.id),
+    bestCheckpoint: decodeBestCheckpoint.nullable(row.bestCheckpoint, row.id),
+    latestMetrics: decodeLatestMetrics.nullable(row.latestMetrics, row.id),
+  };
   const spec = j.spec;
   return {
     id: j.id,
@@ -53,6 +58,7 @@ const withOutput = { outputModel: { select: { id: true } } };
 
 export class JobService {
   private readonly store: JobStore;
+  private readonly reads: JobReads;
 
   constructor(
     private readonly db: Db,
@@ -60,6 +66,7 @@ export class JobService {
     private readonly config: Config,
   ) {
     this.store = new JobStore(db);
+    this.reads = new JobReads(db);
   }
 
   private async dataset(tenantId: string, id: string | undefined) {
@@ -70,7 +77,7 @@ export class JobService {
     return d;
   }
 
-  async create(tenantId: string, body: CreateJob): Promise<JobWithOutput> {
+  async create(tenantId: string, body: CreateJob): Promise<JobViewRow> {
     // Before anything is read or written: a refused webhook (422) leaves no trace.
     if (body.webhook) checkWebhookUrl(body.webhook.url, this.config.webhooks);
     const waiting = await this.db.job.count({ where: { tenantId, status: { in: ['queued', 'paused'] } } });
@@ -115,19 +122,14 @@ export class JobService {
   }
 
   /** Another tenant's job is not found, exactly like one that does not exist. */
-  async get(tenantId: string, id: string): Promise<JobWithOutput> {
-    const j = await this.db.job.findFirst({ where: { id, tenantId }, include: withOutput });
+  async get(tenantId: string, id: string): Promise<JobViewRow> {
+    const j = await this.reads.get(tenantId, id);
     if (!j) throw new NotFoundError('job', id);
     return j;
   }
 
   async list(tenantId: string, q: JobListQuery) {
-    const rows = await this.db.job.findMany({
-      where: { tenantId, ...(q.status ? { status: q.status } : {}), ...afterCursor(q.after) },
-      orderBy: newestFirst,
-      take: q.limit + 1,
-      include: withOutput,
-    });
+    const rows = await this.reads.page(tenantId, { status: q.status, after: q.after, take: q.limit + 1 });
     return toPage(rows, q.limit, jobView);
   }
 
@@ -157,7 +159,7 @@ export class JobService {
    * Queued or paused: never runs again. Running: whichever worker holds it
    * stops at its next batch boundary (it polls Postgres), keeping its checkpoints.
    */
-  async cancel(tenantId: string, id: string): Promise<JobWithOutput> {
+  async cancel(tenantId: string, id: string): Promise<JobViewRow> {
     const now = new Date();
     const idle = await this.store.cancel(this.db, id, ['queued', 'paused'], { cancelRequestedAt: now }, { where: { tenantId } });
     if (idle) {
@@ -177,7 +179,7 @@ export class JobService {
   }
 
   /** Queued: set aside at once. Running: its worker checkpoints at the next batch boundary and lets it go. */
-  async pause(tenantId: string, id: string): Promise<JobWithOutput> {
+  async pause(tenantId: string, id: string): Promise<JobViewRow> {
     if (await this.store.transition(this.db, id, 'queued', 'paused', {}, { where: { tenantId } })) {
       await this.queue.remove(id).catch(() => undefined);
       return this.get(tenantId, id);
@@ -191,7 +193,7 @@ export class JobService {
   }
 
   /** A paused job goes back to the queue and continues from its checkpoint on any worker. */
-  async resume(tenantId: string, id: string): Promise<JobWithOutput> {
+  async resume(tenantId: string, id: string): Promise<JobViewRow> {
     const resumed = await this.store.transition(this.db, id, 'paused', 'queued', { interruptRequest: null }, { where: { tenantId }, event: { resumed: true } });
     if (!resumed) {
       const job = await this.get(tenantId, id);
