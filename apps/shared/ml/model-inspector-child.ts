@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { summarize } from './model-summary.ts';
 import { LIMIT_MARKER, type InspectRequest, type InspectorMessage } from './model-inspector.ts';
+import { runImport, type ImportRequest } from './model-inspector-import.ts';
 
 const send = (msg: InspectorMessage, then?: () => void) => process.send!(msg, undefined, {}, () => then?.());
 
@@ -34,8 +35,12 @@ watchdog.unref();
 
 await tf.setBackend('cpu');
 
-process.once('message', async (req: InspectRequest) => {
+process.once('message', async (req: InspectRequest | ImportRequest) => {
   watchdog.postMessage({ timeoutMs: req.timeoutMs, memoryMb: req.memoryMb });
+  if (req.type === 'import') {
+    send(await runImport(tf, req), () => process.exit(0));
+    return;
+  }
   const weightData = req.weights.buffer.slice(req.weights.byteOffset, req.weights.byteOffset + req.weights.byteLength) as ArrayBuffer;
   let answer: InspectorMessage;
   try {
