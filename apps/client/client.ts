@@ -70,7 +70,7 @@ export class FinetuneClient {
       const signed = await this.#t.json<SignedUrl>('POST', `/v1/models/${enc(id)}/download-url`, opts);
       return { ...signed, href: this.url(signed.url) };
     },
-    /** One of the model's files, as bytes (in Node, downloadModel writes both into a folder). */
+    /** One of the model's files, as bytes (in Node, downloadModel writes both into a folder); 'model.keras' is the model as a Keras 3 file. */
     file: (id: string, file: ModelFile, opts?: CallOptions) => this.#t.bytes(`/v1/models/${enc(id)}/${file}`, opts),
   };
 

@@ -20,3 +20,11 @@ export async function downloadModel(client: FinetuneClient, id: string, dir: str
   await writeFile(out.weights, weights);
   return { ...out, bytes: json.byteLength + weights.byteLength };
 }
+
+/** Writes the model as a Keras 3 `.keras` file at `file` (keras.models.load_model opens it). */
+export async function downloadKerasModel(client: FinetuneClient, id: string, file: string, opts?: CallOptions): Promise<{ file: string; bytes: number }> {
+  const bytes = await client.models.file(id, 'model.keras', opts);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, bytes);
+  return { file, bytes: bytes.byteLength };
+}

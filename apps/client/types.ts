@@ -32,7 +32,7 @@ export type DatasetSource = CreateDatasetInput['source'];
 export type Model = Static<typeof ModelSchema>;
 export type RegisterModelInput = Static<typeof RegisterModelBody>;
 export type SignedUrl = Static<typeof SignedUrlResponse>;
-export type ModelFile = 'model.json' | 'weights.bin';
+export type ModelFile = 'model.json' | 'weights.bin' | 'model.keras';
 
 export type CreateUploadInput = Static<typeof CreateUploadBody>;
 export type Upload = Static<typeof UploadResponse>;

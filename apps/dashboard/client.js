@@ -294,7 +294,7 @@ var FinetuneClient = class {
       const signed = await this.#t.json("POST", `/v1/models/${enc2(id)}/download-url`, opts);
       return { ...signed, href: this.url(signed.url) };
     },
-    /** One of the model's files, as bytes (in Node, downloadModel writes both into a folder). */
+    /** One of the model's files, as bytes (in Node, downloadModel writes both into a folder); 'model.keras' is the model as a Keras 3 file. */
     file: (id, file, opts) => this.#t.bytes(`/v1/models/${enc2(id)}/${file}`, opts)
   };
   uploads = {

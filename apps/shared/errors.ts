@@ -21,7 +21,7 @@ export const ERROR_CODE_LIST = [
   // Sources in S3
   'invalid_s3_uri', 's3_access_denied', 'source_bucket_not_allowed', 'source_key_not_allowed', 'object_too_large',
   'dataset_invalid', 'dataset_empty', 'model_invalid', 'model_too_large', 'model_too_many_layers', 'job_too_large',
-  'dataset_too_many_rows', 'dataset_too_many_features', 'dataset_too_many_classes', 'summary_invalid', 'invalid_text',
+  'dataset_too_many_rows', 'dataset_too_many_features', 'dataset_too_many_classes', 'summary_invalid', 'invalid_text', 'model_unsupported',
   'image_invalid', 'image_too_large',
   // Job specs
   'base_model_required', 'architecture_required', 'invalid_spec', 'dataset_single_class', 'input_shape_mismatch',

@@ -1,19 +1,22 @@
 // finetune models add|list|show|download|url
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { downloadModel } from '../../client/index.ts';
+import { downloadKerasModel, downloadModel } from '../../client/index.ts';
+import type { RegisterModelInput } from '../../client/types.ts';
 import { collect, int, list, required, str, type Command } from '../command.ts';
 import { modelsTable, table } from '../format.ts';
 
 export const modelCommands: Record<string, Command> = {
   add: {
-    usage: '--name <name> --uri <s3://bucket/prefix/model.json> [--labels a,b,c]',
-    summary: 'Register a TensorFlow.js LayersModel found in S3 as a base model',
-    options: { name: { type: 'string' }, uri: { type: 'string' }, labels: { type: 'string' } },
+    usage: '--name <name> --uri <s3://bucket/prefix/model.json | …/NAME.keras | …/NAME.h5> [--labels a,b,c] [--format layers-model|keras|h5]',
+    summary: 'Register a model found in S3 as a base model: a TensorFlow.js LayersModel, or a Keras .keras / .h5 file',
+    options: { name: { type: 'string' }, uri: { type: 'string' }, labels: { type: 'string' }, format: { type: 'string' } },
     args: [0, 0],
     async run(ctx, v) {
       const labels = list(v, 'labels');
-      const m = await ctx.client.models.register({ name: required(v, 'name'), uri: required(v, 'uri'), ...(labels ? { labels } : {}) }, { idempotencyKey: randomUUID() });
+      const format = str(v, 'format') as RegisterModelInput['format'];
+      const body = { name: required(v, 'name'), uri: required(v, 'uri'), ...(labels ? { labels } : {}), ...(format ? { format } : {}) };
+      const m = await ctx.client.models.register(body, { idempotencyKey: randomUUID() });
       ctx.print(m, () => modelsTable([m]));
       return 0;
     },
@@ -46,11 +49,16 @@ export const modelCommands: Record<string, Command> = {
     },
   },
   download: {
-    usage: '<id> [-o <dir>]',
-    summary: 'Download model.json and weights.bin into a directory (default ./model-<id>)',
-    options: { output: { type: 'string', short: 'o' } },
+    usage: '<id> [-o <dir>] | <id> --keras [-o <file.keras>]',
+    summary: 'Download model.json and weights.bin into a directory (default ./model-<id>), or with --keras one Keras 3 .keras file (default ./model-<id>.keras)',
+    options: { output: { type: 'string', short: 'o' }, keras: { type: 'boolean' } },
     args: [1, 1],
     async run(ctx, v, [id]) {
+      if (v.keras) {
+        const out = await downloadKerasModel(ctx.client, id, path.resolve(str(v, 'output') ?? `model-${id}.keras`));
+        ctx.print({ id, ...out }, () => `wrote ${out.file} (${out.bytes} bytes)`);
+        return 0;
+      }
       const dir = path.resolve(str(v, 'output') ?? `model-${id}`);
       const out = await downloadModel(ctx.client, id, dir);
       ctx.print({ id, dir, ...out }, () => `wrote ${out.modelJson} and ${out.weights} (${out.bytes} bytes)`);

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { summarize } from './model-summary.ts';
 import { LIMIT_MARKER, WEIGHTS_FD, type InspectRequest, type InspectorMessage } from './model-inspector.ts';
+import { runImport, type ImportRequest } from './model-inspector-import.ts';
 
 const send = (msg: InspectorMessage, then?: () => void) => process.send!(msg, undefined, {}, () => then?.());
 
@@ -48,8 +49,12 @@ async function readWeights(bytes: number): Promise<ArrayBuffer> {
   return out.buffer;
 }
 
-process.once('message', async (req: InspectRequest) => {
+process.once('message', async (req: InspectRequest | ImportRequest) => {
   watchdog.postMessage({ timeoutMs: req.timeoutMs, memoryMb: req.memoryMb });
+  if (req.type === 'import') {
+    send(await runImport(tf, req), () => process.exit(0));
+    return;
+  }
   // A broken stream is the pipe's fault, not the model's: exit without an answer (503 from the parent).
   const weightData = await readWeights(req.weightBytes).catch((err: Error) => {
     process.stderr.write(`weights stream: ${err.message}\n`, () => process.exit(1));

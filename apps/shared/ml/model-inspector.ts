@@ -10,10 +10,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { sandboxEnv, type Config } from '../config.ts';
-import { TransientError, UnprocessableError } from '../errors.ts';
+import { AppError, TransientError, UnprocessableError, type ErrorCode } from '../errors.ts';
 import type { LoadedFiles } from './stored-model.ts';
 import type { WeightSpec } from './model-files.ts';
 import type { ModelSummary } from './model-summary.ts';
+import type { ImportRequest, ImportedFiles } from './model-inspector-import.ts';
 
 const CHILD = fileURLToPath(new URL('./model-inspector-child.ts', import.meta.url));
 /** Node, tsx and tfjs must be up by then; past it the machine is in trouble, not the model. */
@@ -38,8 +39,13 @@ export interface InspectRequest {
   memoryMb: number;
 }
 
-/** Child → parent. */
-export type InspectorMessage = { type: 'ready' } | { type: 'summary'; summary: ModelSummary } | { type: 'invalid'; message: string };
+/** Child → parent; `refused`: an import's own 4xx, code and all. */
+export type InspectorMessage =
+  | { type: 'ready' }
+  | { type: 'summary'; summary: ModelSummary }
+  | { type: 'imported'; files: ImportedFiles }
+  | { type: 'invalid'; message: string }
+  | { type: 'refused'; code: ErrorCode; statusCode: number; message: string; details?: Record<string, unknown> };
 
 /** What the child's watchdog writes to stderr (fd 2, synchronously) just before it kills the child. */
 export const LIMIT_MARKER = 'model-inspector limit:';
@@ -78,7 +84,7 @@ function verdict(stderr: string, killedFor: 'time' | 'startup' | undefined, exit
 }
 
 /** Runs one child to its answer, or kills it. */
-function runChild(files: LoadedFiles, limits: InspectorLimits, entry: string): Promise<ModelSummary> {
+function runChild<T>(payload: InspectRequest | ImportRequest, weights: Uint8Array | undefined, limits: InspectorLimits, entry: string): Promise<T> {
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
@@ -99,7 +105,7 @@ function runChild(files: LoadedFiles, limits: InspectorLimits, entry: string): P
     let stderr = '';
     let killedFor: 'time' | 'startup' | undefined;
     let done = false;
-    const finish = (result: Error | ModelSummary) => {
+    const finish = (result: Error | T) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -118,11 +124,16 @@ function runChild(files: LoadedFiles, limits: InspectorLimits, entry: string): P
       if (msg.type === 'ready') {
         clearTimeout(timer);
         timer = setTimeout(() => kill('time'), limits.timeoutMs + BACKSTOP_MS);
-        child.send(request(files, limits), (err) => err && kill('startup'));
+        child.send(payload, (err) => err && kill('startup'));
         // Written by libuv as the pipe drains, off this event loop's critical path.
-        weightsOut.end(files.weights);
+        if (weights) weightsOut.end(weights);
+        else weightsOut.end();
       } else if (msg.type === 'summary') {
-        finish(msg.summary);
+        finish(msg.summary as T);
+      } else if (msg.type === 'imported') {
+        finish(msg.files as T);
+      } else if (msg.type === 'refused') {
+        finish(new AppError(msg.code, msg.message, msg.statusCode >= 400 && msg.statusCode < 500 ? msg.statusCode : 422, msg.details));
       } else if (msg.type === 'invalid') {
         finish(new UnprocessableError('model_invalid', `TensorFlow.js cannot build the model: ${String(msg.message).slice(0, 300)}`, { fault: 'tfjs' }));
       }
@@ -142,11 +153,20 @@ export class ModelInspector {
   constructor(readonly limits: InspectorLimits, private readonly entry = CHILD) {}
 
   async inspect(files: LoadedFiles): Promise<ModelSummary> {
+    return this.run(request(files, this.limits), files.weights);
+  }
+
+  /** A Keras file (.keras or .h5) → LayersModel files and their summary, parsed and built in the child. */
+  async importKeras(req: Omit<ImportRequest, 'type' | 'timeoutMs' | 'memoryMb'>): Promise<ImportedFiles> {
+    return this.run({ ...req, type: 'import', timeoutMs: this.limits.timeoutMs, memoryMb: this.limits.memoryMb }, undefined);
+  }
+
+  private async run<T>(payload: InspectRequest | ImportRequest, weights: Uint8Array | undefined): Promise<T> {
     // A finishing run hands its slot straight to the next in line.
     if (this.running >= this.limits.concurrency) await new Promise<void>((r) => this.waiting.push(r));
     else this.running++;
     try {
-      return await runChild(files, this.limits, this.entry);
+      return await runChild<T>(payload, weights, this.limits, this.entry);
     } finally {
       const next = this.waiting.shift();
       if (next) next();

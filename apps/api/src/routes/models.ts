@@ -7,6 +7,7 @@ import { modelView } from '../services/models.ts';
 import { tenantOf } from '../plugins/auth.ts';
 import { signModelUrl } from '../../../shared/auth/signed-urls.ts';
 import { MODEL_JSON } from '../../../shared/ml/stored-model.ts';
+import { KERAS_FILE, kerasFileOf } from '../services/model-export.ts';
 
 const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const service = app.modelService;
@@ -16,7 +17,7 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
     schema: {
       tags,
       operationId: 'registerModel',
-      summary: 'Register a TensorFlow.js LayersModel found in S3',
+      summary: 'Register a model found in S3: a TensorFlow.js LayersModel, or a Keras .keras or .h5 file',
       description:
         'Checks model.json and its weight shards before tfjs builds anything (known layer classes only, a well-formed acyclic graph, integer dimensions, shard sizes as declared), ' +
         'then builds it with tfjs in a child process bounded by MODEL_INSPECT_TIMEOUT_MS and MODEL_INSPECT_MEMORY_MB (at most MAX_MODEL_PARAMS), and keeps its own copy. ' +
@@ -28,7 +29,7 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
           400: ['invalid_s3_uri', 's3_access_denied'],
           404: ['object_not_found'],
           413: ['object_too_large'],
-          422: ['source_bucket_not_allowed', 'source_key_not_allowed', 'model_invalid', 'model_too_large', 'model_too_many_layers', 'summary_invalid'],
+          422: ['source_bucket_not_allowed', 'source_key_not_allowed', 'model_invalid', 'model_unsupported', 'model_too_large', 'model_too_many_layers', 'summary_invalid'],
           503: ['storage_unavailable', 'model_inspector_unavailable'],
         }),
       },
@@ -85,20 +86,19 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
     schema: {
       tags,
       operationId: 'downloadModelFile',
-      summary: 'Download a model file (model.json or weights.bin), with a key or a signed URL',
-      description: "Laid out for tf.loadLayersModel('<api>/v1/models/<id>/model.json'), which fetches weights.bin beside it. Sent as an attachment.",
+      summary: 'Download a model file (model.json, weights.bin, or model.keras), with a key or a signed URL',
+      description: "Laid out for tf.loadLayersModel('<api>/v1/models/<id>/model.json'), which fetches weights.bin beside it. model.keras is the same model as a Keras 3 file (keras.models.load_model). Sent as an attachment.",
       params: ModelFileParams,
       querystring: SignedUrlQuery,
       response: {
         200: ModelFileResponse,
-        ...errorResponses({ 404: ['model_not_found', 'object_not_found'], 503: ['storage_unavailable'] }),
+        ...errorResponses({ 404: ['model_not_found', 'object_not_found'], 422: ['model_unsupported'], 503: ['storage_unavailable'] }),
       },
     },
     config: { auth: 'signed' },
     handler: async (req, reply) => {
-      const bytes = req.signedModelId === req.params.id
-        ? await service.fileOf(req.params.id, req.params.file)
-        : await service.file(tenantOf(req), req.params.id, req.params.file);
+      const read = (file: string) => (req.signedModelId === req.params.id ? service.fileOf(req.params.id, file) : service.file(tenantOf(req), req.params.id, file));
+      const bytes = req.params.file === KERAS_FILE ? await kerasFileOf(read) : await read(req.params.file);
       // tfjs fetches weights.bin beside model.json with the same query string, so one signature opens both.
       const type = req.params.file === 'model.json' ? 'application/json' : 'application/octet-stream';
       return reply.type(type).header('content-disposition', `attachment; filename="${req.params.file}"`).send(Buffer.from(bytes));

@@ -5,7 +5,12 @@ import { PlainText, Uuid } from '../../../shared/jobs/spec.ts';
 export const RegisterModelBody = Type.Object(
   {
     name: PlainText(200),
-    uri: Type.String({ pattern: '^s3://[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff]+/model\\.json$', maxLength: 1024, description: 's3://bucket/prefix/model.json of a TensorFlow.js LayersModel: in S3_BUCKET, under your upload area uploads/<tenantId>/ (POST /v1/uploads)' }),
+    uri: Type.String({
+      pattern: '^s3://[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff]+/(model\\.json|[^/]+\\.(keras|h5|hdf5))$',
+      maxLength: 1024,
+      description: 's3://bucket/prefix/model.json of a TensorFlow.js LayersModel, or s3://bucket/prefix/NAME.keras (Keras 3) or NAME.h5 (legacy Keras): in S3_BUCKET, under your upload area uploads/<tenantId>/ (POST /v1/uploads)',
+    }),
+    format: Type.Optional(Type.Union([Type.Literal('layers-model'), Type.Literal('keras'), Type.Literal('h5')], { description: 'What the file is; by default model.json is a LayersModel and anything else a Keras file whose kind (.keras zip or .h5 HDF5) is read from its content' })),
     labels: Type.Optional(Type.Array(PlainText(100), { maxItems: 10_000 })),
   },
   {
@@ -52,7 +57,7 @@ export const ModelPage = Page(Type.Ref('Model'));
 
 export const ModelFileParams = Type.Object({
   id: Type.String({ ...Uuid, examples: [EXAMPLE_ID] }),
-  file: Type.Union([Type.Literal('model.json'), Type.Literal('weights.bin')], { examples: ['model.json'] }),
+  file: Type.Union([Type.Literal('model.json'), Type.Literal('weights.bin'), Type.Literal('model.keras')], { examples: ['model.json'] }),
 });
 export type ModelFileParams = Static<typeof ModelFileParams>;
 
@@ -67,7 +72,7 @@ export const ModelJsonFile = Type.Object(
 
 /** The 200 of a route that serves model.json or weights.bin (a model's or a checkpoint's). */
 export const ModelFileResponse = {
-  description: 'model.json (JSON) or weights.bin (bytes)',
+  description: 'model.json (JSON), weights.bin (bytes) or model.keras (a Keras 3 .keras zip)',
   content: {
     'application/json': { schema: ModelJsonFile },
     'application/octet-stream': { schema: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }) },

@@ -4,10 +4,11 @@ import type { Model, Prisma } from '../../../shared/generated/prisma/client.ts';
 import { ConflictError, LimitExceededError, NotFoundError } from '../../../shared/errors.ts';
 import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
 import type { ModelInspector } from '../../../shared/ml/model-inspector.ts';
-import { MODEL_JSON, readModelFiles, WEIGHTS_FILE } from '../../../shared/ml/stored-model.ts';
+import { MODEL_JSON, WEIGHTS_FILE } from '../../../shared/ml/stored-model.ts';
 import { checkS3Source } from '../../../shared/net/outbound-url.ts';
 import type { Storage } from '../../../shared/storage/s3-storage.ts';
 import { ModelSchema, type ModelResponse, type RegisterModelBody } from '../schemas/models.ts';
+import { loadModelSource } from './model-sources.ts';
 import { afterCursor, newestFirst, toPage } from './pagination.ts';
 import { StoredRecordError, viewCheck, type ViewCheck } from './record-views.ts';
 
@@ -66,11 +67,9 @@ export class ModelService {
   /** Validates a LayersModel found in S3, then keeps our own copy of it. */
   async register(tenantId: string, body: RegisterModelBody): Promise<Model> {
     const loc = checkS3Source(body.uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets }, tenantId);
-    const prefix = loc.key.slice(0, -MODEL_JSON.length);
     const limits = typeof this.limits === 'number' ? { maxParams: this.limits, maxBytes: this.limits * 4, maxLayers: Infinity } : this.limits;
-    const files = await readModelFiles(this.storage, prefix, loc.bucket, { maxWeightBytes: limits.maxBytes, maxLayers: limits.maxLayers });
-    // 422 model_invalid when tfjs cannot build it, or not within MODEL_INSPECT_TIMEOUT_MS / _MEMORY_MB.
-    const summary = await this.inspector.inspect(files);
+    // A LayersModel, or a Keras file converted in the inspector's child (model-sources.ts).
+    const { files, summary } = await loadModelSource({ storage: this.storage, inspector: this.inspector }, body, loc, limits);
     if (summary.totalParams > limits.maxParams) {
       throw new LimitExceededError('model_too_large', `The model has ${summary.totalParams} parameters`, 422, 'MAX_MODEL_PARAMS', limits.maxParams, summary.totalParams);
     }
