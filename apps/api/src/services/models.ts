@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../../shared/db/prisma.ts';
-import type { Model, Prisma } from '../../../shared/generated/prisma/client.ts';
+import type { Model } from '../../../shared/generated/prisma/client.ts';
 import { ConflictError, LimitExceededError, NotFoundError } from '../../../shared/errors.ts';
-import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
 import type { ModelInspector } from '../../../shared/ml/model-inspector.ts';
 import { MODEL_JSON, WEIGHTS_FILE } from '../../../shared/ml/stored-model.ts';
+import { decodeLayers, forView, toJson } from '../../../shared/jobs/decode.ts';
 import { checkS3Source } from '../../../shared/net/outbound-url.ts';
 import type { Storage } from '../../../shared/storage/s3-storage.ts';
 import { ModelSchema, type ModelResponse, type RegisterModelBody } from '../schemas/models.ts';
@@ -23,7 +23,7 @@ export function modelView(m: Model): ModelResponse {
     inputShape: m.inputShape as ModelResponse['inputShape'],
     outputShape: m.outputShape as ModelResponse['outputShape'],
     labels: m.labels,
-    layers: m.layers as unknown as LayerSummary[],
+    layers: forView(decodeLayers, m.layers),
     totalParams: m.totalParams,
     trainableParams: m.trainableParams,
     lineage: { parentModelId: m.parentId, jobId: m.jobId },
@@ -85,13 +85,13 @@ export class ModelService {
       storagePrefix: ours,
       inputShape: summary.inputShape,
       outputShape: summary.outputShape,
-      layers: summary.layers as unknown as Prisma.InputJsonValue,
+      layers: toJson(decodeLayers, summary.layers),
       labels: body.labels ?? [],
       totalParams: summary.totalParams,
       trainableParams: summary.trainableParams,
     };
     // The reply, and every later read, is built from this row: one that would not fit the schema is never stored.
-    modelViews.assertStorable(modelView({ ...row, layers: summary.layers as unknown as Model['layers'], parentId: null, jobId: null, createdAt: new Date() }));
+    modelViews.assertStorable(modelView({ ...row, layers: toJson(decodeLayers, summary.layers) as Model['layers'], parentId: null, jobId: null, createdAt: new Date() }));
     const modelJson = { ...files.modelJson, weightsManifest: [{ paths: [WEIGHTS_FILE], weights: files.modelJson.weightsManifest.flatMap((g) => g.weights) }] };
     await this.storage.put(ours + WEIGHTS_FILE, files.weights);
     await this.storage.put(ours + MODEL_JSON, JSON.stringify(modelJson), 'application/json');
