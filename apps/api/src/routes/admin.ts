@@ -4,11 +4,11 @@ import { errorResponses, IdParams } from '../schemas/common.ts';
 import { ApiKeyList, CreateKeyBody, CreatedApiKey, CreateTenantBody, TenantList, TenantSchema } from '../schemas/admin.ts';
 import { keyView, tenantView } from '../services/tenants.ts';
 
-const admin: FastifyPluginAsyncTypebox = async (app) => {
-  const tenants = app.tenantService;
-  const tags = ['admin'];
-  const config = { auth: 'admin' as const };
+type App = Parameters<FastifyPluginAsyncTypebox>[0];
+interface Ctx { tenants: App['tenantService']; tags: string[]; config: { auth: 'admin' } }
 
+/** Creating and listing tenants. */
+function tenantRoutes(app: App, { tenants, tags, config }: Ctx) {
   app.post('/v1/admin/tenants', {
     config,
     schema: {
@@ -28,6 +28,10 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     handler: async () => ({ data: (await tenants.list()).map(tenantView) }),
   });
 
+}
+
+/** A tenant's API keys: issue, list, revoke. */
+function keyRoutes(app: App, { tenants, tags, config }: Ctx) {
   app.post('/v1/admin/tenants/:id/keys', {
     config,
     schema: {
@@ -75,6 +79,11 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
       return keyView(key);
     },
   });
+}
+
+const admin: FastifyPluginAsyncTypebox = async (app) => {
+  const ctx: Ctx = { tenants: app.tenantService, tags: ['admin'], config: { auth: 'admin' } };
+  for (const group of [tenantRoutes, keyRoutes]) group(app, ctx);
 };
 
 export default admin;

@@ -21,11 +21,11 @@ function eventCursor(query: string | undefined, lastEventId: string | string[] |
   return BigInt(raw);
 }
 
-const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const service = new JobService(app.db, app.queue, config);
-  const tags = ['jobs'];
-  const job = { $ref: 'Job' };
+type App = Parameters<FastifyPluginAsyncTypebox<{ config: Config }>>[0];
+interface Ctx { config: Config; service: JobService; tags: string[]; job: { $ref: string } }
 
+/** Submitting, listing and reading jobs. */
+function submitAndRead(app: App, { config, service, tags, job }: Ctx) {
   app.post('/v1/jobs', {
     schema: {
       tags,
@@ -83,6 +83,10 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
     },
   });
 
+}
+
+/** A job's metrics and checkpoints. */
+function results(app: App, { config, service, tags, job }: Ctx) {
   app.get('/v1/jobs/:id/metrics', {
     schema: {
       tags,
@@ -113,6 +117,10 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
     },
   });
 
+}
+
+/** Cancel, pause and resume. */
+function control(app: App, { config, service, tags, job }: Ctx) {
   app.post('/v1/jobs/:id/cancel', {
     schema: {
       tags,
@@ -149,6 +157,10 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
     handler: async (req, reply) => reply.status(202).send(jobView(await service.resume(tenantOf(req), req.params.id))),
   });
 
+}
+
+/** A job's webhook deliveries. */
+function deliveries(app: App, { service, tags }: Ctx) {
   app.get('/v1/jobs/:id/webhook-deliveries', {
     schema: {
       tags,
@@ -177,6 +189,10 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
     },
   });
 
+}
+
+/** A job's event log: paged, or streamed as Server-Sent Events. */
+function events(app: App, { config, service, tags }: Ctx) {
   app.get('/v1/jobs/:id/events', {
     schema: {
       tags,
@@ -215,6 +231,11 @@ const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config
       return { jobId: id, data: page, hasMore, nextCursor: hasMore ? page.at(-1)!.id : null };
     },
   });
+}
+
+const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  const ctx: Ctx = { config, service: new JobService(app.db, app.queue, config), tags: ['jobs'], job: { $ref: 'Job' } };
+  for (const group of [submitAndRead, results, control, deliveries, events]) group(app, ctx);
 };
 
 export default jobs;

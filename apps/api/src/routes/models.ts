@@ -9,10 +9,11 @@ import { signModelUrl } from '../../../shared/auth/signed-urls.ts';
 import { MODEL_JSON } from '../../../shared/ml/stored-model.ts';
 import { KERAS_FILE, kerasFileOf } from '../services/model-export.ts';
 
-const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const service = app.modelService;
-  const tags = ['models'];
+type App = Parameters<FastifyPluginAsyncTypebox<{ config: Config }>>[0];
+interface Ctx { config: Config; service: App['modelService']; tags: string[] }
 
+/** Registering, listing and reading models. */
+function registerAndRead(app: App, { config, service, tags }: Ctx) {
   app.post('/v1/models', {
     schema: {
       tags,
@@ -64,6 +65,10 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
     handler: async (req) => service.show(tenantOf(req), req.params.id),
   });
 
+}
+
+/** A model's files: signed links and the files themselves. */
+function files(app: App, { config, service, tags }: Ctx) {
   app.post('/v1/models/:id/download-url', {
     schema: {
       tags,
@@ -105,6 +110,10 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
     },
   });
 
+}
+
+/** Deleting a model. */
+function remove(app: App, { config, service, tags }: Ctx) {
   app.delete('/v1/models/:id', {
     schema: {
       tags,
@@ -119,6 +128,11 @@ const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
       return reply.status(204).send(null);
     },
   });
+}
+
+const models: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  const ctx: Ctx = { config, service: app.modelService, tags: ['models'] };
+  for (const group of [registerAndRead, files, remove]) group(app, ctx);
 };
 
 export default models;
