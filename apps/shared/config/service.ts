@@ -74,6 +74,7 @@ export const keys = {
     keyCacheMs: int('AUTH_CACHE_MS', 1000, {
       min: 0,
       cap: 1000,
+      example: '500',
       doc: 'how long an instance trusts an API key it looked up without asking Postgres again; a revoked key is refused on every instance within this (at most 1 s, 0 turns the cache off)',
     }),
   },

@@ -1,5 +1,5 @@
 // Tells a dependency fault (Postgres or S3 unreachable, restarting, throttling)
-// from everything else, by the errors' types and codes, never their wording.
+// from everything else, by the errors' types and codes (one coded-less pg error excepted).
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { DependencyError, type Dependency } from './dependency-error.ts';
 
@@ -15,6 +15,13 @@ const SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHO
 const S3_THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'RequestThrottled', 'ServiceUnavailable', 'InternalError', 'RequestTimeout']);
 /** Errors from the SDK's HTTP layer when no response came back. */
 const S3_TRANSPORT = new Set(['TimeoutError', 'RequestTimeout', 'AbortError']);
+
+/**
+ * pg's error for a query on a connection it has already seen fail (a terminated
+ * backend whose notice arrived first). pg gives it no code, so this one error is
+ * known by its exact text; everything else here goes by type and code.
+ */
+const PG_NOT_QUERYABLE = 'Client has encountered a connection error and is not queryable';
 
 type Shape = { code?: unknown; name?: unknown; cause?: unknown; meta?: unknown; errors?: unknown; $metadata?: { httpStatusCode?: number } };
 
@@ -43,6 +50,7 @@ export function postgresFault(err: unknown): boolean {
     const kind = (e as { kind?: unknown }).kind;
     if (typeof kind === 'string' && ADAPTER_UNAVAILABLE.has(kind)) return true;
     if (kind === 'postgres' && PG_UNAVAILABLE.has(String(e.code))) return true;
+    if ((e as { message?: unknown }).message === PG_NOT_QUERYABLE) return true;
   }
   return isPrisma(err) && [...chain(err)].some(isSocket);
 }

@@ -2,6 +2,7 @@
 // (its datasets' sources, its base model's layer summaries).
 import { Type, type Static } from '@sinclair/typebox';
 import { MnistSourceSchema, S3SourceSchema } from '../data/dataset-source.ts';
+import { StoredImagesSourceSchema } from '../data/images/schema.ts';
 import { MONITORED } from './spec.ts';
 
 const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
@@ -40,6 +41,7 @@ export type ResumePoint = Static<typeof ResumePointSchema>;
 export const StoredSourceSchema = Type.Union([
   Type.Object({ ...MnistSourceSchema.properties, split: Type.Union([Type.Literal('train'), Type.Literal('test')]), classes: Type.Array(Type.Integer({ minimum: 0, maximum: 9 })) }),
   Type.Object({ ...S3SourceSchema.properties, objectKey: Type.String(), featureColumns: Type.Array(Type.String()) }),
+  StoredImagesSourceSchema,
 ]);
 export type StoredSource = Static<typeof StoredSourceSchema>;
 

@@ -46,30 +46,39 @@ export function withPreprocessDefaults(p: Static<typeof ImagePreprocessSchema>):
   return { size: p.size, resize: p.resize ?? 'stretch', channels: p.channels ?? 'rgb', scaling: p.scaling ?? 'unit' };
 }
 
-export type SizeBin = {
+const SizeBinSchema = Type.Object({
   /** Longest side at most this many pixels (the last bin: any). */
-  upTo: number | null;
-  count: number;
-};
+  upTo: Type.Union([Type.Integer(), Type.Null()]),
+  count: Type.Integer(),
+});
+export type SizeBin = Static<typeof SizeBinSchema>;
 
-export type Thumbnail = {
-  label: string;
+const ThumbnailSchema = Type.Object({
+  label: Type.String(),
   /** In our bucket: a small PNG of the first image of the label. */
-  key: string;
-};
+  key: Type.String(),
+});
+export type Thumbnail = Static<typeof ThumbnailSchema>;
 
-/** What the worker reads: the prepared pixels in shards, labels in the index. */
-export type StoredImagesSource = ImagesSource & {
-  preprocess: ImagePreprocess;
+/** What the worker reads: the prepared pixels in shards, labels in the index (the Dataset row's source column). */
+export const StoredImagesSourceSchema = Type.Object({
+  ...ImagesSourceSchema.properties,
+  preprocess: Type.Object({
+    size: ImagePreprocessSchema.properties.size,
+    resize: Type.Union([Type.Literal('stretch'), Type.Literal('centerCrop'), Type.Literal('pad')]),
+    channels: Type.Union([Type.Literal('rgb'), Type.Literal('grayscale')]),
+    scaling: Type.Union([Type.Literal('unit'), Type.Literal('symmetric'), Type.Literal('caffe'), Type.Literal('torch'), Type.Literal('raw')]),
+  }),
   /** datasets/<id>/: index.json and shard-NNNNN.u8 files of uint8 HWC pixels. */
-  prefix: string;
-  shardSize: number;
-  numShards: number;
-  sizeHistogram: SizeBin[];
-  thumbnails: Thumbnail[];
+  prefix: Type.String(),
+  shardSize: Type.Integer(),
+  numShards: Type.Integer(),
+  sizeHistogram: Type.Array(SizeBinSchema),
+  thumbnails: Type.Array(ThumbnailSchema),
   /** Examples per split value of a manifest, when it has a split column. */
-  splitCounts?: Record<string, number>;
-};
+  splitCounts: Type.Optional(Type.Record(Type.String(), Type.Integer())),
+});
+export type StoredImagesSource = Static<typeof StoredImagesSourceSchema>;
 
 /** index.json: the label of each example, as an index into `labels`, in storage order. */
 export interface ImageIndex {
