@@ -40,15 +40,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const probe = await probeBackend(configToEnv(config));
   if (probe.backend.skipped?.length) log.warn({ skipped: probe.backend.skipped }, `TF_BACKEND=auto passed over backends; training runs on ${probe.backend.kind}`);
   const connection = createRedis(config, true);
-  const info: WorkerInfo = {
-    id: randomUUID(),
-    host: hostname(),
-    pid: process.pid,
-    backend: probe.backend.kind,
-    device: probe.device,
-    concurrency: config.worker.concurrency,
-    startedAt: new Date().toISOString(),
-  };
+  const info = workerInfo(config, probe);
   const worker = bullWorker(config, connection);
   worker.on('error', (err) => log.error({ err }, 'worker error'));
   const db = createDb(config.databaseUrl, { poolMax: 2 });
@@ -73,15 +65,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
 
   // While a dependency is down, take no new jobs (running ones wait it out); resume by ourselves.
   const storage = config.s3.endpoint ? new Storage({ ...config.s3, endpoint: config.s3.endpoint }) : undefined;
-  const watch = watchDependencies({
-    db, redis: queueConnection, storage, intervalMs: config.outage.probeIntervalMs, log,
-    onChange: async (down) => {
-      if (down.length) return worker.pause(true);
-      worker.resume();
-      // BullMQ's loop may have been on its way out when resume() came: start it again if it is not running.
-      setTimeout(() => { if (!worker.isRunning() && !worker.closing) void worker.run().catch((err: Error) => log.warn({ err: err.message }, 'worker did not restart')); }, 1_000).unref();
-    },
-  });
+  const watch = pauseWhileDown(worker, { db, redis: queueConnection, storage, intervalMs: config.outage.probeIntervalMs, log });
   await beat();
   const timer = setInterval(beat, HEARTBEAT_MS);
   timer.unref();
@@ -101,6 +85,32 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     await connection.quit().catch(() => undefined);
   };
   return { info, backend: probe.backend, down: () => watch.down(), close };
+}
+
+/** What the heartbeat says about this worker: /readyz lists it. */
+function workerInfo(config: Config, probe: ProbeResult): WorkerInfo {
+  return {
+    id: randomUUID(),
+    host: hostname(),
+    pid: process.pid,
+    backend: probe.backend.kind,
+    device: probe.device,
+    concurrency: config.worker.concurrency,
+    startedAt: new Date().toISOString(),
+  };
+}
+
+/** Takes no new jobs while Postgres, Redis or S3 is down, and starts again once they are back. */
+function pauseWhileDown(worker: Worker<JobPayload>, deps: Omit<Parameters<typeof watchDependencies>[0], 'onChange'>) {
+  return watchDependencies({
+    ...deps,
+    onChange: async (down) => {
+      if (down.length) return worker.pause(true);
+      worker.resume();
+      // BullMQ's loop may have been on its way out when resume() came: start it again if it is not running.
+      setTimeout(() => { if (!worker.isRunning() && !worker.closing) void worker.run().catch((err: Error) => deps.log.warn({ err: err.message }, 'worker did not restart')); }, 1_000).unref();
+    },
+  });
 }
 
 function bullWorker(config: Config, connection: Redis): Worker<JobPayload> {

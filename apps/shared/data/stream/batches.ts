@@ -49,6 +49,21 @@ export interface StreamStats {
   maxResidentShards: number;
 }
 
+/** Maps a position in a window's examples to [shard of the window, example within it]. */
+function locator(data: ShardData[]): (pos: number) => readonly [number, number] {
+  const starts: number[] = [];
+  let at = 0;
+  for (const d of data) {
+    starts.push(at);
+    at += d.classes.length;
+  }
+  return (pos) => {
+    let k = starts.length - 1;
+    while (starts[k] > pos) k--;
+    return [k, pos - starts[k]] as const;
+  };
+}
+
 /** Batches of one epoch; `stats` fills as it goes. */
 export async function* epochBatches(src: ShardSource, opts: StreamOptions, stats: StreamStats = { waitMs: 0, shardsRead: 0, maxResidentShards: 0 }): AsyncGenerator<Batch> {
   const window = Math.max(1, opts.window ?? 4);
@@ -85,17 +100,7 @@ export async function* epochBatches(src: ShardSource, opts: StreamOptions, stats
     const data = await Promise.all(plan.shards.map((s) => pending.get(s)!));
     stats.waitMs += performance.now() - t;
     stats.shardsRead += plan.shards.length;
-    const starts: number[] = [];
-    let at = 0;
-    for (const d of data) {
-      starts.push(at);
-      at += d.classes.length;
-    }
-    const locate = (pos: number) => {
-      let k = starts.length - 1;
-      while (starts[k] > pos) k--;
-      return [k, pos - starts[k]] as const;
-    };
+    const locate = locator(data);
     for (let i = 0; i < plan.order.length; i++, seen++) {
       if (seen < skipExamples) continue;
       if (batch.size === 0) index = Math.floor(seen / opts.batchSize);
