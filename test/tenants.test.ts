@@ -115,6 +115,7 @@ describe('tenants and keys', () => {
       ['post', '/v1/jobs/:id/cancel', `/v1/jobs/${ids.job}/cancel`, 'job_not_found'],
       ['post', '/v1/jobs/:id/pause', `/v1/jobs/${ids.job}/pause`, 'job_not_found'],
       ['post', '/v1/jobs/:id/resume', `/v1/jobs/${ids.job}/resume`, 'job_not_found'],
+      ['post', '/v1/jobs/:id/retry', `/v1/jobs/${ids.job}/retry`, 'job_not_found'],
     ];
     for (const [method, , url, code] of cases) {
       const res = await B()[method as 'get'](url);
