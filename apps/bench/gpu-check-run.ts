@@ -9,6 +9,7 @@ import { describeDevice } from '../shared/ml/device.ts';
 import { initBackend, tf, type BackendInfo } from '../shared/ml/tf.ts';
 import { buildModel } from '../worker/src/pipeline/build.ts';
 import { train } from '../worker/src/pipeline/train.ts';
+import { CLASSIFIER, FEATURES } from './recipe.ts';
 
 export type RunResult =
   | { ok: true; kind: string; device: string; onGpu: boolean; examplesPerSec: number; byEpoch: number[]; steps: number; loss: number }
@@ -38,16 +39,7 @@ async function whereItRuns(backend: BackendInfo, kind: string): Promise<{ device
 }
 
 function convnet() {
-  return buildModel([28, 28, 1], [
-    { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-    { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPooling2d', poolSize: 2 },
-    { type: 'dropout', rate: 0.25 },
-    { type: 'flatten' },
-    { type: 'dense', units: 128, activation: 'relu' },
-    { type: 'dropout', rate: 0.5 },
-    { type: 'dense', units: 5, activation: 'softmax' },
-  ], 5);
+  return buildModel([28, 28, 1], [...FEATURES, ...CLASSIFIER], 5);
 }
 
 export async function runOnce(kind: string, steps: number): Promise<RunResult> {

@@ -14,6 +14,7 @@ import { initBackend, tf } from '../shared/ml/tf.ts';
 import { buildModel } from '../worker/src/pipeline/build.ts';
 import { withSeededRandom } from '../worker/src/pipeline/seed.ts';
 import { train } from '../worker/src/pipeline/train.ts';
+import { CLASSIFIER, FEATURES } from './recipe.ts';
 
 const { values } = parseArgs({ options: { limit: { type: 'string', default: '7680' }, top: { type: 'string', default: '15' } } });
 const BATCH = 128;
@@ -30,16 +31,7 @@ const hooks = { shouldStop: () => false as const, onEpochEnd: async () => undefi
 
 async function epoch(): Promise<number> {
   return withSeededRandom(1, async () => {
-    const parts = buildModel([28, 28, 1], [
-      { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-      { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-      { type: 'maxPooling2d', poolSize: 2 },
-      { type: 'dropout', rate: 0.25 },
-      { type: 'flatten' },
-      { type: 'dense', units: 128, activation: 'relu' },
-      { type: 'dropout', rate: 0.5 },
-      { type: 'dense', units: 5, activation: 'softmax' },
-    ], 5);
+    const parts = buildModel([28, 28, 1], [...FEATURES, ...CLASSIFIER], 5);
     const t = performance.now();
     await train(parts, { x, y, classes }, { hp, labels: ['0', '1', '2', '3', '4'] }, hooks);
     const ms = performance.now() - t;

@@ -5,17 +5,7 @@
 // batch b of an epoch computes the same order and skips to it, with nothing to
 // replay (a streaming shuffle buffer's state would have to be saved instead).
 
-/** mulberry32, the generator the worker seeds everything else with (apps/worker/src/pipeline/seed.ts). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../seeded-random.ts';
 
 export interface WindowPlan {
   /** Shards of this window, in the order they are read. */

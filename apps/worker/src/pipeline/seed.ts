@@ -4,17 +4,9 @@
 // at a time, so the swap stays within that job). The data order is seeded per
 // epoch, and dropout masks per example (dropout-masks.ts).
 
-/** mulberry32: small, fast and seedable. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../../shared/seeded-random.ts';
+
+export { seededRandom };
 
 export function shuffledIndices(n: number, seed: number): Int32Array {
   const idx = Int32Array.from({ length: n }, (_, i) => i);
