@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { createRedis } from '../apps/shared/queue/contract.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { http, tinyMlp } from './helpers/api.ts';
+import { http, registerSettled, tinyMlp } from './helpers/api.ts';
 import { irisLikeCsv, uploadTinyModel } from './helpers/fixtures.ts';
 import { bombPng, solid } from './helpers/images.ts';
 import { CYCLE_MODEL_JSON, DANGLING_INPUT_MODEL_JSON, NODE_INDEX_MODEL_JSON, STRING_DIMENSION_MODEL_JSON } from './helpers/hostile-models.ts';
@@ -43,7 +43,8 @@ describe('hostile input corpus', () => {
   const api = () => http(h.app);
   const bucket = () => h.storage.bucket;
   const rawJson = (url: string, body: string, type = 'application/json') => api().post(url).set('content-type', type).send(body);
-  const dataset = (source: Record<string, unknown>, name: unknown = 'hostile') => api().post('/v1/datasets').send({ name, source });
+  /** An image source answers 202 and fails in the background: followed to its end, it reads as the 4xx it failed with. */
+  const dataset = (source: Record<string, unknown>, name: unknown = 'hostile') => registerSettled(h.app, { name, source });
   const mnist = (extra: Record<string, unknown>) => dataset({ type: 'mnist', ...extra });
   /** Uploads `body` under uploads/ and registers it as a CSV (or NDJSON) dataset. */
   const file = async (key: string, body: string | Uint8Array, format: 'csv' | 'ndjson' = 'csv', labelColumn = 'label') => {
@@ -51,11 +52,20 @@ describe('hostile input corpus', () => {
     return dataset({ type: 's3', uri: `s3://${bucket()}/${h.uploads}${key}`, format, labelColumn });
   };
   const s3Uri = (uri: string) => dataset({ type: 's3', uri, format: 'csv', labelColumn: 'label' });
-  /** Uploads a good PNG in class a and `bad` in class b under uploads/<dir>/, and registers the folder as images. */
+  /** Uploads two good PNGs in class a, and `bad` and a good one in class b under uploads/<dir>/, and registers the folder as images. */
   const imageFolder = async (dir: string, bad: Uint8Array | string, preprocess: Record<string, unknown> = { size: [16, 16] }) => {
-    await h.storage.put(`${h.uploads}${dir}/a/good.png`, await solid(20, 20, [9, 99, 199]).png().toBuffer());
+    const good = await solid(20, 20, [9, 99, 199]).png().toBuffer();
+    for (const key of ['a/good-1.png', 'a/good-2.png', 'b/good.png']) await h.storage.put(`${h.uploads}${dir}/${key}`, good);
     await h.storage.put(`${h.uploads}${dir}/b/bad`, bad);
     return dataset({ type: 'images', layout: 'folders', uri: `s3://${bucket()}/${h.uploads}${dir}/`, preprocess });
+  };
+  /** Good PNGs under uploads/<dir>/ and a JSONL manifest listing [key, label] rows of them. */
+  const imageManifest = async (dir: string, rows: Array<[string, string]>) => {
+    const good = await solid(20, 20, [9, 99, 199]).png().toBuffer();
+    for (const [key] of rows) await h.storage.put(`${h.uploads}${dir}/${key}`, good);
+    const uri = (key: string) => `s3://${bucket()}/${h.uploads}${dir}/${key}`;
+    await h.storage.put(`${h.uploads}${dir}/manifest.jsonl`, rows.map(([key, label]) => JSON.stringify({ uri: uri(key), label })).join('\n'));
+    return dataset({ type: 'images', layout: 'manifest', uri: uri('manifest.jsonl'), preprocess: { size: [8, 8] } });
   };
   const namesBadImage = (dir: string) => (d: any, res?: any) => assert.ok(res?.body.error.message.includes(`${h.uploads}${dir}/b/bad`), JSON.stringify(d));
   const job = (body: Record<string, unknown>) => api().post('/v1/jobs').send(body);
@@ -118,6 +128,10 @@ describe('hostile input corpus', () => {
     { name: 'an SVG among the images', status: 400, code: 'image_invalid', send: () => imageFolder('img-svg', '<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><image href="file:///etc/passwd"/></svg>'), check: namesBadImage('img-svg') },
     { name: 'an image header claiming 3.6 gigapixels', status: 413, code: 'image_too_large', send: () => imageFolder('img-bomb', bombPng(60_000, 60_000)), check: (d) => assert.equal(d.actual, 3_600_000_000) },
     { name: 'an image size over 512 a side', status: 400, code: 'validation_failed', send: () => imageFolder('img-huge', 'x', { size: [513, 16] }) },
+    { name: 'a class folder with one image (a split needs two)', status: 400, code: 'dataset_class_too_small', send: () => imageManifest('img-one', [['a/1.png', 'a'], ['a/2.png', 'a'], ['b/1.png', 'b']]), check: (d) => assert.deepEqual([d.label, d.count, d.minimum], ['b', 1, 2]) },
+    { name: 'the same image uri twice in a manifest', status: 400, code: 'dataset_invalid', send: () => imageManifest('img-dup', [['a/1.png', 'a'], ['a/2.png', 'a'], ['a/1.png', 'b'], ['b/1.png', 'b']]), check: (d) => assert.equal(d.row, 3) },
+    { name: 'an image label with control characters', status: 400, code: 'dataset_invalid', send: () => imageManifest('img-ctl', [['a/1.png', 'a'], ['a/2.png', 'a'], ['b/1.png', 'b\u001b[2J'], ['b/2.png', 'b\u001b[2J']]), check: (d) => assert.equal(d.row, 3) },
+    { name: 'a job on a dataset whose registration failed', status: 409, code: 'dataset_not_ready', send: () => pretrain({ trainDatasetId: ids.failedImages }), check: (d) => assert.equal(d.status, 'failed') },
     { name: "an image prefix in the service's own datasets/", status: 422, code: 'source_key_not_allowed', send: () => dataset({ type: 'images', layout: 'folders', uri: `s3://${bucket()}/datasets/`, preprocess: { size: [8, 8] } }) },
 
     // ------------------------------------------------------------ huge, negative and non-finite numbers
@@ -311,8 +325,9 @@ describe('hostile input corpus', () => {
     await h.storage.put(`${ids.foreignArea}table.csv`, irisLikeCsv());
     await uploadTinyModel(h.storage, `${ids.foreignArea}tiny/`);
     await h.storage.put('uploads/table.csv', irisLikeCsv());
+    ids.failedImages = (await imageFolder('img-failed', new Uint8Array(0))).accepted.id;
     baseline = {
-      datasets: await h.db.dataset.count(),
+      datasets: await h.db.dataset.count({ where: { status: 'ready' } }),
       models: await h.db.model.count(),
       jobs: await h.db.job.count(),
       objects: (await h.storage.list('')).map((o) => o.key).filter((k) => !k.startsWith(`${h.uploads}`)).sort(),
@@ -345,7 +360,9 @@ describe('hostile input corpus', () => {
   it('afterwards the service is up, and the refused requests left no row, queue entry or object behind', async () => {
     assert.equal((await http(h.app, '').get('/healthz')).status, 200);
     assert.equal((await api().get('/v1/datasets')).status, 200);
-    assert.equal(await h.db.dataset.count(), baseline.datasets, 'datasets');
+    // A refused image registration is kept only as a failed record (its error), never usable and with no object.
+    assert.equal(await h.db.dataset.count({ where: { status: 'ready' } }), baseline.datasets, 'ready datasets');
+    assert.equal(await h.db.dataset.count({ where: { status: 'validating' } }), 0, 'no registration left running');
     assert.equal(await h.db.model.count(), baseline.models, 'models');
     assert.equal(await h.db.job.count(), baseline.jobs, 'jobs');
     assert.equal(await queue.count(), 0, 'nothing enqueued');

@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
 import { createHarness, TEST_ADMIN_KEY, type Harness } from './helpers/harness.ts';
-import { finished, http, waitForJob } from './helpers/api.ts';
+import { finished, followDataset, http, waitForJob } from './helpers/api.ts';
+import { solid } from './helpers/images.ts';
 import { irisLikeCsv, uploadTinyModel } from './helpers/fixtures.ts';
 import { ERROR_CODES, type ErrorCodeDoc } from '../apps/api/src/schemas/errors.ts';
 
@@ -265,6 +266,20 @@ describe('OpenAPI document', () => {
     ids.dataset = (await call('post', '/v1/datasets', 201, { body: { name: 'iris', source: csv } })).body.id;
     await call('get', '/v1/datasets', 200, { query: { limit: '1' } });
     await call('get', '/v1/datasets/{id}', 200, { params: { id: ids.dataset } });
+    // Images: 202 validating, then its events stream; a cancel of a registration that has ended is a 409.
+    const png = await solid(4, 4, [1, 2, 3]).png().toBuffer();
+    for (const key of ['a/1.png', 'a/2.png', 'b/1.png', 'b/2.png']) await h.storage.put(`${h.uploads}imgs/${key}`, png);
+    const images = (await call('post', '/v1/datasets', 202, { body: { name: 'imgs', source: { type: 'images', layout: 'folders', uri: `s3://${bucket}/${h.uploads}imgs/`, preprocess: { size: [4, 4] } } } })).body;
+    assert.equal(images.status, 'validating');
+    const sse = await call('get', '/v1/datasets/{id}/events', 200, { params: { id: images.id }, headers: { accept: 'text/event-stream' } });
+    assert.match(sse.text, /event: end\ndata: \{"status":"ready"\}/);
+    assert.equal((await followDataset(h.app, images.id)).at(-1)!.status, 'ready');
+    await call('post', '/v1/datasets/{id}/cancel', 409, { params: { id: images.id } });
+    await call('get', '/v1/datasets/{id}/events', 404, { params: { id: randomUUID() } });
+    // A validating row that no process runs (its heartbeat is fresh, so no sweep takes it): the cancel ends it.
+    const orphan = randomUUID();
+    await h.db.dataset.create({ data: { id: orphan, tenantId: h.tenant.tenantId, name: 'orphan', source: {}, featureShape: [], numExamples: 0, labels: [], classCounts: [], status: 'validating', heartbeatAt: new Date() } });
+    assert.equal((await call('post', '/v1/datasets/{id}/cancel', 200, { params: { id: orphan } })).body.status, 'cancelled');
     await call('get', '/v1/datasets/{id}', 404, { params: { id: randomUUID() } });
     await call('get', '/v1/datasets/{id}', 400, { params: { id: 'not-a-uuid' } });
     await call('get', '/v1/datasets', 400, { query: { after: 'garbage' } });

@@ -389,7 +389,7 @@ describe('outbound checks through the API (no allow-list)', () => {
 
       // The objects were readable all along: with the bucket in S3_SOURCE_BUCKETS the same registrations succeed.
       const sourceBuckets = loadConfig({ S3_BUCKET: h.storage.bucket, S3_SOURCE_BUCKETS: otherBucket }).s3.sourceBuckets;
-      const dataset = await new DatasetService({ db: h.db, storage: h.storage, limits: h.config.maxDatasetBytes, sourceBuckets, log: console }).create(h.tenant.tenantId, {
+      const { dataset } = await new DatasetService({ db: h.db, storage: h.storage, limits: h.config.maxDatasetBytes, sourceBuckets, log: console }).create(h.tenant.tenantId, {
         name: 'shared iris',
         source: { type: 's3', uri: `s3://${otherBucket}/uploads/iris.csv`, format: 'csv', labelColumn: 'species' },
       });

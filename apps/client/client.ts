@@ -2,10 +2,11 @@
 // dashboard's browser through its build (apps/dashboard/client.js).
 // Paths and bodies follow apps/api/src/routes/*; types come from their schemas.
 import { ApiError } from './errors.ts';
+import { datasetsApi } from './datasets.ts';
 import { jobsApi } from './jobs.ts';
 import { Transport, type CallOptions, type PostOptions, type Query, type RequestOptions } from './transport.ts';
 import type {
-  ApiKey, CreateApiKeyInput, CreateDatasetInput, CreatedApiKey, CreateTenantInput, CreateUploadInput, Dataset, Model, ModelFile, Page,
+  ApiKey, CreateApiKeyInput, CreatedApiKey, CreateTenantInput, CreateUploadInput, Model, ModelFile, Page,
   PageParams, Readiness, RegisterModelInput, SignedUrl, Tenant, Upload,
 } from './types.ts';
 
@@ -30,10 +31,13 @@ export class FinetuneClient {
   readonly #t: Transport;
   /** Jobs: submit, read, control, and follow (stream, wait). */
   readonly jobs: ReturnType<typeof jobsApi>;
+  /** Datasets: register, read, and follow or cancel an image registration. */
+  readonly datasets: ReturnType<typeof datasetsApi>;
 
   constructor(opts: ClientOptions) {
     this.#t = new Transport({ ...opts, maxRetries: opts.maxRetries ?? 2 });
     this.jobs = jobsApi(this.#t);
+    this.datasets = datasetsApi(this.#t);
   }
 
   get baseUrl(): string {
@@ -49,14 +53,6 @@ export class FinetuneClient {
   raw(method: string, p: string, init?: RequestOptions): Promise<Response> {
     return this.#t.raw(method, p, init);
   }
-
-  readonly datasets = {
-    /** POST /v1/datasets: built-in MNIST, or CSV/NDJSON in S3. */
-    create: (body: CreateDatasetInput, opts?: PostOptions) => this.#t.json<Dataset>('POST', '/v1/datasets', { body, ...opts }),
-    list: (q: PageParams = {}, opts?: CallOptions) => this.#t.json<Page<Dataset>>('GET', '/v1/datasets', { query: q, ...opts }),
-    all: (q: Omit<PageParams, 'after'> = {}, opts?: CallOptions) => this.#t.all((p: PageParams) => this.datasets.list(p, opts), q),
-    get: (id: string, opts?: CallOptions) => this.#t.json<Dataset>('GET', `/v1/datasets/${enc(id)}`, opts),
-  };
 
   readonly models = {
     /** POST /v1/models: a TensorFlow.js LayersModel at s3://bucket/prefix/model.json. */

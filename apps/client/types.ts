@@ -28,6 +28,8 @@ export type PageParams = Partial<PageQuery>;
 export type Dataset = Static<typeof DatasetSchema>;
 export type CreateDatasetInput = Static<typeof CreateDatasetBody>;
 export type DatasetSource = CreateDatasetInput['source'];
+export type DatasetStatus = Dataset['status'];
+export type DatasetProgress = NonNullable<Dataset['progress']>;
 
 export type Model = Static<typeof ModelSchema>;
 export type RegisterModelInput = Static<typeof RegisterModelBody>;

@@ -22,7 +22,7 @@ export const ERROR_CODE_LIST = [
   'invalid_s3_uri', 's3_access_denied', 'source_bucket_not_allowed', 'source_key_not_allowed', 'object_too_large',
   'dataset_invalid', 'dataset_empty', 'model_invalid', 'model_too_large', 'model_too_many_layers', 'job_too_large',
   'dataset_too_many_rows', 'dataset_too_many_features', 'dataset_too_many_classes', 'summary_invalid', 'invalid_text', 'model_unsupported',
-  'image_invalid', 'image_too_large',
+  'image_invalid', 'image_too_large', 'dataset_class_too_small', 'dataset_not_ready', 'dataset_not_validating',
   // Job specs
   'base_model_required', 'architecture_required', 'invalid_spec', 'dataset_single_class', 'input_shape_mismatch',
   'label_mismatch', 'cut_layer_not_found', 'layer_not_buildable', 'class_count_mismatch', 'invalid_freeze', 'outbound_url_not_allowed',
@@ -33,6 +33,8 @@ export const ERROR_CODE_LIST = [
   'dependency_unavailable',
   // Only in a job's `error`
   'job_cancelled', 'kernel_unavailable', 'training_diverged', 'worker_crashed',
+  // Only in a dataset's `error`
+  'registration_cancelled', 'registration_interrupted',
   // Inside the worker only
   'lease_lost',
 ] as const;

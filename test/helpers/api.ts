@@ -30,8 +30,10 @@ export function api(app: App, key: string | undefined = defaultKeys.get(app)) {
   return clientFor(app, key ?? '');
 }
 
+/** Registers a dataset; an image source (202 `validating`) is followed to its end: the ready dataset, or the ApiError it failed with. */
 export async function createDataset(app: App, name: string, source: Record<string, unknown>) {
-  return api(app).datasets.create({ name, source } as Parameters<ReturnType<typeof api>['datasets']['create']>[0]);
+  const d = await api(app).datasets.create({ name, source } as Parameters<ReturnType<typeof api>['datasets']['create']>[0]);
+  return d.status === 'validating' ? api(app).datasets.wait(d.id) : d;
 }
 
 export async function submitJob(app: App, body: Record<string, unknown>) {
@@ -60,3 +62,31 @@ export const tinyMlp = (classes: number) => [
   { type: 'dense', units: 32, activation: 'relu', name: 'features' },
   { type: 'dense', units: classes, activation: 'softmax', name: 'output' },
 ];
+
+/** Polls GET /v1/datasets/:id until the registration has ended (ready, failed or cancelled); every body seen, in order. */
+export async function followDataset(app: App, id: string, key?: string, timeoutMs = 300_000): Promise<Array<Record<string, any>>> {
+  const seen: Array<Record<string, any>> = [];
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await http(app, key).get(`/v1/datasets/${id}`);
+    if (res.status !== 200) throw new Error(`GET dataset ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+    seen.push(res.body);
+    if (res.body.status !== 'validating') return seen;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Dataset ${id} was still validating after ${timeoutMs} ms`);
+}
+
+/**
+ * POST /v1/datasets; an image source's 202 is followed to its end and answered as a synchronous
+ * registration would have been: 201 and the ready dataset, or the stored error's status and {error}.
+ * `accepted` is the 202's body.
+ */
+export async function registerSettled(app: App, body: Record<string, unknown>, key?: string): Promise<{ status: number; body: any; accepted?: any }> {
+  const res = await http(app, key).post('/v1/datasets').send(body);
+  if (res.status !== 202) return { status: res.status, body: res.body };
+  const last = (await followDataset(app, res.body.id, key)).at(-1)!;
+  if (last.status === 'ready') return { status: 201, body: last, accepted: res.body };
+  const { code, message, details, status } = last.error;
+  return { status, body: { error: { code, message, ...(details !== undefined ? { details } : {}) } }, accepted: res.body };
+}

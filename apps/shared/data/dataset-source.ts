@@ -8,6 +8,7 @@ import { PLAIN_TEXT, PlainText } from '../jobs/spec.ts';
 import { checkDatasetSize, parseTabular, type TabularLimits } from './tabular.ts';
 import { ImagesSourceSchema, type StoredImagesSource } from './images/schema.ts';
 import { readAllImages } from './images/read.ts';
+import type { RegisterOptions } from './images/register.ts';
 
 const ColumnName = PlainText(128);
 
@@ -117,11 +118,13 @@ export async function registerDataset(
   beforeStore: (p: DatasetProfile) => void = () => undefined,
   /** Where an image source (a prefix, a manifest and each of its uris) may be read from. */
   checkUri: (uri: string) => S3Location = parseS3Uri,
+  /** Image sources: progress as it goes, and an abort that stops it (leaving nothing behind). */
+  opts: RegisterOptions = {},
 ): Promise<DatasetProfile> {
   if (source.type === 'images') {
     // Loaded here only: sharp (libvips) stays out of the worker and of processes that never register images.
     const { registerImages } = await import('./images/register.ts');
-    const result = await registerImages(id, source, storage, { ...limits, maxPixels: limits.maxPixels ?? DEFAULT_MAX_PIXELS }, checkUri);
+    const result = await registerImages(id, source, storage, { ...limits, maxPixels: limits.maxPixels ?? DEFAULT_MAX_PIXELS }, checkUri, opts);
     try {
       beforeStore(result);
     } catch (err) {

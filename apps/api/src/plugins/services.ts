@@ -37,13 +37,17 @@ export const modelService = fp<Opts>(
 
 export const datasetService = fp<Opts>(
   async (app, { config }) => {
-    app.decorate('datasetService', new DatasetService({
+    const service = new DatasetService({
       db: app.db,
       storage: app.storage,
       limits: { maxBytes: config.maxDatasetBytes, maxRows: config.limits.datasetRows, maxFeatures: config.limits.datasetFeatures, maxClasses: config.limits.datasetClasses, maxPixels: config.limits.imagePixels },
       sourceBuckets: config.s3.sourceBuckets,
       log: app.log,
-    }));
+    });
+    app.decorate('datasetService', service);
+    // Registrations left validating by a process that died are failed (and their objects deleted) at startup and periodically.
+    app.addHook('onReady', () => service.validator.startSweeping());
+    app.addHook('onClose', () => service.validator.close());
   },
   { name: 'dataset-service', dependencies: ['db', 'storage'] },
 );

@@ -4,6 +4,7 @@ import { errorResponses, IdParams, pageQuery } from '../schemas/common.ts';
 import { checkPageSize } from '../services/pagination.ts';
 import { CreateDatasetBody, DatasetPage } from '../schemas/datasets.ts';
 import { datasetView } from '../services/datasets.ts';
+import { streamSnapshots } from '../services/event-stream.ts';
 import { tenantOf } from '../plugins/auth.ts';
 
 const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
@@ -18,23 +19,26 @@ const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
       description:
         'Reads the source once: MNIST digits by class and count, or a CSV (with a header) / NDJSON file in S3 with numeric feature columns and a label column. ' +
         'An S3 file is copied into the service\'s bucket, so jobs read exactly what was checked. ' +
-        'Images (a prefix with one folder per class, or a CSV/JSONL manifest of uri,label[,split]) are each decoded, resized and stored prepared; one bad image refuses the whole registration, naming it. ' +
-        'The response has the feature shape, labels and examples per label.',
+        'The response (201) has the feature shape, labels and examples per label. ' +
+        'Images (a prefix with one folder per class, or a CSV/JSONL manifest of uri,label[,split]) answer 202 at once with the dataset `validating`: ' +
+        'each object is then decoded, resized and stored prepared in the background, with progress on GET /v1/datasets/{id} and its events stream. ' +
+        'It ends `ready`, or `failed` with `error` {code, status, message} naming the bad object (nothing of it is kept), or `cancelled`.',
       body: CreateDatasetBody,
       response: {
         201: { $ref: 'Dataset' },
+        202: { $ref: 'Dataset' },
         ...errorResponses({
-          400: ['invalid_s3_uri', 's3_access_denied', 'dataset_invalid', 'dataset_empty', 'image_invalid'],
+          400: ['invalid_s3_uri', 's3_access_denied', 'dataset_invalid', 'dataset_empty'],
           404: ['object_not_found'],
-          413: ['object_too_large', 'dataset_too_many_rows', 'dataset_too_many_features', 'dataset_too_many_classes', 'image_too_large'],
+          413: ['object_too_large', 'dataset_too_many_rows', 'dataset_too_many_features', 'dataset_too_many_classes'],
           422: ['source_bucket_not_allowed', 'source_key_not_allowed', 'summary_invalid'],
           503: ['storage_unavailable'],
         }),
       },
     },
     handler: async (req, reply) => {
-      const d = await service.create(tenantOf(req), req.body);
-      return reply.status(201).header('location', `/v1/datasets/${d.id}`).send(datasetView(d));
+      const { dataset: d, accepted } = await service.create(tenantOf(req), req.body);
+      return reply.status(accepted ? 202 : 201).header('location', `/v1/datasets/${d.id}`).send(datasetView(d));
     },
   });
 
@@ -60,6 +64,42 @@ const datasets: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { co
       response: { 200: { $ref: 'Dataset' }, ...errorResponses({ 404: ['dataset_not_found'], 500: ['stored_record_invalid'] }) },
     },
     handler: async (req) => service.show(tenantOf(req), req.params.id),
+  });
+
+  app.post('/v1/datasets/:id/cancel', {
+    schema: {
+      tags,
+      operationId: 'cancelDataset',
+      summary: "Cancel an image dataset's registration",
+      description: 'Stops a `validating` registration and deletes every object it wrote before answering; the dataset ends `cancelled` (error registration_cancelled).',
+      params: IdParams,
+      response: { 200: { $ref: 'Dataset' }, ...errorResponses({ 404: ['dataset_not_found'], 409: ['dataset_not_validating'] }) },
+    },
+    handler: async (req) => datasetView(await service.cancel(tenantOf(req), req.params.id)),
+  });
+
+  app.get('/v1/datasets/:id/events', {
+    schema: {
+      tags,
+      operationId: 'streamDatasetEvents',
+      summary: "An image dataset's registration progress, live",
+      description:
+        'Server-Sent Events: a `dataset` event carrying the dataset as GET shows it each time it changes (progress, status), ' +
+        'then `end` with {status} once it is ready, failed or cancelled (at once for a dataset already past validating).',
+      params: IdParams,
+      response: {
+        200: { description: 'The event stream', content: { 'text/event-stream': { schema: { type: 'string', description: 'event: dataset\ndata: <the dataset as JSON>' } } } },
+        ...errorResponses({ 404: ['dataset_not_found'] }),
+      },
+    },
+    handler: async (req, reply) => {
+      const tenantId = tenantOf(req);
+      await service.get(tenantId, req.params.id); // 404 before the stream starts
+      return streamSnapshots(req, reply, 'dataset', async () => {
+        const d = await service.get(tenantId, req.params.id);
+        return { body: datasetView(d), status: d.status, done: d.status !== 'validating' };
+      }, config.eventsPollMs);
+    },
   });
 };
 

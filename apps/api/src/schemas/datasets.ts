@@ -18,6 +18,31 @@ export const CreateDatasetBody = Type.Object(
 );
 export type CreateDatasetBody = Static<typeof CreateDatasetBody>;
 
+export const DATASET_STATUSES = ['validating', 'ready', 'failed', 'cancelled'] as const;
+const ClassCounts = Type.Array(Type.Object({ label: Type.String(), count: Type.Integer() }));
+
+export const DatasetProgressSchema = Type.Object(
+  {
+    phase: Type.Union([Type.Literal('listing'), Type.Literal('decoding'), Type.Literal('finishing')]),
+    objectsTotal: Type.Union([Type.Integer(), Type.Null()], { description: 'null while the source is being listed' }),
+    objectsDone: Type.Integer(),
+    bytesRead: Type.Integer(),
+    classCounts: Type.Array(Type.Object({ label: Type.String(), count: Type.Integer() }), { description: 'Images decoded so far, per label' }),
+  },
+  { description: "An image registration's progress: objects read and decoded so far" },
+);
+export type DatasetProgress = Static<typeof DatasetProgressSchema>;
+
+export const DatasetErrorSchema = Type.Object(
+  {
+    code: Type.String(),
+    status: Type.Integer({ description: 'The HTTP status a synchronous registration would have answered with' }),
+    message: Type.String(),
+    details: Type.Optional(Type.Unknown()),
+  },
+  { description: 'Why the registration failed or was cancelled; the message names the object' },
+);
+
 export const DatasetSchema = Type.Object(
   {
     id: Uuid,
@@ -27,7 +52,12 @@ export const DatasetSchema = Type.Object(
     numExamples: Type.Integer(),
     numClasses: Type.Integer(),
     labels: Type.Array(Type.String()),
-    classCounts: Type.Array(Type.Object({ label: Type.String(), count: Type.Integer() }), { description: 'Examples per label, in label order' }),
+    classCounts: Type.Array(ClassCounts.items, { description: 'Examples per label, in label order (empty until ready)' }),
+    status: Type.Union(DATASET_STATUSES.map((s) => Type.Literal(s)), {
+      description: 'validating: an image source is being read in the background (202); ready: jobs may use it; failed/cancelled: nothing was kept but this record',
+    }),
+    progress: Type.Union([DatasetProgressSchema, Type.Null()]),
+    error: Type.Union([DatasetErrorSchema, Type.Null()]),
     createdAt: Timestamp,
   },
   { $id: 'Dataset' },

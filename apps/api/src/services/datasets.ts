@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../../shared/db/prisma.ts';
 import type { Dataset } from '../../../shared/generated/prisma/client.ts';
-import { NotFoundError } from '../../../shared/errors.ts';
-import { registerDataset, type DatasetLimits } from '../../../shared/data/dataset-source.ts';
+import { ConflictError, NotFoundError } from '../../../shared/errors.ts';
+import { registerDataset, type DatasetLimits, type DatasetProfile } from '../../../shared/data/dataset-source.ts';
+import { DatasetValidator } from './dataset-validation.ts';
 import { checkS3Source } from '../../../shared/net/outbound-url.ts';
 import type { Storage } from '../../../shared/storage/s3-storage.ts';
 import { DatasetSchema, type CreateDatasetBody, type DatasetResponse } from '../schemas/datasets.ts';
@@ -21,6 +22,9 @@ export function datasetView(d: Dataset): DatasetResponse {
     numClasses: d.labels.length,
     labels: d.labels,
     classCounts: d.classCounts as DatasetResponse['classCounts'],
+    status: d.status,
+    progress: (d.progress ?? null) as DatasetResponse['progress'],
+    error: (d.error ?? null) as DatasetResponse['error'],
     createdAt: d.createdAt.toISOString(),
   };
 }
@@ -33,7 +37,7 @@ export interface DatasetServiceDeps {
   /** S3_SOURCE_BUCKETS (config.s3.sourceBuckets); without it, only our own bucket. */
   sourceBuckets?: readonly string[];
   /** Where a stored row that no longer fits its schema is reported. */
-  log: { error(obj: object, msg: string): void };
+  log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
 export class DatasetService {
@@ -42,33 +46,65 @@ export class DatasetService {
   private readonly limits: number | DatasetLimits;
   private readonly sourceBuckets: readonly string[];
   private readonly log: DatasetServiceDeps['log'];
+  /** Image registrations running in this process; their sweep and shutdown. */
+  readonly validator: DatasetValidator;
 
   constructor(deps: DatasetServiceDeps) {
     ({ db: this.db, storage: this.storage, limits: this.limits, log: this.log } = deps);
     this.sourceBuckets = deps.sourceBuckets ?? [deps.storage.bucket];
+    this.validator = new DatasetValidator({ db: this.db, storage: this.storage, log: this.log });
   }
 
-  async create(tenantId: string, body: CreateDatasetBody): Promise<Dataset> {
+  /**
+   * MNIST and CSV/NDJSON are read at once (`accepted` false: 201). An image source is checked for
+   * where it points, stored as a `validating` row and validated in the background (`accepted`: 202).
+   */
+  async create(tenantId: string, body: CreateDatasetBody): Promise<{ dataset: Dataset; accepted: boolean }> {
     const checkUri = (uri: string) => checkS3Source(uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets }, tenantId);
     if (body.source.type !== 'mnist') checkUri(body.source.uri);
     const id = randomUUID();
     const limits = typeof this.limits === 'number' ? { maxBytes: this.limits, maxRows: Infinity, maxFeatures: Infinity, maxClasses: Infinity } : this.limits;
-    const profile = await registerDataset(id, body.source, this.storage, limits, (p) => {
-      // Checked before the snapshot is written: a profile that would not fit the schema is never stored.
-      datasetViews.assertStorable(datasetView({ id, tenantId, name: body.name, ...p, source: p.source as Dataset['source'], classCounts: p.classCounts as Dataset['classCounts'], createdAt: new Date() }));
-    }, checkUri);
+    // Checked before the snapshot is written: a profile that would not fit the schema is never stored.
+    const beforeStore = (p: DatasetProfile) => {
+      datasetViews.assertStorable(datasetView({ id, tenantId, name: body.name, ...p, source: p.source as Dataset['source'], classCounts: p.classCounts as Dataset['classCounts'], createdAt: new Date(), status: 'ready', progress: null, error: null, heartbeatAt: null }));
+    };
+    if (body.source.type === 'images') {
+      const source = body.source;
+      const dataset = await this.db.dataset.create({
+        data: { id, tenantId, name: body.name, source, featureShape: [], numExamples: 0, labels: [], classCounts: [], status: 'validating', heartbeatAt: new Date() },
+      });
+      this.validator.start(id, (_, signal, onProgress) => registerDataset(id, source, this.storage, limits, beforeStore, checkUri, { signal, onProgress }));
+      return { dataset, accepted: true };
+    }
+    const profile = await registerDataset(id, body.source, this.storage, limits, beforeStore, checkUri);
     const data = { id, tenantId, name: body.name, source: profile.source, featureShape: profile.featureShape, numExamples: profile.numExamples, labels: profile.labels, classCounts: profile.classCounts };
     try {
-      return await this.db.$transaction(async (tx) => {
+      const dataset = await this.db.$transaction(async (tx) => {
         const created = await tx.dataset.create({ data });
         datasetViews.assertStorable(datasetView(created));
         return created;
       });
+      return { dataset, accepted: false };
     } catch (err) {
       // Leave no snapshot behind without its record.
       await this.storage.deletePrefix(`datasets/${id}/`).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * POST /v1/datasets/:id/cancel: a validating registration ends `cancelled`, and every object it
+   * wrote is deleted before this returns (by this process's validator, or here when another runs it).
+   */
+  async cancel(tenantId: string, id: string): Promise<Dataset> {
+    const d = await this.get(tenantId, id);
+    const error = { code: 'registration_cancelled', status: 409, message: 'The registration was cancelled; every object it wrote was deleted' };
+    const n = await this.db.dataset.updateMany({ where: { id, tenantId, status: 'validating' }, data: { status: 'cancelled', error, heartbeatAt: null } });
+    if (n.count === 0) throw new ConflictError('dataset_not_validating', `Dataset ${id} is ${d.status}; only a validating registration can be cancelled`, { id, status: d.status });
+    await this.validator.stop(id);
+    // Another process's validator stops at its next heartbeat and deletes again whatever it wrote since.
+    await this.storage.deletePrefix(`datasets/${id}/`);
+    return this.get(tenantId, id);
   }
 
   /** Another tenant's dataset is not found, exactly like one that does not exist. */

@@ -74,6 +74,8 @@ export class JobService {
     const d = await this.db.dataset.findFirst({ where: { id, tenantId } });
     // The body names something that isn't there: the request can't be carried out.
     if (!d) throw new UnprocessableError('dataset_not_found', `Dataset ${id} does not exist`, { id });
+    // An image registration still running, or one that failed: no job may read it.
+    if (d.status !== 'ready') throw new ConflictError('dataset_not_ready', `Dataset ${id} is ${d.status}; a job needs a ready dataset`, { id, status: d.status });
     return d;
   }
 

@@ -19,6 +19,29 @@ export interface ImageLimits {
   maxPixels: number;
 }
 
+/** Where a registration stands, reported as it goes (the API shows it on GET and over SSE). */
+export interface RegistrationProgress {
+  phase: 'listing' | 'decoding' | 'finishing';
+  /** Known once the source is listed. */
+  objectsTotal: number | null;
+  objectsDone: number;
+  bytesRead: number;
+  /** Images decoded so far, per label in label order. */
+  classCounts: Array<{ label: string; count: number }>;
+}
+
+export interface RegisterOptions {
+  /** Aborting stops the registration at the next object; what was written is deleted. */
+  signal?: AbortSignal;
+  onProgress?: (p: RegistrationProgress) => void;
+}
+
+/**
+ * Every class of a training set needs this many images, so that a validation split or a holdout can
+ * leave one on each side. A manifest's validation or test split is never split again: one is enough there.
+ */
+export const MIN_IMAGES_PER_CLASS = 2;
+
 export interface ImageRegistration {
   source: StoredImagesSource;
   featureShape: number[];
@@ -57,12 +80,22 @@ async function readObject(e: ImageEntry, storage: Storage, maxBytes: number): Pr
   });
 }
 
-function labelsOf(entries: ImageEntry[], maxClasses: number): { labels: string[]; counts: Map<string, number> } {
+function labelsOf(entries: ImageEntry[], maxClasses: number, minPerClass: number): { labels: string[]; counts: Map<string, number> } {
   if (entries.length === 0) throw new BadRequestError('dataset_empty', 'The source lists no images');
   const counts = new Map<string, number>();
   for (const e of entries) counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
   if (counts.size > maxClasses) {
     throw new LimitExceededError('dataset_too_many_classes', `The dataset has ${counts.size} distinct labels`, 413, 'MAX_DATASET_CLASSES', maxClasses, counts.size);
+  }
+  for (const [label, count] of counts) {
+    if (count >= minPerClass) continue;
+    const uri = entries.find((e) => e.label === label)!.uri;
+    throw new BadRequestError('dataset_class_too_small', `The class "${label}" has ${count} image (${uri}); every class needs at least ${minPerClass}, so that a validation split or holdout can take one`, {
+      label,
+      uri,
+      count,
+      minimum: minPerClass,
+    });
   }
   const unique = [...counts.keys()];
   const numeric = unique.every((l) => Number.isFinite(Number(l)));
@@ -100,24 +133,48 @@ async function entriesOf(source: ImagesSource, storage: Storage, limits: ImageLi
   return { entries: await listFolders(checkUri(source.uri), storage, limits), splitCounts: undefined };
 }
 
-/** Validates, prepares and stores every image of the source; on any failure, nothing is left behind. */
-export async function registerImages(id: string, source: ImagesSource, storage: Storage, limits: ImageLimits, checkUri: (uri: string) => S3Location): Promise<ImageRegistration> {
+function aborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('registration aborted');
+}
+
+/** Validates, prepares and stores every image of the source; on any failure (or abort), nothing is left behind. */
+export async function registerImages(id: string, source: ImagesSource, storage: Storage, limits: ImageLimits, checkUri: (uri: string) => S3Location, opts: RegisterOptions = {}): Promise<ImageRegistration> {
   const prep = withPreprocessDefaults(source.preprocess);
+  const report = opts.onProgress ?? (() => undefined);
+  report({ phase: 'listing', objectsTotal: null, objectsDone: 0, bytesRead: 0, classCounts: [] });
   const { entries, splitCounts } = await entriesOf(source, storage, limits, checkUri);
-  const { labels, counts } = labelsOf(entries, limits.maxClasses);
+  const splitAgain = source.split !== 'validation' && source.split !== 'test';
+  const { labels, counts } = labelsOf(entries, limits.maxClasses, splitAgain ? MIN_IMAGES_PER_CLASS : 1);
   const prefix = `datasets/${id}/`;
   const shardSize = Math.max(1, Math.min(1024, Math.floor(SHARD_BYTES / exampleBytes(prep))));
   const writer = new ShardWriter(storage, prefix, prep);
+  const done = { objects: 0, bytes: 0, counts: new Map<string, number>(labels.map((l) => [l, 0])) };
+  const progress = (phase: RegistrationProgress['phase']): RegistrationProgress => ({
+    phase,
+    objectsTotal: entries.length,
+    objectsDone: done.objects,
+    bytesRead: done.bytes,
+    classCounts: labels.map((label) => ({ label, count: done.counts.get(label)! })),
+  });
+  report(progress('decoding'));
   try {
     for (let start = 0; start < entries.length; start += shardSize) {
       const chunk = entries.slice(start, start + shardSize);
       const files: Uint8Array[] = [];
       const decoded = await pool(chunk.map((e, i) => [e, i] as const), CONCURRENCY, async ([e, i]) => {
+        aborted(opts.signal);
         files[i] = await readObject(e, storage, limits.maxBytes);
-        return decodeImage(files[i], e.uri, prep, limits.maxPixels);
+        const image = await decodeImage(files[i], e.uri, prep, limits.maxPixels);
+        done.objects++;
+        done.bytes += files[i].byteLength;
+        done.counts.set(e.label, done.counts.get(e.label)! + 1);
+        report(progress('decoding'));
+        return image;
       });
+      aborted(opts.signal);
       await writer.write(chunk, files, decoded.map((d) => d.pixels), decoded, limits.maxPixels);
     }
+    report(progress('finishing'));
     const classOf = new Map(labels.map((l, i) => [l, i] as const));
     const index: ImageIndex = { labels, classes: entries.map((e) => classOf.get(e.label)!), shardDigests: writer.digests };
     await storage.put(indexKey(prefix), JSON.stringify(index), 'application/json');
