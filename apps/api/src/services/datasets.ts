@@ -71,7 +71,7 @@ export class DatasetService {
     if (body.source.type === 'images') {
       const source = body.source;
       const dataset = await this.db.dataset.create({
-        data: { id, tenantId, name: body.name, source, featureShape: [], numExamples: 0, labels: [], classCounts: [], status: 'validating', heartbeatAt: new Date() },
+        data: { id, tenantId, name: body.name, source, featureShape: [], numExamples: 0, labels: [], classCounts: [], status: 'validating', heartbeatAt: new Date(), progress: { phase: 'listing', objectsTotal: null, objectsDone: 0, bytesRead: 0, classCounts: [] } },
       });
       this.validator.start(id, (_, signal, onProgress) => registerDataset(id, source, this.storage, limits, beforeStore, checkUri, { signal, onProgress }));
       return { dataset, accepted: true };
