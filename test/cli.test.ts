@@ -14,6 +14,7 @@ import { EXIT } from '../apps/cli/exit-codes.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { tinyMlp } from './helpers/api.ts';
 import { irisLikeCsv } from './helpers/fixtures.ts';
+import { solid } from './helpers/images.ts';
 import { tf } from '../apps/shared/ml/tf.ts';
 
 const BIN = fileURLToPath(new URL('../bin/finetune.mjs', import.meta.url));
@@ -217,6 +218,23 @@ describe('typed client and CLI', () => {
     const res = await fetch(signed.href);
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), modelJson);
+  });
+
+  it('datasets add --images --wait: a progress bar on stderr, then the ready dataset; a bad image exits 3 naming it', async () => {
+    const png = await solid(12, 12, [200, 10, 10]).png().toBuffer();
+    for (const key of ['a/1.png', 'a/2.png', 'b/1.png', 'b/2.png']) await h.storage.put(`${h.uploads}cli-imgs/${key}`, png);
+    const prefix = `s3://${h.storage.bucket}/${h.uploads}cli-imgs/`;
+    const ok = await cli(['datasets', 'add', '--name', 'imgs', '--images', prefix, '--size', '8x8', '--channels', 'grayscale', '--wait', '--json']);
+    assert.equal(ok.code, EXIT.ok, ok.stdout + ok.stderr);
+    assert.equal(json(ok).status, 'ready');
+    assert.deepEqual(json(ok).featureShape, [8, 8, 1]);
+    assert.match(ok.stderr, /\] +100% +4\/4 images/);
+    await h.storage.put(`${h.uploads}cli-imgs/b/zero.png`, new Uint8Array(0));
+    const bad = await cli(['datasets', 'add', '--name', 'imgs', '--images', prefix, '--size', '8x8', '--wait']);
+    assert.equal(bad.code, EXIT.api, bad.stdout + bad.stderr);
+    assert.match(bad.stderr, /image_invalid/);
+    assert.ok(bad.stderr.includes(`${prefix}b/zero.png`), bad.stderr);
+    assert.equal((await cli(['datasets', 'add', '--name', 'x', '--images', prefix, '--size', '8'])).code, EXIT.usage);
   });
 
   it('uploads put, models add and datasets add --s3; a job that fails exits with the failure code and says why', async () => {

@@ -23,8 +23,8 @@ export function duration(ms: number): string {
 
 export function datasetsTable(rows: Dataset[]): string {
   return table(
-    ['id', 'name', 'examples', 'classes', 'shape', 'created'],
-    rows.map((d) => [d.id, d.name, d.numExamples, d.numClasses, `[${d.featureShape.join(',')}]`, d.createdAt]),
+    ['id', 'name', 'status', 'examples', 'classes', 'shape', 'created'],
+    rows.map((d) => [d.id, d.name, d.status, d.numExamples, d.numClasses, `[${d.featureShape.join(',')}]`, d.createdAt]),
   );
 }
 

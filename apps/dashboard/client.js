@@ -180,10 +180,64 @@ function allowedLimit(err, asked) {
   return typeof allowed === "number" && allowed >= 1 && allowed < asked ? allowed : void 0;
 }
 
-// apps/client/jobs.ts
+// apps/client/datasets.ts
 var enc = encodeURIComponent;
+function datasetsApi(t) {
+  const path = (id, rest = "") => `/v1/datasets/${enc(id)}${rest}`;
+  const datasets = {
+    /** POST /v1/datasets: MNIST or CSV/NDJSON are registered at once (201); images answer 202 `validating` (follow with `wait`). */
+    create: (body, opts) => t.json("POST", "/v1/datasets", { body, ...opts }),
+    list: (q = {}, opts) => t.json("GET", "/v1/datasets", { query: q, ...opts }),
+    all: (q = {}, opts) => t.all((p) => datasets.list(p, opts), q),
+    get: (id, opts) => t.json("GET", path(id), opts),
+    /** Stops a validating registration; every object it wrote is deleted before this resolves. */
+    cancel: (id, opts) => t.json("POST", path(id, "/cancel"), opts),
+    /** The dataset each time it changes (SSE), until it is ready, failed or cancelled. */
+    stream: (id, opts = {}) => stream(t, path(id, "/events"), opts),
+    /**
+     * Follows the registration to its end. Resolves with the ready dataset; throws an ApiError with
+     * the stored error's status and code (image_invalid naming the object, …) if it failed or was cancelled.
+     */
+    wait: async (id, opts = {}) => {
+      for await (const d2 of datasets.stream(id, opts)) opts.onProgress?.(d2);
+      const d = await datasets.get(id, opts);
+      if (d.status === "ready") return d;
+      const e = d.error ?? { status: 500, code: "internal_error", message: `The dataset is ${d.status}` };
+      throw new ApiError(e.status, e.code, e.message, e.details);
+    }
+  };
+  return datasets;
+}
+async function* stream(t, url, opts) {
+  const maxReconnects = opts.maxReconnects ?? 5;
+  let retryMs = 1e3;
+  for (let failures = 0; ; ) {
+    let lost;
+    try {
+      const res = await t.raw("GET", url, { signal: opts.signal, headers: { accept: "text/event-stream" } });
+      if (!res.body) throw new ApiError(0, "stream_failed", "The event stream had no body");
+      for await (const msg of parseSse(res.body)) {
+        if (msg.retry !== void 0) retryMs = msg.retry;
+        if (msg.event === "end") return;
+        if (msg.event === "error") throw new ApiError(0, "stream_failed", JSON.parse(msg.data).message ?? "The event stream failed");
+        if (!msg.data) continue;
+        failures = 0;
+        yield JSON.parse(msg.data);
+      }
+      lost = new ApiError(0, "stream_interrupted", "The event stream closed before the registration ended");
+    } catch (err) {
+      if (opts.signal?.aborted || err instanceof ApiError && err.status >= 400 && err.status < 500) throw err;
+      lost = err instanceof ApiError ? err : new ApiError(0, "stream_interrupted", err.message);
+    }
+    if (++failures > maxReconnects) throw lost;
+    await sleep(retryMs, opts.signal);
+  }
+}
+
+// apps/client/jobs.ts
+var enc2 = encodeURIComponent;
 function jobsApi(t) {
-  const path = (id, rest = "") => `/v1/jobs/${enc(id)}${rest}`;
+  const path = (id, rest = "") => `/v1/jobs/${enc2(id)}${rest}`;
   const jobs = {
     /** POST /v1/jobs: the job is queued (202). */
     create: (body, opts) => t.json("POST", "/v1/jobs", { body, ...opts }),
@@ -205,7 +259,7 @@ function jobsApi(t) {
     /** The whole event log so far, page by page. */
     allEvents: (id, q = {}, opts) => t.all((p) => jobs.events(id, p, opts), q),
     /** The event log live over SSE, from the start (or `after`); ends when the job has finished and every event is in. */
-    stream: (id, opts = {}) => stream(t, path(id, "/events"), opts),
+    stream: (id, opts = {}) => stream2(t, path(id, "/events"), opts),
     /** Follows the job's event stream to its end, then returns the job as it finished. */
     wait: async (id, opts = {}) => {
       for await (const e of jobs.stream(id, opts)) opts.onEvent?.(e);
@@ -214,7 +268,7 @@ function jobsApi(t) {
   };
   return jobs;
 }
-async function* stream(t, url, opts) {
+async function* stream2(t, url, opts) {
   const cursor = { id: opts.after, retryMs: 1e3 };
   const maxReconnects = opts.maxReconnects ?? 5;
   for (let failures = 0; ; ) {
@@ -255,14 +309,17 @@ async function* read(body, cursor) {
 }
 
 // apps/client/client.ts
-var enc2 = encodeURIComponent;
+var enc3 = encodeURIComponent;
 var FinetuneClient = class {
   #t;
   /** Jobs: submit, read, control, and follow (stream, wait). */
   jobs;
+  /** Datasets: register, read, and follow or cancel an image registration. */
+  datasets;
   constructor(opts) {
     this.#t = new Transport({ ...opts, maxRetries: opts.maxRetries ?? 2 });
     this.jobs = jobsApi(this.#t);
+    this.datasets = datasetsApi(this.#t);
   }
   get baseUrl() {
     return this.#t.baseUrl;
@@ -275,27 +332,20 @@ var FinetuneClient = class {
   raw(method, p, init) {
     return this.#t.raw(method, p, init);
   }
-  datasets = {
-    /** POST /v1/datasets: built-in MNIST, or CSV/NDJSON in S3. */
-    create: (body, opts) => this.#t.json("POST", "/v1/datasets", { body, ...opts }),
-    list: (q = {}, opts) => this.#t.json("GET", "/v1/datasets", { query: q, ...opts }),
-    all: (q = {}, opts) => this.#t.all((p) => this.datasets.list(p, opts), q),
-    get: (id, opts) => this.#t.json("GET", `/v1/datasets/${enc2(id)}`, opts)
-  };
   models = {
     /** POST /v1/models: a TensorFlow.js LayersModel at s3://bucket/prefix/model.json. */
     register: (body, opts) => this.#t.json("POST", "/v1/models", { body, ...opts }),
     list: (q = {}, opts) => this.#t.json("GET", "/v1/models", { query: q, ...opts }),
     all: (q = {}, opts) => this.#t.all((p) => this.models.list(p, opts), q),
-    get: (id, opts) => this.#t.json("GET", `/v1/models/${enc2(id)}`, opts),
-    delete: (id, opts) => this.#t.json("DELETE", `/v1/models/${enc2(id)}`, opts),
+    get: (id, opts) => this.#t.json("GET", `/v1/models/${enc3(id)}`, opts),
+    delete: (id, opts) => this.#t.json("DELETE", `/v1/models/${enc3(id)}`, opts),
     /** A short-lived URL that loads the model without a key; `url` is the API's path, `href` the absolute URL. */
     downloadUrl: async (id, opts) => {
-      const signed = await this.#t.json("POST", `/v1/models/${enc2(id)}/download-url`, opts);
+      const signed = await this.#t.json("POST", `/v1/models/${enc3(id)}/download-url`, opts);
       return { ...signed, href: this.url(signed.url) };
     },
     /** One of the model's files, as bytes (in Node, downloadModel writes both into a folder); 'model.keras' is the model as a Keras 3 file. */
-    file: (id, file, opts) => this.#t.bytes(`/v1/models/${enc2(id)}/${file}`, opts)
+    file: (id, file, opts) => this.#t.bytes(`/v1/models/${enc3(id)}/${file}`, opts)
   };
   uploads = {
     /** POST /v1/uploads: a presigned PUT URL for one file in the caller's upload area, and its s3:// URI. */
@@ -318,9 +368,9 @@ var FinetuneClient = class {
     },
     keys: {
       /** A new key for the tenant; `key` is in this response only. */
-      create: (tenantId, body = {}, opts) => this.#t.json("POST", `/v1/admin/tenants/${enc2(tenantId)}/keys`, { body, ...opts }),
-      list: (tenantId, opts) => this.#t.json("GET", `/v1/admin/tenants/${enc2(tenantId)}/keys`, opts),
-      revoke: (keyId, opts) => this.#t.json("POST", `/v1/admin/keys/${enc2(keyId)}/revoke`, opts)
+      create: (tenantId, body = {}, opts) => this.#t.json("POST", `/v1/admin/tenants/${enc3(tenantId)}/keys`, { body, ...opts }),
+      list: (tenantId, opts) => this.#t.json("GET", `/v1/admin/tenants/${enc3(tenantId)}/keys`, opts),
+      revoke: (keyId, opts) => this.#t.json("POST", `/v1/admin/keys/${enc3(keyId)}/revoke`, opts)
     }
   };
   health = {
