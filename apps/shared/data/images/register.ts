@@ -133,6 +133,28 @@ async function entriesOf(source: ImagesSource, storage: Storage, limits: ImageLi
   return { entries: await listFolders(checkUri(source.uri), storage, limits), splitCounts: undefined };
 }
 
+/** Objects done so far, for progress reports. */
+class Tally {
+  private objects = 0;
+  private bytes = 0;
+  private readonly counts: Map<string, number>;
+
+  constructor(private readonly labels: string[], private readonly total: number) {
+    this.counts = new Map(labels.map((l) => [l, 0]));
+  }
+
+  add(label: string, bytes: number): void {
+    this.objects++;
+    this.bytes += bytes;
+    this.counts.set(label, this.counts.get(label)! + 1);
+  }
+
+  progress(phase: RegistrationProgress['phase']): RegistrationProgress {
+    const classCounts = this.labels.map((label) => ({ label, count: this.counts.get(label)! }));
+    return { phase, objectsTotal: this.total, objectsDone: this.objects, bytesRead: this.bytes, classCounts };
+  }
+}
+
 function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('registration aborted');
 }
@@ -148,15 +170,8 @@ export async function registerImages(id: string, source: ImagesSource, storage: 
   const prefix = `datasets/${id}/`;
   const shardSize = Math.max(1, Math.min(1024, Math.floor(SHARD_BYTES / exampleBytes(prep))));
   const writer = new ShardWriter(storage, prefix, prep);
-  const done = { objects: 0, bytes: 0, counts: new Map<string, number>(labels.map((l) => [l, 0])) };
-  const progress = (phase: RegistrationProgress['phase']): RegistrationProgress => ({
-    phase,
-    objectsTotal: entries.length,
-    objectsDone: done.objects,
-    bytesRead: done.bytes,
-    classCounts: labels.map((label) => ({ label, count: done.counts.get(label)! })),
-  });
-  report(progress('decoding'));
+  const done = new Tally(labels, entries.length);
+  report(done.progress('decoding'));
   try {
     for (let start = 0; start < entries.length; start += shardSize) {
       const chunk = entries.slice(start, start + shardSize);
@@ -165,16 +180,14 @@ export async function registerImages(id: string, source: ImagesSource, storage: 
         aborted(opts.signal);
         files[i] = await readObject(e, storage, limits.maxBytes);
         const image = await decodeImage(files[i], e.uri, prep, limits.maxPixels);
-        done.objects++;
-        done.bytes += files[i].byteLength;
-        done.counts.set(e.label, done.counts.get(e.label)! + 1);
-        report(progress('decoding'));
+        done.add(e.label, files[i].byteLength);
+        report(done.progress('decoding'));
         return image;
       });
       aborted(opts.signal);
       await writer.write(chunk, files, decoded.map((d) => d.pixels), decoded, limits.maxPixels);
     }
-    report(progress('finishing'));
+    report(done.progress('finishing'));
     const classOf = new Map(labels.map((l, i) => [l, i] as const));
     const index: ImageIndex = { labels, classes: entries.map((e) => classOf.get(e.label)!), shardDigests: writer.digests };
     await storage.put(indexKey(prefix), JSON.stringify(index), 'application/json');
