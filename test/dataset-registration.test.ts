@@ -2,7 +2,8 @@
 // 202 `validating` before any object is read, progress only moves forward to
 // the final counts (on GET and over SSE), a cancel stops it and deletes what it
 // wrote, and a registration left `validating` by a dead API process is failed,
-// with its objects deleted, when an API process starts.
+// with its objects deleted, when an API process starts (or at once, by a
+// process that shuts down gracefully).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -121,5 +122,27 @@ describe('image registration in the background', () => {
     }
     await h.db.dataset.deleteMany({ where: { id: { in: [dead, live] } } });
     await h.storage.deletePrefix(`datasets/${live}/`);
+  });
+
+  it('a graceful shutdown fails the registrations it was running and deletes their objects', async () => {
+    const id = randomUUID();
+    await validatingRow(id, new Date());
+    const other = await buildApp(h.config, { logger: false });
+    await other.ready();
+    let written!: () => void;
+    const wrote = new Promise<void>((r) => (written = r));
+    other.datasetService.validator.start(id, async (_id, signal) => {
+      await h.storage.put(`datasets/${id}/shard-00000.u8`, new Uint8Array(64));
+      written();
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      throw signal.reason;
+    });
+    await wrote;
+    await other.close();
+    const row = await h.db.dataset.findUniqueOrThrow({ where: { id } });
+    assert.equal(row.status, 'failed');
+    assert.equal((row.error as { code: string }).code, 'registration_interrupted');
+    assert.deepEqual(await h.storage.list(`datasets/${id}/`), []);
+    await h.db.dataset.delete({ where: { id } });
   });
 });
