@@ -234,7 +234,7 @@ function events(app: App, { config, service, tags }: Ctx) {
 }
 
 const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const ctx: Ctx = { config, service: new JobService(app.db, app.queue, config), tags: ['jobs'], job: { $ref: 'Job' } };
+  const ctx: Ctx = { config, service: new JobService(app.db, app.sql, app.queue, config), tags: ['jobs'], job: { $ref: 'Job' } };
   for (const group of [submitAndRead, results, control, deliveries, events]) group(app, ctx);
 };
 
