@@ -79,7 +79,15 @@ function submitAndRead(app: App, { config, service, tags, job }: Ctx) {
     },
     handler: async (req, reply) => {
       const tenantId = tenantOf(req);
-      return sendConditional(req, reply, async () => jobView(await service.get(tenantId, req.params.id)), { waitMs: req.query.waitForChangeMs ?? 0, pollMs: config.eventsPollMs });
+      const id = req.params.id;
+      const reads = {
+        version: () => service.version(tenantId, id),
+        read: async () => {
+          const { row, version } = await service.getVersioned(tenantId, id);
+          return { version, value: jobView(row) };
+        },
+      };
+      return sendConditional(req, reply, reads, { waitMs: req.query.waitForChangeMs ?? 0, pollMs: config.eventsPollMs });
     },
   });
 

@@ -16,12 +16,22 @@ export type JobViewRow = Omit<Job, 'tenantId' | 'resumePoint' | 'interruptReques
   outputModel?: { id: string } | null;
 };
 
-const COLUMNS = `j.id, j.type::text AS type, j.status::text AS status, j.stage::text AS stage, j.spec, j."baseModelId", j."trainDatasetId",
-  j."validationDatasetId", j."testDatasetId", j.epoch, j."totalEpochs", j.progress, j."latestMetrics", j.evaluation, j."bestCheckpoint",
-  j.backend, j.attempts, j."errorCode", j."errorMessage", j."webhookUrl", j."cancelRequestedAt", j."createdAt", j."updatedAt",
-  j."startedAt", j."finishedAt", m.id AS "outputModelId"`;
+// Exactly what jobView reads. Also what a job's version hashes, so the two cannot drift apart.
+const VIEW = [
+  'j.id', 'j.type::text AS type', 'j.status::text AS status', 'j.stage::text AS stage', 'j.spec', 'j."baseModelId"', 'j."trainDatasetId"',
+  'j."validationDatasetId"', 'j."testDatasetId"', 'j.epoch', 'j."totalEpochs"', 'j.progress', 'j."latestMetrics"', 'j.evaluation', 'j."bestCheckpoint"',
+  'j.backend', 'j.attempts', 'j."errorCode"', 'j."errorMessage"', 'j."webhookUrl"', 'j."cancelRequestedAt"', 'j."createdAt"', 'j."updatedAt"',
+  'j."startedAt"', 'j."finishedAt"', 'm.id AS "outputModelId"',
+];
+const COLUMNS = VIEW.join(', ');
 const FROM = `FROM "Job" j LEFT JOIN "Model" m ON m."jobId" = j.id`;
-const GET = `SELECT ${COLUMNS} ${FROM} WHERE j.id = $1::uuid AND j."tenantId" = $2::uuid`;
+// The job's ETag: a hash of every column its response is made from, so it changes whenever the
+// response would (whatever wrote the row, updatedAt or not); computed by Postgres, so a poller
+// that has it costs one short statement and no row to parse, decode or serialize.
+const VERSION = `md5(ROW(${VIEW.map((c) => c.replace(/ AS .*$/, '')).join(', ')})::text) AS version`;
+const ONE = `${FROM} WHERE j.id = $1::uuid AND j."tenantId" = $2::uuid`;
+const GET = `SELECT ${COLUMNS}, ${VERSION} ${ONE}`;
+const GET_VERSION = `SELECT ${VERSION} ${ONE}`;
 
 // The queued-jobs quota count and the submit's datasets, one round trip. json_agg turns
 // createdAt into text (UTC, no zone); it is made a Date again below.
@@ -30,6 +40,7 @@ const SUBMIT_READS = `SELECT (SELECT count(*)::int FROM "Job" WHERE "tenantId" =
 
 type Raw = Omit<JobViewRow, 'outputModel'> & { outputModelId: string | null };
 const toRow = ({ outputModelId, ...r }: Raw): JobViewRow => ({ ...r, outputModel: outputModelId ? { id: outputModelId } : null });
+const toVersioned = ({ version, ...r }: Raw & { version: string }) => ({ row: toRow(r), version });
 
 export interface JobPageQuery {
   status?: string;
@@ -43,8 +54,19 @@ export class JobReads {
 
   /** Another tenant's job is null, exactly like one that does not exist. */
   async get(tenantId: string, id: string): Promise<JobViewRow | null> {
-    const { rows } = await this.sql.query<Raw>({ name: 'job-get', text: GET, values: [id, tenantId] });
-    return rows.length ? toRow(rows[0]) : null;
+    return (await this.getVersioned(tenantId, id))?.row ?? null;
+  }
+
+  /** The job and its version (see VERSION); null as get(). */
+  async getVersioned(tenantId: string, id: string): Promise<{ row: JobViewRow; version: string } | null> {
+    const { rows } = await this.sql.query<Raw & { version: string }>({ name: 'job-get', text: GET, values: [id, tenantId] });
+    return rows.length ? toVersioned(rows[0]) : null;
+  }
+
+  /** Only the job's version; null as get(). */
+  async version(tenantId: string, id: string): Promise<string | null> {
+    const { rows } = await this.sql.query<{ version: string }>({ name: 'job-version', text: GET_VERSION, values: [id, tenantId] });
+    return rows.length ? rows[0].version : null;
   }
 
   async page(tenantId: string, q: JobPageQuery): Promise<JobViewRow[]> {

@@ -141,6 +141,20 @@ export class JobService {
     return j;
   }
 
+  /** The job and its version, for an ETag; not found as get(). */
+  async getVersioned(tenantId: string, id: string) {
+    const j = await this.reads.getVersioned(tenantId, id);
+    if (!j) throw new NotFoundError('job', id);
+    return j;
+  }
+
+  /** Only the job's version; not found as get(). */
+  async version(tenantId: string, id: string): Promise<string> {
+    const v = await this.reads.version(tenantId, id);
+    if (v === null) throw new NotFoundError('job', id);
+    return v;
+  }
+
   async list(tenantId: string, q: JobListQuery) {
     const rows = await this.reads.page(tenantId, { status: q.status, after: q.after, take: q.limit + 1 });
     return toPage(rows, q.limit, jobView);
