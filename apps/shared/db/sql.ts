@@ -25,9 +25,19 @@ const types = {
   }) as typeof pg.types.getTypeParser,
 };
 
-export function createSqlPool(databaseUrl: string, max = 10): SqlPool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, types });
+/**
+ * `prepared: false` for the embedded PGlite (`npm start`): its connections share one session,
+ * where a statement name one connection prepared already exists for the next; statements then
+ * go unnamed (parsed every time).
+ */
+export function createSqlPool(databaseUrl: string, opts: { max?: number; prepared?: boolean } = {}): SqlPool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.max ?? 10, types });
   // An idle client's error (Postgres restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  if (opts.prepared === false) {
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    pool.query = ((config: unknown, ...rest: unknown[]) =>
+      query(config && typeof config === 'object' && 'name' in config ? { ...config, name: undefined } : config, ...rest)) as typeof pool.query;
+  }
   return pool;
 }

@@ -10,10 +10,10 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ databaseUrl: string }>(
+export default fp<{ databaseUrl: string; embedded?: boolean }>(
   async (app, opts) => {
     const db = createDb(opts.databaseUrl);
-    const sql = createSqlPool(opts.databaseUrl);
+    const sql = createSqlPool(opts.databaseUrl, { prepared: !opts.embedded });
     app.decorate('db', db);
     app.decorate('sql', sql);
     app.addHook('onClose', async () => {
