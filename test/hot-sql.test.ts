@@ -6,6 +6,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { createDataset, http, submitJob, tinyMlp } from './helpers/api.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startEmbeddedPg } from '../apps/shared/db/embedded-pg.ts';
+import { createSqlPool } from '../apps/shared/db/sql.ts';
 
 // pg's default parser reads a timestamp without a zone as local time; Prisma stores UTC.
 process.env.TZ = 'America/New_York';
@@ -64,5 +69,21 @@ describe('hot SQL: job reads and submits on plain pg', () => {
     assert.equal(res.status, 422);
     assert.equal(res.body.error.code, 'dataset_not_found');
     assert.equal(await h.db.job.count({ where: { tenantId: other.tenantId } }), 0);
+  });
+
+  it('on the embedded PGlite (npm start), the same statement on several connections at once works', async () => {
+    // Its connections share one session: a name prepared on one already exists for the next.
+    const dir = await mkdtemp(path.join(tmpdir(), 'hot-sql-pglite-'));
+    const pg = await startEmbeddedPg({ dir: path.join(dir, 'pg'), port: 0 });
+    const pool = createSqlPool(pg.url, { prepared: false });
+    try {
+      const run = () => Promise.all(Array.from({ length: 6 }, (_, i) => pool.query<{ n: number }>({ name: 'same-name', text: 'SELECT $1::int + 1 AS n', values: [i] })));
+      assert.deepEqual((await run()).map((r) => r.rows[0].n), [1, 2, 3, 4, 5, 6]);
+      assert.equal((await run()).length, 6);
+    } finally {
+      await pool.end();
+      await pg.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
