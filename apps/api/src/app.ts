@@ -39,7 +39,7 @@ type Opts = { config: Config };
 
 /** What the API stands on, each decorating the app and closing on teardown: Postgres, Redis and BullMQ, S3. */
 const infrastructure = fp<Opts>(async (app, { config }) => {
-  await app.register(dbPlugin, { databaseUrl: config.databaseUrl });
+  await app.register(dbPlugin, { databaseUrl: config.databaseUrl, embedded: !!config.embeddedPg });
   await app.register(queuePlugin, { config });
   await app.register(storagePlugin, { config });
 }, { name: 'infrastructure' });

@@ -97,7 +97,7 @@ export class BenchEnv {
     return { baseUrls, ...(await this.#seed(baseUrls[0], adminKey)) };
   }
 
-  /** A tenant and key (admin routes), a small MNIST dataset, and one job to poll. */
+  /** A tenant and key (admin routes), a small MNIST dataset, one job to poll and 20 more. */
   async #seed(url: string, adminKey: string) {
     const call = async (method: string, p: string, key: string, body?: unknown) => {
       const res = await fetch(url + p, { method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
@@ -108,6 +108,8 @@ export class BenchEnv {
     const { key } = await call('POST', `/v1/admin/tenants/${tenant.id}/keys`, adminKey, { name: 'bench' });
     const dataset = await call('POST', '/v1/datasets', key, { name: 'digits', source: { type: 'mnist', split: 'train', classes: [0, 1, 2, 3, 4], count: 500 } });
     const job = await call('POST', '/v1/jobs', key, submitBody(dataset.id));
+    // A full first page for the list scenario, whether or not the submits ran before it.
+    for (let i = 0; i < 20; i++) await call('POST', '/v1/jobs', key, submitBody(dataset.id));
     return { key: key as string, jobId: job.id as string, datasetId: dataset.id as string };
   }
 

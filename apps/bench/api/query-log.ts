@@ -27,8 +27,10 @@ try {
   const app = await buildApp(env.config!, { logger: false });
   await app.ready();
   const auth = { authorization: `Bearer ${target.key}` };
+  const etag = (await app.inject({ method: 'GET', url: `/v1/jobs/${target.jobId}`, headers: auth })).headers.etag as string;
   const requests = [
     { name: 'GET /v1/jobs/:id', method: 'GET' as const, url: `/v1/jobs/${target.jobId}` },
+    { name: 'GET /v1/jobs/:id + If-None-Match', method: 'GET' as const, url: `/v1/jobs/${target.jobId}`, headers: { 'if-none-match': etag } },
     { name: 'POST /v1/jobs', method: 'POST' as const, url: '/v1/jobs', payload: submitBody(target.datasetId) },
     { name: 'GET /v1/jobs?limit=20', method: 'GET' as const, url: '/v1/jobs?limit=20' },
   ];
@@ -36,7 +38,7 @@ try {
     // The second of each: caches and prepared plans warm, as under load.
     for (let i = 0; i < 2; i++) {
       log.length = 0;
-      const res = await app.inject({ method: r.method, url: r.url, headers: auth, payload: r.payload });
+      const res = await app.inject({ method: r.method, url: r.url, headers: { ...auth, ...r.headers }, payload: r.payload });
       await new Promise((resolve) => setTimeout(resolve, 50)); // fire-and-forget writes land too
       if (i === 1) console.log(`${r.name} → ${res.statusCode}, ${log.filter((l) => l.includes('pg ')).length} SQL statements, ${log.filter((l) => l.includes('redis ')).length} Redis commands\n${log.join('\n')}\n`);
     }

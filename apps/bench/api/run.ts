@@ -8,6 +8,10 @@ import { measure, plan, type RunResult } from './load.ts';
 import { readOptions } from './options.ts';
 import { table } from './report.ts';
 import { writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+
+/** The machine's load beside every number: on shared cores the absolute figures move with it. */
+const load = () => loadavg().map((l) => l.toFixed(2)).join(', ');
 
 const opts = readOptions();
 const env = new BenchEnv();
@@ -19,6 +23,7 @@ try {
   const scenarios = opts.scenarios.filter((s) => s !== 'get-304' || etag);
   if (scenarios.length < opts.scenarios.length) console.log('GET /v1/jobs/:id sends no ETag: the 304 scenario is left out');
   const urls = (s: string) => (s === 'hello' ? [env.helloUrl] : target.baseUrls);
+  console.log(`load average at the start: ${load()}`);
   console.log(`${opts.instances} API instance(s), ${opts.connections} connections, ${opts.seconds} s per run, ${opts.repeats} interleaved repeats: ${scenarios.join(', ')}`);
   // Warm-up, not counted: JIT, pools, caches.
   for (const s of scenarios) await measure(s, plan(s, target, etag), urls(s), opts.connections, 2);
@@ -30,7 +35,7 @@ try {
       console.log(`  run ${r + 1} ${s}: ${Math.round(res.reqPerSec)} req/s, p99 ${res.p99} ms, ${JSON.stringify(res.statuses)}${res.errors + res.timeouts ? `, ${res.errors} errors, ${res.timeouts} timeouts` : ''}`);
     }
   }
-  console.log(`\n${table(runs, scenarios)}\n`);
+  console.log(`\n${table(runs, scenarios)}\n\nload average at the end: ${load()}`);
 
   const serverErrors = runs.reduce((n, r) => n + Object.entries(r.statuses).filter(([c]) => c.startsWith('5')).reduce((a, [, k]) => a + k, 0), 0);
   const accepted = runs.flatMap((r) => r.accepted);

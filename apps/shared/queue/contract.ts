@@ -21,12 +21,17 @@ export function jobOptions(config: Config, jobId: string): JobsOptions {
   };
 }
 
-/** Workers block on Redis, so BullMQ requires maxRetriesPerRequest: null for them. */
-export function createRedis(config: Config, forWorker = false): Redis {
+/**
+ * Workers block on Redis, so BullMQ requires maxRetriesPerRequest: null for them.
+ * `autoPipeline` (the API's shared connection): commands issued in the same tick,
+ * by concurrent requests, leave in one socket write (issue 19).
+ */
+export function createRedis(config: Config, forWorker = false, autoPipeline = false): Redis {
   return new Redis(config.redisUrl, {
     maxRetriesPerRequest: forWorker ? null : 3,
     enableOfflineQueue: forWorker,
     lazyConnect: false,
+    enableAutoPipelining: autoPipeline,
   });
 }
 

@@ -13,7 +13,7 @@ declare module 'fastify' {
 
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    const redis = createRedis(config);
+    const redis = createRedis(config, false, true);
     redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis connection error'));
     const queue = createQueue(config, redis);
     queue.on('error', (err) => app.log.warn({ err: err.message }, 'queue error'));

@@ -6,7 +6,7 @@ import { retryJob } from '../services/job-retry.ts';
 import { tenantOf } from '../plugins/auth.ts';
 
 const jobRetry: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const service = new JobService(app.db, app.queue, config);
+  const service = new JobService(app.db, app.sql, app.queue, config);
   app.post('/v1/jobs/:id/retry', {
     schema: {
       tags: ['jobs'],

@@ -80,7 +80,15 @@ function submitAndRead(app: App, { config, service, tags, job }: Ctx) {
     },
     handler: async (req, reply) => {
       const tenantId = tenantOf(req);
-      return sendConditional(req, reply, async () => jobView(await service.get(tenantId, req.params.id)), { waitMs: req.query.waitForChangeMs ?? 0, pollMs: config.eventsPollMs });
+      const id = req.params.id;
+      const reads = {
+        version: () => service.version(tenantId, id),
+        read: async () => {
+          const { row, version } = await service.getVersioned(tenantId, id);
+          return { version, value: jobView(row) };
+        },
+      };
+      return sendConditional(req, reply, reads, { waitMs: req.query.waitForChangeMs ?? 0, pollMs: config.eventsPollMs });
     },
   });
 
@@ -235,7 +243,7 @@ function events(app: App, { config, service, tags }: Ctx) {
 }
 
 const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  const ctx: Ctx = { config, service: new JobService(app.db, app.queue, config), tags: ['jobs'], job: { $ref: 'Job' } };
+  const ctx: Ctx = { config, service: new JobService(app.db, app.sql, app.queue, config), tags: ['jobs'], job: { $ref: 'Job' } };
   for (const group of [submitAndRead, results, control, deliveries, events]) group(app, ctx);
 };
 

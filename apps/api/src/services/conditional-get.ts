@@ -1,14 +1,12 @@
-// Conditional and long-polled reads (issue 19). The ETag is a hash of the very
-// bytes a 200 would send, so it changes exactly when the response would: no
-// column has to be trusted to move on every change. A poller that sends it back
-// in If-None-Match gets an empty 304; with `waitForChangeMs` the answer waits
-// (re-reading every EVENTS_POLL_MS) until the resource changes or the time is up.
-import { createHash } from 'node:crypto';
+// Conditional and long-polled reads (issue 19). The ETag is the resource's
+// version, which its reader guarantees changes whenever the response would (for
+// a job: a hash, computed by Postgres, of every column the response is made
+// from). A poller that sends it back in If-None-Match gets an empty 304 after
+// reading only the version; with `waitForChangeMs` the answer waits
+// (re-reading the version every EVENTS_POLL_MS) until it changes or the time is up.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-export function etagOf(body: string): string {
-  return `"${createHash('sha1').update(body).digest('base64url')}"`;
-}
+export const etagOf = (version: string) => `"${version}"`;
 
 /** If-None-Match names this ETag (or `*`); weak comparison, as RFC 9110 asks for GET. */
 export function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
@@ -25,18 +23,26 @@ export interface ConditionalOptions {
   pollMs: number;
 }
 
-/** Sends `read()`'s value as JSON with its ETag, or 304 if the caller has it (after waiting for a change, if asked). */
-export async function sendConditional(req: FastifyRequest, reply: FastifyReply, read: () => Promise<unknown>, opts: ConditionalOptions) {
+export interface VersionedReads {
+  /** The resource's version alone (cheap). */
+  version(): Promise<string>;
+  /** The resource and its version, read together. */
+  read(): Promise<{ version: string; value: unknown }>;
+}
+
+/** Sends the resource as JSON with its ETag, or 304 if the caller has it (after waiting for a change, if asked). */
+export async function sendConditional(req: FastifyRequest, reply: FastifyReply, reads: VersionedReads, opts: ConditionalOptions) {
   const ifNoneMatch = req.headers['if-none-match'];
   const deadline = Date.now() + opts.waitMs;
-  for (;;) {
-    const body = reply.serialize(await read()) as string;
-    const etag = etagOf(body);
-    // no-cache: caches may keep it, but must ask (with this ETag) before reusing it.
-    reply.header('etag', etag).header('cache-control', 'private, no-cache');
-    if (!matchesEtag(ifNoneMatch, etag)) return reply.type('application/json; charset=utf-8').send(body);
+  // no-cache: caches may keep it, but must ask (with this ETag) before reusing it.
+  reply.header('cache-control', 'private, no-cache');
+  while (ifNoneMatch) {
+    const etag = etagOf(await reads.version());
+    if (!matchesEtag(ifNoneMatch, etag)) break;
     const left = deadline - Date.now();
-    if (left <= 0 || req.socket.destroyed) return reply.code(304).send();
+    if (left <= 0 || req.socket.destroyed) return reply.code(304).header('etag', etag).send();
     await new Promise((r) => setTimeout(r, Math.min(opts.pollMs, left)));
   }
+  const { version, value } = await reads.read();
+  return reply.header('etag', etagOf(version)).send(value);
 }

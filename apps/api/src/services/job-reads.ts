@@ -1,11 +1,14 @@
-// The hot reads of jobs (issue 19): a job, or a page of a tenant's jobs, in one
-// SQL statement each, with exactly the columns GET /v1/jobs answers with and its
-// output model's id joined in (Prisma's include is a second query per read).
+// The hot SQL of jobs (issue 19), on plain pg as named prepared statements
+// (shared/db/sql.ts says why not Prisma): a job, a page of a tenant's jobs, and
+// what a submit reads (quota count and datasets in one statement) and writes
+// (the job and its event in one statement), each with exactly the columns GET
+// /v1/jobs answers with and its output model's id joined in.
 // Pages are a keyset on ("createdAt", id), newest first, which the indexes
 // ("tenantId", "createdAt", id) and ("tenantId", status, "createdAt", id) serve
 // in order, so a page costs its own rows whatever page it is.
-import type { Db } from '../../../shared/db/prisma.ts';
-import type { Job } from '../../../shared/generated/prisma/client.ts';
+import type { Dataset, Job } from '../../../shared/generated/prisma/client.ts';
+import type { SqlPool } from '../../../shared/db/sql.ts';
+import type { JobStore, NewJob, Tx } from '../../../shared/jobs/job-store.ts';
 import { decodeCursor } from './pagination.ts';
 
 /** What jobView reads: the job without the columns only workers use, and its output model's id. */
@@ -13,14 +16,31 @@ export type JobViewRow = Omit<Job, 'tenantId' | 'resumePoint' | 'interruptReques
   outputModel?: { id: string } | null;
 };
 
-const COLUMNS = `j.id, j.type::text AS type, j.status::text AS status, j.stage::text AS stage, j.spec, j."baseModelId", j."trainDatasetId",
-  j."validationDatasetId", j."testDatasetId", j.epoch, j."totalEpochs", j.progress, j."latestMetrics", j.evaluation, j."bestCheckpoint",
-  j.backend, j.attempts, j."errorCode", j."errorMessage", j."webhookUrl", j."cancelRequestedAt", j."createdAt", j."updatedAt",
-  j."startedAt", j."finishedAt", m.id AS "outputModelId"`;
+// Exactly what jobView reads. Also what a job's version hashes, so the two cannot drift apart.
+const VIEW = [
+  'j.id', 'j.type::text AS type', 'j.status::text AS status', 'j.stage::text AS stage', 'j.spec', 'j."baseModelId"', 'j."trainDatasetId"',
+  'j."validationDatasetId"', 'j."testDatasetId"', 'j.epoch', 'j."totalEpochs"', 'j.progress', 'j."latestMetrics"', 'j.evaluation', 'j."bestCheckpoint"',
+  'j.backend', 'j.attempts', 'j."errorCode"', 'j."errorMessage"', 'j."webhookUrl"', 'j."cancelRequestedAt"', 'j."createdAt"', 'j."updatedAt"',
+  'j."startedAt"', 'j."finishedAt"', 'm.id AS "outputModelId"',
+];
+const COLUMNS = VIEW.join(', ');
 const FROM = `FROM "Job" j LEFT JOIN "Model" m ON m."jobId" = j.id`;
+// The job's ETag: a hash of every column its response is made from, so it changes whenever the
+// response would (whatever wrote the row, updatedAt or not); computed by Postgres, so a poller
+// that has it costs one short statement and no row to parse, decode or serialize.
+const VERSION = `md5(ROW(${VIEW.map((c) => c.replace(/ AS .*$/, '')).join(', ')})::text) AS version`;
+const ONE = `${FROM} WHERE j.id = $1::uuid AND j."tenantId" = $2::uuid`;
+const GET = `SELECT ${COLUMNS}, ${VERSION} ${ONE}`;
+const GET_VERSION = `SELECT ${VERSION} ${ONE}`;
+
+// The queued-jobs quota count and the submit's datasets, one round trip. json_agg turns
+// createdAt into text (UTC, no zone); it is made a Date again below.
+const SUBMIT_READS = `SELECT (SELECT count(*)::int FROM "Job" WHERE "tenantId" = $1::uuid AND status IN ('queued', 'paused')) AS waiting,
+  (SELECT coalesce(json_agg(d), '[]'::json) FROM "Dataset" d WHERE d.id = ANY($2::uuid[]) AND d."tenantId" = $1::uuid) AS datasets`;
 
 type Raw = Omit<JobViewRow, 'outputModel'> & { outputModelId: string | null };
 const toRow = ({ outputModelId, ...r }: Raw): JobViewRow => ({ ...r, outputModel: outputModelId ? { id: outputModelId } : null });
+const toVersioned = ({ version, ...r }: Raw & { version: string }) => ({ row: toRow(r), version });
 
 export interface JobPageQuery {
   status?: string;
@@ -30,28 +50,58 @@ export interface JobPageQuery {
 }
 
 export class JobReads {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly sql: SqlPool) {}
 
   /** Another tenant's job is null, exactly like one that does not exist. */
   async get(tenantId: string, id: string): Promise<JobViewRow | null> {
-    const rows = await this.db.$queryRawUnsafe<Raw[]>(`SELECT ${COLUMNS} ${FROM} WHERE j.id = $1::uuid AND j."tenantId" = $2::uuid`, id, tenantId);
-    return rows.length ? toRow(rows[0]) : null;
+    return (await this.getVersioned(tenantId, id))?.row ?? null;
+  }
+
+  /** The job and its version (see VERSION); null as get(). */
+  async getVersioned(tenantId: string, id: string): Promise<{ row: JobViewRow; version: string } | null> {
+    const { rows } = await this.sql.query<Raw & { version: string }>({ name: 'job-get', text: GET, values: [id, tenantId] });
+    return rows.length ? toVersioned(rows[0]) : null;
+  }
+
+  /** Only the job's version; null as get(). */
+  async version(tenantId: string, id: string): Promise<string | null> {
+    const { rows } = await this.sql.query<{ version: string }>({ name: 'job-version', text: GET_VERSION, values: [id, tenantId] });
+    return rows.length ? rows[0].version : null;
   }
 
   async page(tenantId: string, q: JobPageQuery): Promise<JobViewRow[]> {
-    const params: unknown[] = [tenantId];
+    const values: unknown[] = [tenantId];
     const where = ['j."tenantId" = $1::uuid'];
     if (q.status) {
-      params.push(q.status);
-      where.push(`j.status = $${params.length}::"JobStatus"`);
+      values.push(q.status);
+      where.push(`j.status = $${values.length}::"JobStatus"`);
     }
     if (q.after) {
       const c = decodeCursor(q.after);
-      params.push(c.createdAt.toISOString(), c.id);
-      where.push(`(j."createdAt", j.id) < ($${params.length - 1}::timestamp, $${params.length}::uuid)`);
+      values.push(c.createdAt.toISOString(), c.id);
+      where.push(`(j."createdAt", j.id) < ($${values.length - 1}::timestamp, $${values.length}::uuid)`);
     }
-    params.push(q.take);
-    const sql = `SELECT ${COLUMNS} ${FROM} WHERE ${where.join(' AND ')} ORDER BY j."createdAt" DESC, j.id DESC LIMIT $${params.length}`;
-    return (await this.db.$queryRawUnsafe<Raw[]>(sql, ...params)).map(toRow);
+    values.push(q.take);
+    const text = `SELECT ${COLUMNS} ${FROM} WHERE ${where.join(' AND ')} ORDER BY j."createdAt" DESC, j.id DESC LIMIT $${values.length}`;
+    // Four shapes of the statement (status or not, cursor or not), each prepared once per connection.
+    const { rows } = await this.sql.query<Raw>({ name: `job-page-${q.status ? 's' : ''}${q.after ? 'a' : ''}`, text, values });
+    return rows.map(toRow);
+  }
+
+  /** The tenant's queued and paused jobs, and those of `datasetIds` that are the tenant's. */
+  async submitReads(tenantId: string, datasetIds: string[]): Promise<{ waiting: number; datasets: Dataset[] }> {
+    const { rows } = await this.sql.query<{ waiting: number; datasets: Array<Omit<Dataset, 'createdAt'> & { createdAt: string }> }>({
+      name: 'job-submit-reads',
+      text: SUBMIT_READS,
+      values: [tenantId, datasetIds],
+    });
+    return { waiting: rows[0].waiting, datasets: rows[0].datasets.map((d) => ({ ...d, createdAt: new Date(`${d.createdAt}Z`) })) };
+  }
+
+  /** Inserts the job (queued) and its status event in one statement; `tx` runs it inside a Prisma transaction. */
+  async insert(store: JobStore, data: NewJob, tx?: Tx): Promise<JobViewRow> {
+    const { text, values } = store.createStatement(data, COLUMNS);
+    const rows = tx ? await tx.$queryRawUnsafe<Raw[]>(text, ...values) : (await this.sql.query<Raw>({ name: 'job-insert', text, values })).rows;
+    return toRow(rows[0]);
   }
 }

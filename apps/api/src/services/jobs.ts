@@ -7,7 +7,9 @@ import type { CreateJob } from '../../../shared/jobs/spec.ts';
 import { JOB_NAME, jobOptions, type JobPayload } from '../../../shared/queue/contract.ts';
 import { ensureEnqueued } from '../../../shared/queue/reconcile.ts';
 import { jobEvent } from '../../../shared/jobs/events.ts';
-import { JobStore } from '../../../shared/jobs/job-store.ts';
+import { JobStore, type Tx } from '../../../shared/jobs/job-store.ts';
+import type { Dataset, Model } from '../../../shared/generated/prisma/client.ts';
+import type { SqlPool } from '../../../shared/db/sql.ts';
 import { decodeAttemptLog, decodeBestCheckpoint, decodeDeliveryStatus, decodeEvaluation, decodeLatestMetrics, decodeSpec } from '../../../shared/jobs/decode.ts';
 import { checkWebhookUrl } from '../../../shared/net/outbound-url.ts';
 import type { JobListQuery, JobResponse } from '../schemas/jobs.ts';
@@ -54,7 +56,8 @@ export function jobView(row: JobViewRow): JobResponse {
   };
 }
 
-const withOutput = { outputModel: { select: { id: true } } };
+/** Ids that aren't UUIDs name no dataset (the uuid[] cast would fail on them). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class JobService {
   private readonly store: JobStore;
@@ -62,43 +65,46 @@ export class JobService {
 
   constructor(
     private readonly db: Db,
+    sql: SqlPool,
     private readonly queue: Queue<JobPayload>,
     private readonly config: Config,
   ) {
     this.store = new JobStore(db);
-    this.reads = new JobReads(db);
+    this.reads = new JobReads(sql);
   }
 
-  private async dataset(tenantId: string, id: string | undefined) {
-    if (!id) return undefined;
-    const d = await this.db.dataset.findFirst({ where: { id, tenantId } });
-    // The body names something that isn't there: the request can't be carried out.
-    if (!d) throw new UnprocessableError('dataset_not_found', `Dataset ${id} does not exist`, { id });
-    // An image registration still running, or one that failed: no job may read it.
-    if (d.status !== 'ready') throw new ConflictError('dataset_not_ready', `Dataset ${id} is ${d.status}; a job needs a ready dataset`, { id, status: d.status });
-    return d;
+  /** The submit's datasets, each the tenant's; one a body names that isn't there is a 422. */
+  private datasets(body: CreateJob, found: Dataset[]) {
+    const pick = (id: string | undefined) => {
+      if (!id) return undefined;
+      const d = found.find((x) => x.id === id);
+      // The body names something that isn't there: the request can't be carried out.
+      if (!d) throw new UnprocessableError('dataset_not_found', `Dataset ${id} does not exist`, { id });
+      // An image registration still running, or one that failed: no job may read it.
+      if (d.status !== 'ready') throw new ConflictError('dataset_not_ready', `Dataset ${id} is ${d.status}; a job needs a ready dataset`, { id, status: d.status });
+      return d;
+    };
+    return { train: pick(body.trainDatasetId)!, validation: pick(body.validationDatasetId), test: pick(body.testDatasetId) };
   }
 
+  /**
+   * Two SQL statements without a base model (quota count and datasets; the job and its event),
+   * then the queue's one script call. With a base model the insert runs in a transaction that
+   * holds the model FOR SHARE, so a concurrent DELETE (FOR UPDATE) waits, then sees this job.
+   */
   async create(tenantId: string, body: CreateJob): Promise<JobViewRow> {
     // Before anything is read or written: a refused webhook (422) leaves no trace.
     if (body.webhook) checkWebhookUrl(body.webhook.url, this.config.webhooks);
-    const waiting = await this.db.job.count({ where: { tenantId, status: { in: ['queued', 'paused'] } } });
+    const ids = [body.trainDatasetId, body.validationDatasetId, body.testDatasetId].filter((x): x is string => !!x && UUID.test(x));
+    const { waiting, datasets } = await this.reads.submitReads(tenantId, ids);
     if (waiting >= this.config.limits.queuedJobsPerTenant) {
       throw new TooManyRequestsError('too_many_queued_jobs', `This tenant already has ${waiting} queued or paused jobs (MAX_QUEUED_JOBS_PER_TENANT)`, 30, { limit: this.config.limits.queuedJobsPerTenant });
     }
-    const train = (await this.dataset(tenantId, body.trainDatasetId))!;
-    const [validation, test] = await Promise.all([this.dataset(tenantId, body.validationDatasetId), this.dataset(tenantId, body.testDatasetId)]);
+    const { train, validation, test } = this.datasets(body, datasets);
     const id = randomUUID();
-    // FOR SHARE on the base model: a concurrent DELETE (FOR UPDATE) waits, then sees this job.
-    const job = await this.db.$transaction(async (tx) => {
-      let baseModel;
-      if (body.baseModelId) {
-        const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Model" WHERE id = ${body.baseModelId}::uuid AND "tenantId" = ${tenantId}::uuid FOR SHARE`;
-        baseModel = locked.length ? await tx.model.findUnique({ where: { id: body.baseModelId } }) : null;
-        if (!baseModel) throw new UnprocessableError('model_not_found', `Model ${body.baseModelId} does not exist`, { id: body.baseModelId });
-      }
-      const spec = planJob({ body, train, validation, test, baseModel: baseModel ?? undefined, maxParams: this.config.maxModelParams, maxLayers: this.config.limits.modelLayers, maxEpochExamples: this.config.limits.epochExamples });
-      await this.store.create(tx, {
+    const insert = (baseModel: Model | undefined, tx?: Tx) => {
+      const spec = planJob({ body, train, validation, test, baseModel, maxParams: this.config.maxModelParams, maxLayers: this.config.limits.modelLayers, maxEpochExamples: this.config.limits.epochExamples });
+      return this.reads.insert(this.store, {
         id,
         tenantId,
         type: spec.type,
@@ -110,9 +116,16 @@ export class JobService {
         totalEpochs: spec.hyperparameters.epochs,
         webhookUrl: body.webhook?.url,
         webhookSecret: body.webhook?.secret,
-      });
-      return tx.job.findUniqueOrThrow({ where: { id }, include: withOutput });
-    });
+      }, tx);
+    };
+    const job = body.baseModelId
+      ? await this.db.$transaction(async (tx) => {
+        const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Model" WHERE id = ${body.baseModelId}::uuid AND "tenantId" = ${tenantId}::uuid FOR SHARE`;
+        const baseModel = locked.length ? await tx.model.findUnique({ where: { id: body.baseModelId } }) : null;
+        if (!baseModel) throw new UnprocessableError('model_not_found', `Model ${body.baseModelId} does not exist`, { id: body.baseModelId });
+        return insert(baseModel, tx);
+      })
+      : await insert(undefined);
     try {
       await this.queue.add(JOB_NAME, { jobId: id }, jobOptions(this.config, id));
     } catch (err) {
@@ -128,6 +141,20 @@ export class JobService {
     const j = await this.reads.get(tenantId, id);
     if (!j) throw new NotFoundError('job', id);
     return j;
+  }
+
+  /** The job and its version, for an ETag; not found as get(). */
+  async getVersioned(tenantId: string, id: string) {
+    const j = await this.reads.getVersioned(tenantId, id);
+    if (!j) throw new NotFoundError('job', id);
+    return j;
+  }
+
+  /** Only the job's version; not found as get(). */
+  async version(tenantId: string, id: string): Promise<string> {
+    const v = await this.reads.version(tenantId, id);
+    if (v === null) throw new NotFoundError('job', id);
+    return v;
   }
 
   async list(tenantId: string, q: JobListQuery) {

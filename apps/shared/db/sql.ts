@@ -1,0 +1,43 @@
+// A plain `pg` pool for the API's hot statements (issue 19). Prisma 7's query
+// interpreter and adapter cost more CPU per statement than the statement itself
+// (a third of the API's CPU under load); these few statements run here instead,
+// as named prepared statements, returning what Prisma would: Dates for
+// timestamps (stored as UTC without a zone, as Prisma writes them), parsed JSON.
+import pg from 'pg';
+
+export type SqlPool = pg.Pool;
+
+const TIMESTAMP = 1114;
+/** "2026-11-30 13:17:04.123" is UTC: Prisma writes timestamp(3) columns in UTC. */
+const SHAPE = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?$/;
+/** Read by hand: Date's string parser is a visible cost on a 20-job page. Anything unusual (BC, infinity) goes to it. */
+const utc = (s: string) => {
+  const m = SHAPE.exec(s);
+  if (!m) return new Date(`${s.replace(' ', 'T')}Z`);
+  const ms = m[7] ? Math.floor(Number(m[7].padEnd(3, '0').slice(0, 3))) : 0;
+  return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], ms));
+};
+
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === TIMESTAMP) return utc;
+    return pg.types.getTypeParser(oid, format);
+  }) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * `prepared: false` for the embedded PGlite (`npm start`): its connections share one session,
+ * where a statement name one connection prepared already exists for the next; statements then
+ * go unnamed (parsed every time).
+ */
+export function createSqlPool(databaseUrl: string, opts: { max?: number; prepared?: boolean } = {}): SqlPool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.max ?? 10, types });
+  // An idle client's error (Postgres restarted) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  if (opts.prepared === false) {
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    pool.query = ((config: unknown, ...rest: unknown[]) =>
+      query(config && typeof config === 'object' && 'name' in config ? { ...config, name: undefined } : config, ...rest)) as typeof pool.query;
+  }
+  return pool;
+}
