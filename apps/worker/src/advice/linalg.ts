@@ -117,3 +117,34 @@ function rotate(a: Float64Array, v: Float64Array, d: number, p: number, q: numbe
     v[k * d + q] = s * vkp + c * vkq;
   }
 }
+
+/** Solves A x = b for symmetric positive definite A (Cholesky), one right-hand side per entry of `bs`. */
+export function solveSpd(a: Matrix, bs: Float64Array[]): Float64Array[] {
+  const d = a.rows;
+  const l = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a.data[i * d + j];
+      for (let k = 0; k < j; k++) s -= l[i * d + k] * l[j * d + k];
+      if (i === j) {
+        if (s <= 0) throw new Error('solveSpd: the matrix is not positive definite');
+        l[i * d + i] = Math.sqrt(s);
+      } else l[i * d + j] = s / l[j * d + j];
+    }
+  }
+  return bs.map((b) => {
+    const y = new Float64Array(d);
+    for (let i = 0; i < d; i++) {
+      let s = b[i];
+      for (let k = 0; k < i; k++) s -= l[i * d + k] * y[k];
+      y[i] = s / l[i * d + i];
+    }
+    const x = new Float64Array(d);
+    for (let i = d - 1; i >= 0; i--) {
+      let s = y[i];
+      for (let k = i + 1; k < d; k++) s -= l[k * d + i] * x[k];
+      x[i] = s / l[i * d + i];
+    }
+    return x;
+  });
+}
