@@ -2,6 +2,7 @@
 // (GET /v1/advice/:id) and `strategy: "auto"` reads its options. Every number
 // a recommendation rests on is in it (docs/advice.md explains each).
 import { Type, type Static } from '@sinclair/typebox';
+import { Uuid } from './uuid.ts';
 
 const FreezeOption = Type.Union([
   Type.Literal('all'),
@@ -65,5 +66,31 @@ export const AdviceSchema = Type.Object({
   options: Type.Array(AdviceOptionSchema),
   recommended: Type.String({ description: 'the id of the option with the highest expected validation accuracy (ties within 0.5 points: the cheaper)' }),
   reasons: Type.Array(Type.String()),
+  /** Cuts whose activations were computed (the rest came from the feature cache); set by the worker. */
+  featurePasses: Type.Optional(Type.Integer()),
 });
 export type Advice = Static<typeof AdviceSchema>;
+
+/** What an advice job measures with: stored in its spec (`spec.advice`). */
+export const AdviceBudgetSchema = Type.Object(
+  {
+    sampleSize: Type.Integer({ minimum: 20, maximum: 5000, default: 1000, description: 'Training examples measured (stratified by class)' }),
+    maxCuts: Type.Integer({ minimum: 1, maximum: 6, default: 2, description: 'Candidate cut layers, nearest the output first' }),
+    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Fix every option’s epochs (default: from the data size)' })),
+  },
+  { additionalProperties: false },
+);
+export type AdviceBudget = Static<typeof AdviceBudgetSchema>;
+
+/** POST /v1/advice. */
+export const CreateAdviceSchema = Type.Object(
+  {
+    baseModelId: Uuid,
+    trainDatasetId: Uuid,
+    validationDatasetId: Type.Optional(Uuid),
+    budget: Type.Optional(Type.Partial(AdviceBudgetSchema)),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateAdvice = Static<typeof CreateAdviceSchema>;
