@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { createDataset, finished, http, submitJob, tinyMlp, waitForJob } from './helpers/api.ts';
+import { api, createDataset, finished, http, submitJob, tinyMlp, waitForJob } from './helpers/api.ts';
 
 async function waitForAdvice(h: Harness, id: string) {
   for (let i = 0; i < 600; i++) {
@@ -53,11 +53,12 @@ describe('advice API', () => {
     const job = (await http(h.app).get(`/v1/jobs/${posted.body.id}`)).body;
     assert.equal(job.type, 'advice');
 
-    const again = await http(h.app).post('/v1/advice').send(body);
-    const second = await waitForAdvice(h, again.body.id);
+    // The typed client: create and wait.
+    const again = await api(h.app).advice.create(body);
+    const second = await api(h.app).advice.wait(again.id, { intervalMs: 200 });
     assert.equal(second.status, 'succeeded', JSON.stringify(second.error));
-    assert.equal(second.advice.featurePasses, 0, 'the second advice reads the cut from the feature cache');
-    assert.equal(second.advice.cuts[0].logme, advice.cuts[0].logme);
+    assert.equal(second.advice!.featurePasses, 0, 'the second advice reads the cut from the feature cache');
+    assert.equal(second.advice!.cuts[0].logme, advice.cuts[0].logme);
 
     const other = await h.newTenant('other');
     assert.equal((await http(h.app, other.apiKey).get(`/v1/advice/${posted.body.id}`)).status, 404);

@@ -2,6 +2,7 @@
 // dashboard's browser through its build (apps/dashboard/client.js).
 // Paths and bodies follow apps/api/src/routes/*; types come from their schemas.
 import { ApiError } from './errors.ts';
+import { adviceApi } from './advice.ts';
 import { jobsApi } from './jobs.ts';
 import { Transport, type CallOptions, type PostOptions, type Query, type RequestOptions } from './transport.ts';
 import type {
@@ -30,10 +31,13 @@ export class FinetuneClient {
   readonly #t: Transport;
   /** Jobs: submit, read, control, and follow (stream, wait). */
   readonly jobs: ReturnType<typeof jobsApi>;
+  /** Advice: how much to fine-tune, measured (POST /v1/advice). */
+  readonly advice: ReturnType<typeof adviceApi>;
 
   constructor(opts: ClientOptions) {
     this.#t = new Transport({ ...opts, maxRetries: opts.maxRetries ?? 2 });
     this.jobs = jobsApi(this.#t);
+    this.advice = adviceApi(this.#t);
   }
 
   get baseUrl(): string {

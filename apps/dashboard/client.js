@@ -36,54 +36,6 @@ var ApiError = class _ApiError extends Error {
   }
 };
 
-// apps/client/sse.ts
-async function* parseSse(body) {
-  const decoder = new TextDecoder();
-  const reader = body.getReader();
-  let buffer = "";
-  let event = "";
-  let data = [];
-  let id;
-  let retry;
-  try {
-    for (; ; ) {
-      const { value, done } = await reader.read();
-      buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
-      let nl;
-      const lineEnd = /\r\n|\r|\n/g;
-      let start = 0;
-      while (nl = lineEnd.exec(buffer)) {
-        if (nl[0] === "\r" && nl.index === buffer.length - 1 && !done) break;
-        const line = buffer.slice(start, nl.index);
-        start = nl.index + nl[0].length;
-        if (line === "") {
-          if (data.length > 0 || retry !== void 0) {
-            yield { event: event || "message", data: data.join("\n"), ...id !== void 0 ? { id } : {}, ...retry !== void 0 ? { retry } : {} };
-          }
-          event = "";
-          data = [];
-          retry = void 0;
-          continue;
-        }
-        if (line.startsWith(":")) continue;
-        const colon = line.indexOf(":");
-        const field = colon === -1 ? line : line.slice(0, colon);
-        let val = colon === -1 ? "" : line.slice(colon + 1);
-        if (val.startsWith(" ")) val = val.slice(1);
-        if (field === "event") event = val;
-        else if (field === "data") data.push(val);
-        else if (field === "id" && !val.includes("\0")) id = val;
-        else if (field === "retry" && /^\d+$/.test(val)) retry = Number(val);
-      }
-      buffer = buffer.slice(start);
-      if (done) return;
-    }
-  } finally {
-    reader.releaseLock();
-    await body.cancel().catch(() => void 0);
-  }
-}
-
 // apps/client/transport.ts
 var RETRY_STATUSES = /* @__PURE__ */ new Set([429, 502, 503, 504]);
 var backoff = (attempt) => 500 * 2 ** attempt;
@@ -180,10 +132,77 @@ function allowedLimit(err, asked) {
   return typeof allowed === "number" && allowed >= 1 && allowed < asked ? allowed : void 0;
 }
 
-// apps/client/jobs.ts
+// apps/client/advice.ts
 var enc = encodeURIComponent;
+function adviceApi(t) {
+  const api = {
+    /** POST /v1/advice: an advice job is queued (202). */
+    create: (body, opts) => t.json("POST", "/v1/advice", { body, ...opts }),
+    get: (id, opts) => t.json("GET", `/v1/advice/${enc(id)}`, opts),
+    /** Polls until the advice job has finished (succeeded, failed or cancelled). */
+    async wait(id, opts = {}) {
+      for (; ; ) {
+        const a = await api.get(id, opts);
+        if (a.status === "succeeded" || a.status === "failed" || a.status === "cancelled") return a;
+        await sleep(opts.intervalMs ?? 1e3, opts.signal);
+      }
+    }
+  };
+  return api;
+}
+
+// apps/client/sse.ts
+async function* parseSse(body) {
+  const decoder = new TextDecoder();
+  const reader = body.getReader();
+  let buffer = "";
+  let event = "";
+  let data = [];
+  let id;
+  let retry;
+  try {
+    for (; ; ) {
+      const { value, done } = await reader.read();
+      buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
+      let nl;
+      const lineEnd = /\r\n|\r|\n/g;
+      let start = 0;
+      while (nl = lineEnd.exec(buffer)) {
+        if (nl[0] === "\r" && nl.index === buffer.length - 1 && !done) break;
+        const line = buffer.slice(start, nl.index);
+        start = nl.index + nl[0].length;
+        if (line === "") {
+          if (data.length > 0 || retry !== void 0) {
+            yield { event: event || "message", data: data.join("\n"), ...id !== void 0 ? { id } : {}, ...retry !== void 0 ? { retry } : {} };
+          }
+          event = "";
+          data = [];
+          retry = void 0;
+          continue;
+        }
+        if (line.startsWith(":")) continue;
+        const colon = line.indexOf(":");
+        const field = colon === -1 ? line : line.slice(0, colon);
+        let val = colon === -1 ? "" : line.slice(colon + 1);
+        if (val.startsWith(" ")) val = val.slice(1);
+        if (field === "event") event = val;
+        else if (field === "data") data.push(val);
+        else if (field === "id" && !val.includes("\0")) id = val;
+        else if (field === "retry" && /^\d+$/.test(val)) retry = Number(val);
+      }
+      buffer = buffer.slice(start);
+      if (done) return;
+    }
+  } finally {
+    reader.releaseLock();
+    await body.cancel().catch(() => void 0);
+  }
+}
+
+// apps/client/jobs.ts
+var enc2 = encodeURIComponent;
 function jobsApi(t) {
-  const path = (id, rest = "") => `/v1/jobs/${enc(id)}${rest}`;
+  const path = (id, rest = "") => `/v1/jobs/${enc2(id)}${rest}`;
   const jobs = {
     /** POST /v1/jobs: the job is queued (202). */
     create: (body, opts) => t.json("POST", "/v1/jobs", { body, ...opts }),
@@ -255,14 +274,17 @@ async function* read(body, cursor) {
 }
 
 // apps/client/client.ts
-var enc2 = encodeURIComponent;
+var enc3 = encodeURIComponent;
 var FinetuneClient = class {
   #t;
   /** Jobs: submit, read, control, and follow (stream, wait). */
   jobs;
+  /** Advice: how much to fine-tune, measured (POST /v1/advice). */
+  advice;
   constructor(opts) {
     this.#t = new Transport({ ...opts, maxRetries: opts.maxRetries ?? 2 });
     this.jobs = jobsApi(this.#t);
+    this.advice = adviceApi(this.#t);
   }
   get baseUrl() {
     return this.#t.baseUrl;
@@ -280,22 +302,22 @@ var FinetuneClient = class {
     create: (body, opts) => this.#t.json("POST", "/v1/datasets", { body, ...opts }),
     list: (q = {}, opts) => this.#t.json("GET", "/v1/datasets", { query: q, ...opts }),
     all: (q = {}, opts) => this.#t.all((p) => this.datasets.list(p, opts), q),
-    get: (id, opts) => this.#t.json("GET", `/v1/datasets/${enc2(id)}`, opts)
+    get: (id, opts) => this.#t.json("GET", `/v1/datasets/${enc3(id)}`, opts)
   };
   models = {
     /** POST /v1/models: a TensorFlow.js LayersModel at s3://bucket/prefix/model.json. */
     register: (body, opts) => this.#t.json("POST", "/v1/models", { body, ...opts }),
     list: (q = {}, opts) => this.#t.json("GET", "/v1/models", { query: q, ...opts }),
     all: (q = {}, opts) => this.#t.all((p) => this.models.list(p, opts), q),
-    get: (id, opts) => this.#t.json("GET", `/v1/models/${enc2(id)}`, opts),
-    delete: (id, opts) => this.#t.json("DELETE", `/v1/models/${enc2(id)}`, opts),
+    get: (id, opts) => this.#t.json("GET", `/v1/models/${enc3(id)}`, opts),
+    delete: (id, opts) => this.#t.json("DELETE", `/v1/models/${enc3(id)}`, opts),
     /** A short-lived URL that loads the model without a key; `url` is the API's path, `href` the absolute URL. */
     downloadUrl: async (id, opts) => {
-      const signed = await this.#t.json("POST", `/v1/models/${enc2(id)}/download-url`, opts);
+      const signed = await this.#t.json("POST", `/v1/models/${enc3(id)}/download-url`, opts);
       return { ...signed, href: this.url(signed.url) };
     },
     /** One of the model's files, as bytes (in Node, downloadModel writes both into a folder); 'model.keras' is the model as a Keras 3 file. */
-    file: (id, file, opts) => this.#t.bytes(`/v1/models/${enc2(id)}/${file}`, opts)
+    file: (id, file, opts) => this.#t.bytes(`/v1/models/${enc3(id)}/${file}`, opts)
   };
   uploads = {
     /** POST /v1/uploads: a presigned PUT URL for one file in the caller's upload area, and its s3:// URI. */
@@ -318,9 +340,9 @@ var FinetuneClient = class {
     },
     keys: {
       /** A new key for the tenant; `key` is in this response only. */
-      create: (tenantId, body = {}, opts) => this.#t.json("POST", `/v1/admin/tenants/${enc2(tenantId)}/keys`, { body, ...opts }),
-      list: (tenantId, opts) => this.#t.json("GET", `/v1/admin/tenants/${enc2(tenantId)}/keys`, opts),
-      revoke: (keyId, opts) => this.#t.json("POST", `/v1/admin/keys/${enc2(keyId)}/revoke`, opts)
+      create: (tenantId, body = {}, opts) => this.#t.json("POST", `/v1/admin/tenants/${enc3(tenantId)}/keys`, { body, ...opts }),
+      list: (tenantId, opts) => this.#t.json("GET", `/v1/admin/tenants/${enc3(tenantId)}/keys`, opts),
+      revoke: (keyId, opts) => this.#t.json("POST", `/v1/admin/keys/${enc3(keyId)}/revoke`, opts)
     }
   };
   health = {
