@@ -48,8 +48,10 @@ describe('advisor measurements', () => {
     base.dispose();
     assert.equal(advice.sampleSize, 200);
     assert.equal(advice.data.examples, 300);
-    assert.deepEqual(advice.cuts.map((c) => c.layer), ['dense1', 'flatten']);
-    assert.deepEqual(advice.cuts.map((c) => [c.dims, c.measuredDims]), [[128, 128], [4608, 128]]);
+    // Options on the two cuts nearest the output; conv1 is measured for what unfreezing conv2 recovers.
+    assert.deepEqual(advice.cuts.map((c) => [c.layer, c.offered, c.weightedLayersBelow]), [['dense1', true, 3], ['flatten', true, 2], ['conv1', false, 1]]);
+    assert.deepEqual(advice.cuts.map((c) => [c.dims, c.measuredDims]), [[128, 128], [4608, 128], [21632, 128]]);
+    assert.ok(advice.options.every((o) => o.cutLayer !== 'conv1'));
     for (const c of advice.cuts) assert.ok(c.probeAccuracy > 0.5 && c.probeAccuracy <= 1, `${c.layer} probe ${c.probeAccuracy}`);
     assert.ok(advice.similarity.value > 0 && advice.similarity.value < 1);
     const ids = advice.options.map((o) => o.id);
@@ -58,5 +60,7 @@ describe('advisor measurements', () => {
     assert.ok(byId.get('finetune:flatten:all')!.compute < byId.get('finetune:flatten:none')!.compute);
     for (const o of advice.options) assert.ok(o.expectedValAccuracy >= 0 && o.expectedValAccuracy <= 1);
     assert.equal(advice.recommended, pick(advice.options).id);
+    // Unfreezing dense1 reaches at least what a head on flatten (the features below it) is expected to reach.
+    assert.ok(byId.get('finetune:dense1:top1')!.expectedValAccuracy >= Math.max(byId.get('finetune:dense1:all')!.expectedValAccuracy, byId.get('finetune:flatten:all')!.expectedValAccuracy) - 1e-12);
   });
 });

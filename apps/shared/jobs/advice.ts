@@ -38,6 +38,8 @@ export const CutMeasurementSchema = Type.Object({
   dims: Type.Integer(),
   measuredDims: Type.Integer(),
   weightedLayersBelow: Type.Integer(),
+  /** Options are built on this cut (the `maxCuts` nearest the output); the others are measured to estimate what unfreezing the layers above them recovers. */
+  offered: Type.Boolean(),
   /** LogME (You et al. 2021): mean per-example log evidence; higher transfers better. */
   logme: Type.Number(),
   /** 5-fold ridge probe accuracy on the sample, and on half of it (the learning curve's slope). */

@@ -23,7 +23,7 @@ export interface CutCandidate {
 /**
  * Where a head could go, nearest the output first: the outputs of weighted
  * layers and of flatten layers, never the output layer itself (its classes are
- * the pretraining task's). At most `max`.
+ * the pretraining task's), one per number of weighted layers below. At most `max`.
  */
 export function cutCandidates(model: LayersModel, max = 3): CutCandidate[] {
   const layers = model.layers;
@@ -33,7 +33,8 @@ export function cutCandidates(model: LayersModel, max = 3): CutCandidate[] {
     const kind = l.getClassName();
     if (l.countParams() === 0 && kind !== 'Flatten') continue;
     const weightedBelow = layers.slice(0, i + 1).filter((x) => x.countParams() > 0).length;
-    if (weightedBelow === 0) continue;
+    // One cut per depth: below the same weighted layers (conv2 vs. pool/flatten), the nearest the output.
+    if (weightedBelow === 0 || out.some((c) => c.weightedBelow === weightedBelow)) continue;
     const shape = ((l.output as SymbolicTensor).shape as number[]).slice(1);
     out.push({ layer: l.name, shape, weightedBelow });
   }

@@ -30,6 +30,8 @@ export interface AdviseInput {
   features?: (layer: string, x: Tensor) => Promise<Tensor>;
 }
 
+const MEASURED_CUTS = 4;
+
 function rows(m: Matrix, count: number): Matrix {
   return { rows: count, cols: m.cols, data: m.data.subarray(0, count * m.cols) };
 }
@@ -56,13 +58,15 @@ export async function advise(input: AdviseInput): Promise<Advice> {
   const classes = Int32Array.from(order, (i) => input.classes[i]);
   try {
     const cuts: Advice['cuts'] = [];
-    for (const cut of cutCandidates(input.base, input.maxCuts ?? 2)) {
+    const offered = input.maxCuts ?? 2;
+    // Every candidate is measured (at most MEASURED_CUTS); options are offered on the top `maxCuts`.
+    for (const [i, cut] of cutCandidates(input.base, Math.max(offered, MEASURED_CUTS)).entries()) {
       const flat = input.features ? await input.features(cut.layer, x) : activations(input.base, cut.layer, x);
       const m = await toMatrix(flat, seed);
       const dims = flat.shape[1] as number;
       flat.dispose();
       const [probeAcc, probeHalf] = probes(m, classes, input.numClasses);
-      cuts.push({ layer: cut.layer, dims, measuredDims: m.cols, weightedLayersBelow: cut.weightedBelow, logme: logme(m, classes, input.numClasses).score, probeAccuracy: probeAcc, probeAccuracyHalf: probeHalf });
+      cuts.push({ layer: cut.layer, dims, measuredDims: m.cols, weightedLayersBelow: cut.weightedBelow, offered: i < offered, logme: logme(m, classes, input.numClasses).score, probeAccuracy: probeAcc, probeAccuracyHalf: probeHalf });
     }
     const raw = x.reshape([x.shape[0], -1]);
     const [rawAcc, rawHalf] = probes(await toMatrix(raw, seed), classes, input.numClasses);

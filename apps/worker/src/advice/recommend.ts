@@ -4,8 +4,9 @@
 // cut and on the raw inputs, at half and all of the sample) and applies a
 // few stated rules (docs/advice.md): the probe's error extrapolated along its
 // own learning curve to the task's size; a hidden-layer head beats a linear
-// probe; unfreezing helps with more data and less similar inputs and hurts
-// with little data; a net from scratch gains on its raw probe with data.
+// probe; unfreezing K layers reaches what a head on the features K layers down
+// reaches (measured there), adapting more with more data; a net from scratch
+// gains on its raw probe with data.
 import type { Advice, AdviceOption } from '../../../shared/jobs/advice.ts';
 
 type Cut = Advice['cuts'][number];
@@ -62,41 +63,62 @@ export function freezeLabel(f: Freeze): string {
   return typeof f === 'string' ? f : 'unfreezeTop' in f ? `top${f.unfreezeTop}` : `every${f.unfreezeEvery}`;
 }
 
+/** Of `n` epochs, how many base blocks train at the end (gradual unfreezing reaches fewer than it could). */
+function finalUnfrozen(freeze: Freeze, blocks: number, epochs: number): number {
+  if (freeze === 'all') return 0;
+  if (freeze === 'none') return blocks;
+  if ('unfreezeTop' in freeze) return Math.min(blocks, freeze.unfreezeTop);
+  return Math.min(blocks, Math.floor((epochs - 1) / freeze.unfreezeEvery));
+}
+
+/**
+ * Expected error of a head trained on the features `w` weighted layers up:
+ * the measured cut with exactly that many weighted layers below, else the
+ * nearest one above it (conservative); 0 layers is the raw input, i.e. scratch.
+ */
+function levelError(levels: Array<{ w: number; err: number }>, w: number): number {
+  const at = levels.filter((l) => l.w >= w).sort((a, b) => a.w - b.w)[0];
+  return at ? at.err : Math.min(...levels.map((l) => l.err));
+}
+
 export function options(input: RecommendInput): AdviceOption[] {
   const n = input.data.examples;
   const epochs = input.epochs ?? defaultEpochs(n);
   const batchSize = input.batchSize ?? 32;
   const head = input.headWeightedLayers;
-  // Unfreezing gains with data and with unfamiliar inputs; below ~500 examples it overfits.
-  const gain = clamp(0.35 * Math.log10(n / 500), -0.5, 0.7) * (1.5 - input.similarity.value);
+  const scratchErr = clamp(extrapolatedError(input.rawProbeAccuracy, input.rawProbeAccuracyHalf, input.sampleSize, n) * clamp(1 - 0.3 * Math.log10(n / 100), 0.25, 1), 0, 1);
+  // A hidden-layer head does better than the linear probe on the same features.
+  const levels = [...input.cuts.map((c) => ({ w: c.weightedLayersBelow, err: 0.8 * extrapolatedError(c.probeAccuracy, c.probeAccuracyHalf, input.sampleSize, n) })), { w: 0, err: scratchErr }];
+  // Training base layers also adapts them to the task: more so with more data.
+  const adapt = clamp(0.1 * Math.log10(n / 250), 0, 0.3);
   const out: AdviceOption[] = [];
-  for (const cut of input.cuts) {
-    const frozenErr = 0.8 * extrapolatedError(cut.probeAccuracy, cut.probeAccuracyHalf, input.sampleSize, n);
+  for (const cut of input.cuts.filter((c) => c.offered)) {
+    const frozenErr = levelError(levels, cut.weightedLayersBelow);
     for (const freeze of freezeModes(cut.weightedLayersBelow, epochs)) {
       const unfrozen = meanUnfrozen(freeze, cut.weightedLayersBelow, epochs);
-      const share = Math.sqrt(unfrozen / cut.weightedLayersBelow);
-      const g = typeof freeze === 'object' && 'unfreezeEvery' in freeze && gain < 0 ? gain / 2 : gain;
-      const err = clamp(frozenErr * (1 - g * share), 0, 1);
+      const k = finalUnfrozen(freeze, cut.weightedLayersBelow, epochs);
+      // Unfreezing k layers can re-learn them from the features k layers down, and starts no worse than frozen.
+      const reached = k === 0 ? frozenErr : Math.min(frozenErr, levelError(levels, cut.weightedLayersBelow - k)) * (1 - adapt);
+      const err = typeof freeze === 'object' && 'unfreezeEvery' in freeze ? (frozenErr + 2 * reached) / 3 : reached;
       out.push({
         id: `finetune:${cut.layer}:${freezeLabel(freeze)}`,
         strategy: 'finetune',
         cutLayer: cut.layer,
         freeze,
         hyperparameters: { optimizer: 'adam', learningRate: 1e-3, ...(freeze === 'all' ? {} : { baseLearningRateMultiplier: 0.1 }), epochs, batchSize },
-        expectedValAccuracy: 1 - err,
+        expectedValAccuracy: 1 - clamp(err, 0, 1),
         compute: n * epochs * (head + unfrozen),
         sharesFeaturePass: freeze === 'all',
       });
     }
   }
   const blocks = Math.max(0, ...input.cuts.map((c) => c.weightedLayersBelow));
-  const rawErr = extrapolatedError(input.rawProbeAccuracy, input.rawProbeAccuracyHalf, input.sampleSize, n);
   out.push({
     id: 'scratch',
     strategy: 'scratch',
     freeze: 'none',
     hyperparameters: { optimizer: 'adam', learningRate: 1e-3, epochs, batchSize },
-    expectedValAccuracy: 1 - clamp(rawErr * clamp(1 - 0.3 * Math.log10(n / 100), 0.25, 1), 0, 1),
+    expectedValAccuracy: 1 - scratchErr,
     compute: n * epochs * (head + blocks),
     sharesFeaturePass: false,
   });
@@ -110,7 +132,7 @@ export function pick(opts: AdviceOption[]): AdviceOption {
 }
 
 export function reasons(input: RecommendInput, chosen: AdviceOption): string[] {
-  const bestCut = [...input.cuts].sort((a, b) => b.logme - a.logme)[0];
+  const bestCut = input.cuts.filter((c) => c.offered).sort((a, b) => b.logme - a.logme)[0];
   const r = [
     `${input.data.examples} examples in ${input.data.classes} classes (balance ${input.data.balance.toFixed(2)}, smallest/largest class ${input.data.minMaxRatio.toFixed(2)})`,
     `similarity ${input.similarity.value.toFixed(2)}: ${input.similarity.value > 0.5 ? 'the base is confident on these inputs' : 'the base is unsure on these inputs'}`,
