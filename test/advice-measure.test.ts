@@ -10,6 +10,7 @@ import { tf } from '../apps/shared/ml/tf.ts';
 import { dataStats } from '../apps/worker/src/advice/data-stats.ts';
 import { advise } from '../apps/worker/src/advice/measure.ts';
 import { extrapolatedError, pick } from '../apps/worker/src/advice/recommend.ts';
+import { outputSimilarity } from '../apps/worker/src/advice/similarity.ts';
 import { initTestBackend } from './helpers/backend.ts';
 
 const option = (id: string, expectedValAccuracy: number, compute: number): AdviceOption => ({
@@ -30,6 +31,20 @@ describe('advisor measurements', () => {
     // Error 0.2 at 500, 0.2·√2 at 250: b = 0.5, so at 2,000 examples the error halves.
     assert.ok(Math.abs(extrapolatedError(0.8, 1 - 0.2 * Math.SQRT2, 500, 2000) - 0.1) < 1e-9);
     assert.ok(Math.abs(extrapolatedError(0.8, 0.7, 500, 300) - 0.2) < 1e-12); // no extrapolation below the sample
+  });
+
+  it('similarity: 1 for confident outputs, 0 for uniform ones, logits through a softmax', async () => {
+    const fixed = (units: number, activation: 'softmax' | 'linear', bias: number[]) => {
+      const m = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units, activation, kernelInitializer: 'zeros', biasInitializer: 'zeros' })] });
+      m.layers[0].setWeights([tf.zeros([2, units]), tf.tensor1d(bias)]);
+      return m;
+    };
+    const x = tf.ones([4, 2]);
+    assert.ok(Math.abs((await outputSimilarity(fixed(4, 'softmax', [0, 0, 0, 0]), x)).value) < 1e-6, 'uniform: 0');
+    assert.ok((await outputSimilarity(fixed(4, 'softmax', [30, 0, 0, 0]), x)).value > 0.999, 'confident: 1');
+    const logits = await outputSimilarity(fixed(4, 'linear', [-3, 1, 2, 0.5]), x);
+    assert.ok(logits.value > 0 && logits.value < 1, `logits ${logits.value}`);
+    x.dispose();
   });
 
   it('class balance from the labels', () => {

@@ -31,6 +31,8 @@ export interface AdviseInput {
 }
 
 const MEASURED_CUTS = 4;
+/** float32 values of one cut's activations for the whole sample: 256 MiB. */
+const MAX_ACTIVATION_VALUES = 64 * 2 ** 20;
 
 function rows(m: Matrix, count: number): Matrix {
   return { rows: count, cols: m.cols, data: m.data.subarray(0, count * m.cols) };
@@ -60,7 +62,9 @@ export async function advise(input: AdviseInput): Promise<Advice> {
     const cuts: Advice['cuts'] = [];
     const offered = input.maxCuts ?? 2;
     // Every candidate is measured (at most MEASURED_CUTS); options are offered on the top `maxCuts`.
-    for (const [i, cut] of cutCandidates(input.base, Math.max(offered, MEASURED_CUTS)).entries()) {
+    // Activations too large to hold for the sample (an early conv map of a big base) are not measured.
+    const held = cutCandidates(input.base, Math.max(offered, MEASURED_CUTS)).filter((c) => c.shape.reduce((a, b) => a * b, 1) * order.length <= MAX_ACTIVATION_VALUES);
+    for (const [i, cut] of held.entries()) {
       const flat = input.features ? await input.features(cut.layer, x) : activations(input.base, cut.layer, x);
       const m = await toMatrix(flat, seed);
       const dims = flat.shape[1] as number;

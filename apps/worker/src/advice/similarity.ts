@@ -23,13 +23,26 @@ export async function outputSimilarity(base: LayersModel, x: Tensor): Promise<Si
   if (k < 2) return { value: 1, meanEntropy: 0, baseClasses: k };
   let total = 0;
   for (let r = 0; r < n; r++) {
+    const row = distribution(p.subarray(r * k, (r + 1) * k));
     let h = 0;
-    for (let c = 0; c < k; c++) {
-      const q = p[r * k + c];
-      if (q > 0) h -= q * Math.log(q);
-    }
+    for (const q of row) if (q > 0) h -= q * Math.log(q);
     total += h / Math.log(k);
   }
   const meanEntropy = n === 0 ? 0 : total / n;
   return { value: 1 - meanEntropy, meanEntropy, baseClasses: k };
+}
+
+/** The row itself when it is a probability distribution (a softmax output), else its softmax (logits). */
+function distribution(row: Float32Array): Float64Array {
+  let sum = 0;
+  let min = Infinity;
+  for (const v of row) {
+    sum += v;
+    min = Math.min(min, v);
+  }
+  if (min >= 0 && Math.abs(sum - 1) < 1e-3) return Float64Array.from(row);
+  const max = Math.max(...row);
+  const e = Float64Array.from(row, (v) => Math.exp(v - max));
+  const z = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / z);
 }
