@@ -9,7 +9,8 @@
 // share (examples × layers trained; goal ≤ 25%), Spearman of expected
 // validation accuracy vs measured test accuracy (goal ≥ 0.7; vs validation too).
 //
-//   npm run bench:advisor -- [--quick] [--all N] [--test N] [--top 2] [--seed 42]
+//   npm run bench:advisor -- [--quick] [--all N] [--test N] [--top 2] [--seed 42] [--tasks 1,2,3] [--epochs N]
+// (--epochs fixes every option's epochs, the advisor's `budget.epochs`; default: by data size)
 import { parseArgs } from 'node:util';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { loadConfig } from '../shared/config.ts';
@@ -25,7 +26,7 @@ import { loadMnistBase } from './advisor/base-model.ts';
 import { pct, spearman, textTable } from './advisor/report.ts';
 import { loadTasks, type Task } from './advisor/tasks.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, all: { type: 'string' }, test: { type: 'string' }, top: { type: 'string', default: '2' }, seed: { type: 'string', default: '42' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, all: { type: 'string' }, test: { type: 'string' }, top: { type: 'string', default: '2' }, seed: { type: 'string', default: '42' }, tasks: { type: 'string', default: '1,2,3' }, epochs: { type: 'string' } } });
 const seed = Number(values.seed);
 const sizes = { all: values.all ? Number(values.all) : values.quick ? 3000 : Infinity, test: values.test ? Number(values.test) : values.quick ? 1000 : 3000 };
 
@@ -51,7 +52,7 @@ interface TaskReport { task: string; rows: Array<Array<string | number>>; gap: n
 async function runTask(task: Task): Promise<TaskReport> {
   const c = task.labels.length;
   let t = performance.now();
-  const advice = await advise({ base: proto, x: task.train.x, classes: task.train.classes, numClasses: c, seed, headWeightedLayers: 2 });
+  const advice = await advise({ base: proto, x: task.train.x, classes: task.train.classes, numClasses: c, seed, headWeightedLayers: 2, epochs: values.epochs ? Number(values.epochs) : undefined });
   const adviceS = (performance.now() - t) / 1000;
   const plan = autoPlan(advice.options, Number(values.top));
   // One feature pass per cut, shared by every option frozen at that cut.
@@ -92,7 +93,8 @@ async function runTask(task: Task): Promise<TaskReport> {
   };
 }
 
-const tasks = await loadTasks(sizes, seed);
+const picked = new Set(values.tasks!.split(',').map(Number));
+const tasks = (await loadTasks(sizes, seed)).filter((_, i) => picked.has(i + 1));
 const reports: TaskReport[] = [];
 for (const task of tasks) {
   reports.push(await runTask(task));
@@ -100,7 +102,7 @@ for (const task of tasks) {
   console.log(`\n${r.task} (advice ${r.adviceS.toFixed(1)} s, grid ${r.gridS.toFixed(0)} s, ${r.featurePasses} feature passes for the frozen options)`);
   console.log(textTable(['option', 'expected val %', 'measured val %', 'test %', 'compute', 'auto runs', ''], r.rows));
 }
-console.log(`\nbackend ${backend.kind}, seed ${seed}, test sets of ${sizes.test}; goals: gap ≤ 1 point, compute ≤ 25%, Spearman ≥ 0.7`);
+console.log(`\nbackend ${backend.kind}, seed ${seed}, test sets of ${sizes.test}, epochs ${values.epochs ?? 'by data size'}; goals: gap ≤ 1 point, compute ≤ 25%, Spearman ≥ 0.7`);
 console.log(textTable(
   ['task', 'auto picks', 'auto test %', 'grid best', 'grid test %', 'gap (pts)', 'auto compute / grid', 'Spearman (test)', 'Spearman (val)'],
   reports.map((r) => [r.task, r.auto, pct(r.autoTest), r.best, pct(r.bestTest), (r.gap * 100).toFixed(1), `${(r.share * 100).toFixed(0)}%`, r.rho.toFixed(2), r.rhoVal.toFixed(2)]),
