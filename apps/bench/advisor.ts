@@ -101,6 +101,7 @@ for (const task of tasks) {
   const r = reports.at(-1)!;
   console.log(`\n${r.task} (advice ${r.adviceS.toFixed(1)} s, grid ${r.gridS.toFixed(0)} s, ${r.featurePasses} feature passes for the frozen options)`);
   console.log(textTable(['option', 'expected val %', 'measured val %', 'test %', 'compute', 'auto runs', ''], r.rows));
+  console.log(`auto ${r.auto} ${pct(r.autoTest)}% vs grid ${r.best} ${pct(r.bestTest)}%: gap ${(r.gap * 100).toFixed(1)} pts, compute ${(r.share * 100).toFixed(0)}%, Spearman ${r.rho.toFixed(2)} (test) ${r.rhoVal.toFixed(2)} (val)`);
 }
 console.log(`\nbackend ${backend.kind}, seed ${seed}, test sets of ${sizes.test}, epochs ${values.epochs ?? 'by data size'}; goals: gap ≤ 1 point, compute ≤ 25%, Spearman ≥ 0.7`);
 console.log(textTable(
