@@ -376,6 +376,11 @@ describe('OpenAPI document', () => {
     await call('get', '/v1/jobs', 400, { query: { status: 'sleeping' } });
     await call('post', '/v1/jobs/{id}/cancel', 409);
     await call('get', '/v1/models/{id}', 200, { params: { id: done.outputModelId } });
+    const advice = (await call('post', '/v1/advice', 202, { body: { baseModelId: ids.model, trainDatasetId: ids.dataset, budget: { sampleSize: 40 } } })).body;
+    await waitForJob(h.app, advice.id, finished);
+    assert.ok((await call('get', '/v1/advice/{id}', 200, { params: { id: advice.id } })).body.advice, 'the advice is there to validate');
+    await call('get', '/v1/advice/{id}', 404, { params: { id: ids.dataset } });
+    await call('post', '/v1/advice', 422, { body: { baseModelId: ids.model, trainDatasetId: ids.model } });
     await call('get', '/readyz', 200);
   });
 

@@ -3,6 +3,7 @@
 // Paths and bodies follow apps/api/src/routes/*; types come from their schemas.
 import { ApiError } from './errors.ts';
 import { datasetsApi } from './datasets.ts';
+import { adviceApi } from './advice.ts';
 import { jobsApi } from './jobs.ts';
 import { Transport, type CallOptions, type PostOptions, type Query, type RequestOptions } from './transport.ts';
 import type {
@@ -33,11 +34,14 @@ export class FinetuneClient {
   readonly jobs: ReturnType<typeof jobsApi>;
   /** Datasets: register, read, and follow or cancel an image registration. */
   readonly datasets: ReturnType<typeof datasetsApi>;
+  /** Advice: how much to fine-tune, measured (POST /v1/advice). */
+  readonly advice: ReturnType<typeof adviceApi>;
 
   constructor(opts: ClientOptions) {
     this.#t = new Transport({ ...opts, maxRetries: opts.maxRetries ?? 2 });
     this.jobs = jobsApi(this.#t);
     this.datasets = datasetsApi(this.#t);
+    this.advice = adviceApi(this.#t);
   }
 
   get baseUrl(): string {

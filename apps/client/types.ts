@@ -77,3 +77,6 @@ export interface Readiness {
   checks: Record<string, { ok: boolean; error?: string }>;
   workers: Array<{ id: string; backend: string }>;
 }
+
+export type { AdviceResponse as Advice } from '../api/src/schemas/advice.ts';
+export type CreateAdviceInput = import('../shared/jobs/advice.ts').CreateAdvice;

@@ -16,7 +16,7 @@ export const ERROR_CODE_LIST = [
   // Idempotency-Key (POST routes)
   'invalid_idempotency_key', 'idempotency_key_in_flight', 'idempotency_key_reused',
   // Resources
-  'dataset_not_found', 'model_not_found', 'job_not_found', 'checkpoint_not_found', 'tenant_not_found', 'api_key_not_found',
+  'dataset_not_found', 'model_not_found', 'job_not_found', 'advice_not_found', 'checkpoint_not_found', 'tenant_not_found', 'api_key_not_found',
   'object_not_found', 'job_not_cancellable', 'job_not_pausable', 'job_not_paused', 'job_not_retryable', 'model_in_use',
   // Sources in S3
   'invalid_s3_uri', 's3_access_denied', 'source_bucket_not_allowed', 'source_key_not_allowed', 'object_too_large',

@@ -30,6 +30,7 @@ import datasetRoutes from './routes/datasets.ts';
 import healthRoutes from './routes/health.ts';
 import adminRoutes from './routes/admin.ts';
 import jobRoutes from './routes/jobs.ts';
+import adviceRoutes from './routes/advice.ts';
 import jobRetryRoutes from './routes/job-retry.ts';
 import modelRoutes from './routes/models.ts';
 import checkpointFileRoutes from './routes/checkpoint-files.ts';
@@ -69,6 +70,7 @@ const routes = fp<Opts>(async (app, { config }) => {
   await app.register(uploadRoutes, { config });
   await app.register(jobRoutes, { config });
   await app.register(jobRetryRoutes, { config });
+  await app.register(adviceRoutes, { config });
   await app.register(adminRoutes);
   await app.register(checkpointFileRoutes);
   await app.register(dashboardPlugin);

@@ -1,6 +1,10 @@
 // The job spec: one TypeBox schema validates POST /v1/jobs, documents it in
 // OpenAPI, and types the worker's view of a job.
 import { Type, type Static } from '@sinclair/typebox';
+import { AdviceBudgetSchema } from './advice.ts';
+import { Uuid } from './uuid.ts';
+
+export { Uuid };
 
 /**
  * Text people read and Postgres stores (names, labels, column names, URIs): no
@@ -101,8 +105,6 @@ export const HyperparametersSchema = Type.Object(
 );
 export type Hyperparameters = Static<typeof HyperparametersSchema>;
 
-/** Canonical 8-4-4-4-12 hex only (ajv's uuid format also takes a urn:uuid: prefix Postgres refuses). */
-export const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', maxLength: 36 });
 
 const FreezeTopSchema = Type.Object(
   { unfreezeTop: Type.Integer({ minimum: 1, maximum: 10_000, description: 'Train the top K base layers that have weights' }) },
@@ -173,6 +175,8 @@ export const JobSpecSchema = Type.Object({
   testDatasetId: Type.Optional(Type.String()),
   compareWithScratch: Type.Boolean(),
   targetValAccuracy: Type.Number(),
+  /** Advice jobs (type advice): what the advisor measures with. */
+  advice: Type.Optional(AdviceBudgetSchema),
 });
 export type JobSpec = Static<typeof JobSpecSchema>;
 

@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   dataset_not_found: doc([404, 422], '404: no such dataset for this tenant; 422: a job names a dataset that does not exist'),
   model_not_found: doc([404, 422], '404: no such model for this tenant; 422: a job names a base model that does not exist'),
   job_not_found: doc([404], 'No such job for this tenant'),
+  advice_not_found: doc([404], 'No such advice for this tenant'),
   checkpoint_not_found: doc([404], 'The job wrote no checkpoint after that epoch'),
   tenant_not_found: doc([404], 'No such tenant'),
   api_key_not_found: doc([404], 'No such API key'),

@@ -42,7 +42,7 @@ const NullableId = Type.Union([Uuid, Type.Null()]);
 export const JobSchema = Type.Object(
   {
     id: Uuid,
-    type: Type.Union([Type.Literal('finetune'), Type.Literal('pretrain')]),
+    type: Type.Union([Type.Literal('finetune'), Type.Literal('pretrain'), Type.Literal('advice')], { description: 'advice: a POST /v1/advice measurement (docs/advice.md)' }),
     name: Type.Union([Type.String(), Type.Null()]),
     status: Status,
     stage: Stage,

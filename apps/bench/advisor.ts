@@ -1,0 +1,110 @@
+// `npm run bench:advisor`: does `strategy: "auto"` find what an exhaustive
+// grid finds, for a fraction of the compute? On three transfer tasks (see
+// advisor/tasks.ts) from the MNIST 0–4 base, every option the advisor
+// considers is trained (the grid); auto is the advisor's short list of the
+// same options (advice/auto.ts), winner by validation accuracy. Training is
+// seeded, so auto's runs are the grid's runs of those options: the grid is run
+// once and auto read from it. Prints per task the options (expected vs
+// measured), then the summary: test-accuracy gap (goal ≤ 1 point), compute
+// share (examples × layers trained; goal ≤ 25%), Spearman of expected
+// validation accuracy vs measured test accuracy (goal ≥ 0.7; vs validation too).
+//
+//   npm run bench:advisor -- [--quick] [--all N] [--test N] [--top 2] [--seed 42] [--tasks 1,2,3] [--epochs N]
+// (--epochs fixes every option's epochs, the advisor's `budget.epochs`; default: by data size)
+import { parseArgs } from 'node:util';
+import type { LayersModel } from '@tensorflow/tfjs';
+import { loadConfig } from '../shared/config.ts';
+import type { LayerSpec } from '../shared/jobs/spec.ts';
+import { initBackend, tf } from '../shared/ml/tf.ts';
+import { autoPlan, winner, type Measured } from '../worker/src/advice/auto.ts';
+import { baseUpTo } from '../worker/src/advice/features.ts';
+import { advise } from '../worker/src/advice/measure.ts';
+import { disposeFeatureSet, runOption, type OptionResult } from '../worker/src/advice/run-option.ts';
+import type { Features } from '../worker/src/pipeline/base-features.ts';
+import { predictBatched } from '../worker/src/pipeline/scoring.ts';
+import { loadMnistBase } from './advisor/base-model.ts';
+import { pct, spearman, textTable } from './advisor/report.ts';
+import { loadTasks, type Task } from './advisor/tasks.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, all: { type: 'string' }, test: { type: 'string' }, top: { type: 'string', default: '2' }, seed: { type: 'string', default: '42' }, tasks: { type: 'string', default: '1,2,3' }, epochs: { type: 'string' } } });
+const seed = Number(values.seed);
+const sizes = { all: values.all ? Number(values.all) : values.quick ? 3000 : Infinity, test: values.test ? Number(values.test) : values.quick ? 1000 : 3000 };
+
+const head = (c: number): LayerSpec[] => [{ type: 'dense', units: 128, activation: 'relu' }, { type: 'dropout', rate: 0.5 }, { type: 'dense', units: c, activation: 'softmax' }];
+const scratch = (c: number): LayerSpec[] => [
+  { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' }, { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
+  { type: 'maxPooling2d', poolSize: 2 }, { type: 'dropout', rate: 0.25 }, { type: 'flatten' }, ...head(c),
+];
+
+const backend = await initBackend(loadConfig().tfBackend, loadConfig());
+const proto = await loadMnistBase();
+const topology = proto.toJSON(null, false);
+if (typeof topology === 'string') throw new Error('toJSON(null, false) returned a string');
+const weights = proto.getWeights();
+const freshBase = async (): Promise<LayersModel> => {
+  const copy = await tf.models.modelFromJSON({ modelTopology: topology });
+  copy.setWeights(weights);
+  return copy;
+};
+
+interface TaskReport { task: string; rows: Array<Array<string | number>>; gap: number; share: number; rho: number; rhoVal: number; auto: string; best: string; autoTest: number; bestTest: number; featurePasses: number; adviceS: number; gridS: number }
+
+async function runTask(task: Task): Promise<TaskReport> {
+  const c = task.labels.length;
+  let t = performance.now();
+  const advice = await advise({ base: proto, x: task.train.x, classes: task.train.classes, numClasses: c, seed, headWeightedLayers: 2, epochs: values.epochs ? Number(values.epochs) : undefined });
+  const adviceS = (performance.now() - t) / 1000;
+  const plan = autoPlan(advice.options, Number(values.top));
+  // One feature pass per cut, shared by every option frozen at that cut.
+  const featureSets = new Map<string, Features>();
+  const features = async (cut: string) => {
+    if (!featureSets.has(cut)) {
+      const base = baseUpTo(proto, cut);
+      featureSets.set(cut, { train: predictBatched(base, task.train.x), validation: predictBatched(base, task.train.valX) });
+    }
+    return featureSets.get(cut)!;
+  };
+  t = performance.now();
+  const results = new Map<string, OptionResult>();
+  for (const option of advice.options) {
+    const r = await runOption(option, { train: task.train, test: task.test, labels: task.labels }, { base: freshBase, head: head(c), scratch: scratch(c), seed, features });
+    results.set(option.id, r);
+    console.error(`  ${task.name}: ${option.id} val ${pct(r.valAccuracy)} test ${pct(r.testAccuracy)} (${(r.ms / 1000).toFixed(1)} s)`);
+  }
+  const gridS = (performance.now() - t) / 1000;
+  const featurePasses = featureSets.size;
+  for (const f of featureSets.values()) disposeFeatureSet(f);
+  const measured: Measured[] = advice.options.map((option) => ({ option, valAccuracy: results.get(option.id)!.valAccuracy }));
+  const auto = winner(measured.filter((m) => plan.run.includes(m.option)));
+  const best = winner(measured);
+  const compute = (opts: typeof advice.options) => opts.reduce((s, o) => s + o.compute, 0);
+  const rows = advice.options.map((o) => {
+    const r = results.get(o.id)!;
+    return [o.id, pct(o.expectedValAccuracy), pct(r.valAccuracy), pct(r.testAccuracy), o.compute, plan.run.includes(o) ? 'auto' : '', o.id === best.option.id ? 'grid best' : ''];
+  });
+  return {
+    task: task.name, rows, featurePasses, adviceS, gridS,
+    gap: results.get(best.option.id)!.testAccuracy - results.get(auto.option.id)!.testAccuracy,
+    share: compute(plan.run) / compute(advice.options),
+    // Measured ranking: test accuracy (thousands of examples; the task's own validation split can be 50).
+    rho: spearman(advice.options.map((o) => o.expectedValAccuracy), advice.options.map((o) => results.get(o.id)!.testAccuracy)),
+    rhoVal: spearman(measured.map((m) => m.option.expectedValAccuracy), measured.map((m) => m.valAccuracy)),
+    auto: auto.option.id, best: best.option.id, autoTest: results.get(auto.option.id)!.testAccuracy, bestTest: results.get(best.option.id)!.testAccuracy,
+  };
+}
+
+const picked = new Set(values.tasks!.split(',').map(Number));
+const tasks = (await loadTasks(sizes, seed)).filter((_, i) => picked.has(i + 1));
+const reports: TaskReport[] = [];
+for (const task of tasks) {
+  reports.push(await runTask(task));
+  const r = reports.at(-1)!;
+  console.log(`\n${r.task} (advice ${r.adviceS.toFixed(1)} s, grid ${r.gridS.toFixed(0)} s, ${r.featurePasses} feature passes for the frozen options)`);
+  console.log(textTable(['option', 'expected val %', 'measured val %', 'test %', 'compute', 'auto runs', ''], r.rows));
+  console.log(`auto ${r.auto} ${pct(r.autoTest)}% vs grid ${r.best} ${pct(r.bestTest)}%: gap ${(r.gap * 100).toFixed(1)} pts, compute ${(r.share * 100).toFixed(0)}%, Spearman ${r.rho.toFixed(2)} (test) ${r.rhoVal.toFixed(2)} (val)`);
+}
+console.log(`\nbackend ${backend.kind}, seed ${seed}, test sets of ${sizes.test}, epochs ${values.epochs ?? 'by data size'}; goals: gap ≤ 1 point, compute ≤ 25%, Spearman ≥ 0.7`);
+console.log(textTable(
+  ['task', 'auto picks', 'auto test %', 'grid best', 'grid test %', 'gap (pts)', 'auto compute / grid', 'Spearman (test)', 'Spearman (val)'],
+  reports.map((r) => [r.task, r.auto, pct(r.autoTest), r.best, pct(r.bestTest), (r.gap * 100).toFixed(1), `${(r.share * 100).toFixed(0)}%`, r.rho.toFixed(2), r.rhoVal.toFixed(2)]),
+));
