@@ -20,7 +20,7 @@ export async function publish(s: StageContext, trained: Trained, evaluation: Job
     bestCheckpoint: main.best
       ? {
           ...main.best, earlyStopped: main.earlyStopped, fastPath: main.fastPath, threads: main.threads, featureCache: features?.cache ?? null,
-          streamed: trained.streamed, featuresPerBatch: main.featuresPerBatch, dataWaitFraction: dataWait(trained),
+          streamed: trained.streamed, featurePassMs: features ? Math.round(features.ms) : undefined, featuresPerBatch: main.featuresPerBatch, dataWaitFraction: dataWait(trained),
         }
       : undefined,
   });
