@@ -93,7 +93,7 @@ async function saveBase(storage: Storage, prefix: string): Promise<void> {
   model.dispose();
 }
 
-const inMemory = values['in-memory-mib'] ? { DATA_IN_MEMORY_BYTES: String(Number(values['in-memory-mib']) * MiB) } : {};
+const inMemory: Record<string, string> = values['in-memory-mib'] ? { DATA_IN_MEMORY_BYTES: String(Number(values['in-memory-mib']) * MiB) } : {};
 const env = await setUp({ TRAIN_THREADS: values.threads!, LOG_LEVEL: 'warn', ...inMemory });
 try {
   const tenant = (await call(env, ADMIN_KEY, 'POST', '/v1/admin/tenants', { name: 'bench' })).json;

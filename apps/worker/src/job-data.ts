@@ -1,8 +1,8 @@
 // Turns a job's datasets into splits the stages read in batches: training,
 // validation (a dataset, or a seeded split of the training data) and the
 // held-out set for evaluation. Every source is a SplitSource (shards); a split
-// whose decoded floats fit DATA_IN_MEMORY_BYTES is read whole into a tensor
-// (fast for small data), a larger one is streamed from its shards.
+// is read whole into a tensor while the job's splits together fit
+// DATA_IN_MEMORY_BYTES (fast for small data); the others stream from their shards.
 import { createHash } from 'node:crypto';
 import { tf } from '../../shared/ml/tf.ts';
 import { loadLabeledExamples, type StoredSource } from '../../shared/data/dataset-source.ts';
@@ -72,18 +72,34 @@ export interface LoadOptions {
   test?: DatasetRef;
   validationSplit: number;
   seed: number;
-  /** A split of at most this many bytes of float32 is held in memory. @defaultValue 256 MiB */
+  /** The job's splits are held in memory while their float32 bytes together fit this. @defaultValue 64 MiB */
   inMemoryBytes?: number;
 }
 
+/** What is left of the in-memory allowance; a split that does not fit streams. */
+class Budget {
+  constructor(private left: number) {}
+  take(src: SplitSource): boolean {
+    const bytes = floatBytes(src);
+    if (bytes > this.left) return false;
+    this.left -= bytes;
+    return true;
+  }
+}
+
+async function load(src: SplitSource, k: number, budget: Budget): Promise<Split> {
+  return budget.take(src) ? inMemory(await readAll(src), src.featureShape, k) : streamed(src, k);
+}
+
 /** Training and validation: in memory, a seeded permutation splits them; streamed, a seeded hash of each example's index. */
-async function trainAndValidation(src: SplitSource, k: number, opts: LoadOptions, limit: number, storage: Storage, labels: string[]) {
-  const validationSrc = opts.validation ? await splitSource(opts.validation.source, storage, labels) : undefined;
+async function trainAndValidation(src: SplitSource, k: number, opts: LoadOptions, budget: Budget, validationSrc?: SplitSource) {
   const fraction = validationSrc ? 0 : opts.validationSplit;
-  if (floatBytes(src) > limit) {
+  if (!budget.take(src)) {
     const train = fraction > 0 ? splitSide(src, opts.seed, fraction, 'train') : src;
-    const val = validationSrc ?? (fraction > 0 ? splitSide(src, opts.seed, fraction, 'validation') : undefined);
-    return { train: streamed(train, k), validation: val && val.numExamples > 0 ? load(val, k, limit) : undefined, streamed: true };
+    const side = fraction > 0 ? splitSide(src, opts.seed, fraction, 'validation') : undefined;
+    // The held-out side of a streamed dataset streams too: its bytes were not in the allowance.
+    const validation = validationSrc ? await load(validationSrc, k, budget) : side && side.numExamples > 0 ? streamed(side, k) : undefined;
+    return { train: streamed(train, k), validation, streamed: true };
   }
   const all = await readAll(src);
   let trainEx = all;
@@ -94,29 +110,25 @@ async function trainAndValidation(src: SplitSource, k: number, opts: LoadOptions
     valEx = gather(all, src.featureSize, order.subarray(0, nVal));
     trainEx = gather(all, src.featureSize, order.subarray(nVal));
   }
-  const validation = validationSrc ? load(validationSrc, k, limit) : valEx ? Promise.resolve(inMemory(valEx, src.featureShape, k)) : undefined;
+  const validation = validationSrc ? await load(validationSrc, k, budget) : valEx ? inMemory(valEx, src.featureShape, k) : undefined;
   return { train: inMemory(trainEx, src.featureShape, k), validation, streamed: false };
-}
-
-async function load(src: SplitSource, k: number, limit: number): Promise<Split> {
-  return floatBytes(src) > limit ? streamed(src, k) : inMemory(await readAll(src), src.featureShape, k);
 }
 
 export async function loadJobData(storage: Storage, labels: string[], trainRef: DatasetRef, opts: LoadOptions): Promise<JobData> {
   const k = labels.length;
-  const limit = opts.inMemoryBytes ?? 256 * 2 ** 20;
+  const budget = new Budget(opts.inMemoryBytes ?? 64 * 2 ** 20);
   const src = await splitSource(trainRef.source, storage, labels);
-  const tv = await trainAndValidation(src, k, opts, limit, storage, labels);
-  const validation = await tv.validation;
-  const test = opts.test ? await load(await splitSource(opts.test.source, storage, labels), k, limit) : undefined;
+  const validationSrc = opts.validation ? await splitSource(opts.validation.source, storage, labels) : undefined;
+  const { train, validation, streamed: isStreamed } = await trainAndValidation(src, k, opts, budget, validationSrc);
+  const test = opts.test ? await load(await splitSource(opts.test.source, storage, labels), k, budget) : undefined;
   const holdout = test ? { split: 'test' as const, data: test } : validation ? { split: 'validation' as const, data: validation } : undefined;
-  const splits = [tv.train, validation, test].filter((s): s is Split => s !== undefined);
+  const splits = [train, validation, test].filter((s): s is Split => s !== undefined);
   return {
-    train: tv.train,
+    train,
     validation,
     holdout,
     featureShape: src.featureShape,
-    streamed: tv.streamed,
+    streamed: isStreamed,
     dispose: () => tf.dispose(splits.flatMap((s) => (s.tensor ? [s.tensor] : []))),
   };
 }
