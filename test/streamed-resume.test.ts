@@ -85,4 +85,19 @@ describe('a streamed job resumes exactly', () => {
     tf.dispose([...(saved ?? []).flat(), ...[...byEpoch.values()].flat(2), ...(optimizers ?? []).flat().map((w) => w.tensor)]);
     [whole, first, second].forEach(disposeParts);
   });
+
+  it('augmentation draws from (seed, epoch, example): an example changes the same way in any batch, and differently per epoch', async () => {
+    const x = tf.randomUniform([6, 8, 8, 3], 0, 1, 'float32', 3);
+    const ids = Int32Array.from([10, 11, 12, 13, 14, 15]);
+    const rows = (t: tf.Tensor, i: number) => Array.from(t.slice(i, 1).dataSync());
+    const a = augment(x, ids, 0);
+    // The same examples in another order and company: example 12 is now first.
+    const perm = [2, 0, 5];
+    const xb = tf.gather(x, perm);
+    const b = augment(xb, Int32Array.from(perm, (i) => ids[i]), 0);
+    assert.deepEqual(rows(b, 0), rows(a, 2), 'example 12, augmented alike wherever it sits');
+    assert.notDeepEqual(rows(augment(x, ids, 1), 2), rows(a, 2), 'another epoch, another draw');
+    assert.notDeepEqual(rows(a, 2), rows(x, 2), 'it changed the image');
+    tf.dispose([x, a, xb, b]);
+  });
 });

@@ -3,8 +3,8 @@
 // resumed run, another thread count or a streamed read augments the same
 // example the same way. Geometry is one projective transform per example
 // (tf.image.transform: output pixel → input pixel), edges filled with the
-// nearest pixel; brightness and contrast act on values, relative to the
-// batch's value range (whatever the scaling preset).
+// nearest pixel; brightness and contrast act on values, relative to each
+// image's own value range (whatever the scaling preset), never the batch's.
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
 import type { Augmentation } from '../../../shared/jobs/spec.ts';
@@ -49,7 +49,7 @@ export function augmenter(a: Augmentation, seed: number): Augment {
       const geometric = a.horizontalFlip || a.crop || a.rotation;
       const moved = geometric ? tf.image.transform(x as Tensor4D, tf.tensor2d(draws.flatMap((d) => d.transform), [n, 8]), 'bilinear', 'nearest') : x;
       if (!a.brightness && !a.contrast) return moved;
-      const range = tf.max(x).sub(tf.min(x));
+      const range = tf.max(x, [1, 2, 3], true).sub(tf.min(x, [1, 2, 3], true));
       const mean = moved.mean([1, 2, 3], true);
       const scale = tf.tensor(draws.map((d) => d.scale), [n, 1, 1, 1]);
       const shift = tf.tensor(draws.map((d) => d.shift), [n, 1, 1, 1]).mul(range);
