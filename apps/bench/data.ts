@@ -11,7 +11,11 @@
 // fraction of training time spent waiting for data (the job's record).
 //
 //   npm run bench:data -- [--images 20000] [--size 96] [--epochs 3] [--batch 64] [--threads 1] [--augment] [--in-memory-mib N]
-// (--in-memory-mib sets the worker's DATA_IN_MEMORY_BYTES: 0 streams even a small try.)
+// (--in-memory-mib sets the worker's DATA_IN_MEMORY_BYTES: 0 streams even a small try. --lock FILE:
+// the measured part (registration and the job) holds an exclusive flock on FILE, e.g. /tmp/cpu.lock;
+// making and uploading the JPEGs, which is not measured, runs before it is taken.)
+import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import sharp from 'sharp';
@@ -30,6 +34,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
     augment: { type: 'boolean', default: false },
     'in-memory-mib': { type: 'string' },
+    lock: { type: 'string' },
   },
 });
 const N = Number(values.images);
@@ -94,6 +99,16 @@ async function saveBase(storage: Storage, prefix: string): Promise<void> {
 }
 
 const inMemory: Record<string, string> = values['in-memory-mib'] ? { DATA_IN_MEMORY_BYTES: String(Number(values['in-memory-mib']) * MiB) } : {};
+/** Holds an exclusive flock on `file` (a flock(1) child that keeps it while its stdin is open) until the returned function is called. */
+async function exclusive(file: string): Promise<() => void> {
+  const child = spawn('flock', ['-x', file, 'sh', '-c', 'echo locked; cat > /dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`flock ${file} exited (${code})`)));
+  });
+  return () => child.stdin!.end();
+}
+
 const env = await setUp({ TRAIN_THREADS: values.threads!, LOG_LEVEL: 'warn', ...inMemory });
 try {
   const tenant = (await call(env, ADMIN_KEY, 'POST', '/v1/admin/tenants', { name: 'bench' })).json;
@@ -106,6 +121,8 @@ try {
   await saveBase(storage, `${area}base/`);
   const base = (await call(env, key, 'POST', '/v1/models', { name: 'conv base', uri: `s3://${storage.bucket}/${area}base/model.json` })).json;
 
+  const release = values.lock ? await exclusive(values.lock) : () => undefined;
+  console.log(`measuring from ${new Date().toISOString()}; ${loadavg().map((l) => l.toFixed(2)).join(' ')} load average`);
   const r0 = performance.now();
   const source = { type: 'images', layout: 'folders', uri: `s3://${storage.bucket}/${area}fashion/`, preprocess: { size: [SIZE, SIZE], scaling: 'unit' } };
   const posted = await call(env, key, 'POST', '/v1/datasets', { name: 'fashion', source });
@@ -120,6 +137,8 @@ try {
   if (done.status !== 'succeeded') throw new Error(`job ${done.status}: ${JSON.stringify(done.error)}`);
   const metrics = (await call(env, key, 'GET', `/v1/jobs/${job.id}/metrics`)).json;
   report(done, metrics, regS);
+  console.log(`measured until ${new Date().toISOString()}; ${loadavg().map((l) => l.toFixed(2)).join(' ')} load average`);
+  release();
   storage.destroy();
 } finally {
   await env.close();
