@@ -62,9 +62,11 @@ async function until(env: BenchEnv, key: string, url: string, done: (j: Json) =>
 /** Fashion-MNIST image i (classes in turn) as a JPEG, upscaled to SIZE×SIZE RGB. */
 function corpus() {
   const fm = createRequire(import.meta.url)('fashion-mnist') as Record<number, { raw: number[][] }>;
+  // The package's class 0 has two empty entries.
+  const images = Array.from({ length: 10 }, (_, c) => fm[c].raw.filter((r) => r.length === 784));
   return async (i: number) => {
     const c = i % 10;
-    const pixels = fm[c].raw[Math.floor(i / 10) % fm[c].raw.length];
+    const pixels = images[c][Math.floor(i / 10) % images[c].length];
     const jpeg = await sharp(Buffer.from(Uint8Array.from(pixels)), { raw: { width: 28, height: 28, channels: 1 } }).resize(SIZE, SIZE).toColourspace('srgb').jpeg({ quality: 90 }).toBuffer();
     return { label: CLASSES[c], jpeg };
   };
