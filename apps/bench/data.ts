@@ -10,7 +10,7 @@
 // of decoding, of the base's feature pass and of the training epochs, and the
 // fraction of training time spent waiting for data (the job's record).
 //
-//   npm run bench:data -- [--images 20000] [--size 96] [--epochs 3] [--batch 64] [--threads 1] [--augment] [--in-memory-mib N]
+//   npm run bench:data -- [--images 30000] [--size 96] [--epochs 3] [--batch 64] [--threads 1] [--augment] [--in-memory-mib N]
 // (--in-memory-mib sets the worker's DATA_IN_MEMORY_BYTES: 0 streams even a small try. --lock FILE:
 // the measured part (registration and the job) holds an exclusive flock on FILE, e.g. /tmp/cpu.lock;
 // making and uploading the JPEGs, which is not measured, runs before it is taken.)
@@ -27,7 +27,7 @@ import { ADMIN_KEY, setUp, type BenchEnv } from './data/env.ts';
 
 const { values } = parseArgs({
   options: {
-    images: { type: 'string', default: '20000' },
+    images: { type: 'string', default: '30000' },
     size: { type: 'string', default: '96' },
     epochs: { type: 'string', default: '3' },
     batch: { type: 'string', default: '64' },
