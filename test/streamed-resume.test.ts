@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test';
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../apps/shared/ml/tf.ts';
 import type { LayerSpec } from '../apps/shared/jobs/spec.ts';
-import { memorySource } from '../apps/shared/data/stream/split.ts';
+import { memorySource, splitSide } from '../apps/shared/data/stream/split.ts';
 import { buildModel } from '../apps/worker/src/pipeline/build.ts';
 import { augmenter } from '../apps/worker/src/pipeline/augment.ts';
 import { disposeParts, type ModelParts } from '../apps/worker/src/pipeline/freeze.ts';
@@ -99,5 +99,31 @@ describe('a streamed job resumes exactly', () => {
     assert.notDeepEqual(rows(augment(x, ids, 1), 2), rows(a, 2), 'another epoch, another draw');
     assert.notDeepEqual(rows(a, 2), rows(x, 2), 'it changed the image');
     tf.dispose([x, a, xb, b]);
+  });
+});
+
+describe('a seeded validation split of a streamed dataset', () => {
+  /** Example i has the single feature i. */
+  const source = (n: number) => memorySource(Float32Array.from({ length: n }, (_, i) => i), [1], Int32Array.from({ length: n }, (_, i) => i % 3), 'ids', 64);
+  const ids = async (src: ReturnType<typeof source>) => {
+    const out: number[] = [];
+    for (let s = 0; s < src.shardSizes.length; s++) {
+      const d = await src.readShard(s);
+      assert.equal(d.classes.length, src.shardSizes[s], 'the shard sizes are known before reading');
+      out.push(...d.features);
+    }
+    return out;
+  };
+
+  it('is disjoint, covers every example, is the same for the same seed and another for another seed', async () => {
+    const all = source(1000);
+    const train = await ids(splitSide(all, 5, 0.2, 'train'));
+    const val = await ids(splitSide(all, 5, 0.2, 'validation'));
+    assert.deepEqual([...train, ...val].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i), 'disjoint and complete');
+    assert.ok(val.length > 150 && val.length < 250, `about a fifth held out: ${val.length}`);
+    assert.equal(splitSide(all, 5, 0.2, 'validation').numExamples, val.length);
+    assert.deepEqual(await ids(splitSide(all, 5, 0.2, 'validation')), val, 'same seed, same split');
+    assert.notDeepEqual(await ids(splitSide(all, 6, 0.2, 'validation')), val, 'another seed, another split');
+    assert.deepEqual(Array.from(splitSide(all, 5, 0.2, 'validation').classes), val.map((i) => i % 3), 'classes follow their examples');
   });
 });
