@@ -79,11 +79,11 @@ describe('feature cache', () => {
     const { parts, digest } = await base('models/a/', 1);
     const data = await dataset('datasets/one/data.csv', irisLikeCsv(60));
     const key = keyOf(digest, data);
-    const miss = await cachedFeatures(storage, parts, { train: data.train.x, validation: data.validation?.x }, key);
-    const hit = await cachedFeatures(storage, parts, { train: data.train.x, validation: data.validation?.x }, key);
+    const miss = await cachedFeatures(storage, parts, { train: data.train, validation: data.validation }, key);
+    const hit = await cachedFeatures(storage, parts, { train: data.train, validation: data.validation }, key);
     assert.equal(miss.hit, false);
     assert.equal(hit.hit, true);
-    const fresh = { train: predictBatched(parts.base!, data.train.x), validation: predictBatched(parts.base!, data.validation!.x) };
+    const fresh = { train: predictBatched(parts.base!, data.train.tensor!), validation: predictBatched(parts.base!, data.validation!.tensor!) };
     assert.deepEqual(hit.features.train.shape, [48, 8]);
     assert.deepEqual(values(hit.features.train), values(fresh.train), 'training features');
     assert.deepEqual(values(hit.features.validation!), values(fresh.validation), 'validation features');
@@ -96,30 +96,30 @@ describe('feature cache', () => {
     const { parts, digest } = await base('models/b/', 2);
     const csv = irisLikeCsv(60);
     const original = await dataset('datasets/two/data.csv', csv);
-    const first = await cachedFeatures(storage, parts, { train: original.train.x, validation: original.validation?.x }, keyOf(digest, original));
+    const first = await cachedFeatures(storage, parts, { train: original.train, validation: original.validation }, keyOf(digest, original));
     assert.equal(first.hit, false);
 
     // The same object, one value changed: same shape, same rows, same name.
     const lines = csv.split('\n');
     lines[7] = lines[7].replace(/^[^,]+/, '9.5');
     const changed = await dataset('datasets/two/data.csv', lines.join('\n'));
-    assert.deepEqual(changed.train.x.shape, original.train.x.shape);
+    assert.deepEqual(changed.train.tensor!.shape, original.train.tensor!.shape);
     assert.notEqual(keyOf(digest, changed), keyOf(digest, original));
-    const second = await cachedFeatures(storage, parts, { train: changed.train.x, validation: changed.validation?.x }, keyOf(digest, changed));
+    const second = await cachedFeatures(storage, parts, { train: changed.train, validation: changed.validation }, keyOf(digest, changed));
     assert.equal(second.hit, false, 'changed bytes must not hit the old entry');
-    const fresh = [predictBatched(parts.base!, changed.train.x), predictBatched(parts.base!, changed.validation!.x)];
+    const fresh = [predictBatched(parts.base!, changed.train.tensor!), predictBatched(parts.base!, changed.validation!.tensor!)];
     assert.deepEqual([values(second.features.train), values(second.features.validation!)], fresh.map(values));
 
     // The original bytes under another name are the same examples: a hit.
     const copy = await dataset('datasets/three/data.csv', csv);
-    const third = await cachedFeatures(storage, parts, { train: copy.train.x, validation: copy.validation?.x }, keyOf(digest, copy));
+    const third = await cachedFeatures(storage, parts, { train: copy.train, validation: copy.validation }, keyOf(digest, copy));
     assert.equal(third.hit, true);
     assert.deepEqual(values(third.features.train), values(first.features.train));
 
     // Another base (same topology, other weights) on the same examples: a miss.
     const other = await base('models/c/', 3);
     assert.notEqual(other.digest, digest);
-    const fourth = await cachedFeatures(storage, other.parts, { train: copy.train.x, validation: copy.validation?.x }, keyOf(other.digest, copy));
+    const fourth = await cachedFeatures(storage, other.parts, { train: copy.train, validation: copy.validation }, keyOf(other.digest, copy));
     assert.equal(fourth.hit, false);
     [first, second, third, fourth].forEach((r) => dispose(r.features));
     tf.dispose(fresh);

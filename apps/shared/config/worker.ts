@@ -32,6 +32,11 @@ export const workers = {
       shown: 'CPU count, at most 8',
       doc: 'threads one job trains on, data-parallel, on wasm or cpu (the GPU and native backends use their own); `1` turns it off',
     }),
+    dataInMemoryBytes: int('DATA_IN_MEMORY_BYTES', 64 * 2 ** 20, {
+      min: 0,
+      shown: '67108864 (64 MiB)',
+      doc: 'a job\'s data splits (training, validation, test) are read whole into memory while their decoded float32 sizes together fit this; the others are streamed from their shards a window at a time (docs/datasets.md#streaming)',
+    }),
     parallelMinExamples: int('TRAIN_PARALLEL_MIN_EXAMPLES', 2048, {
       doc: 'smaller training sets stay on one thread: a batch\'s round trip would cost more than it saves',
     }),

@@ -30,6 +30,10 @@ export const BestCheckpointSchema = Type.Object({
   fastPath: Type.Boolean({ description: 'The frozen base ran once over the data instead of every batch' }),
   featureCache: Type.Union([Type.Literal('hit'), Type.Literal('miss'), Type.Null()], { description: "Whether the frozen base's features came from the S3 cache" }),
   threads: Type.Optional(Type.Integer({ description: 'Threads that trained it, data-parallel (TRAIN_THREADS)' })),
+  streamed: Type.Optional(Type.Boolean({ description: 'The training data was streamed from its shards rather than held in memory' })),
+  featuresPerBatch: Type.Optional(Type.Boolean({ description: 'With augmentation on the fast path: the frozen base ran on each augmented batch' })),
+  featurePassMs: Type.Optional(Type.Integer({ description: "Time getting the frozen base's features (computed over the data, or read from the cache)" })),
+  dataWaitFraction: Type.Optional(Type.Number({ description: 'Of the training time, the fraction spent waiting for the next batch' })),
 });
 export type BestCheckpoint = Static<typeof BestCheckpointSchema>;
 

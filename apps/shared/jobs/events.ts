@@ -39,6 +39,17 @@ export const JobEventPayloads = {
   /** A worker took the job off the queue but its tenant had MAX_RUNNING_JOBS_PER_TENANT running; it waits. */
   deferred: Type.Object({ reason: Type.Literal('MAX_RUNNING_JOBS_PER_TENANT'), limit: Type.Number(), running: Int }, open),
   cancel_requested: Type.Object({}, open),
+  /** How training reads its data: held in memory or streamed from shards, and whether (and how) it is augmented. */
+  data: Type.Object(
+    {
+      streamed: Type.Boolean(),
+      trainExamples: Int,
+      augmentation: Type.Boolean(),
+      /** With augmentation and a frozen base: its features are computed per augmented batch, not once or from the cache. */
+      featuresPerBatch: Type.Boolean(),
+    },
+    open,
+  ),
   warning: Type.Object({ message: Type.String() }, open),
 };
 

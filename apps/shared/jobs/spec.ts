@@ -80,6 +80,19 @@ export const EarlyStoppingSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Seeded per (seed, epoch, example), training batches only; image data ([height, width, channels]) only. */
+export const AugmentationSchema = Type.Object(
+  {
+    horizontalFlip: Type.Optional(Type.Boolean({ description: 'mirror half the images left to right' })),
+    crop: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5, description: 'random crop/zoom: cut up to this fraction of the height and width at a random place, resized back' })),
+    rotation: Type.Optional(Type.Number({ minimum: 0, maximum: 30, description: 'rotate by up to ± this many degrees (edges filled with the nearest pixel)' })),
+    brightness: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'add up to ± this fraction of the value range' })),
+    contrast: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'scale the distance from the image mean by 1 ± up to this' })),
+  },
+  { additionalProperties: false },
+);
+export type Augmentation = Static<typeof AugmentationSchema>;
+
 export const HyperparametersSchema = Type.Object(
   {
     epochs: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
@@ -100,6 +113,8 @@ export const HyperparametersSchema = Type.Object(
     earlyStopping: Type.Optional(EarlyStoppingSchema),
     /** The metric that picks the best epoch, whose weights the job ends with. Default valLoss (loss without validation data). */
     bestCheckpointMetric: Type.Optional(Monitor),
+    /** Random changes to training images, seeded; with a frozen base its features are computed per augmented batch. */
+    augmentation: Type.Optional(AugmentationSchema),
   },
   { additionalProperties: false },
 );

@@ -39,6 +39,7 @@ async function createContext(): Promise<RunContext> {
     backend,
     cancelPollMs: config.worker.cancelPollMs,
     outageRetryMs: config.outage.retryMaxMs,
+    dataInMemoryBytes: config.worker.dataInMemoryBytes,
     leaseMs: config.worker.leaseMs,
     maxRunningPerTenant: config.limits.runningJobsPerTenant,
     inspector: new ModelInspector(config.modelInspector),

@@ -39,6 +39,8 @@ export interface Batch {
   size: number;
   features: Float32Array;
   classes: Int32Array;
+  /** Each example's position in the source's storage order: what per-example randomness (dropout, augmentation) is drawn from. */
+  ids: Int32Array;
 }
 
 export interface StreamStats {
@@ -82,7 +84,10 @@ export async function* epochBatches(src: ShardSource, opts: StreamOptions, stats
   };
 
   const f = src.featureSize;
-  let batch = { features: new Float32Array(opts.batchSize * f), classes: new Int32Array(opts.batchSize), size: 0 };
+  const firsts: number[] = [];
+  src.shardSizes.reduce((at, size, s) => ((firsts[s] = at), at + size), 0);
+  const fresh = () => ({ features: new Float32Array(opts.batchSize * f), classes: new Int32Array(opts.batchSize), ids: new Int32Array(opts.batchSize), size: 0 });
+  let batch = fresh();
   let seen = 0; // examples of the epoch passed so far
   let index = 0; // of the batch being filled
   let consumed = 0; // shards of readOrder whose window is done
@@ -106,14 +111,15 @@ export async function* epochBatches(src: ShardSource, opts: StreamOptions, stats
       if (batch.size === 0) index = Math.floor(seen / opts.batchSize);
       const [k, j] = locate(plan.order[i]);
       batch.features.set(data[k].features.subarray(j * f, (j + 1) * f), batch.size * f);
-      batch.classes[batch.size++] = data[k].classes[j];
+      batch.classes[batch.size] = data[k].classes[j];
+      batch.ids[batch.size++] = firsts[plan.shards[k]] + j;
       if (batch.size === opts.batchSize) {
         yield { index, ...batch };
-        batch = { features: new Float32Array(opts.batchSize * f), classes: new Int32Array(opts.batchSize), size: 0 };
+        batch = fresh();
       }
     }
     for (const s of plan.shards) pending.delete(s);
     consumed += plan.shards.length;
   }
-  if (batch.size > 0) yield { index, size: batch.size, features: batch.features.subarray(0, batch.size * f), classes: batch.classes.subarray(0, batch.size) };
+  if (batch.size > 0) yield { index, size: batch.size, features: batch.features.subarray(0, batch.size * f), classes: batch.classes.subarray(0, batch.size), ids: batch.ids.subarray(0, batch.size) };
 }

@@ -1,17 +1,16 @@
 // A registered image dataset as a ShardSource: its shards hold pixels decoded
 // and resized once, at registration, so reading one is a GET and a scaling
 // pass, never JPEG decoding on the training thread.
+import { createHash } from 'node:crypto';
 import { BadRequestError, UnprocessableError } from '../../errors.ts';
 import type { Storage } from '../../storage/s3-storage.ts';
 import { channelsOf, featureShapeOf, readImageIndex, readShard } from '../images/read.ts';
 import { exampleBytes } from '../images/layout.ts';
 import { scalePixels } from '../images/scaling.ts';
 import type { Scaling, StoredImagesSource } from '../images/schema.ts';
-import type { ShardSource } from './batches.ts';
+import type { SplitSource } from './split.ts';
 
-export interface ImageShardSource extends ShardSource {
-  featureShape: number[];
-  numExamples: number;
+export interface ImageShardSource extends SplitSource {
   /** sha256 per shard of its bytes and preprocessing: a feature cache keys on content, not dataset id. */
   shardDigests: string[];
 }
@@ -27,7 +26,11 @@ export async function imageShards(source: StoredImagesSource, storage: Storage, 
   const n = index.classes.length;
   const shardSizes = Array.from({ length: source.numShards }, (_, s) => Math.min(source.shardSize, n - s * source.shardSize));
   const per = exampleBytes(source.preprocess);
+  const classes = Int32Array.from(index.classes, (c) => toJob[c]);
   return {
+    classes,
+    // The pixels (each shard's digest covers its bytes and preprocessing) and how they are scaled.
+    digest: createHash('sha256').update(JSON.stringify({ shards: index.shardDigests, scaling })).digest('hex'),
     featureShape: featureShapeOf(source),
     featureSize: per,
     numExamples: n,
@@ -41,8 +44,7 @@ export async function imageShards(source: StoredImagesSource, storage: Storage, 
       const features = new Float32Array(bytes.byteLength);
       scalePixels(bytes, channelsOf(source), scaling, features);
       const first = s * source.shardSize;
-      const classes = Int32Array.from({ length: shardSizes[s] }, (_, i) => toJob[index.classes[first + i]]);
-      return { features, classes };
+      return { features, classes: classes.slice(first, first + shardSizes[s]) };
     },
   };
 }

@@ -18,6 +18,8 @@ export interface AdviseInput {
   base: LayersModel;
   x: Tensor;
   classes: Int32Array;
+  /** Every training example's class, when x holds only a sample of a streamed split (size and balance read these). */
+  allClasses?: Int32Array;
   numClasses: number;
   seed?: number;
   /** Examples measured (stratified); the probe also runs on half of them. */
@@ -76,7 +78,7 @@ export async function advise(input: AdviseInput): Promise<Advice> {
     const [rawAcc, rawHalf] = probes(await toMatrix(raw, seed), classes, input.numClasses);
     raw.dispose();
     const rec = {
-      data: dataStats(input.classes, input.numClasses),
+      data: dataStats(input.allClasses ?? input.classes, input.numClasses),
       similarity: await outputSimilarity(input.base, x),
       cuts,
       sampleSize: order.length,

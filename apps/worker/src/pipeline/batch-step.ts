@@ -19,7 +19,12 @@ export interface BatchRows {
   y: Tensor;
   /** Row indices of this batch. */
   batch: Int32Array;
+  /** Each row's example index, when x holds a batch rather than the whole split: dropout masks are drawn from it. */
+  ids?: Int32Array;
 }
+
+/** The example indices of some rows: what their dropout masks are drawn from. */
+const exampleIds = (rows: BatchRows, batch: Int32Array) => (rows.ids ? Int32Array.from(batch, (i) => rows.ids![i]) : batch);
 
 export interface StepOptions {
   unfrozen: number;
@@ -34,19 +39,21 @@ function gathered(t: Tensor, rows: Int32Array): Tensor {
 }
 
 export function localStep(m: Trainable, rows: BatchRows, opts: StepOptions): BatchStep {
-  const [xb, yb] = tf.tidy(() => {
+  // A streamed batch is already the rows it trains on: nothing to gather.
+  const whole = rows.ids !== undefined && rows.batch.length === rows.x.shape[0];
+  const [xb, yb] = whole ? [rows.x, rows.y] : tf.tidy(() => {
     const index = tf.tensor1d(rows.batch, 'int32');
     return [tf.gather(rows.x, index), tf.gather(rows.y, index)];
   });
   try {
-    const g = shardGradients(m, xb, yb, { ...opts, masks: { ...opts.dropout, rows: rows.batch } });
+    const g = shardGradients(m, xb, yb, { ...opts, masks: { ...opts.dropout, rows: exampleIds(rows, rows.batch) } });
     // One read back per step (hits are counts, exact in float32).
     const both = tf.tidy(() => tf.stack([g.loss, g.hits.toFloat()]));
     const [loss, hits] = both.dataSync();
     tf.dispose([g.loss, g.hits, both]);
     return { loss, hits, grads: g.grads };
   } finally {
-    tf.dispose([xb, yb]);
+    if (!whole) tf.dispose([xb, yb]);
   }
 }
 
@@ -79,7 +86,7 @@ export async function parallelStep(peers: GradientPeers, m: Trainable, rows: Bat
     unfrozen: opts.unfrozen,
     features: opts.features,
     classWeights,
-    dropout: { ...opts.dropout, rows: shard.slice() },
+    dropout: { ...opts.dropout, rows: exampleIds(rows, shard).slice() },
     sync,
   })));
   const mine = localStep(m, { ...rows, batch: shards[0] }, opts);

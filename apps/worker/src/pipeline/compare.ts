@@ -5,7 +5,7 @@ import { tf } from '../../../shared/ml/tf.ts';
 import type { Evaluation } from './evaluate.ts';
 import { disposeParts, type ModelParts } from './freeze.ts';
 import { withSeededRandom } from './seed.ts';
-import { train, type TrainData, type TrainHooks, type TrainOptions, type TrainResult } from './train.ts';
+import { train, type SplitData, type TrainData, type TrainHooks, type TrainOptions, type TrainResult } from './train.ts';
 
 // The comparison's shape is the job contract's (apps/shared/jobs/evaluation.ts).
 export type { Comparison, RunSummary } from '../../../shared/jobs/evaluation.ts';
@@ -33,10 +33,10 @@ export async function fromScratch(model: LayersModel, seed: number): Promise<Mod
  * in the same order (the same seed and hyperparameters) and for the same
  * budget as the fine-tuned model. The caller disposes the parts.
  */
-export async function trainFromScratch(model: LayersModel, data: TrainData, opts: Pick<TrainOptions, 'hp' | 'labels' | 'peers'>, hooks: TrainHooks): Promise<{ parts: ModelParts; result: TrainResult }> {
+export async function trainFromScratch(model: LayersModel, data: TrainData | SplitData, opts: Pick<TrainOptions, 'hp' | 'labels' | 'peers' | 'augment'>, hooks: TrainHooks): Promise<{ parts: ModelParts; result: TrainResult }> {
   const parts = await fromScratch(model, opts.hp.seed);
   try {
-    return { parts, result: await train(parts, data, { hp: opts.hp, labels: opts.labels, peers: opts.peers }, hooks) };
+    return { parts, result: await train(parts, data, { hp: opts.hp, labels: opts.labels, peers: opts.peers, augment: opts.augment }, hooks) };
   } catch (err) {
     disposeParts(parts);
     throw err;

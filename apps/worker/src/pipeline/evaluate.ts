@@ -1,7 +1,8 @@
 // Stage 4, evaluate: loss, accuracy, per-class precision/recall/F1 and the
 // confusion matrix on held-out data.
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
-import { score } from './scoring.ts';
+import { score, scoreSplit } from './scoring.ts';
+import type { ExampleSplit } from './splits.ts';
 
 // The evaluation's shape is the job contract's (apps/shared/jobs/evaluation.ts).
 export type { ClassMetrics, Evaluation } from '../../../shared/jobs/evaluation.ts';
@@ -30,4 +31,10 @@ export async function evaluate(
   const { loss, accuracy, confusion } = await score(model, x, classes, labels.length, batchSize);
   const n = x.shape[0];
   return { split, numExamples: n, loss, accuracy, perClass: classMetrics(confusion, labels), confusionMatrix: confusion, labels };
+}
+
+/** The same over a split read in batches (streamed when it is large). */
+export async function evaluateSplit(model: LayersModel, data: ExampleSplit, labels: string[], split: Evaluation['split'], batchSize = 256): Promise<Evaluation> {
+  const { loss, accuracy, confusion } = await scoreSplit(model, data, labels.length, batchSize);
+  return { split, numExamples: data.numExamples, loss, accuracy, perClass: classMetrics(confusion, labels), confusionMatrix: confusion, labels };
 }

@@ -4,6 +4,7 @@ import type { Optimizer, Tensor } from '@tensorflow/tfjs';
 import type { Hyperparameters, Monitored } from '../../../shared/jobs/spec.ts';
 import type { Features } from './base-features.ts';
 import type { GradientPeers } from './peers.ts';
+import { tensorSplit, type ExampleSplit } from './splits.ts';
 
 export interface TrainData {
   x: Tensor;
@@ -13,6 +14,24 @@ export interface TrainData {
   valX?: Tensor;
   valClasses?: Int32Array;
 }
+
+/** The data as splits read in batches (held in memory or streamed). */
+export interface SplitData {
+  train: ExampleSplit;
+  validation?: ExampleSplit;
+}
+
+/** Tensors (tests, small data) as splits held in memory. */
+export function asSplits(data: TrainData | SplitData, numClasses: number): SplitData {
+  if ('train' in data) return data;
+  return {
+    train: tensorSplit(data.x, data.classes, numClasses),
+    validation: data.valX && data.valClasses ? tensorSplit(data.valX, data.valClasses, numClasses) : undefined,
+  };
+}
+
+/** Seeded per (epoch, example): a batch's training inputs augmented; never applied to validation or evaluation. */
+export type Augment = (x: Tensor, ids: Int32Array, epoch: number) => Tensor;
 
 export interface EpochResult {
   /** 1-based. */
@@ -75,11 +94,15 @@ export interface TrainResult {
   best: BestEpoch | null;
   /** True when a frozen base ran once over the data instead of every batch. */
   fastPath: boolean;
+  /** On the fast path with augmentation: the frozen base ran on every augmented batch instead of once. */
+  featuresPerBatch: boolean;
   /** Threads that computed gradients (1 without peers). */
   threads: number;
   wallTimeMs: number;
   /** Of the wall time, what hooks.onEpochEnd took (the caller's checkpoint writes). */
   epochEndMs: number;
+  /** Of the wall time, what the loop spent waiting for its next batch (reads not yet done). */
+  dataWaitMs: number;
 }
 
 export interface TrainOptions {
@@ -92,4 +115,6 @@ export interface TrainOptions {
   /** Threads that each take a shard of every batch (data-parallel); none trains on this thread alone. */
   peers?: GradientPeers;
   resume?: ResumeFrom;
+  /** Training batches only; with a frozen base, the base then runs per batch (features cannot be computed once). */
+  augment?: Augment;
 }

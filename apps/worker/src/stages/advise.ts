@@ -9,6 +9,8 @@ import { baseUpTo } from '../advice/features.ts';
 import { cachedFeatures, featureKey } from '../feature-cache.ts';
 import { examplesDigest } from '../job-data.ts';
 import { loadModel } from '../pipeline/load.ts';
+import { tensorSplit, type ExampleSplit } from '../pipeline/splits.ts';
+import { tf } from '../../../shared/ml/tf.ts';
 import type { RunResult, StageContext } from './context.ts';
 import type { Prepared } from './prepare-data.ts';
 
@@ -24,21 +26,40 @@ export async function adviseStage(s: StageContext, prepared: Prepared): Promise<
       const data = (await x.data()) as Float32Array;
       const key = featureKey({ modelDigest: base.digest, cutLayer: layer, train: examplesDigest(data, x.shape) });
       const cut = { base: baseUpTo(base.model, layer), head: base.model, baseBlocks: [] };
-      const got = await cachedFeatures(s.run.storage, cut, { train: x }, key);
+      // Only the inputs are read: the feature pass needs no labels.
+      const got = await cachedFeatures(s.run.storage, cut, { train: tensorSplit(x, new Int32Array(x.shape[0]), 1) }, key);
       if (!got.hit) featurePasses++;
       const flat = got.features.train.reshape([x.shape[0], -1]);
       if (flat !== got.features.train) got.features.train.dispose();
       return flat;
     };
     const { train } = prepared.data;
+    const sample = await adviceSample(train, 2 * budget.sampleSize, spec.hyperparameters.seed);
     const advice = await advise({
-      base: base.model, x: train.x, classes: train.classes, numClasses: spec.labels.length, seed: spec.hyperparameters.seed,
+      base: base.model, x: sample.x, classes: sample.classes, allClasses: train.classes, numClasses: spec.labels.length, seed: spec.hyperparameters.seed,
       sampleSize: budget.sampleSize, maxCuts: budget.maxCuts, epochs: budget.epochs, headWeightedLayers: spec.head.filter((l) => l.type === 'dense' || l.type === 'conv2d').length, features,
     });
+    if (sample.x !== train.tensor) sample.x.dispose();
     await s.records.finishSucceeded((tx) => tx.jobAdvice.create({ data: { jobId: s.jobId, advice: { ...advice, featurePasses } } }), {});
     s.log.info({ recommended: advice.recommended, featurePasses }, 'advice succeeded');
     return { outcome: 'succeeded' };
   } finally {
     base.model.dispose();
   }
+}
+
+/** The split itself when it is in memory; else the first `n` examples of a seeded epoch of its stream (bounded memory). */
+async function adviceSample(split: ExampleSplit, n: number, seed: number): Promise<{ x: Tensor; classes: Int32Array }> {
+  if (split.tensor) return { x: split.tensor, classes: split.classes };
+  const xs: Tensor[] = [];
+  const classes: number[] = [];
+  for await (const b of split.batches({ batchSize: 256, seed, epoch: 0 })) {
+    b.y.dispose();
+    xs.push(b.x);
+    classes.push(...b.classes);
+    if (classes.length >= n) break;
+  }
+  const x = tf.concat(xs);
+  tf.dispose(xs);
+  return { x, classes: Int32Array.from(classes) };
 }

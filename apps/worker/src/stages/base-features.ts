@@ -1,8 +1,10 @@
 // Stage: base features. A base frozen throughout training (the same rule as
-// training's fast path) runs once over the data; its outputs come from the
+// training's fast path) runs once over the data (read in batches, streamed
+// when large); with augmentation it runs per augmented batch in training instead; its outputs come from the
 // feature cache, or are computed and cached, and are handed to training.
 import { tf } from '../../../shared/ml/tf.ts';
 import { cachedFeatures, featureKey, type Features } from '../feature-cache.ts';
+import { augments } from '../pipeline/augment.ts';
 import { frozenThroughout } from '../pipeline/freeze.ts';
 import type { Built } from './build.ts';
 import type { StageContext } from './context.ts';
@@ -17,11 +19,11 @@ export interface BaseFeatures {
 
 export async function baseFeatures(s: StageContext, prepared: Prepared, built: Built): Promise<BaseFeatures | null> {
   const { parts, baseDigest } = built;
-  if (!baseDigest || !frozenThroughout(parts.freeze, parts.baseBlocks.length, s.spec.hyperparameters.epochs)) return null;
+  if (!baseDigest || augments(s.spec.hyperparameters.augmentation) || !frozenThroughout(parts.freeze, parts.baseBlocks.length, s.spec.hyperparameters.epochs)) return null;
   const started = performance.now();
   const { data, peers } = prepared;
   const key = featureKey({ modelDigest: baseDigest, cutLayer: parts.cutLayer!, train: data.train.digest, validation: data.validation?.digest });
-  const got = await cachedFeatures(s.run.storage, parts, { train: data.train.x, validation: data.validation?.x }, key, {
+  const got = await cachedFeatures(s.run.storage, parts, { train: data.train, validation: data.validation }, key, {
     peers,
     onWriteError: async (err) => {
       s.run.log.warn({ err: err.message, key }, 'could not cache base features');

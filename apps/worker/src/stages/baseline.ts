@@ -7,7 +7,7 @@ import type { Built } from './build.ts';
 import type { StageContext } from './context.ts';
 import type { Owned } from './owned.ts';
 import type { Prepared } from './prepare-data.ts';
-import { STOPS, trainData } from './train.ts';
+import { jobAugment, STOPS, trainData } from './train.ts';
 
 export interface Baseline {
   parts: ModelParts;
@@ -19,7 +19,7 @@ export async function baseline(s: StageContext, prepared: Prepared, built: Built
   s.log.info('training the same architecture from scratch for comparison');
   const hp = s.spec.hyperparameters;
   // The baseline is not checkpointed: interrupted, it starts over after the fine-tuned model resumes.
-  const run = await trainFromScratch(built.parts.model, trainData(prepared.data), { hp, labels: s.spec.labels, peers: prepared.peers }, {
+  const run = await trainFromScratch(built.parts.model, trainData(prepared.data), { hp, labels: s.spec.labels, peers: prepared.peers, augment: jobAugment(s) }, {
     shouldStop: s.stopFor(STOPS),
     onEpochEnd: async () => undefined,
   });

@@ -26,6 +26,8 @@ export interface RunContext {
   inspector?: ModelInspector;
   /** Data-parallel peer threads, for training sets of at least minExamples. */
   parallel?: { peers(): Promise<GradientPeers>; minExamples: number };
+  /** A data split of at most this many float32 bytes is held in memory; larger ones stream (DATA_IN_MEMORY_BYTES). */
+  dataInMemoryBytes?: number;
   /** How long a job that met an outage waits in BullMQ's delayed set before a worker tries it again (OUTAGE_RETRY_MAX_MS). */
   outageRetryMs: number;
 }

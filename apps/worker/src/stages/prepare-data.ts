@@ -1,5 +1,5 @@
-// Stage: prepare data. The job's datasets as tensors (training, validation,
-// held out), and the peer threads to train on when there is enough data.
+// Stage: prepare data. The job's datasets as splits read in batches (training,
+// validation, held out: in memory when small, else streamed from shards), and the peer threads to train on when there is enough data.
 import { decodeSource } from '../../../shared/jobs/decode.ts';
 import { loadJobData, type JobData } from '../job-data.ts';
 import type { GradientPeers } from '../pipeline/peers.ts';
@@ -19,8 +19,9 @@ export async function prepareData(s: StageContext): Promise<Prepared> {
     test: job.testDataset ? source(job.testDataset) : undefined,
     validationSplit: hp.validationSplit,
     seed: hp.seed,
+    inMemoryBytes: s.run.dataInMemoryBytes,
   });
-  return { data, peers: await startPeers(s, data.train.x.shape[0]) };
+  return { data, peers: await startPeers(s, data.train.numExamples) };
 }
 
 /** More threads only pay off on enough data; a pool that cannot start leaves the job on one. */

@@ -18,7 +18,10 @@ export async function publish(s: StageContext, trained: Trained, evaluation: Job
   await s.records.finishSucceeded((tx) => tx.model.create({ data: row }), {
     evaluation,
     bestCheckpoint: main.best
-      ? { ...main.best, earlyStopped: main.earlyStopped, fastPath: main.fastPath, threads: main.threads, featureCache: features?.cache ?? null }
+      ? {
+          ...main.best, earlyStopped: main.earlyStopped, fastPath: main.fastPath, threads: main.threads, featureCache: features?.cache ?? null,
+          streamed: trained.streamed, featurePassMs: features ? Math.round(features.ms) : undefined, featuresPerBatch: main.featuresPerBatch, dataWaitFraction: dataWait(trained),
+        }
       : undefined,
   });
   s.log.info({ modelId, accuracy: evaluation?.accuracy, bestEpoch: main.best?.epoch }, 'job succeeded');
@@ -43,4 +46,10 @@ function modelRow(s: StageContext, model: LayersModel, modelId: string, prefix: 
     jobId,
     tenantId: job.tenantId,
   };
+}
+
+/** Of training's time (the base's feature pass and the epochs), the fraction spent waiting for shard reads. */
+function dataWait(t: Trained): number {
+  const total = t.main.wallTimeMs + (t.features?.ms ?? 0);
+  return total > 0 ? t.dataWaitMs / total : 0;
 }

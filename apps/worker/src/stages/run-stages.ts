@@ -34,11 +34,13 @@ export async function runStages(s: StageContext): Promise<RunResult> {
   }
 }
 
+const waits = (p: Prepared) => p.data.train.stats.waitMs + (p.data.validation?.stats.waitMs ?? 0);
+
 /** Build → base features → resume → train → baseline. */
 async function seededStages(s: StageContext, prepared: Prepared, owned: Owned): Promise<Trained> {
   const built = owned.add(await buildParts(s, prepared.data), (b) => disposeParts(b.parts));
   const features = owned.add(await baseFeatures(s, prepared, built), disposeFeatures);
   const resume = await resumePoint(s, built.parts);
   const main = await trainStage(s, prepared, built, features, resume);
-  return { built, features, main, baseline: await baseline(s, prepared, built, main, owned) };
+  return { built, features, main, baseline: await baseline(s, prepared, built, main, owned), streamed: prepared.data.streamed, dataWaitMs: waits(prepared) };
 }

@@ -3,7 +3,10 @@
 // batch boundary, and lets the job go.
 import { saveCheckpoint } from '../checkpoint-io.ts';
 import type { JobData } from '../job-data.ts';
-import { train, type OptimizerState, type ResumeFrom, type StopReason, type TrainData, type TrainPoint, type TrainResult } from '../pipeline/train.ts';
+import { train, type OptimizerState, type ResumeFrom, type SplitData, type StopReason, type TrainPoint, type TrainResult } from '../pipeline/train.ts';
+import { augmenter, augments } from '../pipeline/augment.ts';
+import { frozenThroughout } from '../pipeline/freeze.ts';
+import type { Augment } from '../pipeline/train-types.ts';
 import type { BaseFeatures } from './base-features.ts';
 import type { Built } from './build.ts';
 import type { StageContext } from './context.ts';
@@ -12,8 +15,14 @@ import type { Prepared } from './prepare-data.ts';
 /** What stops training at a batch boundary (besides a lost lease). */
 export const STOPS: StopReason[] = ['cancel', 'pause', 'shutdown'];
 
-export function trainData(data: JobData): TrainData {
-  return { x: data.train.x, y: data.train.y, classes: data.train.classes, valX: data.validation?.x, valClasses: data.validation?.classes };
+export function trainData(data: JobData): SplitData {
+  return { train: data.train, validation: data.validation };
+}
+
+/** The job's augmentation, when it asks for any (training batches only). */
+export function jobAugment(s: StageContext): Augment | undefined {
+  const { augmentation, seed } = s.spec.hyperparameters;
+  return augments(augmentation) ? augmenter(augmentation, seed) : undefined;
 }
 
 export async function trainStage(s: StageContext, prepared: Prepared, built: Built, features: BaseFeatures | null, resume: ResumeFrom | null): Promise<TrainResult> {
@@ -21,7 +30,10 @@ export async function trainStage(s: StageContext, prepared: Prepared, built: Bui
   const hp = spec.hyperparameters;
   const model = built.parts.model;
   await records.setStage('train');
-  const opts = { hp, labels: spec.labels, features: features?.features, peers: prepared.peers, resume: resume ?? undefined };
+  const augment = jobAugment(s);
+  const opts = { hp, labels: spec.labels, features: features?.features, peers: prepared.peers, resume: resume ?? undefined, augment };
+  const featuresPerBatch = !!augment && !!built.parts.base && frozenThroughout(built.parts.freeze, built.parts.baseBlocks.length, hp.epochs);
+  await records.event('data', { streamed: prepared.data.streamed, trainExamples: prepared.data.train.numExamples, augmentation: !!augment, featuresPerBatch });
   return train(built.parts, trainData(prepared.data), opts, {
     shouldStop: s.stopFor(STOPS),
     onEpochEnd: async (r, optimizers) => {
