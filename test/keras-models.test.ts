@@ -10,7 +10,7 @@ import { strToU8, unzipSync, zipSync } from 'fflate';
 import { importKerasModel } from '../apps/shared/ml/keras/import.ts';
 import { exportKerasModel } from '../apps/shared/ml/keras/export.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { http } from './helpers/api.ts';
+import { createDataset, finished, http, submitJob, waitForJob } from './helpers/api.ts';
 
 const DIR = new URL('./fixtures/keras/', import.meta.url);
 const fixture = (file: string) => new Uint8Array(readFileSync(new URL(file, DIR)));
@@ -71,6 +71,33 @@ describe('Keras models through the API', () => {
     assert.equal(res.body.error.code, 'model_invalid');
     assert.match(res.body.error.message, /shape/i);
     assert.deepEqual(await stored(), before);
+  });
+
+  it("fine-tunes the Keras recipe's base (digits 0-4) on 5-9: frozen, head on flatten, test accuracy >= 0.98", async () => {
+    const reg = await register('mnist recipe 0-4', await upload('recipe.keras', fixture('mnist_convnet_0to4.keras')));
+    assert.equal(reg.status, 201, JSON.stringify(reg.body));
+    // Enough examples that 0.98 is not luck: the whole 5-9 test split (4861 digits).
+    const train = await createDataset(h.app, 'digits 5-9', { type: 'mnist', split: 'train', classes: [5, 6, 7, 8, 9], count: 8000 });
+    const test = await createDataset(h.app, 'digits 5-9 test', { type: 'mnist', split: 'test', classes: [5, 6, 7, 8, 9] });
+    const job = await submitJob(h.app, {
+      name: 'recipe 5-9',
+      baseModelId: reg.body.id,
+      cutLayer: 'flatten',
+      freeze: 'all',
+      // The recipe's own head: dense 128 relu, dropout 0.5, softmax.
+      head: [{ type: 'dense', units: 128, activation: 'relu' }, { type: 'dropout', rate: 0.5 }, { type: 'dense', units: 5, activation: 'softmax' }],
+      hyperparameters: { epochs: 8, batchSize: 64, learningRate: 0.001 },
+      trainDatasetId: train.id,
+      testDatasetId: test.id,
+    });
+    const done = await waitForJob(h.app, job.id, finished, 1_800_000);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    assert.ok(done.evaluation.numExamples > 4000, `test examples ${done.evaluation.numExamples}`);
+    console.log(`# recipe 5-9: test accuracy ${done.evaluation.accuracy} on ${done.evaluation.numExamples} digits`);
+    assert.ok(done.evaluation.accuracy >= 0.98, `test accuracy ${done.evaluation.accuracy}`);
+    // The fine-tuned model keeps the base's Keras layer names below the head.
+    const out = (await http(h.app).get(`/v1/models/${done.outputModelId}`)).body;
+    assert.deepEqual(out.layers.slice(0, 6).map((l: { name: string }) => l.name), ['conv1_input', 'conv1', 'conv2', 'pool', 'drop1', 'flatten']);
   });
 
   it('gives any model back as a .keras file that imports to the same predictions', async () => {

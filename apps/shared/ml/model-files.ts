@@ -10,6 +10,7 @@ export const KNOWN_LAYER_CLASSES = new Set([
   'AveragePooling1D', 'AveragePooling2D', 'GlobalAveragePooling1D', 'GlobalAveragePooling2D',
   'GlobalMaxPooling1D', 'GlobalMaxPooling2D', 'ZeroPadding2D', 'UpSampling2D', 'Concatenate', 'Add',
   'Multiply', 'Average', 'LayerNormalization', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'Embedding', 'Rescaling',
+  'Normalization',
 ]);
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };

@@ -55,6 +55,8 @@ function dtypeOf(layer: string, c: Cfg): string {
   return 'float32';
 }
 
+const isNumbers = (v: unknown, depth = 0): boolean => (typeof v === 'number' && Number.isFinite(v)) || (depth < 4 && Array.isArray(v) && v.every((x) => isNumbers(x, depth + 1)));
+
 const CONV = ['filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'use_bias'];
 const POOL = ['pool_size', 'padding', 'strides', 'data_format'];
 
@@ -111,6 +113,17 @@ const CONVERTERS: Record<string, (name: string, c: Cfg) => Cfg> = {
   Multiply: () => ({}),
   Average: () => ({}),
   Embedding: (name, c) => (expect(name, c, 'mask_zero', false), pick(c, ['input_dim', 'output_dim'])),
+  Normalization: (name, c) => {
+    const axis = c.axis === undefined ? [-1] : c.axis;
+    const ok = axis === null || Number.isInteger(axis) || (Array.isArray(axis) && axis.every((a) => Number.isInteger(a)));
+    if (!ok) unsupported(name, 'axis must be null, an integer or a list of integers', { option: 'axis' });
+    for (const k of ['mean', 'variance'] as const) {
+      const v = c[k] ?? null;
+      if (v !== null && !isNumbers(v)) unsupported(name, `${k} must be a number or a (nested) list of numbers`, { option: k });
+    }
+    if ((c.mean ?? null) === null !== ((c.variance ?? null) === null)) unsupported(name, 'mean and variance must be given together', { option: 'mean' });
+    return { axis, invert: c.invert === true, mean: c.mean ?? null, variance: c.variance ?? null };
+  },
   Rescaling: (name, c) => {
     if (typeof c.scale !== 'number' || typeof (c.offset ?? 0) !== 'number') unsupported(name, 'only a scalar scale and offset are supported', { option: 'scale' });
     return { scale: c.scale, offset: c.offset ?? 0 };
