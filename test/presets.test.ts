@@ -35,6 +35,29 @@ describe('presets match Keras', () => {
     assert.equal((ours.modelTopology.config as { name: string }).name, (keras.modelJson.modelTopology.config as { name: string }).name);
   });
 
+  it("mobilenetV3Small (96×96×3) has the names, classes and parameters of Keras' MobileNetV3Small (reference made by Keras)", async () => {
+    const ref = JSON.parse(readFileSync(new URL('./fixtures/keras/mobilenetv3small_layers.json', import.meta.url), 'utf8')) as { totalParams: number; layers: Array<[string, string, number]> };
+    const ours = presetTopology({ preset: 'mobilenetV3Small' }, [96, 96, 3]);
+    const mine = (ours.modelTopology.config as { layers: L[] }).layers;
+    assert.deepEqual(mine.map((l) => l.name), ref.layers.map((l) => l[1]));
+    const params = new Map<string, number>();
+    for (const w of ours.weights) {
+      const layer = w.name.slice(0, w.name.lastIndexOf('/'));
+      params.set(layer, (params.get(layer) ?? 0) + w.shape.reduce((a, b) => a * b, 1));
+    }
+    mine.forEach((l, i) => {
+      const [cls, name, count] = ref.layers[i];
+      // Keras' constant ops (x + 3.0, x * (1/6)) are Rescaling layers here; every other entry has Keras' class.
+      const op = (cls === 'Add' || cls === 'Multiply') && l.class_name === 'Rescaling';
+      assert.ok(op || l.class_name === cls, `${name}: ${l.class_name} vs Keras' ${cls}`);
+      assert.equal(params.get(name) ?? 0, count, name);
+    });
+    assert.equal(ours.params, ref.totalParams);
+    const model = await tf.models.modelFromJSON({ modelTopology: presetTopology({ preset: 'mobilenetV3Small', alpha: 0.75 }, [32, 32, 3], 4).modelTopology } as never);
+    assert.deepEqual(model.outputs[0].shape, [null, 4]);
+    model.dispose();
+  });
+
   it('tfjs builds the preset with the parameters the API counted', async () => {
     const built = presetTopology({ preset: 'mobilenetV2', alpha: 0.35, inputShape: [32, 32, 3] }, [32, 32, 3], 10);
     const model = await tf.models.modelFromJSON({ modelTopology: built.modelTopology } as never);

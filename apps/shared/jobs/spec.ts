@@ -117,8 +117,8 @@ export type Freeze = 'all' | 'none' | Static<typeof FreezeTopSchema> | Static<ty
 /** pretrain: a backbone preset with Keras' layer names, plus a classification head (docs/models.md). */
 export const PresetSchema = Type.Object(
   {
-    preset: Type.Union([Type.Literal('mobilenetV2'), Type.Literal('mnistCnn')]),
-    /** mobilenetV2: the width multiplier (Keras' alpha). @defaultValue 1 */
+    preset: Type.Union([Type.Literal('mobilenetV2'), Type.Literal('mobilenetV3Small'), Type.Literal('mnistCnn')]),
+    /** The MobileNets' width multiplier (Keras' alpha). @defaultValue 1 */
     alpha: Type.Optional(Type.Number({ minimum: 0.1, maximum: 2 })),
     /** The input shape [height, width, channels]; must be the training set's. @defaultValue the training set's */
     inputShape: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 4096 }), { minItems: 3, maxItems: 3 })),

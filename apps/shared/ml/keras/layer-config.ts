@@ -16,12 +16,12 @@ const ACTIVATIONS: Record<string, string> = {
   softplus: 'softplus', softsign: 'softsign', swish: 'swish', silu: 'swish', mish: 'mish', log_softmax: 'log_softmax',
   // Keras' gelu string is the exact (erf) form, as is tfjs' gelu.
   gelu: 'gelu',
+  // Registered by keras-ops.ts: x * relu6(x + 3) / 6, as Keras 3.
+  hard_swish: 'hard_swish', hard_silu: 'hard_swish',
 };
 /** Named, with why: tfjs has a function of that name that computes something else, or none. */
 const ACTIVATION_WHY: Record<string, string> = {
   hard_sigmoid: "Keras 3's hard_sigmoid is relu6(x + 3) / 6; tfjs' hardSigmoid is clip(0.2x + 0.5): a different function",
-  hard_swish: 'tfjs has no hard_swish activation',
-  hard_silu: 'tfjs has no hard_silu activation',
   leaky_relu: 'tfjs has no leaky_relu activation function (use a LeakyReLU layer)',
   exponential: 'tfjs has no exponential activation',
 };
@@ -103,7 +103,8 @@ const CONVERTERS: Record<string, (name: string, c: Cfg) => Cfg> = {
   AveragePooling1D: (_n, c) => pick(c, POOL),
   AveragePooling2D: (_n, c) => pick(c, POOL),
   GlobalAveragePooling1D: (name, c) => (expect(name, c, 'keepdims', false), pick(c, ['data_format'])),
-  GlobalAveragePooling2D: (name, c) => (expect(name, c, 'keepdims', false), pick(c, ['data_format'])),
+  // keepdims: true is the service's registered subclass (keras-ops.ts).
+  GlobalAveragePooling2D: (_n, c) => ({ ...pick(c, ['data_format']), ...(c.keepdims === true ? { keepdims: true } : {}) }),
   GlobalMaxPooling1D: (name, c) => (expect(name, c, 'keepdims', false), pick(c, ['data_format'])),
   GlobalMaxPooling2D: (name, c) => (expect(name, c, 'keepdims', false), pick(c, ['data_format'])),
   ZeroPadding2D: (_n, c) => pick(c, ['padding', 'data_format']),

@@ -6,6 +6,7 @@
 import { UnprocessableError } from '../../errors.ts';
 import type { LayerSpec, PresetSpec } from '../../jobs/spec.ts';
 import { mobileNetV2 } from './mobilenet-v2.ts';
+import { mobileNetV3Small } from './mobilenet-v3-small.ts';
 import { TopologyBuilder, type BuiltTopology } from './topology.ts';
 
 export type { BuiltTopology } from './topology.ts';
@@ -33,12 +34,13 @@ export function mnistCnnLayers(numClasses: number): LayerSpec[] {
 export function presetTopology(spec: PresetSpec, inputShape: number[], numClasses?: number): BuiltTopology {
   const b = new TopologyBuilder();
   const alpha = spec.alpha ?? 1;
-  if (spec.preset !== 'mobilenetV2') throw new Error(`preset ${spec.preset} has no topology`);
-  const { input, output } = mobileNetV2(b, inputShape, alpha);
-  let x = b.globalAveragePool(output, b.autoName('global_average_pooling2d'));
+  if (spec.preset === 'mnistCnn') throw new Error('mnistCnn is layer specs, not a topology');
+  const v2 = spec.preset === 'mobilenetV2';
+  const { input, output } = (v2 ? mobileNetV2 : mobileNetV3Small)(b, inputShape, alpha);
+  // Keras' names: include_top's pooling in V2, pooling="avg"'s in V3.
+  let x = b.globalAveragePool(output, v2 ? b.autoName('global_average_pooling2d') : 'avg_pool');
   if (numClasses !== undefined) x = b.dense(x, 'predictions', numClasses, 'softmax');
-  const rows = inputShape[0];
-  return b.build(`mobilenetv2_${alpha.toFixed(2)}_${rows}`, input, x);
+  return b.build(v2 ? `mobilenetv2_${alpha.toFixed(2)}_${inputShape[0]}` : 'MobileNetV3Small', input, x);
 }
 
 export interface PresetPlan {

@@ -83,12 +83,26 @@ export class TopologyBuilder {
     return this.layer('ZeroPadding2D', name, { padding: pad, data_format: 'channels_last' }, [x], [h + pad[0][0] + pad[0][1], w + pad[1][0] + pad[1][1], c]);
   }
 
+  activation(x: Node, name: string, activation: string): Node {
+    return this.layer('Activation', name, { activation }, [x], x.shape);
+  }
+
+  /** x * scale + offset: also how a preset writes Keras' constant ops (x + 3.0, x * (1 / 6)). */
+  rescaling(x: Node, name: string, scale: number, offset: number): Node {
+    return this.layer('Rescaling', name, { scale, offset }, [x], x.shape);
+  }
+
+  multiply(a: Node, b: Node, name: string): Node {
+    return this.layer('Multiply', name, {}, [a, b], a.shape);
+  }
+
   add(a: Node, b: Node, name: string): Node {
     return this.layer('Add', name, {}, [a, b], a.shape);
   }
 
-  globalAveragePool(x: Node, name: string): Node {
-    return this.layer('GlobalAveragePooling2D', name, { data_format: 'channels_last' }, [x], [x.shape[x.shape.length - 1]]);
+  globalAveragePool(x: Node, name: string, keepdims = false): Node {
+    const c = x.shape[x.shape.length - 1];
+    return this.layer('GlobalAveragePooling2D', name, { data_format: 'channels_last', ...(keepdims ? { keepdims } : {}) }, [x], keepdims ? [1, 1, c] : [c]);
   }
 
   dense(x: Node, name: string, units: number, activation: string): Node {
