@@ -91,12 +91,13 @@ describe('presets through the API', () => {
   });
   after(() => h?.close());
 
-  it('pretrains mobilenetV2 and mnistCnn presets, and fine-tunes the MobileNet on out_relu', async () => {
+  it('pretrains mobilenetV2, mobilenetV3Small and mnistCnn presets, and fine-tunes the MobileNet on out_relu', async () => {
     const train = await createDataset(h.app, 'digits 0-4', { type: 'mnist', split: 'train', classes: [0, 1, 2, 3, 4], count: 100 });
     const hp = { epochs: 1, batchSize: 25, validationSplit: 0 };
     const jobs = {
       mobilenet: await submitJob(h.app, { type: 'pretrain', architecture: { preset: 'mobilenetV2', alpha: 0.35, inputShape: [28, 28, 1] }, hyperparameters: hp, trainDatasetId: train.id }),
       cnn: await submitJob(h.app, { type: 'pretrain', architecture: { preset: 'mnistCnn' }, hyperparameters: hp, trainDatasetId: train.id }),
+      v3: await submitJob(h.app, { type: 'pretrain', architecture: { preset: 'mobilenetV3Small', alpha: 0.75 }, hyperparameters: hp, trainDatasetId: train.id }),
     };
     const bad = await http(h.app).post('/v1/jobs').send({ type: 'pretrain', architecture: { preset: 'mobilenetV2', inputShape: [96, 96, 3] }, trainDatasetId: train.id });
     assert.equal(bad.status, 422);
@@ -112,6 +113,8 @@ describe('presets through the API', () => {
     for (const n of ['Conv1', 'expanded_conv_project_BN', 'block_1_pad', 'block_15_add', 'out_relu', 'global_average_pooling2d', 'predictions']) assert.ok(names.includes(n), n);
     assert.equal(models.mobilenet.totalParams, planPreset({ preset: 'mobilenetV2', alpha: 0.35 }, [28, 28, 1], 5).built!.params);
     assert.deepEqual(models.cnn.layers.map((l) => l.name).slice(-8), mnistCnnLayers(5).map((l) => l.name));
+    const v3 = models.v3.layers.map((l) => l.name);
+    for (const n of ['rescaling', 'conv_bn', 'expanded_conv_squeeze_excite_avg_pool', 'expanded_conv_10_add', 'conv_1_bn', 'avg_pool', 'predictions']) assert.ok(v3.includes(n), n);
 
     const ft = await submitJob(h.app, { baseModelId: models.mobilenet.id, cutLayer: 'out_relu', head: [{ type: 'flatten' }, { type: 'dense', units: 5, activation: 'softmax' }], hyperparameters: hp, trainDatasetId: train.id });
     const ftDone = await waitForJob(h.app, ft.id, finished, 600_000);
