@@ -83,7 +83,7 @@ export const ERROR_CODES = {
   architecture_required: doc([422], 'A pretrain job without architecture'),
   invalid_spec: doc([422], 'Fields of the other job type (architecture on finetune; baseModelId, head, cutLayer or freeze on pretrain)'),
   dataset_single_class: doc([422], 'The training set has fewer than two classes'),
-  input_shape_mismatch: doc([422], 'Dataset and dataset, or dataset and base model, have different example shapes'),
+  input_shape_mismatch: doc([422], 'Dataset and dataset, dataset and base model, or dataset and a preset\'s inputShape have different example shapes'),
   label_mismatch: doc([422], 'Validation or test labels are not among the training labels'),
   cut_layer_not_found: doc([422], 'Unknown cutLayer, or a layer with several outputs'),
   layer_not_buildable: doc([422], 'A head or architecture layer cannot follow the shape before it'),
