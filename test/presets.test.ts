@@ -35,9 +35,13 @@ describe('presets match Keras', () => {
     assert.equal((ours.modelTopology.config as { name: string }).name, (keras.modelJson.modelTopology.config as { name: string }).name);
   });
 
-  it("mobilenetV3Small (96×96×3) has the names, classes and parameters of Keras' MobileNetV3Small (reference made by Keras)", async () => {
-    const ref = JSON.parse(readFileSync(new URL('./fixtures/keras/mobilenetv3small_layers.json', import.meta.url), 'utf8')) as { totalParams: number; layers: Array<[string, string, number]> };
+  it("mobilenetV3Small (96×96×3) has the names, classes, parameters and output shapes of Keras' MobileNetV3Small (reference made by Keras)", async () => {
+    const ref = JSON.parse(readFileSync(new URL('./fixtures/keras/mobilenetv3small_layers.json', import.meta.url), 'utf8')) as { totalParams: number; layers: Array<[string, string, number, Array<number | null> | null]> };
     const ours = presetTopology({ preset: 'mobilenetV3Small' }, [96, 96, 3]);
+    // Output shapes as tfjs infers them when it builds the model.
+    const built = await tf.models.modelFromJSON({ modelTopology: ours.modelTopology } as never);
+    const shapes = new Map(built.layers.map((l) => [l.name, (l.outputShape as number[]).slice(1)]));
+    built.dispose();
     const mine = (ours.modelTopology.config as { layers: L[] }).layers;
     assert.deepEqual(mine.map((l) => l.name), ref.layers.map((l) => l[1]));
     const params = new Map<string, number>();
@@ -46,11 +50,12 @@ describe('presets match Keras', () => {
       params.set(layer, (params.get(layer) ?? 0) + w.shape.reduce((a, b) => a * b, 1));
     }
     mine.forEach((l, i) => {
-      const [cls, name, count] = ref.layers[i];
+      const [cls, name, count, shape] = ref.layers[i];
       // Keras' constant ops (x + 3.0, x * (1/6)) are Rescaling layers here; every other entry has Keras' class.
       const op = (cls === 'Add' || cls === 'Multiply') && l.class_name === 'Rescaling';
       assert.ok(op || l.class_name === cls, `${name}: ${l.class_name} vs Keras' ${cls}`);
       assert.equal(params.get(name) ?? 0, count, name);
+      if (shape) assert.deepEqual([null, ...shapes.get(name)!], shape, name);
     });
     assert.equal(ours.params, ref.totalParams);
     const model = await tf.models.modelFromJSON({ modelTopology: presetTopology({ preset: 'mobilenetV3Small', alpha: 0.75 }, [32, 32, 3], 4).modelTopology } as never);
