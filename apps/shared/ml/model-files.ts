@@ -2,6 +2,7 @@
 // model files are untrusted input (TensorFlow's own security policy says so).
 import { LimitExceededError, UnprocessableError } from '../errors.ts';
 import { checkModelGraph, MAX_TOPOLOGY_DEPTH, nestingDepth } from './model-graph.ts';
+import { refuseGraphModel } from './graph-model-check.ts';
 
 /** Layer classes the service can rebuild; anything else (Lambda, custom) is refused. */
 export const KNOWN_LAYER_CLASSES = new Set([
@@ -72,6 +73,7 @@ export function parseModelJson(bytes: Uint8Array, maxLayers = Infinity): ModelJs
     invalid('model.json has no modelTopology: only TensorFlow.js LayersModels are accepted');
   }
   if (!Array.isArray(json.weightsManifest)) invalid('model.json has no weightsManifest');
+  if (json.format === 'graph-model') refuseGraphModel(json as unknown as Record<string, unknown>);
   const layers = layerList(json.modelTopology);
   if (layers.length > maxLayers) {
     throw new LimitExceededError('model_too_many_layers', `The model has ${layers.length} layers`, 422, 'MAX_MODEL_LAYERS', maxLayers, layers.length);

@@ -69,7 +69,7 @@ export const ERROR_CODES = {
   image_too_large: doc([413], 'An image\'s header claims more pixels than MAX_IMAGE_PIXELS (refused before decoding); `details: {setting, limit, actual}`'),
   dataset_empty: doc([400], 'The source selects no examples'),
   model_invalid: doc([422], 'The model files are not an acceptable LayersModel: unknown layer class, a malformed or cyclic graph or a non-integer dimension (`details: {layer, fault}`), shard bytes differ from the manifest, or tfjs cannot build it within MODEL_INSPECT_TIMEOUT_MS / MODEL_INSPECT_MEMORY_MB'),
-  model_unsupported: doc([422], 'A Keras model (.keras / .h5) uses a layer, an option or a format that TensorFlow.js cannot express exactly (a Lambda or custom layer, a nested model, an activation tfjs computes differently, a weights-only file), or a model that Keras cannot express is asked for as a .keras file; `details: {layer, option}` name what'),
+  model_unsupported: doc([422], 'A Keras model (.keras / .h5) uses a layer, an option or a format that TensorFlow.js cannot express exactly (a Lambda or custom layer, a nested model, an activation tfjs computes differently, a weights-only file), a TensorFlow.js Graph model (not accepted as a base yet; an op tfjs lacks is named in `details.op`), or a model that Keras cannot express is asked for as a .keras file; `details: {layer, option}` name what'),
   model_too_large: doc([422], "The job's model, or a registered model's weights, exceed MAX_MODEL_PARAMS (parameters) or MAX_MODEL_BYTES (weight bytes declared in the manifest)"),
   model_too_many_layers: doc([422], "The job's model, or a registered model, has more layers than MAX_MODEL_LAYERS"),
   job_too_large: doc([422], 'Epochs × training examples is over MAX_EPOCH_EXAMPLES'),
