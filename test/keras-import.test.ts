@@ -14,7 +14,7 @@ import { exportKerasModel } from '../apps/shared/ml/keras/export.ts';
 import { createH5File } from '../apps/shared/ml/keras/hdf5.ts';
 
 const DIR = new URL('./fixtures/keras/', import.meta.url);
-const FIXTURES = ['mnist_convnet_0to4', 'mobilenet_block', 'mobilenetv2_035_96'];
+const FIXTURES = ['mnist_convnet_0to4', 'mobilenet_block', 'mobilenetv2_035_96', 'normalization', 'keras_ops'];
 const LIMITS = { maxWeightBytes: 100 * 2 ** 20, maxLayers: 256 };
 const fixture = (file: string) => new Uint8Array(readFileSync(new URL(file, DIR)));
 

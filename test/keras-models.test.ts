@@ -1,20 +1,34 @@
 // Keras files through the API, with a real worker, Postgres, Redis and S3:
 // POST /v1/models takes a .keras or .h5 (parsed in the inspector's child),
 // hostile files get a 4xx and leave nothing stored, GET …/model.keras gives
-// the model back as a Keras 3 file, and the Keras mnist recipe's base, trained
-// on digits 0–4, is fine-tuned on 5–9 (frozen, head on flatten).
+// the model back as a Keras 3 file. (keras-finetune.test.ts fine-tunes the
+// recipe's base through the API.)
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { importKerasModel } from '../apps/shared/ml/keras/import.ts';
 import { exportKerasModel } from '../apps/shared/ml/keras/export.ts';
+import { createH5File } from '../apps/shared/ml/keras/hdf5.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { http } from './helpers/api.ts';
 
 const DIR = new URL('./fixtures/keras/', import.meta.url);
 const fixture = (file: string) => new Uint8Array(readFileSync(new URL(file, DIR)));
 const LIMITS = { maxWeightBytes: 100 * 2 ** 20, maxLayers: 256 };
+
+/** A legacy .h5 of one Dense layer (1 → 2, no bias) whose kernel dataset has `shape`, grown to `declared` if given. */
+function legacyDense(shape: number[], declared?: number[]): Promise<Uint8Array> {
+  const config = JSON.stringify({ class_name: 'Sequential', config: { name: 's', layers: [{ class_name: 'Dense', config: { name: 'd', units: 2, batch_input_shape: [null, 1], use_bias: false } }] } });
+  return createH5File((f) => {
+    f.create_attribute('model_config', config);
+    const g = f.create_group('model_weights').create_group('d');
+    g.create_attribute('weight_names', ['d/kernel']);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const ds = g.create_group('d').create_dataset({ name: 'kernel', data: new Float32Array(n), shape, maxshape: shape.map(() => null), chunks: shape.map(() => 1), dtype: '<f' });
+    if (declared) ds.resize(declared);
+  });
+}
 
 describe('Keras models through the API', () => {
   let h: Harness;
@@ -51,11 +65,18 @@ describe('Keras models through the API', () => {
     const files = unzipSync(fixture('mobilenet_block.keras'));
     const config = JSON.parse(Buffer.from(files['config.json']).toString('utf8'));
     config.config.layers[3].class_name = 'Lambda';
+    const unknown = structuredClone(config);
+    unknown.config.layers[3].class_name = 'FancyConv';
     const cases: Array<[string, Uint8Array, string, Record<string, unknown>?]> = [
       ['truncated.keras', fixture('mobilenet_block.keras').slice(0, 30_000), 'model_invalid'],
       ['escape.keras', zipSync({ ...files, '../../outside': strToU8('x') }), 'model_invalid'],
       ['lambda.keras', zipSync({ ...files, 'config.json': strToU8(JSON.stringify(config)) }), 'model_unsupported'],
+      ['unknown.keras', zipSync({ ...files, 'config.json': strToU8(JSON.stringify(unknown)) }), 'model_unsupported'],
       ['declared.keras', fixture('mobilenet_block.keras'), 'model_invalid', { format: 'h5' }],
+      // A dataset declaring 50 000 x 50 000 floats (10 GB) in a file of a few kB: refused before reading.
+      ['huge.h5', await legacyDense([1, 1], [50_000, 50_000]), 'model_too_large'],
+      // The kernel of a 1 → 2 Dense stored as 3 x 2.
+      ['wrong-shape.h5', await legacyDense([3, 2]), 'model_invalid'],
     ];
     for (const [name, bytes, code, extra] of cases) {
       const res = await register(name, await upload(name, bytes), extra);

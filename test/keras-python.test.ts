@@ -32,7 +32,7 @@ describe('Keras 3 loads the exported .keras', { skip }, () => {
   const work = mkdtempSync(join(tmpdir(), 'keras-export-'));
   after(() => rmSync(work, { recursive: true, force: true }));
 
-  for (const name of ['mnist_convnet_0to4', 'mobilenet_block', 'mobilenetv2_035_96']) {
+  for (const name of ['mnist_convnet_0to4', 'mobilenet_block', 'mobilenetv2_035_96', 'normalization', 'keras_ops']) {
     it(`${name}: keras.models.load_model, predictions within 1e-4`, async () => {
       const m = await importKerasModel(new Uint8Array(readFileSync(join(DIR, `${name}.keras`))), { maxWeightBytes: 100 * 2 ** 20, maxLayers: 256 });
       const file = join(work, `${name}.keras`);

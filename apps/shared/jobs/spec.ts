@@ -131,6 +131,19 @@ const FreezeGradualSchema = Type.Object(
 );
 export type Freeze = 'all' | 'none' | Static<typeof FreezeTopSchema> | Static<typeof FreezeGradualSchema>;
 
+/** pretrain: a backbone preset with Keras' layer names, plus a classification head (docs/models.md). */
+export const PresetSchema = Type.Object(
+  {
+    preset: Type.Union([Type.Literal('mobilenetV2'), Type.Literal('mobilenetV3Small'), Type.Literal('mnistCnn')]),
+    /** The MobileNets' width multiplier (Keras' alpha). @defaultValue 1 */
+    alpha: Type.Optional(Type.Number({ minimum: 0.1, maximum: 2 })),
+    /** The input shape [height, width, channels]; must be the training set's. @defaultValue the training set's */
+    inputShape: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 4096 }), { minItems: 3, maxItems: 3 })),
+  },
+  { additionalProperties: false },
+);
+export type PresetSpec = Static<typeof PresetSchema>;
+
 export const CreateJobSchema = Type.Object(
   {
     type: Type.Union([Type.Literal('finetune'), Type.Literal('pretrain')], { default: 'finetune' }),
@@ -145,8 +158,8 @@ export const CreateJobSchema = Type.Object(
     freeze: Type.Union([Type.Literal('all'), Type.Literal('none'), FreezeTopSchema, FreezeGradualSchema], { default: 'all' }),
     /** finetune: layers added on top of the cut; the last must be dense with one unit per class. Default: dense(classes, softmax). */
     head: Type.Optional(Type.Array(LayerSpecSchema, { minItems: 1, maxItems: 32 })),
-    /** pretrain: the whole model after its input; the last must be dense with one unit per class. */
-    architecture: Type.Optional(Type.Array(LayerSpecSchema, { minItems: 1, maxItems: 64 })),
+    /** pretrain: the whole model after its input (the last must be dense with one unit per class), or a backbone preset. */
+    architecture: Type.Optional(Type.Union([Type.Array(LayerSpecSchema, { minItems: 1, maxItems: 64 }), PresetSchema])),
     hyperparameters: Type.Optional(Type.Partial(HyperparametersSchema)),
     trainDatasetId: Uuid,
     validationDatasetId: Type.Optional(Uuid),
@@ -181,7 +194,8 @@ export const JobSpecSchema = Type.Object({
   cutLayer: Type.Optional(Type.String()),
   freeze: FreezeSchema,
   head: Type.Array(LayerSpecSchema),
-  architecture: Type.Optional(Type.Array(LayerSpecSchema)),
+  /** Layer specs, or a MobileNet preset (mnistCnn is stored as its layer specs), its inputShape filled in. */
+  architecture: Type.Optional(Type.Union([Type.Array(LayerSpecSchema), PresetSchema])),
   hyperparameters: HyperparametersSchema,
   /** The training set's labels, in class-index order. */
   labels: Type.Array(Type.String()),

@@ -2,6 +2,7 @@
 // model files are untrusted input (TensorFlow's own security policy says so).
 import { LimitExceededError, UnprocessableError } from '../errors.ts';
 import { checkModelGraph, MAX_TOPOLOGY_DEPTH, nestingDepth } from './model-graph.ts';
+import { refuseGraphModel } from './graph-model-check.ts';
 
 /** Layer classes the service can rebuild; anything else (Lambda, custom) is refused. */
 export const KNOWN_LAYER_CLASSES = new Set([
@@ -10,6 +11,7 @@ export const KNOWN_LAYER_CLASSES = new Set([
   'AveragePooling1D', 'AveragePooling2D', 'GlobalAveragePooling1D', 'GlobalAveragePooling2D',
   'GlobalMaxPooling1D', 'GlobalMaxPooling2D', 'ZeroPadding2D', 'UpSampling2D', 'Concatenate', 'Add',
   'Multiply', 'Average', 'LayerNormalization', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'Embedding', 'Rescaling',
+  'Normalization',
 ]);
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
@@ -71,6 +73,7 @@ export function parseModelJson(bytes: Uint8Array, maxLayers = Infinity): ModelJs
     invalid('model.json has no modelTopology: only TensorFlow.js LayersModels are accepted');
   }
   if (!Array.isArray(json.weightsManifest)) invalid('model.json has no weightsManifest');
+  if (json.format === 'graph-model') refuseGraphModel(json as unknown as Record<string, unknown>);
   const layers = layerList(json.modelTopology);
   if (layers.length > maxLayers) {
     throw new LimitExceededError('model_too_many_layers', `The model has ${layers.length} layers`, 422, 'MAX_MODEL_LAYERS', maxLayers, layers.length);

@@ -6,6 +6,8 @@
 import { createReadStream } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import './normalization-layer.ts';
+import './keras-ops.ts';
 import { summarize } from './model-summary.ts';
 import { LIMIT_MARKER, WEIGHTS_FD, type InspectRequest, type InspectorMessage } from './model-inspector.ts';
 import { runImport, type ImportRequest } from './model-inspector-import.ts';

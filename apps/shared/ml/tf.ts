@@ -4,6 +4,8 @@
 // that cannot be had is refused, with the reason.
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import './normalization-layer.ts';
+import './keras-ops.ts';
 import { DEFAULT_NATIVE_DIR, type TfBackendChoice } from '../config.ts';
 import { nativeLayout, readStamp } from './native-layout.ts';
 import { registerNativeKernels } from './native-kernels/index.ts';

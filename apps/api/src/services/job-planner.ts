@@ -6,6 +6,7 @@ import { DEFAULT_HYPERPARAMETERS, type CreateJob, type JobSpec, type LayerSpec }
 import { checkOutput, countParams, inferShape } from '../../../shared/ml/layer-shapes.ts';
 import { decodeLayers, decodeShape } from '../../../shared/jobs/decode.ts';
 import { resolveCutLayer } from '../../../shared/ml/cut-layer.ts';
+import { planPreset } from '../../../shared/ml/presets/index.ts';
 import type { Dataset, Model } from '../../../shared/generated/prisma/client.ts';
 
 export interface PlanInputs {
@@ -109,10 +110,17 @@ function planPretrain(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'ar
   if (body.baseModelId || body.head || body.cutLayer !== undefined || body.freeze !== 'all') {
     throw new UnprocessableError('invalid_spec', 'baseModelId, head, cutLayer and freeze are for finetune jobs');
   }
-  checkLayers(body.architecture.length, inputs.maxLayers);
-  checkOutput({ shape: inferShape([null, ...train.featureShape], body.architecture) }, numClasses);
-  checkSize(countParams([null, ...train.featureShape], body.architecture), inputs.maxParams);
-  return { architecture: body.architecture };
+  const preset = Array.isArray(body.architecture) ? undefined : planPreset(body.architecture, train.featureShape, numClasses);
+  if (preset?.built) {
+    checkLayers(preset.built.layers, inputs.maxLayers);
+    checkSize(preset.built.params, inputs.maxParams);
+    return { architecture: preset.architecture };
+  }
+  const layers = (preset?.architecture ?? body.architecture) as LayerSpec[];
+  checkLayers(layers.length, inputs.maxLayers);
+  checkOutput({ shape: inferShape([null, ...train.featureShape], layers) }, numClasses);
+  checkSize(countParams([null, ...train.featureShape], layers), inputs.maxParams);
+  return { architecture: layers };
 }
 
 export function planJob(inputs: PlanInputs): JobSpec {

@@ -99,6 +99,10 @@ function writeWeights(root: H5Group, layers: KerasConfigOut['layers'], sequentia
     const vars = group.create_group(keys[i]).create_group('vars');
     vars.create_attribute('name', layer.name);
     weightNames(layer.className, layer.config).forEach((w, j) => {
+      if (layer.className === 'Normalization' && w === 'count') {
+        vars.create_dataset({ name: String(j), data: new BigInt64Array(1), shape: [], dtype: '<q' });
+        return;
+      }
       const slice = slices.get(`${layer.name}/${w}`);
       if (!slice) throw new UnprocessableError('model_invalid', `Layer ${JSON.stringify(layer.name)} has no weight ${w} in the manifest`, { layer: layer.name, fault: 'weight_missing' });
       vars.create_dataset({ name: String(j), data: slice.values, shape: slice.shape, dtype: '<f' });

@@ -44,6 +44,8 @@ interface Collected {
 
 function collect(out: Collected, layer: KerasLayer, names: string[], read: (i: number) => { shape: number[]; values: Float32Array }): void {
   names.forEach((w, i) => {
+    // Normalization's int64 sample count changes nothing it computes: not read, not kept.
+    if (layer.className === 'Normalization' && w === 'count') return;
     const { shape, values } = read(i);
     out.specs.push({ name: `${layer.name}/${w}`, shape, dtype: 'float32' });
     out.chunks.push(values);

@@ -16,12 +16,12 @@ const ACTIVATIONS: Record<string, string> = {
   softplus: 'softplus', softsign: 'softsign', swish: 'swish', silu: 'swish', mish: 'mish', log_softmax: 'log_softmax',
   // Keras' gelu string is the exact (erf) form, as is tfjs' gelu.
   gelu: 'gelu',
+  // Registered by keras-ops.ts: x * relu6(x + 3) / 6, as Keras 3.
+  hard_swish: 'hard_swish', hard_silu: 'hard_swish',
 };
 /** Named, with why: tfjs has a function of that name that computes something else, or none. */
 const ACTIVATION_WHY: Record<string, string> = {
   hard_sigmoid: "Keras 3's hard_sigmoid is relu6(x + 3) / 6; tfjs' hardSigmoid is clip(0.2x + 0.5): a different function",
-  hard_swish: 'tfjs has no hard_swish activation',
-  hard_silu: 'tfjs has no hard_silu activation',
   leaky_relu: 'tfjs has no leaky_relu activation function (use a LeakyReLU layer)',
   exponential: 'tfjs has no exponential activation',
 };
@@ -54,6 +54,8 @@ function dtypeOf(layer: string, c: Cfg): string {
   if (name !== 'float32') unsupported(layer, `dtype ${JSON.stringify(name)} is not supported; only float32`, { option: 'dtype' });
   return 'float32';
 }
+
+const isNumbers = (v: unknown, depth = 0): boolean => (typeof v === 'number' && Number.isFinite(v)) || (depth < 4 && Array.isArray(v) && v.every((x) => isNumbers(x, depth + 1)));
 
 const CONV = ['filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate', 'use_bias'];
 const POOL = ['pool_size', 'padding', 'strides', 'data_format'];
@@ -101,7 +103,8 @@ const CONVERTERS: Record<string, (name: string, c: Cfg) => Cfg> = {
   AveragePooling1D: (_n, c) => pick(c, POOL),
   AveragePooling2D: (_n, c) => pick(c, POOL),
   GlobalAveragePooling1D: (name, c) => (expect(name, c, 'keepdims', false), pick(c, ['data_format'])),
-  GlobalAveragePooling2D: (name, c) => (expect(name, c, 'keepdims', false), pick(c, ['data_format'])),
+  // keepdims: true is the service's registered subclass (keras-ops.ts).
+  GlobalAveragePooling2D: (_n, c) => ({ ...pick(c, ['data_format']), ...(c.keepdims === true ? { keepdims: true } : {}) }),
   GlobalMaxPooling1D: (name, c) => (expect(name, c, 'keepdims', false), pick(c, ['data_format'])),
   GlobalMaxPooling2D: (name, c) => (expect(name, c, 'keepdims', false), pick(c, ['data_format'])),
   ZeroPadding2D: (_n, c) => pick(c, ['padding', 'data_format']),
@@ -111,6 +114,17 @@ const CONVERTERS: Record<string, (name: string, c: Cfg) => Cfg> = {
   Multiply: () => ({}),
   Average: () => ({}),
   Embedding: (name, c) => (expect(name, c, 'mask_zero', false), pick(c, ['input_dim', 'output_dim'])),
+  Normalization: (name, c) => {
+    const axis = c.axis === undefined ? [-1] : c.axis;
+    const ok = axis === null || Number.isInteger(axis) || (Array.isArray(axis) && axis.every((a) => Number.isInteger(a)));
+    if (!ok) unsupported(name, 'axis must be null, an integer or a list of integers', { option: 'axis' });
+    for (const k of ['mean', 'variance'] as const) {
+      const v = c[k] ?? null;
+      if (v !== null && !isNumbers(v)) unsupported(name, `${k} must be a number or a (nested) list of numbers`, { option: k });
+    }
+    if ((c.mean ?? null) === null !== ((c.variance ?? null) === null)) unsupported(name, 'mean and variance must be given together', { option: 'mean' });
+    return { axis, invert: c.invert === true, mean: c.mean ?? null, variance: c.variance ?? null };
+  },
   Rescaling: (name, c) => {
     if (typeof c.scale !== 'number' || typeof (c.offset ?? 0) !== 'number') unsupported(name, 'only a scalar scale and offset are supported', { option: 'scale' });
     return { scale: c.scale, offset: c.offset ?? 0 };

@@ -19,6 +19,9 @@ export function weightNames(className: string, c: Cfg): string[] {
       return [...(c.scale === false ? [] : ['gamma']), ...(c.center === false ? [] : ['beta']), 'moving_mean', 'moving_variance'];
     case 'LayerNormalization':
       return [...(c.scale === false ? [] : ['gamma']), ...(c.center === false ? [] : ['beta'])];
+    case 'Normalization':
+      // Adapted: Keras also keeps an int64 `count` (not used to compute); given in the config: no variables.
+      return (c.mean ?? null) === null ? ['mean', 'variance', 'count'] : [];
     case 'Embedding':
       return ['embeddings'];
     default:

@@ -2,7 +2,7 @@
 // (stages load and freeze); pretraining builds the architecture from scratch.
 import { UnprocessableError } from '../../../shared/errors.ts';
 import type { JobData } from '../job-data.ts';
-import { buildModel } from '../pipeline/build.ts';
+import { buildModel, buildPresetModel } from '../pipeline/build.ts';
 import { freeze, type ModelParts } from '../pipeline/freeze.ts';
 import { loadModel } from '../pipeline/load.ts';
 import type { StageContext } from './context.ts';
@@ -15,7 +15,11 @@ export interface Built {
 
 export async function buildParts(s: StageContext, data: JobData): Promise<Built> {
   const { job, spec } = s;
-  if (job.type !== 'finetune') return { parts: buildModel(data.featureShape, spec.architecture ?? [], spec.labels.length) };
+  if (job.type !== 'finetune') {
+    const arch = spec.architecture ?? [];
+    const parts = Array.isArray(arch) ? buildModel(data.featureShape, arch, spec.labels.length) : await buildPresetModel(data.featureShape, arch, spec.labels.length);
+    return { parts };
+  }
   if (!job.baseModel) throw new UnprocessableError('model_not_found', 'The base model no longer exists');
   await s.records.setStage('load');
   // A registered base came from a user (sourceUri); pretrained and fine-tuned ones, from us.

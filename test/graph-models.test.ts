@@ -1,0 +1,79 @@
+// TensorFlow.js Graph models (tfjs-converter's layout) are checked as data:
+// every op must be one tfjs implements, every weight a Const node of the graph.
+// They are not accepted as bases yet: registration refuses them with a code
+// that says so (or names the unknown op), and stores nothing. The fixture
+// (test/fixtures/graph, made by test/fixtures/keras/make/graph_model.py) is a
+// real graph: tfjs' own loadGraphModel runs it.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { tf } from '../apps/shared/ml/tf.ts';
+import { checkGraphModel } from '../apps/shared/ml/graph-model-check.ts';
+import { AppError } from '../apps/shared/errors.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+import { http } from './helpers/api.ts';
+
+const DIR = new URL('./fixtures/graph/', import.meta.url);
+const modelJson = () => JSON.parse(readFileSync(new URL('model.json', DIR), 'utf8'));
+const shard = () => new Uint8Array(readFileSync(new URL('group1-shard1of1.bin', DIR)));
+const refusedWith = (code: string, fault: string) => (e: unknown) => e instanceof AppError && e.code === code && (e.details as { fault?: string }).fault === fault;
+
+describe('Graph model checks (no services)', () => {
+  it('the fixture is a graph tfjs runs, and its ops are all ones tfjs implements', async () => {
+    const json = modelJson();
+    const { ops } = checkGraphModel(json);
+    assert.deepEqual(ops, ['BiasAdd', 'Const', 'Conv2D', 'Identity', 'MatMul', 'Mean', 'NoOp', 'Placeholder', 'Relu', 'Softmax']);
+    const bytes = shard();
+    const model = await tf.loadGraphModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer }));
+    const out = model.predict(tf.ones([2, 8, 8, 1])) as tf.Tensor;
+    assert.deepEqual(out.shape, [2, 3]);
+    assert.ok(Math.abs(out.sum().dataSync()[0] - 2) < 1e-5, 'softmax rows sum to 1');
+  });
+
+  it('an op tfjs does not implement is named', () => {
+    const json = modelJson();
+    json.modelTopology.node.find((n: { op: string }) => n.op === 'Relu').op = 'PyFunc';
+    assert.throws(() => checkGraphModel(json), (e: unknown) => refusedWith('model_unsupported', 'graph_op')(e) && (e as AppError).message.includes('PyFunc'));
+  });
+
+  it('a weight that is not a Const node of the graph, or has a bad shape, is refused', () => {
+    const json = modelJson();
+    json.weightsManifest[0].weights[0].name = 'nowhere';
+    assert.throws(() => checkGraphModel(json), refusedWith('model_invalid', 'graph'));
+    const neg = modelJson();
+    neg.weightsManifest[0].weights[0].shape = [-1, 3];
+    assert.throws(() => checkGraphModel(neg), refusedWith('model_invalid', 'graph'));
+  });
+});
+
+describe('Graph models through POST /v1/models', () => {
+  let h: Harness;
+  before(async () => {
+    h = await createHarness();
+  });
+  after(() => h?.close());
+
+  const upload = async (dir: string, json: unknown, bin: Uint8Array) => {
+    await h.storage.put(`${h.uploads}${dir}/model.json`, new TextEncoder().encode(JSON.stringify(json)));
+    await h.storage.put(`${h.uploads}${dir}/group1-shard1of1.bin`, bin);
+    return `s3://${h.storage.bucket}/${h.uploads}${dir}/model.json`;
+  };
+
+  it('refuses a graph model with a code that says why, names an unknown op, and stores nothing', async () => {
+    const before = (await h.storage.list('models/')).length;
+    const ok = await http(h.app).post('/v1/models').send({ name: 'graph', uri: await upload('graph', modelJson(), shard()) });
+    assert.equal(ok.status, 422, JSON.stringify(ok.body));
+    assert.equal(ok.body.error.code, 'model_unsupported');
+    assert.equal(ok.body.error.details.fault, 'graph_model');
+    const hostile = modelJson();
+    hostile.modelTopology.node.find((n: { op: string }) => n.op === 'MatMul').op = 'ReadFile';
+    const bad = await http(h.app).post('/v1/models').send({ name: 'graph', uri: await upload('hostile', hostile, shard()) });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.body.error.code, 'model_unsupported');
+    assert.equal(bad.body.error.details.op, 'ReadFile');
+    const short = await http(h.app).post('/v1/models').send({ name: 'graph', uri: await upload('short', modelJson(), shard().slice(0, 100)) });
+    assert.equal(short.status, 422);
+    assert.equal((await http(h.app).get('/v1/models')).body.data.length, 0);
+    assert.equal((await h.storage.list('models/')).length, before);
+  });
+});
