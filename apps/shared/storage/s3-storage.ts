@@ -4,7 +4,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -126,17 +126,20 @@ export class Storage {
     return bytes;
   }
 
+  /**
+   * Every object under the prefix, a page (1,000 keys) at a time. Paged with ListObjects (v1) and the
+   * last key as the marker: s3rver (npm start, tests) makes v2 continuation tokens with DES, which
+   * OpenSSL 3 refuses, so any v2 listing of more than one page failed there. S3 and MinIO serve both.
+   */
   async list(prefix: string, bucket = this.bucket): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = [];
-    let token: string | undefined;
-    do {
-      const res = await this.wrap(() =>
-        this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
-      );
+    let marker: string | undefined;
+    for (;;) {
+      const res = await this.wrap(() => this.client.send(new ListObjectsCommand({ Bucket: bucket, Prefix: prefix, Marker: marker })));
       for (const o of res.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0 });
-      token = res.IsTruncated ? res.NextContinuationToken : undefined;
-    } while (token);
-    return out;
+      if (!res.IsTruncated || !res.Contents?.length) return out;
+      marker = res.NextMarker ?? res.Contents[res.Contents.length - 1].Key;
+    }
   }
 
   async deletePrefix(prefix: string): Promise<number> {
