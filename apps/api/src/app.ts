@@ -27,6 +27,7 @@ import bullBoardPlugin from './plugins/bull-board.ts';
 import dashboardPlugin from './plugins/dashboard.ts';
 import servicesPlugin from './plugins/services.ts';
 import datasetRoutes from './routes/datasets.ts';
+import datasetRegistrationRoutes from './routes/dataset-registration.ts';
 import healthRoutes from './routes/health.ts';
 import adminRoutes from './routes/admin.ts';
 import jobRoutes from './routes/jobs.ts';
@@ -66,6 +67,7 @@ const background = fp<Opts>(async (app, { config }) => {
 const routes = fp<Opts>(async (app, { config }) => {
   await app.register(healthRoutes, { config });
   await app.register(datasetRoutes, { config });
+  await app.register(datasetRegistrationRoutes, { config });
   await app.register(modelRoutes, { config });
   await app.register(uploadRoutes, { config });
   await app.register(jobRoutes, { config });

@@ -24,8 +24,8 @@ function eventCursor(query: string | undefined, lastEventId: string | string[] |
 type App = Parameters<FastifyPluginAsyncTypebox<{ config: Config }>>[0];
 interface Ctx { config: Config; service: JobService; tags: string[]; job: { $ref: string } }
 
-/** Submitting, listing and reading jobs. */
-function submitAndRead(app: App, { config, service, tags, job }: Ctx) {
+/** Submitting a job. */
+function submit(app: App, { service, tags, job }: Ctx) {
   app.post('/v1/jobs', {
     schema: {
       tags,
@@ -53,7 +53,10 @@ function submitAndRead(app: App, { config, service, tags, job }: Ctx) {
       return reply.status(202).header('location', `/v1/jobs/${j.id}`).send(jobView(j));
     },
   });
+}
 
+/** Listing and reading jobs. */
+function reads(app: App, { config, service, tags, job }: Ctx) {
   app.get('/v1/jobs', {
     schema: {
       tags,
@@ -91,7 +94,6 @@ function submitAndRead(app: App, { config, service, tags, job }: Ctx) {
       return sendConditional(req, reply, reads, { waitMs: req.query.waitForChangeMs ?? 0, pollMs: config.eventsPollMs });
     },
   });
-
 }
 
 /** A job's metrics and checkpoints. */
@@ -244,7 +246,7 @@ function events(app: App, { config, service, tags }: Ctx) {
 
 const jobs: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const ctx: Ctx = { config, service: new JobService(app.db, app.sql, app.queue, config), tags: ['jobs'], job: { $ref: 'Job' } };
-  for (const group of [submitAndRead, results, control, deliveries, events]) group(app, ctx);
+  for (const group of [submit, reads, results, control, deliveries, events]) group(app, ctx);
 };
 
 export default jobs;
