@@ -64,5 +64,11 @@ describe('advice API', () => {
     assert.equal((await http(h.app, other.apiKey).get(`/v1/advice/${posted.body.id}`)).status, 404);
     // A fine-tuning job is not advice.
     assert.equal((await http(h.app).get(`/v1/advice/${pre.id}`)).body.error.code, 'advice_not_found');
+
+    // A dataset whose image registration has not finished is refused as it is for a job.
+    await h.db.dataset.update({ where: { id: high.id }, data: { status: 'validating' } });
+    const early = await http(h.app).post('/v1/advice').send(body);
+    assert.equal(early.status, 409, JSON.stringify(early.body));
+    assert.equal(early.body.error.code, 'dataset_not_ready');
   });
 });

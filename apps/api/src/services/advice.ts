@@ -8,6 +8,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { Config } from '../../../shared/config.ts';
 import type { Db } from '../../../shared/db/prisma.ts';
 import { NotFoundError, TooManyRequestsError, TransientError, UnprocessableError } from '../../../shared/errors.ts';
+import { requireReady } from './datasets.ts';
 import { AdviceBudgetSchema, AdviceSchema, type CreateAdvice } from '../../../shared/jobs/advice.ts';
 import { decodeSpec } from '../../../shared/jobs/decode.ts';
 import { JobStore } from '../../../shared/jobs/job-store.ts';
@@ -28,7 +29,7 @@ export class AdviceService {
     if (!id) return undefined;
     const d = await this.db.dataset.findFirst({ where: { id, tenantId } });
     if (!d) throw new UnprocessableError('dataset_not_found', `Dataset ${id} does not exist`, { id });
-    return d;
+    return requireReady(d);
   }
 
   async create(tenantId: string, body: CreateAdvice): Promise<AdviceResponse> {

@@ -112,16 +112,16 @@ export class DatasetValidator {
   /** Fails every validating row whose process is gone (stale heartbeat) and deletes its objects. */
   async sweep(now = Date.now()): Promise<number> {
     const { db, storage } = this.deps;
-    const stale = await db.dataset.findMany({
-      where: { status: 'validating', OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: new Date(now - STALE_MS) } }] },
-      select: { id: true },
-    });
+    const isStale = { status: 'validating' as const, OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: new Date(now - STALE_MS) } }] };
+    const stale = await db.dataset.findMany({ where: isStale, select: { id: true } });
     let failed = 0;
     for (const { id } of stale) {
       if (this.running.has(id)) continue;
-      const n = await db.dataset.updateMany({ where: { id, status: 'validating' }, data: { status: 'failed', error: json(INTERRUPTED), heartbeatAt: null } });
+      // Still stale as it is failed: a late heartbeat or a registration that just finished keeps its row and objects.
+      const n = await db.dataset.updateMany({ where: { id, ...isStale }, data: { status: 'failed', error: json(INTERRUPTED), heartbeatAt: null } });
+      if (n.count !== 1) continue;
       await storage.deletePrefix(`datasets/${id}/`);
-      failed += n.count;
+      failed += 1;
     }
     return failed;
   }

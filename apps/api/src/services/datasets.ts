@@ -12,6 +12,12 @@ import { StoredRecordError, viewCheck, type ViewCheck } from './record-views.ts'
 
 const datasetViews: ViewCheck<typeof DatasetSchema> = viewCheck(DatasetSchema);
 
+/** A dataset a job or advice may read: an image registration still running, failed or cancelled is a 409. */
+export function requireReady<D extends Pick<Dataset, 'id' | 'status'>>(d: D): D {
+  if (d.status !== 'ready') throw new ConflictError('dataset_not_ready', `Dataset ${d.id} is ${d.status}; a job needs a ready dataset`, { id: d.id, status: d.status });
+  return d;
+}
+
 export function datasetView(d: Dataset): DatasetResponse {
   return {
     id: d.id,

@@ -3,6 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Config } from '../../../shared/config.ts';
 import type { Db } from '../../../shared/db/prisma.ts';
 import { ConflictError, NotFoundError, TooManyRequestsError, TransientError, UnprocessableError } from '../../../shared/errors.ts';
+import { requireReady } from './datasets.ts';
 import type { CreateJob } from '../../../shared/jobs/spec.ts';
 import { JOB_NAME, jobOptions, type JobPayload } from '../../../shared/queue/contract.ts';
 import { ensureEnqueued } from '../../../shared/queue/reconcile.ts';
@@ -80,9 +81,7 @@ export class JobService {
       const d = found.find((x) => x.id === id);
       // The body names something that isn't there: the request can't be carried out.
       if (!d) throw new UnprocessableError('dataset_not_found', `Dataset ${id} does not exist`, { id });
-      // An image registration still running, or one that failed: no job may read it.
-      if (d.status !== 'ready') throw new ConflictError('dataset_not_ready', `Dataset ${id} is ${d.status}; a job needs a ready dataset`, { id, status: d.status });
-      return d;
+      return requireReady(d);
     };
     return { train: pick(body.trainDatasetId)!, validation: pick(body.validationDatasetId), test: pick(body.testDatasetId) };
   }

@@ -5,6 +5,8 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { UnprocessableError } from '../../../shared/errors.ts';
 import { advise } from '../advice/measure.ts';
+import { stratifiedSample } from '../advice/data-stats.ts';
+import { seededRandom } from '../../../shared/seeded-random.ts';
 import { baseUpTo } from '../advice/features.ts';
 import { cachedFeatures, featureKey } from '../feature-cache.ts';
 import { examplesDigest } from '../job-data.ts';
@@ -34,7 +36,7 @@ export async function adviseStage(s: StageContext, prepared: Prepared): Promise<
       return flat;
     };
     const { train } = prepared.data;
-    const sample = await adviceSample(train, 2 * budget.sampleSize, spec.hyperparameters.seed);
+    const sample = await adviceSample(train, budget.sampleSize, spec.labels.length, spec.hyperparameters.seed);
     const advice = await advise({
       base: base.model, x: sample.x, classes: sample.classes, allClasses: train.classes, numClasses: spec.labels.length, seed: spec.hyperparameters.seed,
       sampleSize: budget.sampleSize, maxCuts: budget.maxCuts, epochs: budget.epochs, headWeightedLayers: spec.head.filter((l) => l.type === 'dense' || l.type === 'conv2d').length, features,
@@ -48,16 +50,24 @@ export async function adviseStage(s: StageContext, prepared: Prepared): Promise<
   }
 }
 
-/** The split itself when it is in memory; else the first `n` examples of a seeded epoch of its stream (bounded memory). */
-async function adviceSample(split: ExampleSplit, n: number, seed: number): Promise<{ x: Tensor; classes: Int32Array }> {
+/**
+ * The split itself when it is in memory; else a stratified seeded sample of `n` of its examples (chosen
+ * from the classes, which are known for every example), read in one pass in storage order: a folder-
+ * layout dataset is stored class by class, so the first shards of any order would miss classes.
+ */
+async function adviceSample(split: ExampleSplit, n: number, numClasses: number, seed: number): Promise<{ x: Tensor; classes: Int32Array }> {
   if (split.tensor) return { x: split.tensor, classes: split.classes };
+  const wanted = new Uint8Array(split.numExamples);
+  for (const i of stratifiedSample(split.classes, numClasses, n, seededRandom(seed))) wanted[i] = 1;
   const xs: Tensor[] = [];
   const classes: number[] = [];
-  for await (const b of split.batches({ batchSize: 256, seed, epoch: 0 })) {
-    b.y.dispose();
-    xs.push(b.x);
-    classes.push(...b.classes);
-    if (classes.length >= n) break;
+  for await (const b of split.batches({ batchSize: 256, seed, epoch: 0, shuffle: false })) {
+    const rows = Array.from(b.ids.keys()).filter((k) => wanted[b.ids[k]] === 1);
+    if (rows.length > 0) {
+      xs.push(tf.tidy(() => tf.gather(b.x, tf.tensor1d(rows, 'int32'))));
+      for (const k of rows) classes.push(b.classes[k]);
+    }
+    tf.dispose([b.x, b.y]);
   }
   const x = tf.concat(xs);
   tf.dispose(xs);
