@@ -36,6 +36,9 @@ describe('tenants and keys', () => {
     assert.equal(done.status, 'succeeded');
     ids.job = job.id;
     ids.model = done.outputModelId;
+    const advice = await http(h.app).post('/v1/advice').send({ baseModelId: ids.model, trainDatasetId: ids.dataset, budget: { sampleSize: 50 } });
+    assert.equal(advice.status, 202, JSON.stringify(advice.body));
+    ids.advice = advice.body.id;
   });
   after(() => h?.close());
 
@@ -100,6 +103,9 @@ describe('tenants and keys', () => {
     const B = (key = other.apiKey) => http(h.app, key);
     const cases: Array<[string, string, string, string]> = [
       ['get', '/v1/datasets/:id', `/v1/datasets/${ids.dataset}`, 'dataset_not_found'],
+      ['post', '/v1/datasets/:id/cancel', `/v1/datasets/${ids.dataset}/cancel`, 'dataset_not_found'],
+      ['get', '/v1/datasets/:id/events', `/v1/datasets/${ids.dataset}/events`, 'dataset_not_found'],
+      ['get', '/v1/advice/:id', `/v1/advice/${ids.advice}`, 'advice_not_found'],
       ['get', '/v1/models/:id', `/v1/models/${ids.model}`, 'model_not_found'],
       ['get', '/v1/models/:id/:file', `/v1/models/${ids.model}/model.json`, 'model_not_found'],
       ['get', '/v1/models/:id/:file', `/v1/models/${ids.model}/weights.bin`, 'model_not_found'],
