@@ -119,9 +119,11 @@ export class DatasetValidator {
       if (this.running.has(id)) continue;
       // Still stale as it is failed: a late heartbeat or a registration that just finished keeps its row and objects.
       const n = await db.dataset.updateMany({ where: { id, ...isStale }, data: { status: 'failed', error: json(INTERRUPTED), heartbeatAt: null } });
-      if (n.count !== 1) continue;
-      await storage.deletePrefix(`datasets/${id}/`);
-      failed += 1;
+      if (n.count === 1) failed += 1;
+      // Not failed here: a ready or revived registration keeps its objects; one another sweep (or a
+      // cancel) ended holds none, and deleting again waits for them to be gone, as a lone sweep would.
+      const status = n.count === 1 ? 'failed' : (await db.dataset.findUnique({ where: { id }, select: { status: true } }))?.status;
+      if (status === 'failed' || status === 'cancelled') await storage.deletePrefix(`datasets/${id}/`);
     }
     return failed;
   }
