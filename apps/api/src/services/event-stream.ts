@@ -13,8 +13,14 @@ export interface EventSource {
 
 const KEEPALIVE_MS = 15_000;
 
-/** Takes the response over as an event stream; `open()` turns false when the client goes away. */
-function openStream(req: FastifyRequest, reply: FastifyReply, pollMs: number) {
+/** What one poll of a stream did: end it, poll again at once (more is waiting), or wait EVENTS_POLL_MS. */
+type Step = 'end' | 'again' | 'wait';
+
+/**
+ * Takes the response over as an event stream and polls `step` until it ends the stream or the
+ * client goes away, with keep-alives while nothing is written; a failure is sent as an `error` event.
+ */
+async function pollStream(req: FastifyRequest, reply: FastifyReply, pollMs: number, reconnect: string, step: (send: (chunk: string) => void) => Promise<Step>): Promise<void> {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -29,44 +35,45 @@ function openStream(req: FastifyRequest, reply: FastifyReply, pollMs: number) {
     open = false;
   });
   res.write(`retry: ${Math.max(1000, pollMs * 2)}\n\n`);
-  return { res, open: () => open };
-}
-
-export async function streamEvents(req: FastifyRequest, reply: FastifyReply, source: EventSource, from: bigint, pollMs: number): Promise<void> {
-  const { res, open } = openStream(req, reply, pollMs);
-  let cursor = from;
   let lastWrite = Date.now();
+  const send = (chunk: string) => {
+    res.write(chunk);
+    lastWrite = Date.now();
+  };
   try {
-    while (open()) {
-      const events = await source.after(cursor, 200);
-      for (const e of events) {
-        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-        cursor = BigInt(e.id);
-        lastWrite = Date.now();
-      }
-      if (events.length === 200) continue;
-      // Finished and drained: say so, and close.
-      const status = await source.status();
-      if (status === null || TERMINAL_STATUSES.has(status)) {
-        const more = await source.after(cursor, 1);
-        if (more.length === 0) {
-          res.write(`event: end\ndata: ${JSON.stringify({ status })}\n\n`);
-          break;
-        }
-        continue;
-      }
-      if (Date.now() - lastWrite > KEEPALIVE_MS) {
-        res.write(': keep-alive\n\n');
-        lastWrite = Date.now();
-      }
+    while (open) {
+      const next = await step(send);
+      if (next === 'end') break;
+      if (next === 'again') continue;
+      if (Date.now() - lastWrite > KEEPALIVE_MS) send(': keep-alive\n\n');
       await new Promise((r) => setTimeout(r, pollMs));
     }
   } catch (err) {
     req.log.error({ err }, 'event stream failed');
-    if (open()) res.write(`event: error\ndata: ${JSON.stringify({ code: 'internal_error', message: 'The event stream failed; reconnect with Last-Event-ID' })}\n\n`);
+    if (open) res.write(`event: error\ndata: ${JSON.stringify({ code: 'internal_error', message: reconnect })}\n\n`);
   } finally {
     res.end();
   }
+}
+
+export async function streamEvents(req: FastifyRequest, reply: FastifyReply, source: EventSource, from: bigint, pollMs: number): Promise<void> {
+  let cursor = from;
+  return pollStream(req, reply, pollMs, 'The event stream failed; reconnect with Last-Event-ID', async (send) => {
+    const events = await source.after(cursor, 200);
+    for (const e of events) {
+      send(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      cursor = BigInt(e.id);
+    }
+    if (events.length === 200) return 'again';
+    // Finished and drained: say so, and close.
+    const status = await source.status();
+    if (status === null || TERMINAL_STATUSES.has(status)) {
+      if ((await source.after(cursor, 1)).length > 0) return 'again';
+      send(`event: end\ndata: ${JSON.stringify({ status })}\n\n`);
+      return 'end';
+    }
+    return 'wait';
+  });
 }
 
 export interface Snapshot {
@@ -82,32 +89,16 @@ export interface Snapshot {
  * `event` each time it reads differently (polling every EVENTS_POLL_MS), then `end` once done.
  */
 export async function streamSnapshots(req: FastifyRequest, reply: FastifyReply, event: string, read: () => Promise<Snapshot>, pollMs: number): Promise<void> {
-  const { res, open } = openStream(req, reply, pollMs);
   let last = '';
-  let lastWrite = Date.now();
-  try {
-    while (open()) {
-      const snap = await read();
-      const data = JSON.stringify(snap.body);
-      if (data !== last) {
-        res.write(`event: ${event}\ndata: ${data}\n\n`);
-        last = data;
-        lastWrite = Date.now();
-      }
-      if (snap.done) {
-        res.write(`event: end\ndata: ${JSON.stringify({ status: snap.status })}\n\n`);
-        break;
-      }
-      if (Date.now() - lastWrite > KEEPALIVE_MS) {
-        res.write(': keep-alive\n\n');
-        lastWrite = Date.now();
-      }
-      await new Promise((r) => setTimeout(r, pollMs));
+  return pollStream(req, reply, pollMs, 'The event stream failed; reconnect', async (send) => {
+    const snap = await read();
+    const data = JSON.stringify(snap.body);
+    if (data !== last) {
+      send(`event: ${event}\ndata: ${data}\n\n`);
+      last = data;
     }
-  } catch (err) {
-    req.log.error({ err }, 'event stream failed');
-    if (open()) res.write(`event: error\ndata: ${JSON.stringify({ code: 'internal_error', message: 'The event stream failed; reconnect' })}\n\n`);
-  } finally {
-    res.end();
-  }
+    if (!snap.done) return 'wait';
+    send(`event: end\ndata: ${JSON.stringify({ status: snap.status })}\n\n`);
+    return 'end';
+  });
 }
