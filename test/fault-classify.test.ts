@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { loadConfigWith } from '../apps/shared/config.ts';
 import { createDb } from '../apps/shared/db/prisma.ts';
+import { createSqlPool } from '../apps/shared/db/sql.ts';
 import { dependencyFault } from '../apps/shared/faults/classify.ts';
 import { DependencyError, OutageBudgetExhaustedError } from '../apps/shared/faults/dependency-error.ts';
 import { rideOut } from '../apps/shared/faults/ride-out.ts';
@@ -49,6 +50,25 @@ describe('dependency faults are classified by type and code', () => {
     const unique = await caught(db.$executeRawUnsafe(`SELECT 1/0`));
     assert.equal(dependencyFault(unique), undefined, String(unique));
     await db.$disconnect();
+  });
+
+  it("the API's plain pg pool: a refused port and a connection lost mid-query are postgres faults; a query's own error is not", async () => {
+    const refused = createSqlPool(url('postgres', 1));
+    assert.equal(dependencyFault(await caught(refused.query('SELECT 1'))), 'postgres');
+    await refused.end();
+
+    const sql = createSqlPool(url('postgres'), { max: 1 });
+    const admin = new pg.Client({ connectionString: url('postgres') });
+    await admin.connect();
+    const [{ pid }] = (await sql.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+    const sleeping = caught(sql.query('SELECT pg_sleep(10)'));
+    await new Promise((r) => setTimeout(r, 200));
+    await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+    await admin.end();
+    const lost = await sleeping;
+    assert.equal(dependencyFault(lost), 'postgres', String(lost));
+    assert.equal(dependencyFault(await caught(sql.query({ name: 'div', text: 'SELECT 1/0' }))), undefined);
+    await sql.end();
   });
 
   it('a lost lease and plain errors are not dependency faults', () => {

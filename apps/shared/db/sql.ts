@@ -4,6 +4,7 @@
 // as named prepared statements, returning what Prisma would: Dates for
 // timestamps (stored as UTC without a zone, as Prisma writes them), parsed JSON.
 import pg from 'pg';
+import { DependencyError } from '../faults/dependency-error.ts';
 
 export type SqlPool = pg.Pool;
 
@@ -34,10 +35,32 @@ export function createSqlPool(databaseUrl: string, opts: { max?: number; prepare
   const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.max ?? 10, types });
   // An idle client's error (Postgres restarted) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  if (opts.prepared === false) {
-    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-    pool.query = ((config: unknown, ...rest: unknown[]) =>
-      query(config && typeof config === 'object' && 'name' in config ? { ...config, name: undefined } : config, ...rest)) as typeof pool.query;
-  }
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  const unnamed = opts.prepared === false;
+  pool.query = (async (config: unknown, ...rest: unknown[]) => {
+    const named = unnamed && config && typeof config === 'object' && 'name' in config ? { ...config, name: undefined } : config;
+    try {
+      return await query(named, ...rest);
+    } catch (err) {
+      throw connectionFault(err) ?? err;
+    }
+  }) as typeof pool.query;
   return pool;
+}
+
+/**
+ * A lost or refused connection, typed as a Postgres outage. pg raises these as
+ * plain Errors (a socket code, or no code at all: "Connection terminated
+ * unexpectedly", a connect timeout); Prisma wrapped them for its callers, this
+ * pool must do it itself. An error the server sent (pg.DatabaseError, with its
+ * SQLSTATE) is left as it is: the classifier knows which of those mean "down".
+ */
+function connectionFault(err: unknown): DependencyError | undefined {
+  if (!(err instanceof Error) || err instanceof pg.DatabaseError) return undefined;
+  const code = (err as { code?: unknown }).code;
+  const lost = typeof code === 'string' ? /^E[A-Z]+$|^ERR_SOCKET/.test(code) : /connection|timeout exceeded when trying to connect/i.test(err.message);
+  if (!lost) return undefined;
+  const fault = new DependencyError('postgres', `postgres is unavailable: ${err.message}`);
+  fault.cause = err;
+  return fault;
 }
