@@ -81,7 +81,7 @@ describe('fuzzing every operation from /openapi.json', () => {
     pools.tenants.push(other.tenantId);
     uris.push(
       model, `s3://${bucket}/${h.uploads}iris.csv`, `s3://${bucket}/${h.uploads}missing.csv`, `s3://${bucket}/${h.uploads}none/model.json`,
-      `s3://${bucket}/models/${base.body.id}/model.json`, `s3://${bucket}/datasets/${table.body.id}/data.csv`,
+      `s3://${bucket}/models/${base.body.id}/model.json`, `s3://${bucket}/datasets/${table.body.id}/index.json`,
       `s3://${bucket}/${uploadPrefix(other.tenantId)}iris.csv`, 's3://someone-elses-bucket/x/model.json',
     );
     for (const d of await h.db.dataset.findMany()) baseline.datasets.add(d.id);

@@ -128,11 +128,11 @@ describe('models and tabular datasets', () => {
       return d.bestCheckpoint.featureCache;
     };
     assert.equal(await again(), 'hit', 'the same examples');
-    // The dataset's stored bytes change under the same id (one value of one row).
-    const objectKey = `datasets/${ds.id}/data.csv`;
-    const csv = Buffer.from(await h.storage.getBytes(objectKey)).toString('utf8').split('\n');
-    csv[5] = csv[5].replace(/^[^,]+/, '7.25');
-    await h.storage.put(objectKey, csv.join('\n'));
+    // The dataset's stored bytes change under the same id (one value of one row of its float32 shard).
+    const shardKey = `datasets/${ds.id}/shard-00000.f32`;
+    const shard = Buffer.from(await h.storage.getBytes(shardKey));
+    shard.writeFloatLE(7.25, 4 * 4 * 4);
+    await h.storage.put(shardKey, shard);
     assert.equal(await again(), 'miss', 'other bytes, same dataset id');
     assert.equal((await h.storage.list('cache/features/')).filter((o) => o.key.endsWith('meta.json')).length, 2);
   });

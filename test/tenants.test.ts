@@ -171,7 +171,7 @@ describe('tenants and keys', () => {
     const places: Array<[kind: 'model' | 'dataset', existing: string, missing: string]> = [
       ['model', `models/${ids.model}/model.json`, 'models/00000000-0000-4000-8000-000000000000/model.json'],
       ['model', checkpoint, `jobs/${ids.job}/checkpoints/epoch-99/model.json`],
-      ['dataset', `datasets/${csv.id}/data.csv`, 'datasets/00000000-0000-4000-8000-000000000000/data.csv'],
+      ['dataset', `datasets/${csv.id}/index.json`, 'datasets/00000000-0000-4000-8000-000000000000/index.json'],
       ['dataset', 'cache/features/0123abcd/features.bin', 'cache/features/ffff/features.bin'],
       ['dataset', `${h.uploads}iris.csv`, `${h.uploads}nothing-here.csv`],
       ['model', `${h.uploads}tiny/model.json`, `${h.uploads}nothing-here/model.json`],

@@ -13,6 +13,7 @@ export const ERROR_CODE_LIST = [
   'invalid_cursor', 'page_size_exceeded', 'route_not_found',
   // Keys and limits
   'unauthorized', 'invalid_api_key', 'tenant_key_required', 'admin_only', 'rate_limited', 'too_many_queued_jobs',
+  'too_many_dataset_registrations',
   // Idempotency-Key (POST routes)
   'invalid_idempotency_key', 'idempotency_key_in_flight', 'idempotency_key_reused',
   // Resources

@@ -19,6 +19,10 @@ export const limits = {
       min: 2,
       doc: 'distinct labels a dataset may have (every read lists each with its count); then `413 dataset_too_many_classes`',
     }),
+    datasetRegistrationsPerTenant: int('MAX_DATASET_REGISTRATIONS_PER_TENANT', 4, {
+      min: 1,
+      doc: 'registrations of one tenant validating in the background at once (images, and CSV/NDJSON files over DATASET_SYNC_MAX_BYTES); then `429 too_many_dataset_registrations`',
+    }),
     imagePixels: int('MAX_IMAGE_PIXELS', 40_000_000, {
       min: 1,
       doc: 'pixels an image of a dataset may have, as its header claims (40 MP); checked before decoding, so a decompression bomb costs nothing: `413 image_too_large`',
@@ -35,6 +39,11 @@ export const limits = {
   maxModelParams: int('MAX_MODEL_PARAMS', 20_000_000, {
     min: 1,
     doc: 'largest model, in parameters, that a job may build or a registration may bring (its weights: 4 bytes a parameter)',
+  }),
+  datasetSyncMaxBytes: int('DATASET_SYNC_MAX_BYTES', 16 * 2 ** 20, {
+    min: 0,
+    shown: '16777216 (16 MiB)',
+    doc: 'a CSV/NDJSON file up to this size registers within the request (201); a larger one answers 202 and registers in the background, as images do (docs/datasets.md#tabular-files)',
   }),
   maxDatasetBytes: int('MAX_DATASET_BYTES', 256 * 2 ** 20, {
     min: 1,

@@ -1,7 +1,7 @@
 // Where a dataset's examples come from, how registration profiles them, and
 // how the worker reads them back as class indices in a job's label order.
 import { Type, type Static } from '@sinclair/typebox';
-import { AppError, BadRequestError, LimitExceededError, UnprocessableError } from '../errors.ts';
+import { BadRequestError, LimitExceededError, UnprocessableError } from '../errors.ts';
 import { parseS3Uri, type S3Location, type Storage } from '../storage/s3-storage.ts';
 import { loadMnist, MNIST_SHAPE } from './mnist.ts';
 import { PLAIN_TEXT, PlainText } from '../jobs/spec.ts';
@@ -9,6 +9,8 @@ import { checkDatasetSize, parseTabular, type TabularLimits } from './tabular.ts
 import { ImagesSourceSchema, type StoredImagesSource } from './images/schema.ts';
 import { readAllImages } from './images/read.ts';
 import type { RegisterOptions } from './images/register.ts';
+import { registerTabular, type TabularRegisterOptions } from './tabular-register.ts';
+import type { TabularShardsSource } from './stream/tabular-shards.ts';
 
 const ColumnName = PlainText(128);
 
@@ -40,8 +42,14 @@ export type DatasetSource = Static<typeof DatasetSourceSchema>;
 
 type MnistSource = Required<Pick<Static<typeof MnistSourceSchema>, 'split' | 'classes'>> & Static<typeof MnistSourceSchema>;
 
-/** The stored source: an S3 file is snapshotted into our bucket so a job always reads what was validated. */
-export type StoredSource = MnistSource | (Static<typeof S3SourceSchema> & { objectKey: string; featureColumns: string[] }) | StoredImagesSource;
+/** A CSV/NDJSON file snapshotted whole, as registration did before it streamed; still read (in memory). */
+export type SnapshotTabularSource = Static<typeof S3SourceSchema> & { objectKey: string; featureColumns: string[] };
+
+/** The stored source: an S3 file is kept in our bucket (as shards) so a job always reads what was validated. */
+export type StoredSource = MnistSource | SnapshotTabularSource | TabularShardsSource | StoredImagesSource;
+
+/** A CSV/NDJSON dataset registered as float32 shards (not a whole-file snapshot). */
+export const isTabularShards = (s: StoredSource): s is TabularShardsSource => s.type === 's3' && 'prefix' in s;
 
 export interface DatasetProfile {
   source: StoredSource;
@@ -90,6 +98,7 @@ async function readExamples(source: StoredSource, storage: Storage): Promise<Exa
     return { features: pixels, featureShape: MNIST_SHAPE, labels: Array.from(digits, String) };
   }
   if (source.type === 'images') return readAllImages(source, storage);
+  if (isTabularShards(source)) throw new Error('A sharded tabular dataset is read through tabularShards');
   const bytes = await storage.getBytes(source.objectKey);
   const data = parseTabular(bytes, source);
   return { features: data.features, featureShape: [data.featureColumns.length], labels: data.labels };
@@ -141,20 +150,13 @@ export async function registerDataset(
     beforeStore(result);
     return result;
   }
-  const loc = parseS3Uri(source.uri);
-  const bytes = await storage.getBytes(loc.key, loc.bucket, limits.maxBytes).catch((err: unknown) => {
-    if (err instanceof AppError && err.code === 'object_too_large') {
-      const size = Number((err.details as { size?: number })?.size);
-      throw new LimitExceededError('object_too_large', `${source.uri} is ${size} bytes`, 413, 'MAX_DATASET_BYTES', limits.maxBytes, size);
-    }
+  const result = await registerTabular(id, source, storage, limits, opts as TabularRegisterOptions);
+  try {
+    beforeStore(result);
+  } catch (err) {
+    await storage.deletePrefix(result.source.prefix).catch(() => undefined);
     throw err;
-  });
-  const parsed = parseTabular(bytes, source, limits);
-  const objectKey = `datasets/${id}/data.${source.format}`;
-  const stored: StoredSource = { ...source, featureColumns: parsed.featureColumns, objectKey };
-  const result = profile(stored, { features: parsed.features, featureShape: [parsed.featureColumns.length], labels: parsed.labels }, limits.maxClasses);
-  beforeStore(result);
-  await storage.put(objectKey, bytes, source.format === 'csv' ? 'text/csv' : 'application/x-ndjson');
+  }
   return result;
 }
 

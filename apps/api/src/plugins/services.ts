@@ -42,6 +42,7 @@ export const datasetService = fp<Opts>(
       storage: app.storage,
       limits: { maxBytes: config.maxDatasetBytes, maxRows: config.limits.datasetRows, maxFeatures: config.limits.datasetFeatures, maxClasses: config.limits.datasetClasses, maxPixels: config.limits.imagePixels },
       sourceBuckets: config.s3.sourceBuckets,
+      background: { syncMaxBytes: config.datasetSyncMaxBytes, perTenant: config.limits.datasetRegistrationsPerTenant },
       log: app.log,
     });
     app.decorate('datasetService', service);

@@ -27,9 +27,10 @@ export const DatasetProgressSchema = Type.Object(
     objectsTotal: Type.Union([Type.Integer(), Type.Null()], { description: 'null while the source is being listed' }),
     objectsDone: Type.Integer(),
     bytesRead: Type.Integer(),
-    classCounts: Type.Array(Type.Object({ label: Type.String(), count: Type.Integer() }), { description: 'Images decoded so far, per label' }),
+    bytesTotal: Type.Optional(Type.Integer({ description: "A CSV/NDJSON file's size (its registration reads one object)" })),
+    classCounts: Type.Array(Type.Object({ label: Type.String(), count: Type.Integer() }), { description: 'Images decoded (or rows checked) so far, per label' }),
   },
-  { description: "An image registration's progress: objects read and decoded so far" },
+  { description: "A background registration's progress: objects (or a file's bytes) read and checked so far" },
 );
 export type DatasetProgress = Static<typeof DatasetProgressSchema>;
 

@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   admin_only: doc([403], 'A tenant key was sent to an admin route'),
   rate_limited: doc([429], 'Over RATE_LIMIT_PER_MINUTE requests this minute; Retry-After says when to try again'),
   too_many_queued_jobs: doc([429], 'The tenant already has MAX_QUEUED_JOBS_PER_TENANT queued or paused jobs; Retry-After is set'),
+  too_many_dataset_registrations: doc([429], 'The tenant already has MAX_DATASET_REGISTRATIONS_PER_TENANT registrations validating in the background; Retry-After is set'),
   // Idempotency-Key (POST routes)
   invalid_idempotency_key: doc([400], 'Idempotency-Key is empty, over 255 characters or not printable ASCII'),
   idempotency_key_in_flight: doc([409], 'A request with this Idempotency-Key is still running'),

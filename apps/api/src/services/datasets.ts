@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../../shared/db/prisma.ts';
-import type { Dataset } from '../../../shared/generated/prisma/client.ts';
-import { ConflictError, NotFoundError } from '../../../shared/errors.ts';
+import type { Dataset, Prisma } from '../../../shared/generated/prisma/client.ts';
+import { ConflictError, NotFoundError, TooManyRequestsError } from '../../../shared/errors.ts';
 import { registerDataset, type DatasetLimits, type DatasetProfile } from '../../../shared/data/dataset-source.ts';
-import { DatasetValidator } from './dataset-validation.ts';
+import type { RegistrationProgress } from '../../../shared/data/images/register.ts';
+import { tabularObjectSize } from '../../../shared/data/tabular-register.ts';
+import { DatasetValidator, type RegisterFn } from './dataset-validation.ts';
 import { checkS3Source } from '../../../shared/net/outbound-url.ts';
 import type { Storage } from '../../../shared/storage/s3-storage.ts';
 import { DatasetSchema, type CreateDatasetBody, type DatasetResponse } from '../schemas/datasets.ts';
@@ -42,6 +44,11 @@ export interface DatasetServiceDeps {
   limits: number | DatasetLimits;
   /** S3_SOURCE_BUCKETS (config.s3.sourceBuckets); without it, only our own bucket. */
   sourceBuckets?: readonly string[];
+  /**
+   * DATASET_SYNC_MAX_BYTES: larger CSV/NDJSON files register in the background; MAX_DATASET_REGISTRATIONS_PER_TENANT.
+   * @defaultValue 16 MiB and 4
+   */
+  background?: { syncMaxBytes: number; perTenant: number };
   /** Where a stored row that no longer fits its schema is reported. */
   log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
@@ -52,18 +59,21 @@ export class DatasetService {
   private readonly limits: number | DatasetLimits;
   private readonly sourceBuckets: readonly string[];
   private readonly log: DatasetServiceDeps['log'];
-  /** Image registrations running in this process; their sweep and shutdown. */
+  private readonly background: { syncMaxBytes: number; perTenant: number };
+  /** Background registrations running in this process; their sweep and shutdown. */
   readonly validator: DatasetValidator;
 
   constructor(deps: DatasetServiceDeps) {
     ({ db: this.db, storage: this.storage, limits: this.limits, log: this.log } = deps);
     this.sourceBuckets = deps.sourceBuckets ?? [deps.storage.bucket];
+    this.background = deps.background ?? { syncMaxBytes: 16 * 2 ** 20, perTenant: 4 };
     this.validator = new DatasetValidator({ db: this.db, storage: this.storage, log: this.log });
   }
 
   /**
-   * MNIST and CSV/NDJSON are read at once (`accepted` false: 201). An image source is checked for
-   * where it points, stored as a `validating` row and validated in the background (`accepted`: 202).
+   * MNIST and CSV/NDJSON up to DATASET_SYNC_MAX_BYTES are read at once (`accepted` false: 201). An
+   * image source or a larger file is checked for where it points (and a file for its size), stored
+   * as a `validating` row and validated in the background (`accepted`: 202).
    */
   async create(tenantId: string, body: CreateDatasetBody): Promise<{ dataset: Dataset; accepted: boolean }> {
     const checkUri = (uri: string) => checkS3Source(uri, { bucket: this.storage.bucket, sourceBuckets: this.sourceBuckets }, tenantId);
@@ -74,13 +84,19 @@ export class DatasetService {
     const beforeStore = (p: DatasetProfile) => {
       datasetViews.assertStorable(datasetView({ id, tenantId, name: body.name, ...p, source: p.source as Dataset['source'], classCounts: p.classCounts as Dataset['classCounts'], createdAt: new Date(), status: 'ready', progress: null, error: null, heartbeatAt: null }));
     };
-    if (body.source.type === 'images') {
-      const source = body.source;
-      const dataset = await this.db.dataset.create({
-        data: { id, tenantId, name: body.name, source, featureShape: [], numExamples: 0, labels: [], classCounts: [], status: 'validating', heartbeatAt: new Date(), progress: { phase: 'listing', objectsTotal: null, objectsDone: 0, bytesRead: 0, classCounts: [] } },
-      });
-      this.validator.start(id, (_, signal, onProgress) => registerDataset(id, source, this.storage, limits, beforeStore, checkUri, { signal, onProgress }));
+    const source = body.source;
+    const inBackground: RegisterFn = (_, signal, onProgress) => registerDataset(id, source, this.storage, limits, beforeStore, checkUri, { signal, onProgress });
+    if (source.type === 'images') {
+      const dataset = await this.startBackground(tenantId, id, body, { phase: 'listing', objectsTotal: null, objectsDone: 0, bytesRead: 0, classCounts: [] }, inBackground);
       return { dataset, accepted: true };
+    }
+    if (source.type === 's3') {
+      // A file too large for MAX_DATASET_BYTES is refused (413) here, before any row is stored.
+      const size = await tabularObjectSize(source.uri, this.storage, limits.maxBytes);
+      if (size > this.background.syncMaxBytes) {
+        const dataset = await this.startBackground(tenantId, id, body, { phase: 'decoding', objectsTotal: 1, objectsDone: 0, bytesRead: 0, bytesTotal: size, classCounts: [] }, inBackground);
+        return { dataset, accepted: true };
+      }
     }
     const profile = await registerDataset(id, body.source, this.storage, limits, beforeStore, checkUri);
     const data = { id, tenantId, name: body.name, source: profile.source, featureShape: profile.featureShape, numExamples: profile.numExamples, labels: profile.labels, classCounts: profile.classCounts };
@@ -96,6 +112,31 @@ export class DatasetService {
       await this.storage.deletePrefix(`datasets/${id}/`).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Inserts the `validating` row and starts its registration, unless the tenant already has
+   * MAX_DATASET_REGISTRATIONS_PER_TENANT validating (429). Counted under a per-tenant advisory lock,
+   * so two requests at once cannot both take the last place.
+   */
+  private async startBackground(tenantId: string, id: string, body: CreateDatasetBody, progress: RegistrationProgress, register: RegisterFn): Promise<Dataset> {
+    const limit = this.background.perTenant;
+    const dataset = await this.db.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`dataset-registrations:${tenantId}`}))`;
+      const running = await tx.dataset.count({ where: { tenantId, status: 'validating' } });
+      if (running >= limit) {
+        throw new TooManyRequestsError('too_many_dataset_registrations', `This tenant already has ${running} dataset registrations validating (limit ${limit}, MAX_DATASET_REGISTRATIONS_PER_TENANT)`, 30, {
+          setting: 'MAX_DATASET_REGISTRATIONS_PER_TENANT',
+          limit,
+          actual: running,
+        });
+      }
+      return tx.dataset.create({
+        data: { id, tenantId, name: body.name, source: body.source, featureShape: [], numExamples: 0, labels: [], classCounts: [], status: 'validating', heartbeatAt: new Date(), progress: progress as unknown as Prisma.InputJsonValue },
+      });
+    });
+    this.validator.start(id, register);
+    return dataset;
   }
 
   /**

@@ -26,7 +26,9 @@ export interface RegistrationProgress {
   objectsTotal: number | null;
   objectsDone: number;
   bytesRead: number;
-  /** Images decoded so far, per label in label order. */
+  /** A CSV/NDJSON file's size: its progress is bytesRead of it. */
+  bytesTotal?: number;
+  /** Images (or rows) checked so far, per label in label order. */
   classCounts: Array<{ label: string; count: number }>;
 }
 

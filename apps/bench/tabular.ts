@@ -1,0 +1,97 @@
+// `npm run bench:tabular`: peak memory of registering a large CSV. An embedded
+// S3 server runs in one child; this process generates a CSV of --mb MiB
+// (--features numeric columns and a label of 10) and uploads it; a second child
+// registers it and reports its resident set before and at peak (maxRSS), the
+// rows per second and the shards written. --whole registers it the way it was
+// done before issue 17 (the whole object read, then parsed in memory), for
+// comparison. Options: --mb N (200), --features N (10), --whole.
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfigWith } from '../shared/config.ts';
+import { Storage } from '../shared/storage/s3-storage.ts';
+
+const SELF = fileURLToPath(import.meta.url);
+const MiB = 2 ** 20;
+const storageOf = (endpoint: string, bucket: string) => new Storage({ ...loadConfigWith({ S3_BUCKET: bucket }).s3, endpoint });
+
+async function runS3Child(dir: string): Promise<void> {
+  const { startEmbeddedS3 } = await import('../shared/storage/embedded-s3.ts');
+  const s3 = await startEmbeddedS3({ dir, port: 0 });
+  process.send!({ endpoint: s3.endpoint });
+  process.on('disconnect', () => void s3.close().then(() => process.exit(0)));
+}
+
+async function runRegisterChild(endpoint: string, bucket: string, key: string, whole: boolean): Promise<void> {
+  const storage = storageOf(endpoint, bucket);
+  const limits = { maxBytes: Infinity, maxRows: Infinity, maxFeatures: Infinity, maxClasses: 1000 };
+  const source = { type: 's3' as const, uri: `s3://${bucket}/${key}`, format: 'csv' as const, labelColumn: 'label' };
+  const before = process.memoryUsage().rss;
+  const t = performance.now();
+  let rows: number;
+  let shards = 0;
+  if (whole) {
+    const { parseTabular } = await import('../shared/data/tabular.ts');
+    rows = parseTabular(await storage.getBytes(key), source).labels.length;
+  } else {
+    const { registerTabular } = await import('../shared/data/tabular-register.ts');
+    const reg = await registerTabular(randomUUID(), source, storage, limits);
+    rows = reg.numExamples;
+    shards = reg.source.numShards;
+  }
+  const seconds = (performance.now() - t) / 1000;
+  // maxRSS is in KiB.
+  process.send!({ rssBeforeMiB: before / MiB, peakRssMiB: process.resourceUsage().maxRSS / 1024, rows, shards, seconds, rowsPerSecond: rows / seconds });
+  storage.destroy();
+}
+
+function start(args: string[]): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
+  const child = fork(SELF, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (info) => resolve({ child, info: info as Record<string, unknown> }));
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}) before it reported`)));
+  });
+}
+
+/** A CSV of about `mb` MiB: `features` numbers with 4 decimals and a label of 10. */
+function csv(mb: number, features: number): Buffer {
+  const header = [...Array.from({ length: features }, (_, j) => `f${j}`), 'label'].join(',') + '\n';
+  const parts: string[] = [header];
+  let size = header.length;
+  for (let i = 0; size < mb * MiB; i++) {
+    const line = Array.from({ length: features }, (_, j) => (((i * 31 + j * 17) % 10_000) / 1000).toFixed(4)).join(',') + `,c${i % 10}\n`;
+    parts.push(line);
+    size += line.length;
+  }
+  return Buffer.from(parts.join(''));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { mb: { type: 'string', default: '200' }, features: { type: 'string', default: '10' }, whole: { type: 'boolean', default: false } } });
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-tabular-'));
+  const s3 = await start(['s3', dir]);
+  const endpoint = s3.info.endpoint as string;
+  const bucket = `bench-${randomUUID().slice(0, 8)}`;
+  try {
+    const storage = storageOf(endpoint, bucket);
+    await storage.ensureBucket();
+    const body = csv(Number(values.mb), Number(values.features));
+    await storage.put('table.csv', body, 'text/csv');
+    storage.destroy();
+    const reg = await start(['register', endpoint, bucket, 'table.csv', values.whole ? 'whole' : 'stream']);
+    console.log(JSON.stringify({ mode: values.whole ? 'whole file (before)' : 'streamed', fileMiB: +(body.byteLength / MiB).toFixed(1), features: Number(values.features), ...reg.info }));
+    reg.child.disconnect();
+  } finally {
+    s3.child.disconnect();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const [role, ...rest] = process.argv.slice(2);
+if (role === 's3') await runS3Child(rest[0]);
+else if (role === 'register') await runRegisterChild(rest[0], rest[1], rest[2], rest[3] === 'whole');
+else await main();
