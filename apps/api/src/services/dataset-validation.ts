@@ -1,8 +1,10 @@
-// Background validation of image datasets (issue 17). POST /v1/datasets
-// answers 202 with a `validating` row; this reads and decodes every object in
-// the API process. That is safe for the event loop because the heavy work is
-// off it: sharp decodes on libvips' own threads and S3 reads are async I/O;
-// only bookkeeping runs on the loop. (A BullMQ job would put sharp in the
+// Background validation of image datasets and large CSV/NDJSON files (issue
+// 17). POST /v1/datasets answers 202 with a `validating` row; this reads and
+// decodes every object in the API process. That is safe for the event loop
+// because the heavy work is off it or cut small: sharp decodes on libvips' own
+// threads, S3 reads are async I/O, and a file's rows are parsed a socket chunk
+// at a time (the loop turns while the next chunk is awaited); only bookkeeping
+// and that parsing run on the loop. (A BullMQ job would put sharp in the
 // worker, which loads TensorFlow, for no gain in isolation.) A process that
 // dies mid-way leaves a row whose heartbeat goes stale: any API process's
 // sweep (at startup and every SWEEP_MS) fails it and deletes its objects.
