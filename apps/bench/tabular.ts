@@ -4,7 +4,10 @@
 // registers it and reports its resident set before and at peak (maxRSS), the
 // rows per second and the shards written. --whole registers it the way it was
 // done before issue 17 (the whole object read, then parsed in memory), for
-// comparison. Options: --mb N (200), --features N (10), --whole.
+// comparison. --heap-mib N caps the registering child's V8 heap (--max-old-space-size):
+// a streamed registration that holds nothing of the file beyond a shard completes
+// under a cap far below the file's size. Options: --mb N (200), --features N (10),
+// --whole, --heap-mib N (none).
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -31,6 +34,12 @@ async function runRegisterChild(endpoint: string, bucket: string, key: string, w
   const limits = { maxBytes: Infinity, maxRows: Infinity, maxFeatures: Infinity, maxClasses: 1000 };
   const source = { type: 's3' as const, uri: `s3://${bucket}/${key}`, format: 'csv' as const, labelColumn: 'label' };
   const before = process.memoryUsage().rss;
+  // Where the resident set goes: the V8 heap, or buffers outside it (sampled; the peak of each).
+  const most = { heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sample = setInterval(() => {
+    const m = process.memoryUsage();
+    for (const k of Object.keys(most) as Array<keyof typeof most>) most[k] = Math.max(most[k], m[k]);
+  }, 20);
   const t = performance.now();
   let rows: number;
   let shards = 0;
@@ -44,13 +53,26 @@ async function runRegisterChild(endpoint: string, bucket: string, key: string, w
     shards = reg.source.numShards;
   }
   const seconds = (performance.now() - t) / 1000;
+  clearInterval(sample);
+  const mib = (n: number) => Math.round(n / MiB);
   // maxRSS is in KiB.
-  process.send!({ rssBeforeMiB: before / MiB, peakRssMiB: process.resourceUsage().maxRSS / 1024, rows, shards, seconds, rowsPerSecond: rows / seconds });
+  process.send!({
+    rssBeforeMiB: mib(before),
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    peakHeapUsedMiB: mib(most.heapUsed),
+    peakExternalMiB: mib(most.external),
+    peakArrayBuffersMiB: mib(most.arrayBuffers),
+    rows,
+    shards,
+    seconds: +seconds.toFixed(1),
+    rowsPerSecond: Math.round(rows / seconds),
+  });
   storage.destroy();
 }
 
-function start(args: string[]): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
-  const child = fork(SELF, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function start(args: string[], heapMiB?: number): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
+  const heap = heapMiB ? [`--max-old-space-size=${heapMiB}`] : [];
+  const child = fork(SELF, args, { execArgv: [...heap, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', (info) => resolve({ child, info: info as Record<string, unknown> }));
     child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}) before it reported`)));
@@ -71,7 +93,7 @@ function csv(mb: number, features: number): Buffer {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { mb: { type: 'string', default: '200' }, features: { type: 'string', default: '10' }, whole: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { mb: { type: 'string', default: '200' }, features: { type: 'string', default: '10' }, whole: { type: 'boolean', default: false }, 'heap-mib': { type: 'string' } } });
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-tabular-'));
   const s3 = await start(['s3', dir]);
   const endpoint = s3.info.endpoint as string;
@@ -82,8 +104,9 @@ async function main(): Promise<void> {
     const body = csv(Number(values.mb), Number(values.features));
     await storage.put('table.csv', body, 'text/csv');
     storage.destroy();
-    const reg = await start(['register', endpoint, bucket, 'table.csv', values.whole ? 'whole' : 'stream']);
-    console.log(JSON.stringify({ mode: values.whole ? 'whole file (before)' : 'streamed', fileMiB: +(body.byteLength / MiB).toFixed(1), features: Number(values.features), ...reg.info }));
+    const heapMiB = values['heap-mib'] ? Number(values['heap-mib']) : undefined;
+    const reg = await start(['register', endpoint, bucket, 'table.csv', values.whole ? 'whole' : 'stream'], heapMiB);
+    console.log(JSON.stringify({ mode: values.whole ? 'whole file (before)' : 'streamed', fileMiB: +(body.byteLength / MiB).toFixed(1), features: Number(values.features), heapMiB: heapMiB ?? null, ...reg.info }));
     reg.child.disconnect();
   } finally {
     s3.child.disconnect();
