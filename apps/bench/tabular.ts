@@ -7,7 +7,8 @@
 // comparison. --heap-mib N caps the registering child's V8 heap (--max-old-space-size):
 // a streamed registration that holds nothing of the file beyond a shard completes
 // under a cap far below the file's size. Options: --mb N (200), --features N (10),
-// --whole, --heap-mib N (none).
+// --whole, --heap-mib N (none). Diagnosis: BENCH_READ_ONLY=1 only reads the GET's body;
+// BENCH_NO_PUT=1 registers without sending the shards.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -31,6 +32,8 @@ async function runS3Child(dir: string): Promise<void> {
 
 async function runRegisterChild(endpoint: string, bucket: string, key: string, whole: boolean): Promise<void> {
   const storage = storageOf(endpoint, bucket);
+  // Diagnosis (BENCH_NO_PUT=1): the shards are made but not sent, to tell the PUTs' memory from the read's.
+  if (process.env.BENCH_NO_PUT === '1') storage.put = async () => undefined;
   const limits = { maxBytes: Infinity, maxRows: Infinity, maxFeatures: Infinity, maxClasses: 1000 };
   const source = { type: 's3' as const, uri: `s3://${bucket}/${key}`, format: 'csv' as const, labelColumn: 'label' };
   const before = process.memoryUsage().rss;
@@ -43,7 +46,12 @@ async function runRegisterChild(endpoint: string, bucket: string, key: string, w
   const t = performance.now();
   let rows: number;
   let shards = 0;
-  if (whole) {
+  if (process.env.BENCH_READ_ONLY === '1') {
+    // Diagnosis: the GET's body only, read and dropped.
+    let bytes = 0;
+    for await (const chunk of (await storage.getStream(key)) as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
+    rows = bytes;
+  } else if (whole) {
     const { parseTabular } = await import('../shared/data/tabular.ts');
     rows = parseTabular(await storage.getBytes(key), source).labels.length;
   } else {
