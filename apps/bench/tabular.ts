@@ -7,10 +7,11 @@
 // comparison. --heap-mib N caps the registering child's V8 heap (--max-old-space-size):
 // a streamed registration that holds nothing of the file beyond a shard completes
 // under a cap far below the file's size. Options: --mb N (200), --features N (10),
-// --whole, --heap-mib N (none). Diagnosis: BENCH_READ_ONLY=1 only reads the GET's body;
-// BENCH_NO_PUT=1 registers without sending the shards.
+// --whole, --heap-mib N (none). BENCH_READ_ONLY=1 only reads the GET's body and drops it
+// (what the HTTP read alone costs).
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,8 +33,6 @@ async function runS3Child(dir: string): Promise<void> {
 
 async function runRegisterChild(endpoint: string, bucket: string, key: string, whole: boolean): Promise<void> {
   const storage = storageOf(endpoint, bucket);
-  // Diagnosis (BENCH_NO_PUT=1): the shards are made but not sent, to tell the PUTs' memory from the read's.
-  if (process.env.BENCH_NO_PUT === '1') storage.put = async () => undefined;
   const limits = { maxBytes: Infinity, maxRows: Infinity, maxFeatures: Infinity, maxClasses: 1000 };
   const source = { type: 's3' as const, uri: `s3://${bucket}/${key}`, format: 'csv' as const, labelColumn: 'label' };
   const before = process.memoryUsage().rss;
@@ -66,7 +65,9 @@ async function runRegisterChild(endpoint: string, bucket: string, key: string, w
   // maxRSS is in KiB.
   process.send!({
     rssBeforeMiB: mib(before),
-    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    // VmHWM, not getrusage's maxRSS: Linux carries the forking parent's resident size (the generated
+    // file is in it) into the child's maxRSS at exec; VmHWM is this process's own address space.
+    peakRssMiB: Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024),
     peakHeapUsedMiB: mib(most.heapUsed),
     peakExternalMiB: mib(most.external),
     peakArrayBuffersMiB: mib(most.arrayBuffers),
