@@ -91,9 +91,10 @@ export const ERROR_CODES = {
   dataset_single_class: doc([422], 'The training set has fewer than two classes'),
   input_shape_mismatch: doc([422], 'Dataset and dataset, dataset and base model, or dataset and a preset\'s inputShape have different example shapes'),
   label_mismatch: doc([422], 'Validation or test labels are not among the training labels'),
-  cut_layer_not_found: doc([422], 'Unknown cutLayer, or a layer with several outputs'),
+  cut_layer_not_found: doc([422], 'Unknown cutLayer, or a layer with several outputs; on a Graph model base, a cutLayer that is not the name of a node with one row per example (`details.nodes` lists some that are)'),
   layer_not_buildable: doc([422], 'A head or architecture layer cannot follow the shape before it'),
   class_count_mismatch: doc([422], 'The last layer does not output one probability per class'),
+  graph_base_frozen: doc([422], 'The base is a TensorFlow.js Graph model, whose weights are constants of the graph: it is a frozen base only, so freeze must be "all" (`details.freeze` is what was asked), and compareWithScratch is not available (`details.option`)'),
   invalid_freeze: doc([422], 'unfreezeTop is larger than the number of base layers with weights below the cut'),
   outbound_url_not_allowed: doc([422], "The webhook URL is refused: not https (http only to allow-listed hosts), user:pass@, not on OUTBOUND_ALLOWED_HOSTS, or a blocked address; `details: {url, reason, range?}`"),
   // Races that a database constraint caught
