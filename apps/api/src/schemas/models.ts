@@ -74,6 +74,12 @@ export const ModelFileParams = Type.Object({
 });
 export type ModelFileParams = Static<typeof ModelFileParams>;
 
+/** A graph-head's base graph (GET /v1/models/:id/base/:file). */
+export const GraphBaseFileParams = Type.Object({
+  id: Type.String({ ...Uuid, examples: [EXAMPLE_ID] }),
+  file: Type.Union([Type.Literal('model.json'), Type.Literal('weights.bin')], { examples: ['model.json'] }),
+});
+
 /** model.json as tfjs reads it; the service rewrites the manifest to one weights.bin. */
 export const ModelJsonFile = Type.Object(
   {
