@@ -115,4 +115,20 @@ describe('a Graph model as a frozen base, through the API', () => {
     assert.equal(keras.status, 422);
     assert.equal(keras.body.error.code, 'model_unsupported');
   });
+
+  it('caches the features per graph bytes and node: another head on `features` hits, the head on the graph\'s output does not', async () => {
+    const run = async (extra: Record<string, unknown>) => {
+      const job = await submitJob(h.app, { baseModelId: baseId, hyperparameters: { epochs: 2, batchSize: 16, validationSplit: 0.2 }, trainDatasetId: train.id, ...extra });
+      const done = await waitForJob(h.app, job.id, finished, 300_000);
+      assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+      return done;
+    };
+    const again = await run({ cutLayer: 'features', head: [{ type: 'dense', units: 3, activation: 'softmax' }] });
+    assert.equal(again.bestCheckpoint.featureCache, 'hit');
+    const onOutput = await run({});
+    assert.equal(onOutput.bestCheckpoint.featureCache, 'miss');
+    const out = (await http(h.app).get(`/v1/models/${onOutput.outputModelId}`)).body;
+    assert.equal(out.files.base.outputNode, 'Identity', "the default cut: the graph's output");
+    assert.deepEqual(out.layers[0].outputShape, [null, 3], 'the head reads the 3 outputs');
+  });
 });
