@@ -131,4 +131,21 @@ describe('a Graph model as a frozen base, through the API', () => {
     assert.equal(out.files.base.outputNode, 'Identity', "the default cut: the graph's output");
     assert.deepEqual(out.layers[0].outputShape, [null, 3], 'the head reads the 3 outputs');
   });
+
+  it('paused mid-training, it checkpoints the head and, resumed, continues from that checkpoint to success', async () => {
+    // Batches of one, so that training lasts long enough to be paused in.
+    const job = await submitJob(h.app, { baseModelId: baseId, cutLayer: 'features', hyperparameters: { epochs: 40, batchSize: 1, validationSplit: 0.2 }, trainDatasetId: train.id });
+    await waitForJob(h.app, job.id, (j) => j.status === 'running' && j.progress.epoch >= 1, 120_000);
+    assert.equal((await http(h.app).post(`/v1/jobs/${job.id}/pause`)).status, 202);
+    const paused = await waitForJob(h.app, job.id, (j) => j.status === 'paused' || finished(j), 60_000);
+    assert.equal(paused.status, 'paused', 'paused before it finished');
+    assert.equal((await http(h.app).post(`/v1/jobs/${job.id}/resume`)).status, 202);
+    const done = await waitForJob(h.app, job.id, finished, 300_000);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    const events = (await http(h.app).get(`/v1/jobs/${job.id}/events?limit=500`)).body.data as Array<{ type: string; data: Record<string, any> }>;
+    const resumed = events.find((e) => e.type === 'attempt');
+    assert.ok(resumed && resumed.data.resumeFrom.epoch >= paused.progress.epoch, JSON.stringify(resumed));
+    const epochs = (await http(h.app).get(`/v1/jobs/${job.id}/metrics`)).body.data.map((m: { epoch: number }) => m.epoch);
+    assert.deepEqual(epochs, Array.from({ length: 40 }, (_, i) => i + 1));
+  });
 });
