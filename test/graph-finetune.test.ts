@@ -5,11 +5,14 @@
 // head on its `features` node, and its result downloads as a head plus the
 // graph that feeds it, which tfjs runs as docs/models.md says.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tf } from '../apps/shared/ml/tf.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { createDataset, finished, http, submitJob, waitForJob } from './helpers/api.ts';
+import { api, createDataset, finished, http, submitJob, waitForJob } from './helpers/api.ts';
+import { downloadModel } from '../apps/client/index.ts';
 import { encode, mnistDigits } from './helpers/images.ts';
 
 const DIR = new URL('./fixtures/graph/', import.meta.url);
@@ -111,6 +114,10 @@ describe('a Graph model as a frozen base, through the API', () => {
     const probs = head.predict(graph.execute(x, out.files.base.outputNode) as tf.Tensor) as tf.Tensor;
     assert.deepEqual(probs.shape, [5, 3]);
     assert.ok(Math.abs(probs.sum().dataSync()[0] - 5) < 1e-4);
+    // The client (and so `finetune models download`) writes the graph beside the head.
+    const dl = await downloadModel(api(h.app), done.outputModelId, mkdtempSync(path.join(tmpdir(), 'graph-head-')));
+    assert.equal(dl.base?.outputNode, 'features');
+    assert.deepEqual(new Uint8Array(readFileSync(dl.base!.weights)), fixture('group1-shard1of1.bin'));
     const keras = await http(h.app).get(`/v1/models/${done.outputModelId}/model.keras`);
     assert.equal(keras.status, 422);
     assert.equal(keras.body.error.code, 'model_unsupported');
