@@ -129,7 +129,7 @@ try {
   const source = { type: 'images', layout: 'folders', uri: `s3://${storage.bucket}/${area}fashion/`, preprocess: { size: [SIZE, SIZE], scaling: 'unit' } };
   const posted = await call(env, key, 'POST', '/v1/datasets', { name: 'fashion', source });
   // 201 when registration answers at once; 202 (validating) when it runs in the background.
-  const dataset = posted.json.status && posted.json.status !== 'ready' ? await until(env, key, `/v1/datasets/${posted.json.id}`, (d) => d.status !== 'validating' && d.status !== 'pending') : posted.json;
+  const dataset = posted.json.status && posted.json.status !== 'ready' ? await until(env, key, `/v1/datasets/${posted.json.id}`, (d) => d.status !== 'validating' && d.status !== 'pending', 100) : posted.json;
   const regS = (performance.now() - r0) / 1000;
   if (dataset.status && dataset.status !== 'ready') throw new Error(`registration ended ${JSON.stringify(dataset)}`);
 

@@ -86,8 +86,8 @@ export function streamSplit(src: SplitSource, numClasses: number): ExampleSplit 
   };
 }
 
-/** About 16 MiB of inputs a batch: large images in small batches, so the backend's memory stays small too. */
-const mapBatchSize = (featureShape: number[]) => Math.max(32, Math.min(512, Math.floor(2 ** 24 / (4 * featureShape.reduce((a, b) => a * b, 1)))));
+/** About 4 MiB of inputs a batch: large images in small batches, so the backend's memory (wasm never gives it back) stays small too. */
+const mapBatchSize = (featureShape: number[]) => Math.max(32, Math.min(512, Math.floor(2 ** 22 / (4 * featureShape.reduce((a, b) => a * b, 1)))));
 
 /** A model's output rows, appended batch by batch into one array (allocated on the first rows). */
 class Outputs {
