@@ -44,11 +44,6 @@ function thumbnailPicks(entries: ImageEntry[]): Map<number, number> {
   return picks;
 }
 
-interface Filling {
-  bytes: Buffer;
-  left: number;
-}
-
 const deferred = () => {
   let resolve!: () => void;
   let reject!: (err: unknown) => void;
@@ -57,43 +52,63 @@ const deferred = () => {
   return { promise, resolve, reject };
 };
 
+/** Decoded images into their slots of their shards' buffers; a full shard is stored, in shard order. */
+class Assembler {
+  readonly digests: string[];
+  readonly histogram: SizeBin[] = SIZE_BINS.map((upTo) => ({ upTo, count: 0 }) as SizeBin).concat([{ upTo: null, count: 0 }]);
+  /** stored[k] settles when shard k is in S3 (or the pipeline failed). */
+  readonly stored: Array<ReturnType<typeof deferred>>;
+  private readonly filling = new Map<number, { bytes: Buffer; left: number }>();
+  /** The stores, one after another. */
+  chain = Promise.resolve();
+
+  constructor(
+    private readonly n: number,
+    private readonly shardSize: number,
+    private readonly per: number,
+    private readonly put: (k: number, bytes: Buffer) => Promise<string>,
+  ) {
+    const numShards = Math.ceil(n / shardSize);
+    this.digests = new Array<string>(numShards);
+    this.stored = Array.from({ length: numShards }, deferred);
+  }
+
+  place(i: number, image: DecodedImage): void {
+    const k = Math.floor(i / this.shardSize);
+    let f = this.filling.get(k);
+    if (!f) {
+      const size = Math.min(this.shardSize, this.n - k * this.shardSize);
+      this.filling.set(k, (f = { bytes: Buffer.allocUnsafe(size * this.per), left: size }));
+    }
+    f.bytes.set(image.pixels, (i - k * this.shardSize) * this.per);
+    this.histogram.find((b) => b.upTo === null || Math.max(image.width, image.height) <= b.upTo)!.count++;
+    if (--f.left > 0) return;
+    this.filling.delete(k);
+    const bytes = f.bytes;
+    this.chain = this.chain.then(async () => void (this.digests[k] = await this.put(k, bytes)));
+    this.chain.then(this.stored[k].resolve, this.stored[k].reject);
+  }
+
+  fail(err: unknown): void {
+    for (const d of this.stored) d.reject(err);
+  }
+}
+
 /** Decodes every entry into shards under `prefix`; on a failure, waits until nothing is in flight, then throws. */
 export async function decodeToShards(entries: ImageEntry[], prefix: string, prep: ImagePreprocess, storage: Storage, o: PipelineOptions): Promise<Shards> {
-  const per = exampleBytes(prep);
-  const numShards = Math.ceil(entries.length / o.shardSize);
-  const out: Shards = { digests: new Array<string>(numShards), histogram: SIZE_BINS.map((upTo) => ({ upTo, count: 0 }) as SizeBin).concat([{ upTo: null, count: 0 }]), thumbnails: [] };
   const thumbs = thumbnailPicks(entries);
   const thumbnails = new Array<Thumbnail>(thumbs.size);
-  const stored = Array.from({ length: numShards }, deferred);
-  const filling = new Map<number, Filling>();
-  let chain = Promise.resolve();
+  const shards = new Assembler(entries.length, o.shardSize, exampleBytes(prep), async (k, bytes) => {
+    const digest = createHash('sha256').update(JSON.stringify(prep)).update(bytes).digest('hex');
+    await storage.put(shardKey(prefix, k), bytes);
+    return digest;
+  });
   let failure: unknown;
   let next = 0;
-
-  const store = (k: number, bytes: Buffer) => {
-    chain = chain.then(async () => {
-      out.digests[k] = createHash('sha256').update(JSON.stringify(prep)).update(bytes).digest('hex');
-      await storage.put(shardKey(prefix, k), bytes);
-    });
-    chain.then(stored[k].resolve, stored[k].reject);
-  };
-  const place = (i: number, image: DecodedImage) => {
-    const k = Math.floor(i / o.shardSize);
-    let f = filling.get(k);
-    if (!f) {
-      const size = Math.min(o.shardSize, entries.length - k * o.shardSize);
-      filling.set(k, (f = { bytes: Buffer.allocUnsafe(size * per), left: size }));
-    }
-    f.bytes.set(image.pixels, (i - k * o.shardSize) * per);
-    out.histogram.find((b) => b.upTo === null || Math.max(image.width, image.height) <= b.upTo)!.count++;
-    if (--f.left > 0) return;
-    filling.delete(k);
-    store(k, f.bytes);
-  };
   const one = async (i: number) => {
     const k = Math.floor(i / o.shardSize);
     // At most two shards' pixels: this one's slot waits until the shard two back is stored.
-    if (k >= 2) await stored[k - 2].promise;
+    if (k >= 2) await shards.stored[k - 2].promise;
     const e = entries[i];
     const file = await o.read(e);
     const image = await decodeImage(file, e.uri, prep, o.maxPixels);
@@ -105,7 +120,7 @@ export async function decodeToShards(entries: ImageEntry[], prefix: string, prep
     }
     if (failure) return;
     o.onImage(e, file.byteLength);
-    place(i, image);
+    shards.place(i, image);
   };
   const run = async () => {
     while (failure === undefined && next < entries.length) {
@@ -114,14 +129,13 @@ export async function decodeToShards(entries: ImageEntry[], prefix: string, prep
       } catch (err) {
         failure ??= err;
         // Whoever waits for a shard that will never fill stops waiting.
-        for (const d of stored) d.reject(failure);
+        shards.fail(failure);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(o.concurrency, entries.length) }, run));
-  await chain.catch((err: unknown) => void (failure ??= err));
   // A store that failed after the last worker ended (nothing waited on it) is still a failure.
+  await shards.chain.catch((err: unknown) => void (failure ??= err));
   if (failure !== undefined) throw failure;
-  out.thumbnails = thumbnails;
-  return out;
+  return { digests: shards.digests, histogram: shards.histogram, thumbnails };
 }
