@@ -9,8 +9,9 @@
 // share (examples × layers trained; goal ≤ 25%), Spearman of expected
 // validation accuracy vs measured test accuracy (goal ≥ 0.7; vs validation too).
 //
-//   npm run bench:advisor -- [--quick] [--all N] [--test N] [--top 2] [--seed 42] [--tasks 1,2,3] [--epochs N]
+//   npm run bench:advisor -- [--json out.json] [--quick] [--all N] [--test N] [--top 2] [--seed 42] [--tasks 1,2,3] [--epochs N]
 // (--epochs fixes every option's epochs, the advisor's `budget.epochs`; default: by data size)
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { loadConfig } from '../shared/config.ts';
@@ -26,7 +27,7 @@ import { loadMnistBase } from './advisor/base-model.ts';
 import { pct, spearman, textTable } from './advisor/report.ts';
 import { loadTasks, type Task } from './advisor/tasks.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, all: { type: 'string' }, test: { type: 'string' }, top: { type: 'string', default: '2' }, seed: { type: 'string', default: '42' }, tasks: { type: 'string', default: '1,2,3' }, epochs: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, all: { type: 'string' }, test: { type: 'string' }, top: { type: 'string', default: '2' }, seed: { type: 'string', default: '42' }, tasks: { type: 'string', default: '1,2,3' }, epochs: { type: 'string' }, json: { type: 'string' } } });
 const seed = Number(values.seed);
 const sizes = { all: values.all ? Number(values.all) : values.quick ? 3000 : Infinity, test: values.test ? Number(values.test) : values.quick ? 1000 : 3000 };
 
@@ -47,7 +48,7 @@ const freshBase = async (): Promise<LayersModel> => {
   return copy;
 };
 
-interface TaskReport { task: string; rows: Array<Array<string | number>>; gap: number; share: number; rho: number; rhoVal: number; auto: string; best: string; autoTest: number; bestTest: number; featurePasses: number; adviceS: number; gridS: number }
+interface TaskReport { task: string; advice: Awaited<ReturnType<typeof advise>>; results: Record<string, OptionResult>; rows: Array<Array<string | number>>; gap: number; share: number; rho: number; rhoVal: number; auto: string; best: string; autoTest: number; bestTest: number; featurePasses: number; adviceS: number; gridS: number }
 
 async function runTask(task: Task): Promise<TaskReport> {
   const c = task.labels.length;
@@ -83,7 +84,7 @@ async function runTask(task: Task): Promise<TaskReport> {
     return [o.id, pct(o.expectedValAccuracy), pct(r.valAccuracy), pct(r.testAccuracy), o.compute, plan.run.includes(o) ? 'auto' : '', o.id === best.option.id ? 'grid best' : ''];
   });
   return {
-    task: task.name, rows, featurePasses, adviceS, gridS,
+    task: task.name, rows, featurePasses, adviceS, gridS, advice, results: Object.fromEntries(results),
     gap: results.get(best.option.id)!.testAccuracy - results.get(auto.option.id)!.testAccuracy,
     share: compute(plan.run) / compute(advice.options),
     // Measured ranking: test accuracy (thousands of examples; the task's own validation split can be 50).
@@ -108,3 +109,5 @@ console.log(textTable(
   ['task', 'auto picks', 'auto test %', 'grid best', 'grid test %', 'gap (pts)', 'auto compute / grid', 'Spearman (test)', 'Spearman (val)'],
   reports.map((r) => [r.task, r.auto, pct(r.autoTest), r.best, pct(r.bestTest), (r.gap * 100).toFixed(1), `${(r.share * 100).toFixed(0)}%`, r.rho.toFixed(2), r.rhoVal.toFixed(2)]),
 ));
+// The advice (every measurement) and every option's measured run, to study the estimate without rerunning the grid.
+if (values.json) writeFileSync(values.json, JSON.stringify(reports.map((r) => ({ task: r.task, advice: r.advice, results: r.results })), null, 1));

@@ -5,17 +5,22 @@ import type { LayersModel } from '@tensorflow/tfjs';
 import { s3IOHandler } from '../../../shared/ml/s3-io-handler.ts';
 import { summarize } from '../../../shared/ml/model-summary.ts';
 import { decodeLayers, toJson } from '../../../shared/jobs/decode.ts';
+import type { Tx } from '../../../shared/jobs/job-store.ts';
 import type { StageContext } from './context.ts';
 import type { JobEvaluation, Trained } from './evaluate.ts';
 
-export async function publish(s: StageContext, trained: Trained, evaluation: JobEvaluation | null): Promise<string> {
+/** `also`: more rows written in the same transaction (strategy auto's record). */
+export async function publish(s: StageContext, trained: Trained, evaluation: JobEvaluation | null, also?: (tx: Tx) => Promise<unknown>): Promise<string> {
   const { main, features } = trained;
   const model = trained.built.parts.model;
   const modelId = randomUUID();
   const prefix = `models/${modelId}/`;
   await model.save(s3IOHandler(s.run.storage, prefix));
   const row = modelRow(s, model, modelId, prefix);
-  await s.records.finishSucceeded((tx) => tx.model.create({ data: row }), {
+  await s.records.finishSucceeded(async (tx) => {
+    await tx.model.create({ data: row });
+    await also?.(tx);
+  }, {
     evaluation,
     bestCheckpoint: main.best
       ? {
