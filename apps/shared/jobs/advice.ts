@@ -82,6 +82,8 @@ export const AutoRecordSchema = Type.Object({
   options: Type.Array(Type.Object({
     id: Type.String(),
     expectedValAccuracy: Type.Number(),
+    /** The estimate once the frozen options were measured (docs/advice.md): what ranked the second round. */
+    refinedValAccuracy: Type.Number(),
     /** Planned: training examples × layers with weights trained, summed over epochs. */
     compute: Type.Number(),
     trained: Type.Boolean(),
@@ -104,7 +106,7 @@ export function defaultEpochs(examples: number): number {
   return Math.min(20, Math.max(2, Math.ceil(6000 / Math.max(1, examples))));
 }
 
-/** Options `strategy: "auto"` trains at most: the top two by expected accuracy, and the best frozen one. */
+/** Options `strategy: "auto"` trains at most (its jobs offer two cuts): the frozen one at each offered cut, then one more. */
 export const AUTO_MAX_TRIED = 3;
 
 /** What an advice job measures with: stored in its spec (`spec.advice`). */

@@ -9,7 +9,8 @@
 import type { Advice, AdviceOption, AutoRecord } from '../../../shared/jobs/advice.ts';
 import { UnprocessableError } from '../../../shared/errors.ts';
 import type { JobSpec } from '../../../shared/jobs/spec.ts';
-import { autoPlan } from '../advice/auto.ts';
+import { winner } from '../advice/auto.ts';
+import { autoRounds } from '../advice/auto-run.ts';
 import { AdviceStopped } from '../advice/measure.ts';
 import { trainFromScratch } from '../pipeline/compare.ts';
 import { disposeParts } from '../pipeline/freeze.ts';
@@ -74,21 +75,29 @@ async function trainOption(s: StageContext, prepared: Prepared, option: AdviceOp
   }
 }
 
-function record(advice: Advice, tried: Candidate[], winner: Candidate, featurePasses: number): AutoRecord {
+function record(advice: Advice, tried: Candidate[], won: Candidate, featurePasses: number, refined: Map<string, number>): AutoRecord {
   const byId = new Map(tried.map((c) => [c.option.id, c]));
   const options = advice.options.map((o): AutoRecord['options'][number] => {
     const c = byId.get(o.id);
-    if (!c) return { id: o.id, expectedValAccuracy: o.expectedValAccuracy, compute: o.compute, trained: false };
+    const refinedValAccuracy = refined.get(o.id) ?? o.expectedValAccuracy;
+    if (!c) return { id: o.id, expectedValAccuracy: o.expectedValAccuracy, refinedValAccuracy, compute: o.compute, trained: false };
     const epochsRun = c.result.epochs.length;
     return {
-      id: o.id, expectedValAccuracy: o.expectedValAccuracy, compute: o.compute, trained: true, measuredValAccuracy: c.valAccuracy, epochsRun,
+      id: o.id, expectedValAccuracy: o.expectedValAccuracy, refinedValAccuracy, compute: o.compute, trained: true, measuredValAccuracy: c.valAccuracy, epochsRun,
       computeUsed: Math.round((o.compute * epochsRun) / o.hyperparameters.epochs), ...(c.features ? { featureCache: c.features.cache } : {}),
     };
   });
   return {
-    winner: winner.option.id, recommended: advice.recommended, options, featurePasses,
+    winner: won.option.id, recommended: advice.recommended, options, featurePasses,
     compute: { used: options.reduce((a, o) => a + (o.computeUsed ?? 0), 0), allOptions: advice.options.reduce((a, o) => a + o.compute, 0) },
   };
+}
+
+/** A trained option answered a stop request (cancel, pause, shutdown, a lost lease). */
+class OptionStopped extends Error {
+  constructor(readonly reason: StopReason) {
+    super(`stopped: ${reason}`);
+  }
 }
 
 export async function autoStage(s: StageContext, prepared: Prepared): Promise<RunResult> {
@@ -104,29 +113,32 @@ export async function autoStage(s: StageContext, prepared: Prepared): Promise<Ru
   } finally {
     base.model.dispose();
   }
-  const { advice } = measured;
   const tried: Candidate[] = [];
   let best: Candidate | null = null;
   let featurePasses = 0;
   try {
-    for (const option of autoPlan(advice.options).run) {
+    const rounds = await autoRounds(measured.advice, async (option) => {
       // Each option seeded alike: the same initialisation, dropout and order as a job of its own.
       const c = await withSeededRandom(s.spec.hyperparameters.seed, () => trainOption(s, prepared, option));
       if (c.features?.cache === 'miss') featurePasses++;
       if (c.result.stopped) {
         dispose(c);
-        return await stopped(s, c.result.stopped);
+        throw new OptionStopped(c.result.stopped);
       }
       tried.push(c);
       s.log.info({ option: option.id, expected: option.expectedValAccuracy, valAccuracy: c.valAccuracy }, 'auto: option trained');
-      // Keep only the best so far in memory; ties go to the one trained first (the better expected).
-      if (best && c.valAccuracy <= best.valAccuracy) dispose(c);
+      // Only the best so far stays in memory (winner()'s order: validation accuracy, then the less compute).
+      if (best && winner([best, c]) === best) dispose(c);
       else {
         if (best) dispose(best);
         best = c;
       }
-    }
-    return await finish(s, prepared, measured, tried, best!, featurePasses);
+      return c.valAccuracy;
+    });
+    return await finish(s, prepared, measured, tried, best!, featurePasses, rounds.refined);
+  } catch (err) {
+    if (err instanceof OptionStopped) return await stopped(s, err.reason);
+    throw err;
   } finally {
     if (best) dispose(best);
   }
@@ -140,12 +152,12 @@ async function stopped(s: StageContext, reason: StopReason): Promise<RunResult> 
 
 type Measured = Awaited<ReturnType<typeof measureAdvice>>;
 
-async function finish(s: StageContext, prepared: Prepared, measured: Measured, tried: Candidate[], best: Candidate, featurePasses: number): Promise<RunResult> {
+async function finish(s: StageContext, prepared: Prepared, measured: Measured, tried: Candidate[], best: Candidate, featurePasses: number, refined: Map<string, number>): Promise<RunResult> {
   const { advice } = measured;
   const so: StageContext = { ...s, spec: optionSpec(s.spec, best.option) };
   const trained = { built: best.built, features: best.features, main: best.result, baseline: null, streamed: prepared.data.streamed, dataWaitMs: 0 };
   const evaluation = await evaluateStage(so, prepared, trained);
-  const auto = record(advice, tried, best, featurePasses);
+  const auto = record(advice, tried, best, featurePasses, refined);
   await publish(so, trained, evaluation, (tx) => tx.jobAdvice.create({ data: { jobId: s.jobId, advice: { ...advice, featurePasses: measured.featurePasses }, auto } }));
   s.log.info({ winner: auto.winner, used: auto.compute.used, allOptions: auto.compute.allOptions }, 'auto: winner published');
   return { outcome: 'succeeded' };
