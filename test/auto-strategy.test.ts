@@ -77,10 +77,21 @@ describe('strategy auto', () => {
     // Compute: what the trained options used, against training every option.
     assert.equal(auto.compute.used, trained.reduce((a: number, o: { computeUsed: number }) => a + o.computeUsed, 0));
     assert.ok(auto.compute.used < auto.compute.allOptions);
-    // Frozen options at one cut share one feature pass: no more passes than the cuts they sit on.
+    // One feature pass per cut of the frozen options trained, computed here (the cache was empty).
     const frozenCuts = new Set(trained.filter((o: { id: string }) => advice.options.find((a) => a.id === o.id)!.sharesFeaturePass).map((o: { id: string }) => advice.options.find((a) => a.id === o.id)!.cutLayer));
-    assert.ok(auto.featurePasses <= frozenCuts.size);
+    assert.equal(auto.featurePasses, frozenCuts.size);
     // The CLI-facing client type carries it too.
     assert.equal((await api(h.app).jobs.get(job.id)).auto?.winner, auto.winner);
+
+    // The same auto job again: its frozen options read their cut's features from the feature cache (no pass),
+    // and being seeded it measures the same and keeps the same winner.
+    const again = await api(h.app).jobs.create({ baseModelId, trainDatasetId, strategy: 'auto', hyperparameters: { batchSize: 64 } });
+    const second = await waitForJob(h.app, again.id, finished, 300_000);
+    assert.equal(second.status, 'succeeded', JSON.stringify(second.error));
+    assert.equal(second.auto.featurePasses, 0);
+    const frozenTrained = second.auto.options.filter((o: { trained: boolean; featureCache?: string }) => o.trained && o.featureCache !== undefined);
+    assert.ok(frozenTrained.length >= 1 && frozenTrained.every((o: { featureCache: string }) => o.featureCache === 'hit'), JSON.stringify(second.auto.options));
+    assert.equal(second.auto.winner, auto.winner);
+    assert.deepEqual(second.auto.options.map((o: { measuredValAccuracy?: number }) => o.measuredValAccuracy), auto.options.map((o: { measuredValAccuracy?: number }) => o.measuredValAccuracy));
   });
 });
