@@ -338,6 +338,12 @@ describe('typed client and CLI', () => {
     const invalid = await cli(['jobs', 'submit', await writeSpec('invalid.json', { trainDatasetId: trainId, bogus: true })]);
     assert.equal(invalid.code, EXIT.api);
     assert.match(invalid.stderr, /validation_failed/);
+    // --auto asks for strategy auto: the API refuses it on a pretrain job, naming the field.
+    const pretrain = await writeSpec('auto-pretrain.json', { type: 'pretrain', architecture: tinyMlp(3), trainDatasetId: trainId });
+    const auto = await cli(['jobs', 'submit', pretrain, '--auto', '--json']);
+    assert.equal(auto.code, EXIT.api);
+    assert.equal(json(auto).error.code, 'strategy_conflict');
+    assert.deepEqual(json(auto).error.details.fields, ['type']);
     const badKey = await cli(['jobs', 'list'], { FINETUNE_API_KEY: 'ft_not_a_key' });
     assert.equal(badKey.code, EXIT.api);
     assert.match(badKey.stderr, /invalid_api_key/);

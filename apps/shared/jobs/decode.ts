@@ -6,6 +6,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { AppError } from '../errors.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { JobSpecSchema } from './spec.ts';
+import { AutoRecordSchema } from './advice.ts';
 import { EvaluationSchema } from './evaluation.ts';
 import { BestCheckpointSchema, EpochMetricSchema, LayerSummariesSchema, ResumePointSchema, ShapeSchema, StoredSourceSchema, WebhookAttemptSchema } from './columns.ts';
 import { JobEventPayloads, type JobEventType, type TypedJobEvent } from './events.ts';
@@ -46,6 +47,7 @@ export function decoder<T extends TSchema>(column: string, schema: T): Decoder<T
 export const decodeSpec = decoder('job spec', JobSpecSchema);
 export const decodeEvaluation = decoder('job evaluation', EvaluationSchema);
 export const decodeBestCheckpoint = decoder('job bestCheckpoint', BestCheckpointSchema);
+export const decodeAutoRecord = decoder('job auto record', AutoRecordSchema);
 export const decodeLatestMetrics = decoder('job latestMetrics', EpochMetricSchema);
 export const decodeResumePoint = decoder('job resumePoint', ResumePointSchema);
 export const decodeInterruptRequest = decoder('job interruptRequest', InterruptRequestSchema);

@@ -96,6 +96,7 @@ export const ERROR_CODES = {
   class_count_mismatch: doc([422], 'The last layer does not output one probability per class'),
   graph_base_frozen: doc([422], 'The base is a TensorFlow.js Graph model, whose weights are constants of the graph: it is a frozen base only, so freeze must be "all" (`details.freeze` is what was asked), and compareWithScratch is not available (`details.option`)'),
   invalid_freeze: doc([422], 'unfreezeTop is larger than the number of base layers with weights below the cut'),
+  strategy_conflict: doc([422], 'strategy "auto" chooses these itself, or is for finetune jobs only: cutLayer, freeze, the training hyperparameters (epochs, learningRate, optimizer, baseLearningRateMultiplier, schedule, warmupEpochs) and compareWithScratch'),
   outbound_url_not_allowed: doc([422], "The webhook URL is refused: not https (http only to allow-listed hosts), user:pass@, not on OUTBOUND_ALLOWED_HOSTS, or a blocked address; `details: {url, reason, range?}`"),
   // Races that a database constraint caught
   invalid_id: doc([400], 'An id in the request is malformed (database check)'),

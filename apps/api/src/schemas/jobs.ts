@@ -3,6 +3,7 @@ import { EXAMPLE_ID, NullableTimestamp, Page, PageLimit, pageQuery, Timestamp } 
 import { CreateJobSchema, Uuid } from '../../../shared/jobs/spec.ts';
 import { BestCheckpointSchema, EpochMetricSchema, WebhookAttemptSchema } from '../../../shared/jobs/columns.ts';
 import { EvaluationSchema } from '../../../shared/jobs/evaluation.ts';
+import { AutoRecordSchema } from '../../../shared/jobs/advice.ts';
 import { JOB_EVENT_TYPES } from '../../../shared/jobs/events.ts';
 import { DeliveryStatusSchema, JOB_STATUSES, JobStageSchema, JobStatusSchema } from '../../../shared/jobs/status.ts';
 
@@ -56,6 +57,7 @@ export const JobSchema = Type.Object(
     latestMetrics: Type.Union([Type.Ref('EpochMetric'), Type.Null()]),
     evaluation: Type.Union([EvaluationSchema, Type.Null()], { description: 'Scores on the held-out data once the job succeeded' }),
     bestCheckpoint: Type.Union([BestCheckpointSchema, Type.Null()]),
+    auto: Type.Union([AutoRecordSchema, Type.Null()], { description: 'strategy auto: every option the advisor considered, the ones trained with their measured validation accuracy and compute, and the winner (docs/advice.md)' }),
     outputModelId: NullableId,
     backend: Type.Union([Type.String(), Type.Null()]),
     attempts: Type.Integer(),

@@ -2,6 +2,7 @@
 // instead of failing after it was queued. Works on stored summaries and
 // inferred shapes only: nothing is loaded and no weights are allocated.
 import { LimitExceededError, UnprocessableError } from '../../../shared/errors.ts';
+import { AUTO_MAX_TRIED, defaultEpochs } from '../../../shared/jobs/advice.ts';
 import { DEFAULT_HYPERPARAMETERS, type CreateJob, type JobSpec, type LayerSpec } from '../../../shared/jobs/spec.ts';
 import { checkOutput, countParams, inferShape } from '../../../shared/ml/layer-shapes.ts';
 import { decodeLayers, decodeShape } from '../../../shared/jobs/decode.ts';
@@ -137,13 +138,40 @@ function planPretrain(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'ar
   return { architecture: layers };
 }
 
+/**
+ * strategy "auto" chooses the cut, the freeze and the training hyperparameters itself: a request that also
+ * sets one is refused rather than half-obeyed. Fields with a default can only be caught when they differ from
+ * it (an explicit default is indistinguishable from none, and harmless: the advisor overrides it).
+ */
+function checkAuto(body: CreateJob): void {
+  const hp = body.hyperparameters ?? {};
+  const d = DEFAULT_HYPERPARAMETERS;
+  const set: Array<[string, boolean]> = [
+    ['type', body.type !== 'finetune'],
+    ['cutLayer', body.cutLayer !== undefined],
+    ['freeze', body.freeze !== undefined && body.freeze !== 'all'],
+    ['compareWithScratch', body.compareWithScratch === true],
+    ['hyperparameters.epochs', hp.epochs !== undefined && hp.epochs !== d.epochs],
+    ['hyperparameters.learningRate', hp.learningRate !== undefined && hp.learningRate !== d.learningRate],
+    ['hyperparameters.optimizer', hp.optimizer !== undefined && hp.optimizer !== d.optimizer],
+    ...(['baseLearningRateMultiplier', 'schedule', 'warmupEpochs'] as const).map((k): [string, boolean] => [`hyperparameters.${k}`, hp[k] !== undefined]),
+  ];
+  const fields = set.filter(([, on]) => on).map(([f]) => f);
+  if (fields.length > 0) {
+    throw new UnprocessableError('strategy_conflict', `strategy "auto" is for finetune jobs and chooses these itself: ${fields.join(', ')}`, { fields });
+  }
+}
+
 export function planJob(inputs: PlanInputs): JobSpec {
   const { body, train } = inputs;
+  const auto = body.strategy === 'auto';
+  if (auto) checkAuto(body);
   checkDatasets(inputs);
   const numClasses = train.labels.length;
   const parts = body.type === 'pretrain' ? { head: [], ...planPretrain(inputs, numClasses) } : planFinetune(inputs, numClasses);
   const hyperparameters = { ...DEFAULT_HYPERPARAMETERS, ...body.hyperparameters };
-  checkWork(hyperparameters.epochs, train.numExamples, inputs.maxEpochExamples);
+  // auto trains up to AUTO_MAX_TRIED options for the advisor's epochs each.
+  checkWork(auto ? AUTO_MAX_TRIED * defaultEpochs(train.numExamples) : hyperparameters.epochs, train.numExamples, inputs.maxEpochExamples);
   return {
     type: body.type,
     name: body.name,
@@ -157,5 +185,6 @@ export function planJob(inputs: PlanInputs): JobSpec {
     testDatasetId: body.testDatasetId,
     compareWithScratch: body.compareWithScratch ?? false,
     targetValAccuracy: body.targetValAccuracy ?? 0.9,
+    ...(auto ? { strategy: 'auto' as const, advice: { sampleSize: 1000, maxCuts: 2 } } : {}),
   };
 }

@@ -14,6 +14,8 @@ import { decodeCursor } from './pagination.ts';
 /** What jobView reads: the job without the columns only workers use, and its output model's id. */
 export type JobViewRow = Omit<Job, 'tenantId' | 'resumePoint' | 'interruptRequest' | 'webhookSecret' | 'leaseToken' | 'leaseExpiresAt'> & {
   outputModel?: { id: string } | null;
+  /** JobAdvice.auto (strategy auto); absent where a row was read without it. */
+  auto?: unknown;
 };
 
 // Exactly what jobView reads. Also what a job's version hashes, so the two cannot drift apart.
@@ -22,6 +24,8 @@ const VIEW = [
   'j."validationDatasetId"', 'j."testDatasetId"', 'j.epoch', 'j."totalEpochs"', 'j.progress', 'j."latestMetrics"', 'j.evaluation', 'j."bestCheckpoint"',
   'j.backend', 'j.attempts', 'j."errorCode"', 'j."errorMessage"', 'j."webhookUrl"', 'j."cancelRequestedAt"', 'j."createdAt"', 'j."updatedAt"',
   'j."startedAt"', 'j."finishedAt"', 'm.id AS "outputModelId"',
+  // strategy "auto": what it trained (a subquery, so that the insert's RETURNING select can name it too).
+  '(SELECT a.auto FROM "JobAdvice" a WHERE a."jobId" = j.id) AS auto',
 ];
 const COLUMNS = VIEW.join(', ');
 const FROM = `FROM "Job" j LEFT JOIN "Model" m ON m."jobId" = j.id`;

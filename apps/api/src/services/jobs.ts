@@ -11,7 +11,7 @@ import { jobEvent } from '../../../shared/jobs/events.ts';
 import { JobStore, type Tx } from '../../../shared/jobs/job-store.ts';
 import type { Dataset, Model } from '../../../shared/generated/prisma/client.ts';
 import type { SqlPool } from '../../../shared/db/sql.ts';
-import { decodeAttemptLog, decodeBestCheckpoint, decodeDeliveryStatus, decodeEvaluation, decodeLatestMetrics, decodeSpec } from '../../../shared/jobs/decode.ts';
+import { decodeAttemptLog, decodeAutoRecord, decodeBestCheckpoint, decodeDeliveryStatus, decodeEvaluation, decodeLatestMetrics, decodeSpec } from '../../../shared/jobs/decode.ts';
 import { checkWebhookUrl } from '../../../shared/net/outbound-url.ts';
 import type { JobListQuery, JobResponse } from '../schemas/jobs.ts';
 import { planJob } from './job-planner.ts';
@@ -45,6 +45,7 @@ export function jobView(row: JobViewRow): JobResponse {
     latestMetrics: j.latestMetrics,
     evaluation: j.evaluation,
     bestCheckpoint: j.bestCheckpoint,
+    auto: decodeAutoRecord.nullable(row.auto ?? null, row.id),
     outputModelId: j.outputModel?.id ?? null,
     backend: j.backend,
     attempts: j.attempts,

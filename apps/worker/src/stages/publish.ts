@@ -7,10 +7,12 @@ import { GRAPH_BASE_DIR, type GraphBaseRef } from '../../../shared/ml/model-form
 import { savedModel } from '../pipeline/freeze.ts';
 import { summarize } from '../../../shared/ml/model-summary.ts';
 import { decodeLayers, toJson } from '../../../shared/jobs/decode.ts';
+import type { Tx } from '../../../shared/jobs/job-store.ts';
 import type { StageContext } from './context.ts';
 import type { JobEvaluation, Trained } from './evaluate.ts';
 
-export async function publish(s: StageContext, trained: Trained, evaluation: JobEvaluation | null): Promise<string> {
+/** `also`: more rows written in the same transaction (strategy auto's record). */
+export async function publish(s: StageContext, trained: Trained, evaluation: JobEvaluation | null, also?: (tx: Tx) => Promise<unknown>): Promise<string> {
   const { main, features } = trained;
   const parts = trained.built.parts;
   const model = savedModel(parts);
@@ -20,7 +22,10 @@ export async function publish(s: StageContext, trained: Trained, evaluation: Job
   await model.save(s3IOHandler(s.run.storage, prefix));
   if (parts.graphNode) await markGraphHead(s, prefix, parts.graphNode);
   const row = { ...modelRow(s, model, modelId, prefix), ...(parts.graphNode ? graphHeadRow(s, parts.graphNode) : {}) };
-  await s.records.finishSucceeded((tx) => tx.model.create({ data: row }), {
+  await s.records.finishSucceeded(async (tx) => {
+    await tx.model.create({ data: row });
+    await also?.(tx);
+  }, {
     evaluation,
     bestCheckpoint: main.best
       ? {
