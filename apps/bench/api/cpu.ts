@@ -31,6 +31,7 @@ const { values } = parseArgs({ options: {
   repeats: { type: 'string', default: '3' },
   only: { type: 'string' },
   json: { type: 'string' },
+  'log-level': { type: 'string', default: 'warn' }, // info: what a request's two log lines cost (written to a pipe)
 } });
 const requests = Number(values.requests);
 const scenarios = (values.only ? values.only.split(',') : [...SCENARIOS]) as Scenario[];
@@ -38,7 +39,7 @@ const load = () => loadavg().map((l) => l.toFixed(2)).join(', ');
 
 const env = new BenchEnv();
 try {
-  const target: Target = await env.open(1);
+  const target: Target = await env.open(1, undefined, values['log-level']);
   const etag = (await fetch(`${target.baseUrls[0]}/v1/jobs/${target.jobId}`, { headers: { authorization: `Bearer ${target.key}` } })).headers.get('etag') ?? undefined;
   const watcher = new pg.Client({ connectionString: env.databaseUrl });
   watcher.on('error', () => undefined); // terminated when the database is dropped at the end

@@ -68,8 +68,8 @@ export class BenchEnv {
   apiPids: number[] = [];
   helloPid = 0;
 
-  /** `cpuProf`: a directory for the API processes' V8 CPU profiles (written when they exit). */
-  async open(instances: number, cpuProf?: string): Promise<Target> {
+  /** `cpuProf`: a directory for the API processes' V8 CPU profiles (written when they exit); `logLevel`: the API's (warn leaves per-request lines out). */
+  async open(instances: number, cpuProf?: string, logLevel = 'warn'): Promise<Target> {
     await this.#adminQuery(`CREATE DATABASE "${this.dbName}"`);
     this.#dbCreated = true;
     await applyMigrations(this.databaseUrl);
@@ -77,7 +77,7 @@ export class BenchEnv {
     this.#s3 = await startEmbeddedS3({ dir: this.#s3Dir, port: 0 });
     const adminKey = randomBytes(24).toString('base64url');
     const config = withS3Endpoint(loadConfigWith({
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: logLevel,
       DATABASE_URL: this.databaseUrl,
       QUEUE_NAME: `bench-api-${this.runId}`,
       S3_BUCKET: `bench-api-${this.runId}`,
