@@ -98,8 +98,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
 
   for (const schema of [ErrorSchema, DatasetSchema, ModelSchema, EpochMetricSchema, JobSchema, ApiKeySchema]) app.addSchema(schema);

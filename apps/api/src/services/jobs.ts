@@ -96,9 +96,10 @@ export class JobService {
     // Before anything is read or written: a refused webhook (422) leaves no trace.
     if (body.webhook) checkWebhookUrl(body.webhook.url, this.config.webhooks);
     const ids = [body.trainDatasetId, body.validationDatasetId, body.testDatasetId].filter((x): x is string => !!x && UUID.test(x));
-    const { waiting, datasets } = await this.reads.submitReads(tenantId, ids);
-    if (waiting >= this.config.limits.queuedJobsPerTenant) {
-      throw new TooManyRequestsError('too_many_queued_jobs', `This tenant already has ${waiting} queued or paused jobs (MAX_QUEUED_JOBS_PER_TENANT)`, 30, { limit: this.config.limits.queuedJobsPerTenant });
+    const quota = this.config.limits.queuedJobsPerTenant;
+    const { waiting, datasets } = await this.reads.submitReads(tenantId, ids, quota);
+    if (waiting >= quota) {
+      throw new TooManyRequestsError('too_many_queued_jobs', `This tenant already has ${quota} or more queued or paused jobs (MAX_QUEUED_JOBS_PER_TENANT)`, 30, { limit: quota });
     }
     const { train, validation, test } = this.datasets(body, datasets);
     const id = randomUUID();
