@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   model_not_found: doc([404, 422], '404: no such model for this tenant; 422: a job names a base model that does not exist'),
   job_not_found: doc([404], 'No such job for this tenant'),
   advice_not_found: doc([404], 'No such advice for this tenant'),
+  sweep_not_found: doc([404], 'No such sweep for this tenant'),
   checkpoint_not_found: doc([404], 'The job wrote no checkpoint after that epoch'),
   tenant_not_found: doc([404], 'No such tenant'),
   api_key_not_found: doc([404], 'No such API key'),
@@ -58,6 +59,7 @@ export const ERROR_CODES = {
   job_not_pausable: doc([409], 'Pause of a job that is neither queued nor running'),
   job_not_paused: doc([409], 'Resume of a job that is not paused'),
   job_not_retryable: doc([409], 'Retry of a job that has not failed'),
+  sweep_not_cancellable: doc([409], 'Cancel of a sweep that already succeeded or failed'),
   model_in_use: doc([409], 'Delete of a model that a queued or running job uses as its base'),
   // Sources in S3
   invalid_s3_uri: doc([400], 'Not s3://bucket/key, or the key has "."/".." segments, backslashes or control characters'),
@@ -94,6 +96,9 @@ export const ERROR_CODES = {
   cut_layer_not_found: doc([422], 'Unknown cutLayer, or a layer with several outputs'),
   layer_not_buildable: doc([422], 'A head or architecture layer cannot follow the shape before it'),
   class_count_mismatch: doc([422], 'The last layer does not output one probability per class'),
+  invalid_sweep_space: doc([422], 'A sweep space the schema allows but that cannot be searched: a range in a grid, min above max, a log scale from 0, head or cut dimensions for pretraining, a webhook on the trials; `details: {dimension}`'),
+  invalid_sweep_objective: doc([422], 'A sweep objective on validation metrics without validation data, or a direction its metric does not have'),
+  sweep_too_large: doc([422], 'More trials than MAX_SWEEP_TRIALS, or a grid larger than maxTrials; `details: {setting, limit, actual}`'),
   invalid_freeze: doc([422], 'unfreezeTop is larger than the number of base layers with weights below the cut'),
   outbound_url_not_allowed: doc([422], "The webhook URL is refused: not https (http only to allow-listed hosts), user:pass@, not on OUTBOUND_ALLOWED_HOSTS, or a blocked address; `details: {url, reason, range?}`"),
   // Races that a database constraint caught

@@ -21,7 +21,7 @@ const VIEW = [
   'j.id', 'j.type::text AS type', 'j.status::text AS status', 'j.stage::text AS stage', 'j.spec', 'j."baseModelId"', 'j."trainDatasetId"',
   'j."validationDatasetId"', 'j."testDatasetId"', 'j.epoch', 'j."totalEpochs"', 'j.progress', 'j."latestMetrics"', 'j.evaluation', 'j."bestCheckpoint"',
   'j.backend', 'j.attempts', 'j."errorCode"', 'j."errorMessage"', 'j."webhookUrl"', 'j."cancelRequestedAt"', 'j."createdAt"', 'j."updatedAt"',
-  'j."startedAt"', 'j."finishedAt"', 'm.id AS "outputModelId"',
+  'j."startedAt"', 'j."finishedAt"', 'j."sweepId"', 'm.id AS "outputModelId"',
 ];
 const COLUMNS = VIEW.join(', ');
 const FROM = `FROM "Job" j LEFT JOIN "Model" m ON m."jobId" = j.id`;
@@ -44,6 +44,8 @@ const toVersioned = ({ version, ...r }: Raw & { version: string }) => ({ row: to
 
 export interface JobPageQuery {
   status?: string;
+  /** Only the trials of this sweep. */
+  sweepId?: string;
   after?: string;
   /** Rows to fetch (the page size plus one, to know whether there is more). */
   take: number;
@@ -76,6 +78,10 @@ export class JobReads {
       values.push(q.status);
       where.push(`j.status = $${values.length}::"JobStatus"`);
     }
+    if (q.sweepId) {
+      values.push(q.sweepId);
+      where.push(`j."sweepId" = $${values.length}::uuid`);
+    }
     if (q.after) {
       const c = decodeCursor(q.after);
       values.push(c.createdAt.toISOString(), c.id);
@@ -83,8 +89,8 @@ export class JobReads {
     }
     values.push(q.take);
     const text = `SELECT ${COLUMNS} ${FROM} WHERE ${where.join(' AND ')} ORDER BY j."createdAt" DESC, j.id DESC LIMIT $${values.length}`;
-    // Four shapes of the statement (status or not, cursor or not), each prepared once per connection.
-    const { rows } = await this.sql.query<Raw>({ name: `job-page-${q.status ? 's' : ''}${q.after ? 'a' : ''}`, text, values });
+    // Eight shapes of the statement (status, sweep, cursor: each or not), each prepared once per connection.
+    const { rows } = await this.sql.query<Raw>({ name: `job-page-${q.status ? 's' : ''}${q.sweepId ? 'w' : ''}${q.after ? 'a' : ''}`, text, values });
     return rows.map(toRow);
   }
 
