@@ -53,14 +53,15 @@ export const ObjectiveSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const AshaSchema = Type.Object(
-  {
-    minEpochs: Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'the first rung: no trial stops before this many epochs' }),
-    reductionFactor: Type.Integer({ minimum: 2, maximum: 10, default: 3, description: 'rungs at minEpochs × factor^k; at each, a trial below the top 1/factor of those that reached it stops' }),
-  },
-  { additionalProperties: false },
-);
+// No `default`s here: inside a union Ajv would ignore them (strict mode refuses that); the service fills them in.
+const ashaFields = {
+  minEpochs: Type.Integer({ minimum: 1, maximum: 1000, description: 'the first rung: no trial stops before this many epochs (default 1)' }),
+  reductionFactor: Type.Integer({ minimum: 2, maximum: 10, description: 'rungs at minEpochs × factor^k; at each, a trial below the top 1/factor of those that reached it stops (default 3)' }),
+};
+/** As stored and shown: both set. */
+export const AshaSchema = Type.Object(ashaFields, { additionalProperties: false });
 export type Asha = Static<typeof AshaSchema>;
+const AshaRequest = Type.Partial(Type.Object(ashaFields, { additionalProperties: false }));
 
 export const CreateSweepSchema = Type.Object(
   {
@@ -77,7 +78,7 @@ export const CreateSweepSchema = Type.Object(
     /** Seeds random search's draws: the same seed draws the same trials. */
     seed: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, default: 0 }),
     /** ASHA on the objective at rungs of epochs; false turns it off. */
-    earlyStopping: Type.Optional(Type.Union([Type.Literal(false), AshaSchema])),
+    earlyStopping: Type.Optional(Type.Union([Type.Literal(false), AshaRequest])),
   },
   { additionalProperties: false },
 );
