@@ -11,6 +11,7 @@ import { createHarness, type Harness } from './helpers/harness.ts';
 import { createDataset, finished, http, submitJob, tinyMlp, waitForJob } from './helpers/api.ts';
 import { quantile, rungs, stopsAtRung } from '../apps/shared/sweeps/asha.ts';
 import { planTrials } from '../apps/shared/sweeps/plan.ts';
+import { nextTrials, type TrialRow } from '../apps/shared/sweeps/advance.ts';
 
 type Sweep = Record<string, any>;
 
@@ -64,6 +65,26 @@ describe('ASHA and the planner', () => {
   });
 });
 
+describe('which trials start next', () => {
+  const trial = (index: number, featureGroup: string | null, status?: string, features: string | null = null) =>
+    ({ index, featureGroup, features, jobId: status ? `job-${index}` : null, job: status ? { status } : null }) as unknown as TrialRow;
+  const next = (trials: TrialRow[], parallelism: number) => nextTrials(trials, parallelism).map((t) => t.index);
+
+  it('holds a frozen cut\'s other trials until one of them has its features, and fills free slots meanwhile', () => {
+    // Nothing started: the first of the group, and the trial outside any group; not the group's second.
+    assert.deepEqual(next([trial(0, 'features'), trial(1, 'features'), trial(2, null), trial(3, 'flatten')], 4), [0, 2, 3]);
+    // The first is running without features yet: its group waits.
+    assert.deepEqual(next([trial(0, 'features', 'running'), trial(1, 'features'), trial(2, 'features')], 3), []);
+    // It has them: the rest start, up to the parallelism.
+    assert.deepEqual(next([trial(0, 'features', 'running', 'computed'), trial(1, 'features'), trial(2, 'features'), trial(3, 'features')], 3), [1, 2]);
+    // It failed before computing them: the next of the group tries.
+    assert.deepEqual(next([trial(0, 'features', 'failed'), trial(1, 'features'), trial(2, 'features')], 3), [1]);
+    // Never more live than the parallelism.
+    assert.deepEqual(next([trial(0, null, 'running'), trial(1, null, 'queued'), trial(2, null), trial(3, null)], 3), [2]);
+    assert.deepEqual(next([trial(0, null, 'succeeded'), trial(1, null, 'queued'), trial(2, null), trial(3, null)], 2), [2]);
+  });
+});
+
 describe('sweeps API', () => {
   let h: Harness;
   let baseModelId: string;
@@ -73,7 +94,10 @@ describe('sweeps API', () => {
     const low = await createDataset(h.app, 'digits 0-4', { type: 'mnist', split: 'train', classes: [0, 1, 2, 3, 4], count: 300 });
     high = (await createDataset(h.app, 'digits 5-9', { type: 'mnist', split: 'train', classes: [5, 6, 7, 8, 9], count: 300 })).id;
     const pre = await submitJob(h.app, { type: 'pretrain', architecture: tinyMlp(5), hyperparameters: { epochs: 2, learningRate: 0.01 }, trainDatasetId: low.id });
+    // Two more at once, so all three training processes are warm: trials started together then really run together.
+    const warm = await Promise.all([1, 2].map(() => submitJob(h.app, { type: 'pretrain', architecture: tinyMlp(5), hyperparameters: { epochs: 1 }, trainDatasetId: low.id })));
     const base = await waitForJob(h.app, pre.id, finished);
+    for (const w of warm) await waitForJob(h.app, w.id, finished);
     assert.equal(base.status, 'succeeded', JSON.stringify(base.error));
     baseModelId = base.outputModelId;
   });
