@@ -114,6 +114,8 @@ describe('tenants and keys', () => {
       ['get', '/v1/models/:id', `/v1/models/${ids.model}`, 'model_not_found'],
       ['get', '/v1/models/:id/:file', `/v1/models/${ids.model}/model.json`, 'model_not_found'],
       ['get', '/v1/models/:id/:file', `/v1/models/${ids.model}/weights.bin`, 'model_not_found'],
+      ['get', '/v1/models/:id/base/:file', `/v1/models/${ids.model}/base/model.json`, 'model_not_found'],
+      ['get', '/v1/models/:id/base/:file', `/v1/models/${ids.model}/base/weights.bin`, 'model_not_found'],
       ['post', '/v1/models/:id/download-url', `/v1/models/${ids.model}/download-url`, 'model_not_found'],
       ['delete', '/v1/models/:id', `/v1/models/${ids.model}`, 'model_not_found'],
       ['get', '/v1/jobs/:id', `/v1/jobs/${ids.job}`, 'job_not_found'],

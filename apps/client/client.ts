@@ -75,7 +75,7 @@ export class FinetuneClient {
       return { ...signed, href: this.url(signed.url) };
     },
     /** One of the model's files, as bytes (in Node, downloadModel writes both into a folder); 'model.keras' is the model as a Keras 3 file. */
-    file: (id: string, file: ModelFile, opts?: CallOptions) => this.#t.bytes(`/v1/models/${enc(id)}/${file}`, opts),
+    file: (id: string, file: ModelFile, opts?: CallOptions) => this.#t.bytes(`/v1/models/${enc(id)}/${file.split('/').map(enc).join('/')}`, opts),
   };
 
   readonly uploads = {

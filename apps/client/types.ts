@@ -34,7 +34,8 @@ export type DatasetProgress = NonNullable<Dataset['progress']>;
 export type Model = Static<typeof ModelSchema>;
 export type RegisterModelInput = Static<typeof RegisterModelBody>;
 export type SignedUrl = Static<typeof SignedUrlResponse>;
-export type ModelFile = 'model.json' | 'weights.bin' | 'model.keras';
+/** base/…: a graph-head's base graph (format graph-head). */
+export type ModelFile = 'model.json' | 'weights.bin' | 'model.keras' | 'base/model.json' | 'base/weights.bin';
 
 export type CreateUploadInput = Static<typeof CreateUploadBody>;
 export type Upload = Static<typeof UploadResponse>;

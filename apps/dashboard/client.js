@@ -392,7 +392,7 @@ var FinetuneClient = class {
       return { ...signed, href: this.url(signed.url) };
     },
     /** One of the model's files, as bytes (in Node, downloadModel writes both into a folder); 'model.keras' is the model as a Keras 3 file. */
-    file: (id, file, opts) => this.#t.bytes(`/v1/models/${enc5(id)}/${file}`, opts)
+    file: (id, file, opts) => this.#t.bytes(`/v1/models/${enc5(id)}/${file.split("/").map(enc5).join("/")}`, opts)
   };
   uploads = {
     /** POST /v1/uploads: a presigned PUT URL for one file in the caller's upload area, and its s3:// URI. */

@@ -26,6 +26,7 @@ export const ERROR_CODE_LIST = [
   // Job specs
   'base_model_required', 'architecture_required', 'invalid_spec', 'dataset_single_class', 'input_shape_mismatch',
   'label_mismatch', 'cut_layer_not_found', 'layer_not_buildable', 'class_count_mismatch', 'invalid_freeze', 'outbound_url_not_allowed',
+  'graph_base_frozen',
   // Sweep requests
   'invalid_sweep_space', 'invalid_sweep_objective', 'sweep_too_large',
   // Races that a database constraint caught

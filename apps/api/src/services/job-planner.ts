@@ -8,6 +8,7 @@ import { decodeLayers, decodeShape } from '../../../shared/jobs/decode.ts';
 import { resolveCutLayer } from '../../../shared/ml/cut-layer.ts';
 import { planPreset } from '../../../shared/ml/presets/index.ts';
 import type { Dataset, Model } from '../../../shared/generated/prisma/client.ts';
+import { defaultHead, graphCut } from './graph-planner.ts';
 
 export interface PlanInputs {
   body: CreateJob;
@@ -82,7 +83,11 @@ function planFinetune(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'he
       actual: train.featureShape,
     });
   }
+  if (baseModel.format === 'graph-head') {
+    throw new UnprocessableError('model_unsupported', 'This model is a head trained on a TensorFlow.js Graph model; fine-tune from the Graph model itself', { fault: 'graph_head', parentModelId: baseModel.parentId });
+  }
   const layers = decodeLayers(baseModel.layers, baseModel.id);
+  if (baseModel.format === 'graph-model') return planGraphHead(inputs, layers, numClasses);
   const names = layers.map((l) => l.name);
   const cutIndex = names.indexOf(resolveCutLayer(names, body.cutLayer));
   if (typeof body.freeze === 'object' && 'unfreezeTop' in body.freeze) {
@@ -93,15 +98,24 @@ function planFinetune(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'he
   }
   const cutShape = layers[cutIndex].outputShape;
   if (!singleOutput(cutShape)) throw new UnprocessableError('cut_layer_not_found', `Layer "${names[cutIndex]}" has several outputs and cannot be cut at`);
-  const head: LayerSpec[] = body.head ?? [
-    ...(cutShape.length > 2 ? [{ type: 'flatten' as const }] : []),
-    { type: 'dense', units: numClasses, activation: 'softmax' },
-  ];
+  const head: LayerSpec[] = body.head ?? defaultHead(cutShape, numClasses);
   checkLayers(cutIndex + 1 + head.length, inputs.maxLayers);
   checkOutput({ shape: inferShape(cutShape, head) }, numClasses);
   const baseParams = layers.slice(0, cutIndex + 1).reduce((sum, l) => sum + l.params, 0);
   checkSize(baseParams + countParams(cutShape, head), inputs.maxParams);
   return { head, cutLayer: names[cutIndex] };
+}
+
+/** A Graph model base: frozen, the head on its output or on a named node (graph-planner.ts). */
+function planGraphHead(inputs: PlanInputs, nodes: ReturnType<typeof decodeLayers>, numClasses: number): Pick<JobSpec, 'head' | 'cutLayer'> {
+  const { body, baseModel } = inputs;
+  const cut = graphCut(body, nodes);
+  const head = body.head ?? defaultHead(cut.shape, numClasses);
+  // The graph counts as one layer: it runs whole, up to the node.
+  checkLayers(1 + head.length, inputs.maxLayers);
+  checkOutput({ shape: inferShape(cut.shape, head) }, numClasses);
+  checkSize(baseModel!.totalParams + countParams(cut.shape, head), inputs.maxParams);
+  return { head, cutLayer: cut.node };
 }
 
 function planPretrain(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'architecture'> {

@@ -10,6 +10,7 @@ import type { Built } from './build.ts';
 import type { StageContext } from './context.ts';
 import { recordFeatures } from '../sweep-trial.ts';
 import type { Prepared } from './prepare-data.ts';
+import { jobPeers } from './train.ts';
 
 export interface BaseFeatures {
   features: Features;
@@ -22,7 +23,8 @@ export async function baseFeatures(s: StageContext, prepared: Prepared, built: B
   const { parts, baseDigest } = built;
   if (!baseDigest || augments(s.spec.hyperparameters.augmentation) || !frozenThroughout(parts.freeze, parts.baseBlocks.length, s.spec.hyperparameters.epochs)) return null;
   const started = performance.now();
-  const { data, peers } = prepared;
+  const { data } = prepared;
+  const peers = jobPeers(prepared, built);
   const key = featureKey({ modelDigest: baseDigest, cutLayer: parts.cutLayer!, train: data.train.digest, validation: data.validation?.digest });
   const got = await cachedFeatures(s.run.storage, parts, { train: data.train, validation: data.validation }, key, {
     peers,

@@ -5,7 +5,7 @@ import { saveCheckpoint } from '../checkpoint-io.ts';
 import type { JobData } from '../job-data.ts';
 import { train, type OptimizerState, type ResumeFrom, type SplitData, type StopReason, type TrainPoint, type TrainResult } from '../pipeline/train.ts';
 import { augmenter, augments } from '../pipeline/augment.ts';
-import { frozenThroughout } from '../pipeline/freeze.ts';
+import { frozenThroughout, savedModel } from '../pipeline/freeze.ts';
 import type { Augment } from '../pipeline/train-types.ts';
 import type { BaseFeatures } from './base-features.ts';
 import type { Built } from './build.ts';
@@ -20,6 +20,11 @@ export function trainData(data: JobData): SplitData {
   return { train: data.train, validation: data.validation };
 }
 
+/** Data-parallel peers, unless the base is a Graph model: a peer rebuilds its replica from the base's layers, and a graph has none. */
+export function jobPeers(prepared: Prepared, built: Built): Prepared['peers'] {
+  return built.parts.graphNode ? undefined : prepared.peers;
+}
+
 /** The job's augmentation, when it asks for any (training batches only). */
 export function jobAugment(s: StageContext): Augment | undefined {
   const { augmentation, seed } = s.spec.hyperparameters;
@@ -29,10 +34,10 @@ export function jobAugment(s: StageContext): Augment | undefined {
 export async function trainStage(s: StageContext, prepared: Prepared, built: Built, features: BaseFeatures | null, resume: ResumeFrom | null): Promise<TrainResult> {
   const { spec, records, log, jobId } = s;
   const hp = spec.hyperparameters;
-  const model = built.parts.model;
+  const model = savedModel(built.parts);
   await records.setStage('train');
   const augment = jobAugment(s);
-  const opts = { hp, labels: spec.labels, features: features?.features, peers: prepared.peers, resume: resume ?? undefined, augment };
+  const opts = { hp, labels: spec.labels, features: features?.features, peers: jobPeers(prepared, built), resume: resume ?? undefined, augment };
   const featuresPerBatch = !!augment && !!built.parts.base && frozenThroughout(built.parts.freeze, built.parts.baseBlocks.length, hp.epochs);
   await records.event('data', { streamed: prepared.data.streamed, trainExamples: prepared.data.train.numExamples, augmentation: !!augment, featuresPerBatch });
   const result = await train(built.parts, trainData(prepared.data), opts, {
@@ -63,7 +68,7 @@ export async function trainStage(s: StageContext, prepared: Prepared, built: Bui
 /** Saves where training stands, mid-epoch, and lets the job go (pause) or back to the queue (shutdown). */
 async function interrupt(s: StageContext, built: Built, reason: 'pause' | 'shutdown', point: TrainPoint, optimizers: () => Promise<OptimizerState>): Promise<void> {
   const prefix = `jobs/${s.jobId}/checkpoints/interrupted-epoch-${point.epoch + 1}-batch-${point.batch}/`;
-  await saveCheckpoint(s.run.storage, prefix, built.parts.model, point, await optimizers());
+  await saveCheckpoint(s.run.storage, prefix, savedModel(built.parts), point, await optimizers());
   await s.records.interrupt(reason, { prefix, epoch: point.epoch, batch: point.batch });
   s.log.info({ reason, epoch: point.epoch + 1, batch: point.batch }, 'job interrupted at a batch boundary; checkpoint written');
 }
