@@ -31,7 +31,7 @@ const sweeps: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
           422: [
             'dataset_not_found', 'model_not_found', 'base_model_required', 'architecture_required', 'invalid_spec', 'dataset_single_class', 'input_shape_mismatch',
             'label_mismatch', 'cut_layer_not_found', 'layer_not_buildable', 'class_count_mismatch', 'invalid_freeze', 'model_too_large', 'model_too_many_layers', 'job_too_large',
-            'graph_base_frozen', 'invalid_sweep_space', 'invalid_sweep_objective', 'sweep_too_large',
+            'graph_base_frozen', 'model_unsupported', 'invalid_sweep_space', 'invalid_sweep_objective', 'sweep_too_large',
           ],
           429: ['too_many_queued_jobs'],
         }),
