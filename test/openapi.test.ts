@@ -392,6 +392,13 @@ describe('OpenAPI document', () => {
     assert.ok((await call('get', '/v1/advice/{id}', 200, { params: { id: advice.id } })).body.advice, 'the advice is there to validate');
     await call('get', '/v1/advice/{id}', 404, { params: { id: ids.dataset } });
     await call('post', '/v1/advice', 422, { body: { baseModelId: ids.model, trainDatasetId: ids.model } });
+    const sweepJob = { baseModelId: ids.model, trainDatasetId: ids.dataset, hyperparameters: { epochs: 1 } };
+    const sweep = (await call('post', '/v1/sweeps', 202, { body: { job: sweepJob, space: { learningRate: [0.01, 0.02] } } })).body;
+    await call('get', '/v1/sweeps/{id}', 200, { params: { id: sweep.id } });
+    await call('get', '/v1/sweeps', 200);
+    await call('post', '/v1/sweeps/{id}/cancel', 202, { params: { id: sweep.id } });
+    await call('get', '/v1/sweeps/{id}', 404, { params: { id: ids.dataset } });
+    await call('post', '/v1/sweeps', 422, { body: { job: sweepJob, space: { learningRate: { min: 0.01, max: 0.1 } } } });
     await call('get', '/readyz', 200);
   });
 

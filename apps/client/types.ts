@@ -81,3 +81,7 @@ export interface Readiness {
 
 export type { AdviceResponse as Advice } from '../api/src/schemas/advice.ts';
 export type CreateAdviceInput = import('../shared/jobs/advice.ts').CreateAdvice;
+export type { SweepResponse as Sweep, SweepTrialView as SweepTrial } from '../api/src/schemas/sweeps.ts';
+/** POST /v1/sweeps: `job` is a job body as for jobs.create. */
+export type CreateSweepInput = Omit<WithDefaults<import('../shared/sweeps/spec.ts').CreateSweep, 'method' | 'parallelism' | 'seed'>, 'job'> & { job: CreateJobInput };
+export type SweepListParams = Partial<import('../api/src/schemas/sweeps.ts').SweepListQuery>;

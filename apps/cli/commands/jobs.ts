@@ -17,12 +17,12 @@ export function outcomeExit(status: JobStatus): number {
   return status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.jobCancelled : status === 'failed' ? EXIT.jobFailed : EXIT.ok;
 }
 
-async function readSpec(file: string): Promise<CreateJobInput> {
+export async function readSpec<T = CreateJobInput>(file: string): Promise<T> {
   const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`Cannot read ${file}: ${err.code ?? err.message}`);
   });
   try {
-    return JSON.parse(text) as CreateJobInput;
+    return JSON.parse(text) as T;
   } catch (err) {
     throw new UsageError(`${file} is not JSON: ${(err as Error).message}`);
   }

@@ -69,6 +69,7 @@ export const JobSchema = Type.Object(
     updatedAt: Timestamp,
     startedAt: NullableTimestamp,
     finishedAt: NullableTimestamp,
+    sweepId: Type.Union([Uuid, Type.Null()], { description: 'The sweep this job is a trial of (docs/sweeps.md)' }),
   },
   { $id: 'Job' },
 );
@@ -77,7 +78,7 @@ export type JobResponse = Static<typeof JobSchema>;
 export const JobPage = Page(Type.Ref('Job'));
 
 export const jobListQuery = (maxPageSize: number) =>
-  Type.Composite([pageQuery(maxPageSize), Type.Object({ status: Type.Optional(Status) })], { additionalProperties: false });
+  Type.Composite([pageQuery(maxPageSize), Type.Object({ status: Type.Optional(Status), sweepId: Type.Optional(Type.String({ ...Uuid, description: 'Only the trials of this sweep' })) })], { additionalProperties: false });
 export type JobListQuery = Static<ReturnType<typeof jobListQuery>>;
 
 /** GET /v1/jobs/:id: a long poll. Unknown parameters are let through, as before it had any. */

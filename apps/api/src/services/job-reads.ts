@@ -24,7 +24,7 @@ const VIEW = [
   'j.id', 'j.type::text AS type', 'j.status::text AS status', 'j.stage::text AS stage', 'j.spec::text AS spec', 'j."baseModelId"', 'j."trainDatasetId"',
   'j."validationDatasetId"', 'j."testDatasetId"', 'j.epoch', 'j."totalEpochs"', 'j.progress', 'j."latestMetrics"', 'j.evaluation', 'j."bestCheckpoint"',
   'j.backend', 'j.attempts', 'j."errorCode"', 'j."errorMessage"', 'j."webhookUrl"', 'j."cancelRequestedAt"', 'j."createdAt"', 'j."updatedAt"',
-  'j."startedAt"', 'j."finishedAt"', 'm.id AS "outputModelId"',
+  'j."startedAt"', 'j."finishedAt"', 'j."sweepId"', 'm.id AS "outputModelId"',
   // strategy "auto": what it trained (a subquery, so that the insert's RETURNING select can name it too).
   '(SELECT a.auto FROM "JobAdvice" a WHERE a."jobId" = j.id) AS auto',
 ];
@@ -53,6 +53,8 @@ const toVersioned = ({ version, ...r }: Raw & { version: string }) => ({ row: to
 
 export interface JobPageQuery {
   status?: string;
+  /** Only the trials of this sweep. */
+  sweepId?: string;
   after?: string;
   /** Rows to fetch (the page size plus one, to know whether there is more). */
   take: number;
@@ -85,6 +87,10 @@ export class JobReads {
       values.push(q.status);
       where.push(`j.status = $${values.length}::"JobStatus"`);
     }
+    if (q.sweepId) {
+      values.push(q.sweepId);
+      where.push(`j."sweepId" = $${values.length}::uuid`);
+    }
     if (q.after) {
       const c = decodeCursor(q.after);
       values.push(c.createdAt.toISOString(), c.id);
@@ -92,8 +98,8 @@ export class JobReads {
     }
     values.push(q.take);
     const text = `SELECT ${COLUMNS} ${FROM} WHERE ${where.join(' AND ')} ORDER BY j."createdAt" DESC, j.id DESC LIMIT $${values.length}`;
-    // Four shapes of the statement (status or not, cursor or not), each prepared once per connection.
-    const { rows } = await this.sql.query<Raw>({ name: `job-page-${q.status ? 's' : ''}${q.after ? 'a' : ''}`, text, values });
+    // Eight shapes of the statement (status, sweep, cursor: each or not), each prepared once per connection.
+    const { rows } = await this.sql.query<Raw>({ name: `job-page-${q.status ? 's' : ''}${q.sweepId ? 'w' : ''}${q.after ? 'a' : ''}`, text, values });
     return rows.map(toRow);
   }
 

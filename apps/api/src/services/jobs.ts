@@ -55,6 +55,7 @@ export function jobView(row: JobViewRow): JobResponse {
     updatedAt: j.updatedAt.toISOString(),
     startedAt: j.startedAt?.toISOString() ?? null,
     finishedAt: j.finishedAt?.toISOString() ?? null,
+    sweepId: j.sweepId ?? null,
   };
 }
 
@@ -159,7 +160,7 @@ export class JobService {
   }
 
   async list(tenantId: string, q: JobListQuery) {
-    const rows = await this.reads.page(tenantId, { status: q.status, after: q.after, take: q.limit + 1 });
+    const rows = await this.reads.page(tenantId, { status: q.status, sweepId: q.sweepId, after: q.after, take: q.limit + 1 });
     return toPage(rows, q.limit, jobView);
   }
 

@@ -8,6 +8,7 @@ import { augments } from '../pipeline/augment.ts';
 import { frozenThroughout } from '../pipeline/freeze.ts';
 import type { Built } from './build.ts';
 import type { StageContext } from './context.ts';
+import { recordFeatures } from '../sweep-trial.ts';
 import type { Prepared } from './prepare-data.ts';
 import { jobPeers } from './train.ts';
 
@@ -32,6 +33,7 @@ export async function baseFeatures(s: StageContext, prepared: Prepared, built: B
       await s.records.event('warning', { message: 'The base features could not be cached; later jobs will compute them again' });
     },
   });
+  if (s.job.sweepId) await recordFeatures(s.run.db, s.jobId, got.hit ? 'hit' : 'miss');
   return { features: got.features, cache: got.hit ? 'hit' : 'miss', ms: performance.now() - started };
 }
 

@@ -10,6 +10,7 @@ import type { Augment } from '../pipeline/train-types.ts';
 import type { BaseFeatures } from './base-features.ts';
 import type { Built } from './build.ts';
 import type { StageContext } from './context.ts';
+import { atRung, computeOf, recordCompute } from '../sweep-trial.ts';
 import type { Prepared } from './prepare-data.ts';
 
 /** What stops training at a batch boundary (besides a lost lease). */
@@ -39,13 +40,17 @@ export async function trainStage(s: StageContext, prepared: Prepared, built: Bui
   const opts = { hp, labels: spec.labels, features: features?.features, peers: jobPeers(prepared, built), resume: resume ?? undefined, augment };
   const featuresPerBatch = !!augment && !!built.parts.base && frozenThroughout(built.parts.freeze, built.parts.baseBlocks.length, hp.epochs);
   await records.event('data', { streamed: prepared.data.streamed, trainExamples: prepared.data.train.numExamples, augmentation: !!augment, featuresPerBatch });
-  return train(built.parts, trainData(prepared.data), opts, {
+  const result = await train(built.parts, trainData(prepared.data), opts, {
     shouldStop: s.stopFor(STOPS),
     onEpochEnd: async (r, optimizers) => {
       const prefix = `jobs/${jobId}/checkpoints/epoch-${r.epoch}/`;
       const sizeBytes = await saveCheckpoint(s.run.storage, prefix, model, { epoch: r.epoch, batch: 0, lossSum: 0, correct: 0 }, await optimizers());
       await records.recordEpoch(r, hp.epochs, { prefix, sizeBytes });
       log.info({ epoch: r.epoch, loss: r.loss, valAccuracy: r.valAccuracy, examplesPerSec: Math.round(r.examplesPerSec) }, 'epoch done');
+      if (s.job.sweepId && (await atRung(s.run.db, s.job.sweepId, jobId, hp.epochs, r))) {
+        log.info({ epoch: r.epoch }, 'the sweep\'s ASHA stopped this trial at a rung');
+        return 'stop';
+      }
     },
     onInterrupt: async (point, optimizers) => {
       if (s.leaseLost()) return;
@@ -53,6 +58,11 @@ export async function trainStage(s: StageContext, prepared: Prepared, built: Bui
       if (reason === 'pause' || reason === 'shutdown') await interrupt(s, built, reason, point, optimizers);
     },
   });
+  if (s.job.sweepId && result.stopped !== 'lease_lost') {
+    const headLayers = built.parts.head.layers.filter((l) => l.weights.length > 0).length;
+    await recordCompute(s.run.db, jobId, computeOf(prepared.data.train.numExamples, headLayers, result.epochs));
+  }
+  return result;
 }
 
 /** Saves where training stands, mid-epoch, and lets the job go (pause) or back to the queue (shutdown). */
