@@ -190,6 +190,7 @@ describe('sweeps API', () => {
       [{ job: job(1), method: 'grid', space: { learningRate: { min: 0.001, max: 0.1 } } }, 422, 'invalid_sweep_space'],
       [{ job: job(1), method: 'random', space: { learningRate: { min: 0.1, max: 0.001 } } }, 422, 'invalid_sweep_space'],
       [{ job: { ...job(1), type: 'pretrain', architecture: tinyMlp(5), baseModelId: undefined, freeze: undefined }, space: { headUnits: [8] } }, 422, 'invalid_sweep_space'],
+      [{ job: { ...job(1), strategy: 'auto' }, space: { batchSize: [8, 16] } }, 422, 'invalid_sweep_space'],
       [{ job: job(1), space: { learningRate: [0.1, 0.2, 0.3], headUnits: [8, 16, 32] } }, 422, 'sweep_too_large'],
       [{ job: job(1), method: 'random', maxTrials: 9, space: { learningRate: [0.1] } }, 422, 'sweep_too_large'],
       [{ job: job(1), space: { learningRate: [0.1, 0.2] }, maxTrials: 1 }, 422, 'sweep_too_large'],

@@ -27,6 +27,8 @@ export function checkSpace(spec: Pick<SweepSpec, 'method' | 'space' | 'job'>): v
     const k = dimensions(spec.space).find((d) => d === 'cutLayer' || d === 'freeze' || HEAD_KEYS.includes(d));
     if (k) throw bad(`space.${k} applies to fine-tuning only; a pretraining job's model is its architecture`, { dimension: k });
   }
+  // An auto job chooses its own options and records no epochs for ASHA's rungs: the sweep is the search.
+  if (spec.job.strategy === 'auto') throw bad('job.strategy: "auto" searches on its own; a sweep\'s trials are manual jobs', { field: 'job.strategy' });
   if (spec.job.webhook) throw bad('job.webhook: trials do not call webhooks; follow the sweep instead', { field: 'job.webhook' });
 }
 

@@ -8,6 +8,29 @@ import { JobService } from '../services/jobs.ts';
 import { checkPageSize } from '../services/pagination.ts';
 import { SweepService } from '../services/sweeps.ts';
 
+/** POST /v1/sweeps: every trial is checked as POST /v1/jobs would, so it refuses what that route refuses. */
+const createSchema = (ref: { $ref: string }, tags: string[]) => ({
+  tags,
+  operationId: 'createSweep',
+  summary: 'Start a hyperparameter sweep: a grid or random search of jobs',
+  description:
+    'Plans every trial from the base job and the space and checks each as POST /v1/jobs would (a bad one is a 422 now); then starts up to `parallelism` of them. ' +
+    'Trials on a frozen base with the same cut share one feature pass; ASHA stops bad trials at rungs of epochs. Poll GET /v1/sweeps/{id}.',
+  body: CreateSweepBody,
+  response: {
+    202: ref,
+    ...errorResponses({
+      409: ['dataset_not_ready'],
+      422: [
+        'dataset_not_found', 'model_not_found', 'base_model_required', 'architecture_required', 'invalid_spec', 'dataset_single_class', 'input_shape_mismatch',
+        'label_mismatch', 'cut_layer_not_found', 'layer_not_buildable', 'class_count_mismatch', 'invalid_freeze', 'model_too_large', 'model_too_many_layers', 'job_too_large',
+        'graph_base_frozen', 'model_unsupported', 'invalid_sweep_space', 'invalid_sweep_objective', 'sweep_too_large',
+      ],
+      429: ['too_many_queued_jobs'],
+    }),
+  },
+});
+
 /** Hyperparameter sweeps: trials are jobs (GET /v1/jobs?sweepId=), the sweep their parent (docs/sweeps.md). */
 const sweeps: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const service = new SweepService(app.db, app.queue, config, new JobService(app.db, app.sql, app.queue, config));
@@ -16,27 +39,7 @@ const sweeps: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
   const tags = ['sweeps'];
 
   app.post('/v1/sweeps', {
-    schema: {
-      tags,
-      operationId: 'createSweep',
-      summary: 'Start a hyperparameter sweep: a grid or random search of jobs',
-      description:
-        'Plans every trial from the base job and the space and checks each as POST /v1/jobs would (a bad one is a 422 now); then starts up to `parallelism` of them. ' +
-        'Trials on a frozen base with the same cut share one feature pass; ASHA stops bad trials at rungs of epochs. Poll GET /v1/sweeps/{id}.',
-      body: CreateSweepBody,
-      response: {
-        202: ref,
-        ...errorResponses({
-          409: ['dataset_not_ready'],
-          422: [
-            'dataset_not_found', 'model_not_found', 'base_model_required', 'architecture_required', 'invalid_spec', 'dataset_single_class', 'input_shape_mismatch',
-            'label_mismatch', 'cut_layer_not_found', 'layer_not_buildable', 'class_count_mismatch', 'invalid_freeze', 'model_too_large', 'model_too_many_layers', 'job_too_large',
-            'graph_base_frozen', 'model_unsupported', 'invalid_sweep_space', 'invalid_sweep_objective', 'sweep_too_large',
-          ],
-          429: ['too_many_queued_jobs'],
-        }),
-      },
-    },
+    schema: createSchema(ref, tags),
     handler: async (req, reply) => {
       const s = await service.create(tenantOf(req), req.body as CreateSweep);
       return reply.status(202).header('location', `/v1/sweeps/${s.id}`).send(s);

@@ -97,7 +97,7 @@ export const ERROR_CODES = {
   layer_not_buildable: doc([422], 'A head or architecture layer cannot follow the shape before it'),
   class_count_mismatch: doc([422], 'The last layer does not output one probability per class'),
   graph_base_frozen: doc([422], 'The base is a TensorFlow.js Graph model, whose weights are constants of the graph: it is a frozen base only, so freeze must be "all" (`details.freeze` is what was asked), and compareWithScratch is not available (`details.option`)'),
-  invalid_sweep_space: doc([422], 'A sweep space the schema allows but that cannot be searched: a range in a grid, min above max, a log scale from 0, head or cut dimensions for pretraining, a webhook on the trials; `details: {dimension}`'),
+  invalid_sweep_space: doc([422], 'A sweep space the schema allows but that cannot be searched: a range in a grid, min above max, a log scale from 0, head or cut dimensions for pretraining, a webhook on the trials, a base job with `strategy: "auto"` (it searches on its own); `details: {dimension}`'),
   invalid_sweep_objective: doc([422], 'A sweep objective on validation metrics without validation data, or a direction its metric does not have'),
   sweep_too_large: doc([422], 'More trials than MAX_SWEEP_TRIALS, or a grid larger than maxTrials; `details: {setting, limit, actual}`'),
   invalid_freeze: doc([422], 'unfreezeTop is larger than the number of base layers with weights below the cut'),
