@@ -220,6 +220,26 @@ describe('typed client and CLI', () => {
     assert.deepEqual(await res.json(), modelJson);
   });
 
+  it('sweeps create --follow exits 0 with the leaderboard; show prints it as a table; cancel of a finished sweep exits 3', async () => {
+    const spec = await writeSpec('sweep.json', {
+      name: 'cli sweep', job: { baseModelId: succeeded.outputModelId, trainDatasetId: trainId, hyperparameters: { epochs: 2, validationSplit: 0.2 } }, space: { learningRate: [0.05, 0.01] },
+    });
+    const run = await cli(['sweeps', 'create', spec, '--follow', '--json']);
+    assert.equal(run.code, EXIT.ok, run.stderr);
+    const sweep = json(run);
+    assert.equal(sweep.status, 'succeeded');
+    assert.equal(sweep.leaderboard.length, 2);
+    assert.match(run.stderr, /sweep [0-9a-f-]+: succeeded; trials 2 succeeded/);
+    const shown = await cli(['sweeps', 'show', sweep.id]);
+    assert.equal(shown.code, EXIT.ok);
+    assert.match(shown.stdout, /trial +status +valAccuracy +epochs +compute +features +params +job/);
+    assert.match(shown.stdout, new RegExp(`output model: ${sweep.outputModelId}`));
+    assert.match(shown.stdout, /learningRate=0\.05/);
+    const cancel = await cli(['sweeps', 'cancel', sweep.id]);
+    assert.equal(cancel.code, EXIT.api);
+    assert.match(cancel.stderr, /sweep_not_cancellable/);
+  });
+
   it('datasets add --images --wait: a progress bar on stderr, then the ready dataset; a bad image exits 3 naming it', async () => {
     const png = await solid(12, 12, [200, 10, 10]).png().toBuffer();
     for (const key of ['a/1.png', 'a/2.png', 'b/1.png', 'b/2.png']) await h.storage.put(`${h.uploads}cli-imgs/${key}`, png);
@@ -338,6 +358,12 @@ describe('typed client and CLI', () => {
     const invalid = await cli(['jobs', 'submit', await writeSpec('invalid.json', { trainDatasetId: trainId, bogus: true })]);
     assert.equal(invalid.code, EXIT.api);
     assert.match(invalid.stderr, /validation_failed/);
+    // --auto asks for strategy auto: the API refuses it on a pretrain job, naming the field.
+    const pretrain = await writeSpec('auto-pretrain.json', { type: 'pretrain', architecture: tinyMlp(3), trainDatasetId: trainId });
+    const auto = await cli(['jobs', 'submit', pretrain, '--auto', '--json']);
+    assert.equal(auto.code, EXIT.api);
+    assert.equal(json(auto).error.code, 'strategy_conflict');
+    assert.deepEqual(json(auto).error.details.fields, ['type']);
     const badKey = await cli(['jobs', 'list'], { FINETUNE_API_KEY: 'ft_not_a_key' });
     assert.equal(badKey.code, EXIT.api);
     assert.match(badKey.stderr, /invalid_api_key/);

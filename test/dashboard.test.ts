@@ -225,6 +225,30 @@ describe('dashboard in headless Chromium', () => {
     assert.deepEqual(pageErrors, []);
   });
 
+  it('shows a sweep: the leaderboard, each trial\'s curve of the objective, the feature passes, and the sweeps list', async () => {
+    const jobs = (await http(h.app).get('/v1/jobs?limit=100')).body.data as Array<{ name: string | null; outputModelId: string | null }>;
+    const datasets = (await http(h.app).get('/v1/datasets?limit=100')).body.data as Array<{ id: string; name: string }>;
+    const base = jobs.find((j) => j.name === baseName)!;
+    const high = datasets.find((d) => d.name === 'digits 5-9')!;
+    const job = { baseModelId: base.outputModelId, trainDatasetId: high.id, hyperparameters: { epochs: 2, validationSplit: 0.2 } };
+    const posted = await http(h.app).post('/v1/sweeps').send({ name: 'head sweep', job, space: { learningRate: [0.05, 0.01] }, parallelism: 2, earlyStopping: false });
+    assert.equal(posted.status, 202, JSON.stringify(posted.body));
+    await open(`#/sweeps/${posted.body.id}`);
+    // Selectors and reads from here: a polled string predicate would be eval in the page, which its CSP refuses.
+    await page.waitForSelector('#leaderboard tbody tr[data-status=succeeded] ~ tr[data-status=succeeded]', { timeout: 180_000 });
+    let curves = await chartData(page, 'trials-chart');
+    for (let i = 0; i < 100 && !(curves?.datasets.length === 2 && curves.datasets.every((d) => d.data.length === 2)); i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      curves = await chartData(page, 'trials-chart');
+    }
+    assert.deepEqual(curves!.datasets.map((d) => d.label).sort(), ['trial 0', 'trial 1']);
+    assert.deepEqual(curves!.datasets.map((d) => d.data.map((p) => p.x)), [[1, 2], [1, 2]]);
+    assert.match((await page.locator('#sweep-facts').textContent())!, /1 computed, 1 reused/);
+    await open('#/sweeps');
+    await page.waitForSelector(`#sweeps-table tr[data-sweep-id="${posted.body.id}"][data-status=succeeded]`);
+    assert.deepEqual(pageErrors, []);
+  });
+
   it('loads the typed client\'s browser build (a fresh build of apps/client), and every API request comes from it', async () => {
     const fresh = await browser.newContext({ reducedMotion: 'reduce', acceptDownloads: true });
     try {

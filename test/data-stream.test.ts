@@ -61,6 +61,14 @@ describe('batch stream', () => {
     }
   });
 
+  it('by default reads the whole next window while this one is consumed', async () => {
+    const { src, log } = memorySource(sizes);
+    const gen = epochBatches(src, { batchSize: 4, seed: 42, epoch: 0, window: 3 });
+    await gen.next();
+    assert.equal(log.length, 6, 'this window and the next were requested together');
+    await gen.return(undefined);
+  });
+
   it('holds at most window + prefetch shards, and reads the next ones before they are asked for', async () => {
     const { src, log } = memorySource(sizes, 30);
     const stats: StreamStats = { waitMs: 0, shardsRead: 0, maxResidentShards: 0 };

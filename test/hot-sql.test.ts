@@ -63,6 +63,19 @@ describe('hot SQL: job reads and submits on plain pg', () => {
     assert.equal(changed.body.updatedAt, first.body.updatedAt);
   });
 
+  it('a spec rewritten in Postgres is served as rewritten, though the old one was decoded and kept (spec cache)', async () => {
+    const job = await submitJob(h.app, { type: 'pretrain', name: 'before', architecture: tinyMlp(3), hyperparameters: { epochs: 1 }, trainDatasetId: datasetId });
+    const first = await http(h.app).get(`/v1/jobs/${job.id}`);
+    assert.equal(first.body.spec.name, 'before');
+    assert.equal((await http(h.app).get('/v1/jobs?limit=50')).body.data.find((j: { id: string }) => j.id === job.id).name, 'before');
+    await h.db.$executeRaw`UPDATE "Job" SET spec = jsonb_set(spec, '{name}', '"after"') WHERE id = ${job.id}::uuid`;
+    const changed = await http(h.app).get(`/v1/jobs/${job.id}`).set('if-none-match', first.headers.etag);
+    assert.equal(changed.status, 200);
+    assert.equal(changed.body.spec.name, 'after');
+    assert.equal(changed.body.name, 'after');
+    assert.equal((await http(h.app).get('/v1/jobs?limit=50')).body.data.find((j: { id: string }) => j.id === job.id).name, 'after');
+  });
+
   it('a dataset of another tenant, or none, is dataset_not_found; the quota counts before it', async () => {
     const other = await h.newTenant('other');
     const res = await http(h.app, other.apiKey).post('/v1/jobs').send({ type: 'pretrain', architecture: tinyMlp(3), hyperparameters: { epochs: 1 }, trainDatasetId: datasetId });

@@ -102,6 +102,15 @@ describe('migrations', () => {
     assert.equal(withChildren.children[0].id, child.id);
     assert.equal(withChildren.baseOf[0].id, job.id);
 
+    // A sweep's trial is a job that names it; deleting the job leaves the planned trial, deleting the sweep removes its trials.
+    const sweep = await db.sweep.create({ data: { id: randomUUID(), tenantId, spec: { method: 'grid' } } });
+    assert.equal(sweep.status, 'running');
+    await db.sweepTrial.create({ data: { sweepId: sweep.id, index: 0, params: { learningRate: 0.1 }, spec: { a: 1 }, featureGroup: 'features', jobId: job.id } });
+    await db.job.update({ where: { id: job.id }, data: { sweepId: sweep.id } });
+    const trial = await db.sweepTrial.findUniqueOrThrow({ where: { jobId: job.id }, include: { job: true, sweep: { include: { jobs: true } } } });
+    assert.deepEqual(trial.rungs, {});
+    assert.equal(trial.sweep.jobs[0].id, job.id);
+
     // Unique (jobId, epoch) holds; deleting a job cascades to its metrics and checkpoints.
     await assert.rejects(db.epochMetric.create({ data: { jobId: job.id, epoch: 1, loss: 1, durationMs: 1, examplesPerSec: 1 } }));
     await db.model.delete({ where: { id: child.id } });
@@ -109,5 +118,8 @@ describe('migrations', () => {
     assert.equal(await db.epochMetric.count(), 0);
     assert.equal(await db.checkpoint.count(), 0);
     assert.equal(await db.jobEvent.count(), 0);
+    assert.equal((await db.sweepTrial.findFirstOrThrow({ where: { sweepId: sweep.id } })).jobId, null);
+    await db.sweep.delete({ where: { id: sweep.id } });
+    assert.equal(await db.sweepTrial.count(), 0);
   });
 });

@@ -5,6 +5,7 @@
 // from its documentation fails here.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -305,6 +306,16 @@ describe('OpenAPI document', () => {
     await call('get', '/v1/models/{id}/{file}', 200, { params: { id: ids.model, file: 'model.json' } });
     await call('get', '/v1/models/{id}/{file}', 200, { params: { id: ids.model, file: 'weights.bin' } });
     await call('get', '/v1/models/{id}/{file}', 400, { params: { id: ids.model, file: 'other.bin' } });
+    // Only a head trained on a Graph model has a base graph (graph-finetune.test.ts downloads one).
+    const noGraph = await call('get', '/v1/models/{id}/base/{file}', 404, { params: { id: ids.model, file: 'model.json' } });
+    assert.equal(noGraph.body.error.code, 'object_not_found');
+    // Its files as a graph-head's publish lays them out (models/<id>/base/), to check the 200s against the document.
+    const graphFile = (f: string) => new Uint8Array(readFileSync(new URL(`./fixtures/graph/${f}`, import.meta.url)));
+    const prefix = (await h.db.model.findUniqueOrThrow({ where: { id: ids.model } })).storagePrefix;
+    await h.storage.put(`${prefix}base/model.json`, graphFile('model.json'));
+    await h.storage.put(`${prefix}base/weights.bin`, graphFile('group1-shard1of1.bin'));
+    await call('get', '/v1/models/{id}/base/{file}', 200, { params: { id: ids.model, file: 'model.json' } });
+    await call('get', '/v1/models/{id}/base/{file}', 200, { params: { id: ids.model, file: 'weights.bin' } });
     const signed = (await call('post', '/v1/models/{id}/download-url', 200, { params: { id: ids.model } })).body;
     const query = Object.fromEntries(new URL(signed.url, 'http://x').searchParams);
     await call('get', '/v1/models/{id}/{file}', 200, { key: '', params: { id: ids.model, file: 'model.json' }, query });
@@ -381,6 +392,13 @@ describe('OpenAPI document', () => {
     assert.ok((await call('get', '/v1/advice/{id}', 200, { params: { id: advice.id } })).body.advice, 'the advice is there to validate');
     await call('get', '/v1/advice/{id}', 404, { params: { id: ids.dataset } });
     await call('post', '/v1/advice', 422, { body: { baseModelId: ids.model, trainDatasetId: ids.model } });
+    const sweepJob = { baseModelId: ids.model, trainDatasetId: ids.dataset, hyperparameters: { epochs: 1 } };
+    const sweep = (await call('post', '/v1/sweeps', 202, { body: { job: sweepJob, space: { learningRate: [0.01, 0.02] } } })).body;
+    await call('get', '/v1/sweeps/{id}', 200, { params: { id: sweep.id } });
+    await call('get', '/v1/sweeps', 200);
+    await call('post', '/v1/sweeps/{id}/cancel', 202, { params: { id: sweep.id } });
+    await call('get', '/v1/sweeps/{id}', 404, { params: { id: ids.dataset } });
+    await call('post', '/v1/sweeps', 422, { body: { job: sweepJob, space: { learningRate: { min: 0.01, max: 0.1 } } } });
     await call('get', '/readyz', 200);
   });
 

@@ -66,7 +66,7 @@ describe('stored rows that do not fit their schema', () => {
   });
 
   it("a summary that would not fit the response is refused before it is stored: 422 summary_invalid", () => {
-    const view = { id: randomUUID(), name: 'm', kind: 'base', sourceUri: null, inputShape: [null, '4', 1], outputShape: [null, 3], labels: [], layers: [], totalParams: 1, trainableParams: 1, lineage: { parentModelId: null, jobId: null }, files: { modelJson: '', weights: [] }, createdAt: new Date().toISOString() };
+    const view = { id: randomUUID(), name: 'm', kind: 'base', format: 'layers-model', sourceUri: null, inputShape: [null, '4', 1], outputShape: [null, 3], labels: [], layers: [], totalParams: 1, trainableParams: 1, lineage: { parentModelId: null, jobId: null }, files: { modelJson: '', weights: [] }, createdAt: new Date().toISOString() };
     const check: ViewCheck<typeof ModelSchema> = viewCheck(ModelSchema);
     assert.throws(() => check.assertStorable(view), (e: AppError) => e.statusCode === 422 && e.code === 'summary_invalid' && /inputShape\/1/.test(e.message));
     check.assertStorable({ ...view, inputShape: [null, 4, 1] });

@@ -7,12 +7,13 @@ import { before, describe, it } from 'node:test';
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../apps/shared/ml/tf.ts';
 import type { LayerSpec } from '../apps/shared/jobs/spec.ts';
+import { exampleWriter } from '../apps/shared/data/stream/batches.ts';
 import { memorySource, splitSide } from '../apps/shared/data/stream/split.ts';
 import { buildModel } from '../apps/worker/src/pipeline/build.ts';
 import { augmenter } from '../apps/worker/src/pipeline/augment.ts';
 import { disposeParts, type ModelParts } from '../apps/worker/src/pipeline/freeze.ts';
 import { withSeededRandom } from '../apps/worker/src/pipeline/seed.ts';
-import { streamSplit } from '../apps/worker/src/pipeline/splits.ts';
+import { mapSides, mapSplit, streamSplit } from '../apps/worker/src/pipeline/splits.ts';
 import { train, type EpochResult, type OptimizerState, type ResumeFrom, type TrainPoint } from '../apps/worker/src/pipeline/train.ts';
 import { initTestBackend } from './helpers/backend.ts';
 import { hp } from './helpers/toy.ts';
@@ -110,7 +111,12 @@ describe('a seeded validation split of a streamed dataset', () => {
     for (let s = 0; s < src.shardSizes.length; s++) {
       const d = await src.readShard(s);
       assert.equal(d.classes.length, src.shardSizes[s], 'the shard sizes are known before reading');
-      out.push(...d.features);
+      const write = exampleWriter(d, 1);
+      const one = new Float32Array(1);
+      for (let j = 0; j < d.classes.length; j++) {
+        write(j, one, 0);
+        out.push(one[0]);
+      }
     }
     return out;
   };
@@ -125,5 +131,26 @@ describe('a seeded validation split of a streamed dataset', () => {
     assert.deepEqual(await ids(splitSide(all, 5, 0.2, 'validation')), val, 'same seed, same split');
     assert.notDeepEqual(await ids(splitSide(all, 6, 0.2, 'validation')), val, 'another seed, another split');
     assert.deepEqual(Array.from(splitSide(all, 5, 0.2, 'validation').classes), val.map((i) => i % 3), 'classes follow their examples');
+  });
+
+  it('a feature pass over both sides reads each shard once and gives each side what a pass of its own gives', async () => {
+    await initTestBackend();
+    const all = source(1000);
+    let reads = 0;
+    const counted = { ...all, readShard: (s: number) => (reads++, all.readShard(s)) };
+    const sides = (seed: number) => ['train', 'validation'].map((side) => streamSplit(splitSide(counted, seed, 0.2, side as 'train'), 3));
+    const fn = async (x: Tensor) => tf.tidy(() => tf.concat([x.mul(2), x.add(1)], 1));
+    const [train, validation] = sides(5);
+    const alone = [await mapSplit(train, fn), await mapSplit(validation, fn)];
+    assert.equal(reads, 2 * all.shardSizes.length, 'a pass a side reads every shard twice');
+    reads = 0;
+    const both = await mapSides(train, validation, fn);
+    assert.ok(both);
+    assert.equal(reads, all.shardSizes.length, 'one pass: each shard once');
+    assert.deepEqual(both.train.shape, [train.numExamples, 2]);
+    assert.deepEqual(Array.from(both.train.dataSync()), Array.from(alone[0].dataSync()), 'train side');
+    assert.deepEqual(Array.from(both.validation.dataSync()), Array.from(alone[1].dataSync()), 'validation side');
+    assert.equal(await mapSides(train, sides(6)[1], fn), null, 'sides of another split are not mapped together');
+    tf.dispose([...alone, both.train, both.validation]);
   });
 });

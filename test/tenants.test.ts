@@ -39,6 +39,9 @@ describe('tenants and keys', () => {
     const advice = await http(h.app).post('/v1/advice').send({ baseModelId: ids.model, trainDatasetId: ids.dataset, budget: { sampleSize: 50 } });
     assert.equal(advice.status, 202, JSON.stringify(advice.body));
     ids.advice = advice.body.id;
+    const sweep = await http(h.app).post('/v1/sweeps').send({ job: { baseModelId: ids.model, trainDatasetId: ids.dataset, hyperparameters: { epochs: 1 } }, space: { learningRate: [0.01] } });
+    assert.equal(sweep.status, 202, JSON.stringify(sweep.body));
+    ids.sweep = sweep.body.id;
   });
   after(() => h?.close());
 
@@ -106,9 +109,13 @@ describe('tenants and keys', () => {
       ['post', '/v1/datasets/:id/cancel', `/v1/datasets/${ids.dataset}/cancel`, 'dataset_not_found'],
       ['get', '/v1/datasets/:id/events', `/v1/datasets/${ids.dataset}/events`, 'dataset_not_found'],
       ['get', '/v1/advice/:id', `/v1/advice/${ids.advice}`, 'advice_not_found'],
+      ['get', '/v1/sweeps/:id', `/v1/sweeps/${ids.sweep}`, 'sweep_not_found'],
+      ['post', '/v1/sweeps/:id/cancel', `/v1/sweeps/${ids.sweep}/cancel`, 'sweep_not_found'],
       ['get', '/v1/models/:id', `/v1/models/${ids.model}`, 'model_not_found'],
       ['get', '/v1/models/:id/:file', `/v1/models/${ids.model}/model.json`, 'model_not_found'],
       ['get', '/v1/models/:id/:file', `/v1/models/${ids.model}/weights.bin`, 'model_not_found'],
+      ['get', '/v1/models/:id/base/:file', `/v1/models/${ids.model}/base/model.json`, 'model_not_found'],
+      ['get', '/v1/models/:id/base/:file', `/v1/models/${ids.model}/base/weights.bin`, 'model_not_found'],
       ['post', '/v1/models/:id/download-url', `/v1/models/${ids.model}/download-url`, 'model_not_found'],
       ['delete', '/v1/models/:id', `/v1/models/${ids.model}`, 'model_not_found'],
       ['get', '/v1/jobs/:id', `/v1/jobs/${ids.job}`, 'job_not_found'],
@@ -151,9 +158,10 @@ describe('tenants and keys', () => {
     const ownData = (await B().post('/v1/datasets').send({ name: 'B digits', source: { type: 'mnist', classes: [0, 1], count: 50 } })).body.id;
     const withA = await B().post('/v1/jobs').send({ baseModelId: ids.model, trainDatasetId: ownData });
     assert.equal(withA.body.error.code, 'model_not_found');
-    for (const list of ['/v1/jobs', '/v1/models', '/v1/datasets']) {
+    for (const list of ['/v1/jobs', '/v1/models', '/v1/datasets', '/v1/sweeps', `/v1/jobs?sweepId=${ids.sweep}`]) {
       const seen = (await B().get(list)).body.data.map((x: { id: string }) => x.id);
-      assert.ok(!seen.includes(ids.job) && !seen.includes(ids.model) && !seen.includes(ids.dataset), list);
+      assert.ok(!seen.includes(ids.job) && !seen.includes(ids.model) && !seen.includes(ids.dataset) && !seen.includes(ids.sweep), list);
+      if (list.includes('sweep')) assert.deepEqual(seen, [], list);
     }
     // And nothing of A's changed.
     assert.equal((await http(h.app).get(`/v1/jobs/${ids.job}`)).body.status, 'succeeded');

@@ -57,6 +57,7 @@ export function jobSummary(j: Job): string {
     ['attempts', j.attempts],
     ['latest', m ? `loss ${fixed(m.loss)}  acc ${fixed(m.accuracy)}  val_loss ${fixed(m.valLoss)}  val_acc ${fixed(m.valAccuracy)}` : null],
     ['best epoch', j.bestCheckpoint ? `${j.bestCheckpoint.epoch} (${j.bestCheckpoint.metric} ${fixed(j.bestCheckpoint.value)}${j.bestCheckpoint.earlyStopped ? ', stopped early' : ''})` : null],
+    ['auto', j.auto ? `${j.auto.winner} won of ${j.auto.options.filter((o) => o.trained).map((o) => `${o.id} (val ${fixed(o.measuredValAccuracy ?? 0)})`).join(', ')}; compute ${j.auto.compute.used} of ${j.auto.compute.allOptions}` : null],
     ['error', j.error ? `${j.error.code}: ${j.error.message}` : null],
     ['created', j.createdAt],
     ['finished', j.finishedAt],

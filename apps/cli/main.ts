@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiError, FinetuneClient } from '../client/index.ts';
 import type { Command, Ctx, Values } from './command.ts';
 import { adviceCommands } from './commands/advice.ts';
+import { sweepCommands } from './commands/sweeps.ts';
 import { datasetCommands } from './commands/datasets.ts';
 import { jobCommands } from './commands/jobs.ts';
 import { modelCommands } from './commands/models.ts';
@@ -11,7 +12,7 @@ import { uploadCommands } from './commands/uploads.ts';
 import { cliConfig } from './config.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
 
-const GROUPS: Record<string, Record<string, Command>> = { uploads: uploadCommands, datasets: datasetCommands, models: modelCommands, jobs: jobCommands, advice: adviceCommands };
+const GROUPS: Record<string, Record<string, Command>> = { uploads: uploadCommands, datasets: datasetCommands, models: modelCommands, jobs: jobCommands, advice: adviceCommands, sweeps: sweepCommands };
 
 const GLOBAL_OPTIONS = {
   'api-url': { type: 'string' },

@@ -4,6 +4,7 @@
 import { ApiError } from './errors.ts';
 import { datasetsApi } from './datasets.ts';
 import { adviceApi } from './advice.ts';
+import { sweepsApi } from './sweeps.ts';
 import { jobsApi } from './jobs.ts';
 import { Transport, type CallOptions, type PostOptions, type Query, type RequestOptions } from './transport.ts';
 import type {
@@ -36,12 +37,15 @@ export class FinetuneClient {
   readonly datasets: ReturnType<typeof datasetsApi>;
   /** Advice: how much to fine-tune, measured (POST /v1/advice). */
   readonly advice: ReturnType<typeof adviceApi>;
+  /** Sweeps: grid or random search of jobs, with a leaderboard (POST /v1/sweeps). */
+  readonly sweeps: ReturnType<typeof sweepsApi>;
 
   constructor(opts: ClientOptions) {
     this.#t = new Transport({ ...opts, maxRetries: opts.maxRetries ?? 2 });
     this.jobs = jobsApi(this.#t);
     this.datasets = datasetsApi(this.#t);
     this.advice = adviceApi(this.#t);
+    this.sweeps = sweepsApi(this.#t);
   }
 
   get baseUrl(): string {
@@ -71,7 +75,7 @@ export class FinetuneClient {
       return { ...signed, href: this.url(signed.url) };
     },
     /** One of the model's files, as bytes (in Node, downloadModel writes both into a folder); 'model.keras' is the model as a Keras 3 file. */
-    file: (id: string, file: ModelFile, opts?: CallOptions) => this.#t.bytes(`/v1/models/${enc(id)}/${file}`, opts),
+    file: (id: string, file: ModelFile, opts?: CallOptions) => this.#t.bytes(`/v1/models/${enc(id)}/${file.split('/').map(enc).join('/')}`, opts),
   };
 
   readonly uploads = {

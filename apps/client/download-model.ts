@@ -9,16 +9,29 @@ export interface DownloadedModel {
   modelJson: string;
   weights: string;
   bytes: number;
+  /** A head trained on a Graph model: its graph, in base/ (tf.loadGraphModel), and the node whose output the head takes. */
+  base?: { modelJson: string; weights: string; outputNode: string };
 }
 
-/** Writes model.json and weights.bin into `dir` (tf.loadLayersModel('file://dir/model.json') loads them). */
+/**
+ * Writes model.json and weights.bin into `dir` (tf.loadLayersModel('file://dir/model.json') loads them);
+ * for a head trained on a Graph model, its graph too, into dir/base/ (docs/models.md).
+ */
 export async function downloadModel(client: FinetuneClient, id: string, dir: string, opts?: CallOptions): Promise<DownloadedModel> {
-  const [json, weights] = await Promise.all([client.models.file(id, 'model.json', opts), client.models.file(id, 'weights.bin', opts)]);
+  const [model, json, weights] = await Promise.all([client.models.get(id, opts), client.models.file(id, 'model.json', opts), client.models.file(id, 'weights.bin', opts)]);
   await mkdir(dir, { recursive: true });
-  const out = { modelJson: path.join(dir, 'model.json'), weights: path.join(dir, 'weights.bin') };
+  const out: DownloadedModel = { modelJson: path.join(dir, 'model.json'), weights: path.join(dir, 'weights.bin'), bytes: json.byteLength + weights.byteLength };
   await writeFile(out.modelJson, json);
   await writeFile(out.weights, weights);
-  return { ...out, bytes: json.byteLength + weights.byteLength };
+  if (model.format === 'graph-head' && model.files.base) {
+    const [baseJson, baseWeights] = await Promise.all([client.models.file(id, 'base/model.json', opts), client.models.file(id, 'base/weights.bin', opts)]);
+    await mkdir(path.join(dir, 'base'), { recursive: true });
+    out.base = { modelJson: path.join(dir, 'base', 'model.json'), weights: path.join(dir, 'base', 'weights.bin'), outputNode: model.files.base.outputNode };
+    await writeFile(out.base.modelJson, baseJson);
+    await writeFile(out.base.weights, baseWeights);
+    out.bytes += baseJson.byteLength + baseWeights.byteLength;
+  }
+  return out;
 }
 
 /** Writes the model as a Keras 3 `.keras` file at `file` (keras.models.load_model opens it). */

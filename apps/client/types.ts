@@ -34,7 +34,8 @@ export type DatasetProgress = NonNullable<Dataset['progress']>;
 export type Model = Static<typeof ModelSchema>;
 export type RegisterModelInput = Static<typeof RegisterModelBody>;
 export type SignedUrl = Static<typeof SignedUrlResponse>;
-export type ModelFile = 'model.json' | 'weights.bin' | 'model.keras';
+/** base/…: a graph-head's base graph (format graph-head). */
+export type ModelFile = 'model.json' | 'weights.bin' | 'model.keras' | 'base/model.json' | 'base/weights.bin';
 
 export type CreateUploadInput = Static<typeof CreateUploadBody>;
 export type Upload = Static<typeof UploadResponse>;
@@ -80,3 +81,7 @@ export interface Readiness {
 
 export type { AdviceResponse as Advice } from '../api/src/schemas/advice.ts';
 export type CreateAdviceInput = import('../shared/jobs/advice.ts').CreateAdvice;
+export type { SweepResponse as Sweep, SweepTrialView as SweepTrial } from '../api/src/schemas/sweeps.ts';
+/** POST /v1/sweeps: `job` is a job body as for jobs.create. */
+export type CreateSweepInput = Omit<WithDefaults<import('../shared/sweeps/spec.ts').CreateSweep, 'method' | 'parallelism' | 'seed'>, 'job'> & { job: CreateJobInput };
+export type SweepListParams = Partial<import('../api/src/schemas/sweeps.ts').SweepListQuery>;

@@ -1,8 +1,9 @@
 // The dashboard's entry: asks for the API key once, then routes on the URL
-// hash (#/jobs, #/jobs/<id>, #/models, #/models/<id>). The page itself holds no
+// hash (#/jobs, #/jobs/<id>, #/sweeps, #/sweeps/<id>, #/models, #/models/<id>). The page itself holds no
 // data: every view reads the JSON API with the key.
 import { ApiError, clearKey, errorText, getKey, setKey } from './api.js';
 import { h, jobView, jobsView, modelsView } from './views.js';
+import { sweepView, sweepsView } from './sweeps.js';
 
 const main = document.getElementById('main');
 const signOut = document.getElementById('sign-out');
@@ -39,12 +40,13 @@ async function route() {
   const [, name = 'jobs', id] = location.hash.split('/');
   const view = h('div', { class: 'view' });
   main.replaceChildren(view);
-  main.dataset.view = name === 'jobs' && id ? 'job' : name;
+  main.dataset.view = name === 'jobs' && id ? 'job' : name === 'sweeps' && id ? 'sweep' : name;
   signOut.hidden = false;
   for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('active', a.dataset.nav === name);
   try {
     if (name === 'models') await modelsView(view, signal, id);
     else if (name === 'jobs' && id) await jobView(view, id, signal);
+    else if (name === 'sweeps') await (id ? sweepView(view, id, signal) : sweepsView(view, signal));
     else await jobsView(view, signal);
   } catch (err) {
     if (signal.aborted) return;

@@ -130,3 +130,23 @@ export function comparisonChart(canvas, cmp) {
     },
   });
 }
+
+const PALETTE = [BLUE, ORANGE, '#16a34a', '#9333ea', '#dc2626', '#0891b2', '#ca8a04', '#db2777', GREY];
+
+/** One line per trial of a sweep: the objective metric by epoch. */
+export function trialsChart(canvas, metric) {
+  return new Chart(canvas, {
+    type: 'line',
+    data: { datasets: [] },
+    options: { maintainAspectRatio: false, parsing: false, scales: { x: { ...epochAxis }, y: { title: { display: true, text: metric } } }, plugins: { title: { display: true, text: `${metric} per trial` } } },
+  });
+}
+
+export function setTrialCurves(chart, trials) {
+  chart.data.datasets = trials.map((t, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    return { label: t.label, data: t.points, borderColor: color, backgroundColor: color, pointRadius: 2, tension: 0.2 };
+  });
+  chart.options.scales.x.max = Math.max(2, ...trials.flatMap((t) => t.points.map((p) => p.x)));
+  chart.update();
+}

@@ -253,10 +253,32 @@ function adviceApi(t) {
   return api;
 }
 
-// apps/client/jobs.ts
+// apps/client/sweeps.ts
 var enc3 = encodeURIComponent;
+function sweepsApi(t) {
+  const api = {
+    /** POST /v1/sweeps: every trial planned and checked; the first ones queued (202). */
+    create: (body, opts) => t.json("POST", "/v1/sweeps", { body, ...opts }),
+    get: (id, opts) => t.json("GET", `/v1/sweeps/${enc3(id)}`, opts),
+    list: (q = {}, opts) => t.json("GET", "/v1/sweeps", { query: q, ...opts }),
+    cancel: (id, opts) => t.json("POST", `/v1/sweeps/${enc3(id)}/cancel`, opts),
+    /** Polls until the sweep has ended; `onUpdate` sees every state read on the way. */
+    async wait(id, opts = {}) {
+      for (; ; ) {
+        const s = await api.get(id, opts);
+        opts.onUpdate?.(s);
+        if (s.status !== "running") return s;
+        await sleep(opts.intervalMs ?? 1e3, opts.signal);
+      }
+    }
+  };
+  return api;
+}
+
+// apps/client/jobs.ts
+var enc4 = encodeURIComponent;
 function jobsApi(t) {
-  const path = (id, rest = "") => `/v1/jobs/${enc3(id)}${rest}`;
+  const path = (id, rest = "") => `/v1/jobs/${enc4(id)}${rest}`;
   const jobs = {
     /** POST /v1/jobs: the job is queued (202). */
     create: (body, opts) => t.json("POST", "/v1/jobs", { body, ...opts }),
@@ -328,7 +350,7 @@ async function* read(body, cursor) {
 }
 
 // apps/client/client.ts
-var enc4 = encodeURIComponent;
+var enc5 = encodeURIComponent;
 var FinetuneClient = class {
   #t;
   /** Jobs: submit, read, control, and follow (stream, wait). */
@@ -337,11 +359,14 @@ var FinetuneClient = class {
   datasets;
   /** Advice: how much to fine-tune, measured (POST /v1/advice). */
   advice;
+  /** Sweeps: grid or random search of jobs, with a leaderboard (POST /v1/sweeps). */
+  sweeps;
   constructor(opts) {
     this.#t = new Transport({ ...opts, maxRetries: opts.maxRetries ?? 2 });
     this.jobs = jobsApi(this.#t);
     this.datasets = datasetsApi(this.#t);
     this.advice = adviceApi(this.#t);
+    this.sweeps = sweepsApi(this.#t);
   }
   get baseUrl() {
     return this.#t.baseUrl;
@@ -359,15 +384,15 @@ var FinetuneClient = class {
     register: (body, opts) => this.#t.json("POST", "/v1/models", { body, ...opts }),
     list: (q = {}, opts) => this.#t.json("GET", "/v1/models", { query: q, ...opts }),
     all: (q = {}, opts) => this.#t.all((p) => this.models.list(p, opts), q),
-    get: (id, opts) => this.#t.json("GET", `/v1/models/${enc4(id)}`, opts),
-    delete: (id, opts) => this.#t.json("DELETE", `/v1/models/${enc4(id)}`, opts),
+    get: (id, opts) => this.#t.json("GET", `/v1/models/${enc5(id)}`, opts),
+    delete: (id, opts) => this.#t.json("DELETE", `/v1/models/${enc5(id)}`, opts),
     /** A short-lived URL that loads the model without a key; `url` is the API's path, `href` the absolute URL. */
     downloadUrl: async (id, opts) => {
-      const signed = await this.#t.json("POST", `/v1/models/${enc4(id)}/download-url`, opts);
+      const signed = await this.#t.json("POST", `/v1/models/${enc5(id)}/download-url`, opts);
       return { ...signed, href: this.url(signed.url) };
     },
     /** One of the model's files, as bytes (in Node, downloadModel writes both into a folder); 'model.keras' is the model as a Keras 3 file. */
-    file: (id, file, opts) => this.#t.bytes(`/v1/models/${enc4(id)}/${file}`, opts)
+    file: (id, file, opts) => this.#t.bytes(`/v1/models/${enc5(id)}/${file.split("/").map(enc5).join("/")}`, opts)
   };
   uploads = {
     /** POST /v1/uploads: a presigned PUT URL for one file in the caller's upload area, and its s3:// URI. */
@@ -390,9 +415,9 @@ var FinetuneClient = class {
     },
     keys: {
       /** A new key for the tenant; `key` is in this response only. */
-      create: (tenantId, body = {}, opts) => this.#t.json("POST", `/v1/admin/tenants/${enc4(tenantId)}/keys`, { body, ...opts }),
-      list: (tenantId, opts) => this.#t.json("GET", `/v1/admin/tenants/${enc4(tenantId)}/keys`, opts),
-      revoke: (keyId, opts) => this.#t.json("POST", `/v1/admin/keys/${enc4(keyId)}/revoke`, opts)
+      create: (tenantId, body = {}, opts) => this.#t.json("POST", `/v1/admin/tenants/${enc5(tenantId)}/keys`, { body, ...opts }),
+      list: (tenantId, opts) => this.#t.json("GET", `/v1/admin/tenants/${enc5(tenantId)}/keys`, opts),
+      revoke: (keyId, opts) => this.#t.json("POST", `/v1/admin/keys/${enc5(keyId)}/revoke`, opts)
     }
   };
   health = {

@@ -17,8 +17,8 @@ export const ERROR_CODE_LIST = [
   // Idempotency-Key (POST routes)
   'invalid_idempotency_key', 'idempotency_key_in_flight', 'idempotency_key_reused',
   // Resources
-  'dataset_not_found', 'model_not_found', 'job_not_found', 'advice_not_found', 'checkpoint_not_found', 'tenant_not_found', 'api_key_not_found',
-  'object_not_found', 'job_not_cancellable', 'job_not_pausable', 'job_not_paused', 'job_not_retryable', 'model_in_use',
+  'dataset_not_found', 'model_not_found', 'job_not_found', 'advice_not_found', 'sweep_not_found', 'checkpoint_not_found', 'tenant_not_found', 'api_key_not_found',
+  'object_not_found', 'job_not_cancellable', 'job_not_pausable', 'job_not_paused', 'job_not_retryable', 'model_in_use', 'sweep_not_cancellable',
   // Sources in S3
   'invalid_s3_uri', 's3_access_denied', 'source_bucket_not_allowed', 'source_key_not_allowed', 'object_too_large',
   'dataset_invalid', 'dataset_empty', 'model_invalid', 'model_too_large', 'model_too_many_layers', 'job_too_large',
@@ -27,6 +27,9 @@ export const ERROR_CODE_LIST = [
   // Job specs
   'base_model_required', 'architecture_required', 'invalid_spec', 'dataset_single_class', 'input_shape_mismatch',
   'label_mismatch', 'cut_layer_not_found', 'layer_not_buildable', 'class_count_mismatch', 'invalid_freeze', 'outbound_url_not_allowed',
+  'graph_base_frozen', 'strategy_conflict',
+  // Sweep requests
+  'invalid_sweep_space', 'invalid_sweep_objective', 'sweep_too_large',
   // Races that a database constraint caught
   'invalid_id', 'not_found', 'conflict', 'reference_not_found',
   // The server and what it depends on

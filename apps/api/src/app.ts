@@ -32,6 +32,7 @@ import healthRoutes from './routes/health.ts';
 import adminRoutes from './routes/admin.ts';
 import jobRoutes from './routes/jobs.ts';
 import adviceRoutes from './routes/advice.ts';
+import sweepRoutes from './routes/sweeps.ts';
 import jobRetryRoutes from './routes/job-retry.ts';
 import modelRoutes from './routes/models.ts';
 import checkpointFileRoutes from './routes/checkpoint-files.ts';
@@ -73,6 +74,7 @@ const routes = fp<Opts>(async (app, { config }) => {
   await app.register(jobRoutes, { config });
   await app.register(jobRetryRoutes, { config });
   await app.register(adviceRoutes, { config });
+  await app.register(sweepRoutes, { config });
   await app.register(adminRoutes);
   await app.register(checkpointFileRoutes);
   await app.register(dashboardPlugin);
@@ -98,8 +100,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}) {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
 
   for (const schema of [ErrorSchema, DatasetSchema, ModelSchema, EpochMetricSchema, JobSchema, ApiKeySchema]) app.addSchema(schema);

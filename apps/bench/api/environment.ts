@@ -64,8 +64,12 @@ export class BenchEnv {
   #s3Dir?: string;
   #dbCreated = false;
 
-  /** `cpuProf`: a directory for the API processes' V8 CPU profiles (written when they exit). */
-  async open(instances: number, cpuProf?: string): Promise<Target> {
+  /** The API processes' pids (for their CPU time in /proc), in start order. */
+  apiPids: number[] = [];
+  helloPid = 0;
+
+  /** `cpuProf`: a directory for the API processes' V8 CPU profiles (written when they exit); `logLevel`: the API's (warn leaves per-request lines out). */
+  async open(instances: number, cpuProf?: string, logLevel = 'warn'): Promise<Target> {
     await this.#adminQuery(`CREATE DATABASE "${this.dbName}"`);
     this.#dbCreated = true;
     await applyMigrations(this.databaseUrl);
@@ -73,7 +77,7 @@ export class BenchEnv {
     this.#s3 = await startEmbeddedS3({ dir: this.#s3Dir, port: 0 });
     const adminKey = randomBytes(24).toString('base64url');
     const config = withS3Endpoint(loadConfigWith({
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: logLevel,
       DATABASE_URL: this.databaseUrl,
       QUEUE_NAME: `bench-api-${this.runId}`,
       S3_BUCKET: `bench-api-${this.runId}`,
@@ -88,12 +92,16 @@ export class BenchEnv {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
       const prof = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
-      this.#children.push(await startProcess([...prof, 'apps/api/src/server.ts'], { ...configToEnv(config), PORT: String(port), NODE_ENV: 'production' }, async () => (await fetch(`${url}/healthz`)).ok));
+      const api = await startProcess([...prof, 'apps/api/src/server.ts'], { ...configToEnv(config), PORT: String(port), NODE_ENV: 'production' }, async () => (await fetch(`${url}/healthz`)).ok);
+      this.#children.push(api);
+      this.apiPids.push(api.pid!);
       baseUrls.push(url);
     }
     const helloPort = await freePort();
     this.helloUrl = `http://127.0.0.1:${helloPort}`;
-    this.#children.push(await startProcess(['apps/bench/api/hello.ts', String(helloPort)], process.env, async () => (await fetch(this.helloUrl)).ok));
+    const hello = await startProcess(['apps/bench/api/hello.ts', String(helloPort)], process.env, async () => (await fetch(this.helloUrl)).ok);
+    this.#children.push(hello);
+    this.helloPid = hello.pid!;
     return { baseUrls, ...(await this.#seed(baseUrls[0], adminKey)) };
   }
 

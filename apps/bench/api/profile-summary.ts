@@ -24,18 +24,20 @@ function owner(url: string): string {
 
 const file = process.argv[2];
 if (!file) {
-  console.error('usage: profile-summary.ts <file.cpuprofile> [top] [last seconds]');
+  console.error('usage: profile-summary.ts <file.cpuprofile> [top] [last seconds] [but not the last seconds]');
   process.exit(2);
 }
 const top = Number(process.argv[3] ?? 25);
 const p = JSON.parse(await readFile(file, 'utf8')) as Profile;
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const self = new Map<number, number>();
-// Only the last N seconds (the load, not the start-up's module loading), if asked.
+// Only the last N seconds (the load, not the start-up's module loading), if asked; and not the
+// last M (a window: one scenario of several run back to back).
 const at: number[] = [];
 p.timeDeltas.reduce((t, d, i) => (at[i] = t + d), 0);
 const from = process.argv[4] ? at[at.length - 1] - Number(process.argv[4]) * 1e6 : -Infinity;
-p.samples.forEach((id, i) => at[i] >= from && self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+const to = process.argv[5] ? at[at.length - 1] - Number(process.argv[5]) * 1e6 : Infinity;
+p.samples.forEach((id, i) => at[i] >= from && at[i] < to && self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 const byOwner = new Map<string, number>();
 const byFn = new Map<string, number>();

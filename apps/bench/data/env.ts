@@ -57,8 +57,14 @@ async function adminQuery(baseUrl: string, sql: string): Promise<void> {
   }
 }
 
-/** RSS in bytes of pid and all its descendants, from /proc; `parts` gets each process's, by its command line. */
-export function treeRss(pid: number, parts?: string[]): number {
+export interface ProcessRss {
+  pid: number;
+  rss: number;
+  cmd: string;
+}
+
+/** RSS in bytes of pid and all its descendants, from /proc; `parts` gets each process's, with its command line. */
+export function treeRss(pid: number, parts?: ProcessRss[]): number {
   const parent = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -78,7 +84,7 @@ export function treeRss(pid: number, parts?: string[]): number {
       if (!m) continue;
       sum += Number(m[1]) * 1024;
       const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean).map((a) => path.basename(a)).join(' ');
-      parts?.push(`${(Number(m[1]) / 1024).toFixed(0)} MiB ${cmd.slice(0, 80)}`);
+      parts?.push({ pid: p, rss: Number(m[1]) * 1024, cmd: cmd.slice(0, 80) });
     } catch {
       // gone meanwhile
     }
@@ -92,8 +98,10 @@ export interface BenchEnv {
   /** The worker process; its peak tree RSS is sampled every 100 ms. */
   worker: ChildProcess;
   peakWorkerRss(): number;
-  /** Each process of the worker's tree at its peak: RSS and command line. */
+  /** Each process of the worker's tree at the tree's peak: RSS and command line. */
   peakProcesses(): string[];
+  /** Each process's own peak RSS over the run (the sandbox child's may fall at another time than the tree's). */
+  processPeaks(): ProcessRss[];
   close(): Promise<void>;
 }
 
@@ -114,11 +122,13 @@ export async function setUp(workerEnv: Record<string, string>): Promise<BenchEnv
     cwd: ROOT, env: { ...configToEnv(config), ...workerEnv }, stdio: ['ignore', 'inherit', 'inherit'],
   });
   let peak = 0;
-  let atPeak: string[] = [];
+  let atPeak: ProcessRss[] = [];
+  const each = new Map<number, ProcessRss>();
   const sampler = setInterval(() => {
-    const parts: string[] = [];
+    const parts: ProcessRss[] = [];
     const rss = treeRss(worker.pid!, parts);
     if (rss > peak) [peak, atPeak] = [rss, parts];
+    for (const p of parts) if (p.rss > (each.get(p.pid)?.rss ?? 0)) each.set(p.pid, p);
   }, 100);
   const exited = (c: ChildProcess) => new Promise((r) => (c.exitCode === null && c.signalCode === null ? c.once('exit', r) : r(null)));
   return {
@@ -126,7 +136,8 @@ export async function setUp(workerEnv: Record<string, string>): Promise<BenchEnv
     config,
     worker,
     peakWorkerRss: () => peak,
-    peakProcesses: () => atPeak,
+    peakProcesses: () => atPeak.map((p) => `${(p.rss / 2 ** 20).toFixed(0)} MiB ${p.cmd}`),
+    processPeaks: () => [...each.values()].sort((a, b) => b.rss - a.rss),
     async close() {
       clearInterval(sampler);
       worker.kill('SIGTERM');

@@ -17,12 +17,12 @@ export function outcomeExit(status: JobStatus): number {
   return status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.jobCancelled : status === 'failed' ? EXIT.jobFailed : EXIT.ok;
 }
 
-async function readSpec(file: string): Promise<CreateJobInput> {
+export async function readSpec<T = CreateJobInput>(file: string): Promise<T> {
   const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`Cannot read ${file}: ${err.code ?? err.message}`);
   });
   try {
-    return JSON.parse(text) as CreateJobInput;
+    return JSON.parse(text) as T;
   } catch (err) {
     throw new UsageError(`${file} is not JSON: ${(err as Error).message}`);
   }
@@ -83,13 +83,13 @@ const idCommand = (summary: string, call: (ctx: Ctx, id: string) => Promise<Job>
 
 export const jobCommands: Record<string, Command> = {
   submit: {
-    usage: '<spec.json | -> [--follow] [--idempotency-key <key>]',
+    usage: '<spec.json | -> [--auto] [--follow] [--idempotency-key <key>]',
     summary: 'Submit a job from a JSON spec (POST /v1/jobs body); --follow shows live progress and ends with the evaluation',
-    help: 'Exit status with --follow: 0 succeeded, 1 failed, 4 cancelled (2 usage, 3 API error).',
-    options: { follow: { type: 'boolean', short: 'f' }, 'idempotency-key': { type: 'string' } },
+    help: 'Exit status with --follow: 0 succeeded, 1 failed, 4 cancelled (2 usage, 3 API error).\n--auto: strategy "auto", the advisor picks the cut, freeze, learning rate and epochs (docs/advice.md).',
+    options: { follow: { type: 'boolean', short: 'f' }, auto: { type: 'boolean' }, 'idempotency-key': { type: 'string' } },
     args: [1, 1],
     async run(ctx, v, [file]) {
-      const spec = await readSpec(file);
+      const spec = { ...(await readSpec(file)), ...(v.auto ? { strategy: 'auto' as const } : {}) };
       // A key of our own makes the client's retries on a dropped connection safe: no second job.
       const job = await ctx.client.jobs.create(spec, { idempotencyKey: str(v, 'idempotency-key') ?? randomUUID() });
       if (v.follow) return follow(ctx, job);

@@ -61,7 +61,8 @@ export const modelCommands: Record<string, Command> = {
       }
       const dir = path.resolve(str(v, 'output') ?? `model-${id}`);
       const out = await downloadModel(ctx.client, id, dir);
-      ctx.print({ id, dir, ...out }, () => `wrote ${out.modelJson} and ${out.weights} (${out.bytes} bytes)`);
+      const base = out.base ? `, and its base graph ${out.base.modelJson} (run it to node ${JSON.stringify(out.base.outputNode)}, then the head)` : '';
+      ctx.print({ id, dir, ...out }, () => `wrote ${out.modelJson} and ${out.weights}${base} (${out.bytes} bytes)`);
       return 0;
     },
   },

@@ -73,6 +73,42 @@ export const AdviceSchema = Type.Object({
 });
 export type Advice = Static<typeof AdviceSchema>;
 
+/** `strategy: "auto"` on a job: every option the advisor considered, the ones it trained with what they measured (GET /v1/jobs/:id). */
+export const AutoRecordSchema = Type.Object({
+  /** The option whose model is the job's output model: the best trained one on validation. */
+  winner: Type.String(),
+  /** The advisor's own pick (highest expected accuracy, cheapest within half a point). */
+  recommended: Type.String(),
+  options: Type.Array(Type.Object({
+    id: Type.String(),
+    expectedValAccuracy: Type.Number(),
+    /** The estimate once the frozen options were measured (docs/advice.md): what ranked the second round. */
+    refinedValAccuracy: Type.Number(),
+    /** Planned: training examples × layers with weights trained, summed over epochs. */
+    compute: Type.Number(),
+    trained: Type.Boolean(),
+    /** Trained options: validation accuracy of the epoch kept, epochs run, and the compute they used (by epochs run). */
+    measuredValAccuracy: Type.Optional(Type.Number()),
+    epochsRun: Type.Optional(Type.Integer()),
+    computeUsed: Type.Optional(Type.Number()),
+    /** Frozen-base options: whether the cut's features came from the feature cache. */
+    featureCache: Type.Optional(Type.Union([Type.Literal('hit'), Type.Literal('miss')])),
+  })),
+  /** Base feature passes the trained options computed (frozen options at one cut share one; a cache hit costs none). */
+  featurePasses: Type.Integer(),
+  /** Compute used by the trained options, and what training every option would have cost. */
+  compute: Type.Object({ used: Type.Number(), allOptions: Type.Number() }),
+});
+export type AutoRecord = Static<typeof AutoRecordSchema>;
+
+/** Epochs by data size: small sets get more passes (about 6,000 examples seen), large ones at least 2. */
+export function defaultEpochs(examples: number): number {
+  return Math.min(20, Math.max(2, Math.ceil(6000 / Math.max(1, examples))));
+}
+
+/** Options `strategy: "auto"` trains at most (its jobs offer two cuts): the frozen one at each offered cut, then one more. */
+export const AUTO_MAX_TRIED = 3;
+
 /** What an advice job measures with: stored in its spec (`spec.advice`). */
 export const AdviceBudgetSchema = Type.Object(
   {

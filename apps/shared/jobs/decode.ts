@@ -6,6 +6,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { AppError } from '../errors.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { JobSpecSchema } from './spec.ts';
+import { AutoRecordSchema } from './advice.ts';
 import { EvaluationSchema } from './evaluation.ts';
 import { BestCheckpointSchema, EpochMetricSchema, LayerSummariesSchema, ResumePointSchema, ShapeSchema, StoredSourceSchema, WebhookAttemptSchema } from './columns.ts';
 import { JobEventPayloads, type JobEventType, type TypedJobEvent } from './events.ts';
@@ -32,9 +33,21 @@ export interface Decoder<T extends TSchema> {
   readonly schema: T;
 }
 
+/** Values already checked and then deep-frozen (see checkedOnce): frozen, so still what was checked. */
+const CHECKED = new WeakMap<object, TSchema>();
+
+function deepFreeze<V>(value: V): V {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 export function decoder<T extends TSchema>(column: string, schema: T): Decoder<T> {
   let compiled: TypeCheck<T> | undefined;
   const decode = (value: unknown, rowId: string): Static<T> => {
+    if (value !== null && typeof value === 'object' && CHECKED.get(value) === schema) return value as Static<T>;
     compiled ??= TypeCompiler.Compile(schema);
     if (compiled.Check(value)) return value;
     const e = compiled.Errors(value).First();
@@ -43,9 +56,20 @@ export function decoder<T extends TSchema>(column: string, schema: T): Decoder<T
   return Object.assign(decode, { nullable: (value: unknown, rowId: string) => (value === null || value === undefined ? null : decode(value, rowId)), schema });
 }
 
+/**
+ * Decodes `value` and deep-freezes it, so that decoding the same object again (a cached value
+ * served many times) costs a lookup instead of a schema check; freezing keeps it what was checked.
+ */
+export function checkedOnce<T extends TSchema>(d: Decoder<T>, value: unknown, rowId: string): Static<T> {
+  const decoded = deepFreeze(d(value, rowId));
+  if (decoded !== null && typeof decoded === 'object') CHECKED.set(decoded, d.schema);
+  return decoded;
+}
+
 export const decodeSpec = decoder('job spec', JobSpecSchema);
 export const decodeEvaluation = decoder('job evaluation', EvaluationSchema);
 export const decodeBestCheckpoint = decoder('job bestCheckpoint', BestCheckpointSchema);
+export const decodeAutoRecord = decoder('job auto record', AutoRecordSchema);
 export const decodeLatestMetrics = decoder('job latestMetrics', EpochMetricSchema);
 export const decodeResumePoint = decoder('job resumePoint', ResumePointSchema);
 export const decodeInterruptRequest = decoder('job interruptRequest', InterruptRequestSchema);

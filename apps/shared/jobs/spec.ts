@@ -166,6 +166,8 @@ export const CreateJobSchema = Type.Object(
     testDatasetId: Type.Optional(Uuid),
     /** Also train the same architecture from random initialisation on the same data and budget, and compare. */
     compareWithScratch: Type.Optional(Type.Boolean()),
+    /** finetune: "auto" measures the base on the data (as POST /v1/advice), trains the best few options briefly and keeps the best on validation (docs/advice.md); cutLayer, freeze and the training hyperparameters are then the advisor's. */
+    strategy: Type.Optional(Type.Union([Type.Literal('manual'), Type.Literal('auto')], { description: 'manual (default) or auto: the advisor picks cut, freeze, learning rate and epochs' })),
     /** The validation accuracy whose epochs-to-reach the comparison reports. @defaultValue 0.9 */
     targetValAccuracy: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
     /** Where to POST the job when it finishes, signed with the secret (which is never shown again). */
@@ -204,8 +206,10 @@ export const JobSpecSchema = Type.Object({
   testDatasetId: Type.Optional(Type.String()),
   compareWithScratch: Type.Boolean(),
   targetValAccuracy: Type.Number(),
-  /** Advice jobs (type advice): what the advisor measures with. */
+  /** Advice jobs (type advice), and finetune jobs with strategy auto: what the advisor measures with. */
   advice: Type.Optional(AdviceBudgetSchema),
+  /** auto: the advisor chooses the cut, freeze and training hyperparameters (docs/advice.md). */
+  strategy: Type.Optional(Type.Literal('auto')),
 });
 export type JobSpec = Static<typeof JobSpecSchema>;
 

@@ -2,9 +2,9 @@
 // `format: "graph-model"`, a GraphDef as JSON, a weights manifest) as data,
 // without tfjs: every node's op (and every op of the graph's functions) must
 // be one tfjs implements, every weight must be a Const node of the graph, and
-// shapes and dtypes must be sane. Graph models are not accepted as bases yet
-// (docs/models.md): a graph that passes is still refused, but with a code
-// that says so, and one naming an unknown op says which.
+// shapes and dtypes must be sane; an unknown op is named. A graph that passes
+// is built and run in the model inspector's child (graph-summary.ts) and may
+// then be a frozen base (docs/models.md).
 import { UnprocessableError } from '../errors.ts';
 import { TFJS_GRAPH_OPS } from './graph-ops.ts';
 
@@ -61,10 +61,4 @@ export function checkGraphModel(json: Obj): { ops: string[]; nodes: number } {
     }
   }
   return { ops: [...new Set(nodes.map((n) => n.op))].sort(), nodes: nodes.length };
-}
-
-/** Registration's answer to a Graph model: its ops checked, then refused with a code that says why. */
-export function refuseGraphModel(json: Obj): never {
-  const { ops } = checkGraphModel(json);
-  throw new UnprocessableError('model_unsupported', 'TensorFlow.js Graph models are not accepted as base models yet: convert the model to a LayersModel or a Keras file', { fault: 'graph_model', ops: ops.slice(0, 50) });
 }

@@ -2,7 +2,7 @@
 // model files are untrusted input (TensorFlow's own security policy says so).
 import { LimitExceededError, UnprocessableError } from '../errors.ts';
 import { checkModelGraph, MAX_TOPOLOGY_DEPTH, nestingDepth } from './model-graph.ts';
-import { refuseGraphModel } from './graph-model-check.ts';
+import { checkGraphModel } from './graph-model-check.ts';
 
 /** Layer classes the service can rebuild; anything else (Lambda, custom) is refused. */
 export const KNOWN_LAYER_CLASSES = new Set([
@@ -29,7 +29,11 @@ export interface ModelJson {
   format?: string;
   generatedBy?: string;
   convertedBy?: string | null;
+  /** A graph-head's pointer to its base graph (model-format.ts). */
+  graphBase?: unknown;
 }
+
+export const isGraphModel = (json: Pick<ModelJson, 'format'>): boolean => json.format === 'graph-model';
 
 function invalid(message: string, details?: Record<string, unknown>): never {
   throw new UnprocessableError('model_invalid', message, details);
@@ -73,7 +77,15 @@ export function parseModelJson(bytes: Uint8Array, maxLayers = Infinity): ModelJs
     invalid('model.json has no modelTopology: only TensorFlow.js LayersModels are accepted');
   }
   if (!Array.isArray(json.weightsManifest)) invalid('model.json has no weightsManifest');
-  if (json.format === 'graph-model') refuseGraphModel(json as unknown as Record<string, unknown>);
+  if (isGraphModel(json)) {
+    // Its ops and Const weights, as data (graph-model-check.ts); MAX_MODEL_LAYERS counts layers, not graph nodes.
+    checkGraphModel(json as unknown as Record<string, unknown>);
+    for (const group of json.weightsManifest) {
+      if (!Array.isArray(group?.paths)) invalid('weightsManifest entries need paths and weights');
+      group.paths.forEach(checkShardPath);
+    }
+    return json;
+  }
   const layers = layerList(json.modelTopology);
   if (layers.length > maxLayers) {
     throw new LimitExceededError('model_too_many_layers', `The model has ${layers.length} layers`, 422, 'MAX_MODEL_LAYERS', maxLayers, layers.length);
@@ -110,6 +122,8 @@ const kernelArea = (k: unknown, rank: number): number => (Array.isArray(k) ? k.r
  * An honest model never trips it: a lower bound is at most what it declares.
  */
 export function checkTopologyFitsManifest(json: ModelJson): void {
+  // A graph allocates nothing from its topology: its weights are the manifest's Const tensors.
+  if (isGraphModel(json)) return;
   const declared = json.weightsManifest.flatMap((g) => g.weights).reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1), 0);
   const top = (json.modelTopology.model_config ?? json.modelTopology) as { class_name?: string };
   const sequential = top.class_name === 'Sequential';

@@ -1,5 +1,5 @@
 // The model inspector's child process (spawned by model-inspector.ts): builds
-// one untrusted LayersModel with tfjs's pure-JS backend, answers with its
+// one untrusted LayersModel (or Graph model) with tfjs's pure-JS backend, answers with its
 // summary, and exits. A watchdog thread enforces the time and memory limits
 // from outside this event loop, which a hostile topology may never give back,
 // and ends the process if its parent goes away.
@@ -9,6 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import './normalization-layer.ts';
 import './keras-ops.ts';
 import { summarize } from './model-summary.ts';
+import { graphSummary } from './graph-summary.ts';
+import { AppError } from '../errors.ts';
 import { LIMIT_MARKER, WEIGHTS_FD, type InspectRequest, type InspectorMessage } from './model-inspector.ts';
 import { runImport, type ImportRequest } from './model-inspector-import.ts';
 
@@ -64,10 +66,14 @@ process.once('message', async (req: InspectRequest | ImportRequest) => {
   });
   let answer: InspectorMessage;
   try {
-    const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: JSON.parse(req.modelTopology), weightSpecs: req.weightSpecs as tf.io.WeightsManifestEntry[], weightData }));
-    answer = { type: 'summary', summary: summarize(model) };
+    const topology = JSON.parse(req.modelTopology);
+    const artifacts = tf.io.fromMemory({ modelTopology: topology, weightSpecs: req.weightSpecs as tf.io.WeightsManifestEntry[], weightData });
+    const summary = req.graph ? graphSummary(tf, await tf.loadGraphModel(artifacts), topology) : summarize(await tf.loadLayersModel(artifacts));
+    answer = { type: 'summary', summary };
   } catch (err) {
-    answer = { type: 'invalid', message: (err as Error)?.message ?? String(err) };
+    answer = err instanceof AppError
+      ? { type: 'refused', code: err.code, statusCode: err.statusCode, message: err.message, details: err.details as Record<string, unknown> | undefined }
+      : { type: 'invalid', message: (err as Error)?.message ?? String(err) };
   }
   send(answer, () => process.exit(0));
 });

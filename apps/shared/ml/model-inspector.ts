@@ -37,6 +37,8 @@ export interface InspectRequest {
   weightBytes: number;
   timeoutMs: number;
   memoryMb: number;
+  /** A Graph model: built with tf.loadGraphModel and run once on zeros (graph-summary.ts). */
+  graph?: boolean;
 }
 
 /** Child → parent; `refused`: an import's own 4xx, code and all. */
@@ -65,6 +67,7 @@ function request(files: LoadedFiles, limits: InspectorLimits): InspectRequest {
   const { modelJson, weights } = files;
   return {
     type: 'inspect',
+    graph: modelJson.format === 'graph-model',
     modelTopology: JSON.stringify(modelJson.modelTopology),
     weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights),
     weightBytes: weights.byteLength,
@@ -152,6 +155,7 @@ export class ModelInspector {
   /** `entry`: the child's script; tests hand it a broken one. */
   constructor(readonly limits: InspectorLimits, private readonly entry = CHILD) {}
 
+  /** A LayersModel's summary, or a Graph model's (its nodes as the rows: graph-summary.ts). */
   async inspect(files: LoadedFiles): Promise<ModelSummary> {
     return this.run(request(files, this.limits), files.weights);
   }

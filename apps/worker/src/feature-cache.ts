@@ -10,7 +10,7 @@ import type { Storage } from '../../shared/storage/s3-storage.ts';
 import { runBase, type Features } from './pipeline/base-features.ts';
 import type { Trainable } from './pipeline/batch-gradients.ts';
 import type { GradientPeers } from './pipeline/peers.ts';
-import { mapSplit, type ExampleSplit } from './pipeline/splits.ts';
+import { mapSides, mapSplit, type ExampleSplit } from './pipeline/splits.ts';
 
 export type { Features };
 
@@ -55,9 +55,10 @@ export async function readFeatures(storage: Storage, prefix: string): Promise<Fe
     const out = new Float32Array(shape[0] * row);
     for (let i = 0, at = 0; at < out.length; i++) {
       const bytes = await storage.getBytes(prefix + shardName(split, i));
-      const copy = new Uint8Array(bytes); // aligned for Float32Array
-      out.set(new Float32Array(copy.buffer, 0, copy.byteLength / 4), at);
-      at += copy.byteLength / 4;
+      // A view where the bytes are aligned for Float32Array (a copy where not).
+      const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
+      out.set(new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4), at);
+      at += aligned.byteLength / 4;
     }
     return tf.tensor(out, shape);
   };
@@ -99,7 +100,8 @@ export async function cachedFeatures(storage: Storage, parts: Trainable, inputs:
   }
   if (cached) tf.dispose([cached.train, ...(cached.validation ? [cached.validation] : [])]);
   const base = (x: Tensor) => runBase(parts, x, opts.peers);
-  const features: Features = {
+  const both = inputs.validation ? await mapSides(inputs.train, inputs.validation, base) : null;
+  const features: Features = both ?? {
     train: await mapSplit(inputs.train, base),
     validation: inputs.validation ? await mapSplit(inputs.validation, base) : undefined,
   };

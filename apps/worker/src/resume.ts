@@ -4,7 +4,7 @@ import type { Db } from '../../shared/db/prisma.ts';
 import type { Storage } from '../../shared/storage/s3-storage.ts';
 import { epochWeights, loadCheckpoint } from './checkpoint-io.ts';
 import type { ResumePoint } from './job-records.ts';
-import type { ModelParts } from './pipeline/freeze.ts';
+import { savedModel, type ModelParts } from './pipeline/freeze.ts';
 import type { EpochResult, ResumeFrom } from './pipeline/train.ts';
 
 export async function findResume(db: Db, storage: Storage, jobId: string, parts: ModelParts, interrupted: ResumePoint | null): Promise<ResumeFrom | null> {
@@ -12,7 +12,7 @@ export async function findResume(db: Db, storage: Storage, jobId: string, parts:
   // A mid-epoch point is only good if no later epoch finished after it.
   const prefix = interrupted && (!last || last.epoch <= interrupted.epoch) ? interrupted.prefix : last?.prefix;
   if (!prefix) return null;
-  const checkpoint = await loadCheckpoint(storage, prefix, parts.model);
+  const checkpoint = await loadCheckpoint(storage, prefix, savedModel(parts));
   if (!checkpoint) return null;
   const rows = await db.epochMetric.findMany({ where: { jobId, epoch: { lte: checkpoint.point.epoch } }, orderBy: { epoch: 'asc' } });
   const history: EpochResult[] = rows.map((m) => ({

@@ -11,6 +11,7 @@ import type { JobPayload } from '../../shared/queue/contract.ts';
 import { ensureEnqueued } from '../../shared/queue/reconcile.ts';
 import type { WorkerInfo } from '../../shared/queue/workers.ts';
 import { attemptOutcome } from './sandbox-outcomes.ts';
+import { advanceSweep } from '../../shared/sweeps/advance.ts';
 
 export interface Bookkeeping {
   config: Config;
@@ -39,10 +40,14 @@ function attemptFailed(b: Bookkeeping, job: Job<JobPayload>, err: Error): void {
   const outcome = attemptOutcome(err);
   b.log.warn({ jobId, err: err.message, outcome }, 'queue attempt failed');
   // The sandbox recorded a failure or a retry itself.
-  if (outcome === 'failed' || outcome === 'retry') return;
+  if (outcome === 'failed' || outcome === 'retry') {
+    b.track(advanceSweepOf(b, jobId));
+    return;
+  }
   const code = outcome === 'crashed' ? 'worker_crashed' : 'internal_error';
   if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
-    b.track(b.store.transition(b.db, jobId, ['queued', 'running'], 'failed', failedFields(code, 'The training process died on its last attempt; see the worker log'), { event: { code } }));
+    const failed = b.store.transition(b.db, jobId, ['queued', 'running'], 'failed', failedFields(code, 'The training process died on its last attempt; see the worker log'), { event: { code } });
+    b.track(failed.then(() => advanceSweepOf(b, jobId)));
   } else if (outcome === 'crashed') {
     // Its training process is dead, so nobody holds the lease: the retry need not wait for it to lapse.
     b.track(b.db.job.updateMany({ where: { id: jobId, status: 'running' }, data: { leaseExpiresAt: new Date() } }));
@@ -61,6 +66,13 @@ function attemptCompleted(b: Bookkeeping, job: Job<JobPayload>, result: { outcom
   b.log.info({ jobId: job.data.jobId, result }, 'queue job completed');
   // A shutdown checkpointed it and set it queued in Postgres; put it back in Redis for another worker.
   if (result?.outcome === 'handed_back') b.track(ensureEnqueued(b.queue, b.config, job.data.jobId));
+  else b.track(advanceSweepOf(b, job.data.jobId));
+}
+
+/** A trial that ended frees a slot of its sweep: the next trials start now rather than at the next reconcile. */
+async function advanceSweepOf(b: Bookkeeping, jobId: string): Promise<void> {
+  const job = await b.db.job.findUnique({ where: { id: jobId }, select: { sweepId: true } });
+  if (job?.sweepId) await advanceSweep(b.db, b.queue, b.config, job.sweepId);
 }
 
 /** A deferred job went back to BullMQ's delayed set with no event here: only those still active are this worker's. */

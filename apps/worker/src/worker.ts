@@ -14,6 +14,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { probeBackend, type ProbeResult } from '../../shared/ml/backend-probe.ts';
 import { createQueue, createRedis, type JobPayload } from '../../shared/queue/contract.ts';
 import { reconcile } from '../../shared/queue/reconcile.ts';
+import { advanceRunningSweeps } from '../../shared/sweeps/advance.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
 import { workerKey, type WorkerInfo } from '../../shared/queue/workers.ts';
 import { stillActive, watchAttempts, type Bookkeeping } from './worker-attempts.ts';
@@ -58,6 +59,8 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
 
   const runReconcile = () => track(reconcile(db, queue, config).then((ids) => {
     if (ids.length) log.warn({ jobIds: ids }, 're-enqueued jobs that Postgres says should run but Redis had lost');
+    // The backstop for sweeps: a trial cancelled on its own, or a worker that died before advancing its sweep.
+    return advanceRunningSweeps(db, queue, config);
   }));
   runReconcile();
   const reconciler = setInterval(runReconcile, config.worker.reconcileIntervalMs);

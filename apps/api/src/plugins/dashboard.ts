@@ -41,6 +41,7 @@ function files(): Record<string, string> {
     '/dashboard/client.js': shell('client.js'),
     '/dashboard/charts.js': shell('charts.js'),
     '/dashboard/views.js': shell('views.js'),
+    '/dashboard/sweeps.js': shell('sweeps.js'),
     '/dashboard/style.css': shell('style.css'),
     '/assets/chart.umd.js': path.join(dist('chart.js'), 'chart.umd.min.js'),
     '/assets/chartjs-chart-matrix.js': path.join(dist('chartjs-chart-matrix'), 'chartjs-chart-matrix.min.js'),

@@ -12,11 +12,14 @@ const HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
 };
 
+const NAMES = Object.keys(HEADERS);
+
 export default fp(
   async (app) => {
-    app.addHook('onSend', async (_req, reply, payload) => {
-      for (const [name, value] of Object.entries(HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value);
-      return payload;
+    // A callback hook, not async: it runs on every response and has nothing to wait for.
+    app.addHook('onSend', (_req, reply, payload, done) => {
+      for (const name of NAMES) if (!reply.hasHeader(name)) reply.header(name, HEADERS[name]);
+      done(null, payload);
     });
   },
   { name: 'security-headers' },

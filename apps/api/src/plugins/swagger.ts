@@ -56,6 +56,7 @@ export default fp(
           { name: 'uploads', description: 'Presigned URLs to put files in your upload area, for registration' },
           { name: 'jobs', description: 'Fine-tuning and pretraining jobs, their metrics, checkpoints and events' },
           { name: 'advice', description: 'How much to fine-tune: measured transferability, data, similarity and costed options (docs/advice.md)' },
+          { name: 'sweeps', description: 'Hyperparameter sweeps: grid or random search of jobs, ASHA early stopping, one feature pass per frozen cut (docs/sweeps.md)' },
           { name: 'admin', description: 'Tenants and API keys (admin key)' },
           { name: 'health', description: 'Liveness and readiness' },
           { name: 'observability', description: 'Prometheus metrics' },

@@ -27,7 +27,7 @@ const advice: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { conf
         202: ref,
         ...errorResponses({
           409: ['dataset_not_ready'],
-          422: ['dataset_not_found', 'model_not_found', 'dataset_single_class', 'input_shape_mismatch', 'label_mismatch', 'cut_layer_not_found', 'layer_not_buildable', 'class_count_mismatch', 'model_too_large', 'model_too_many_layers', 'job_too_large'],
+          422: ['dataset_not_found', 'model_not_found', 'dataset_single_class', 'input_shape_mismatch', 'label_mismatch', 'cut_layer_not_found', 'model_unsupported', 'layer_not_buildable', 'class_count_mismatch', 'model_too_large', 'model_too_many_layers', 'job_too_large'],
           429: ['too_many_queued_jobs'],
           503: ['queue_unavailable'],
         }),

@@ -41,7 +41,7 @@ function submit(app: App, { service, tags, job }: Ctx) {
           409: ['dataset_not_ready'],
           422: [
             'dataset_not_found', 'model_not_found', 'base_model_required', 'architecture_required', 'invalid_spec', 'dataset_single_class', 'input_shape_mismatch',
-            'label_mismatch', 'cut_layer_not_found', 'layer_not_buildable', 'class_count_mismatch', 'invalid_freeze', 'model_too_large', 'model_too_many_layers', 'job_too_large', 'outbound_url_not_allowed',
+            'label_mismatch', 'cut_layer_not_found', 'graph_base_frozen', 'model_unsupported', 'layer_not_buildable', 'class_count_mismatch', 'invalid_freeze', 'strategy_conflict', 'model_too_large', 'model_too_many_layers', 'job_too_large', 'outbound_url_not_allowed',
           ],
           429: ['too_many_queued_jobs'],
           503: ['queue_unavailable'],

@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import type { Config } from '../../../shared/config.ts';
 import { errorResponses, IdParams, pageQuery } from '../schemas/common.ts';
 import { checkPageSize } from '../services/pagination.ts';
-import { ModelFileParams, ModelFileResponse, ModelPage, RegisterModelBody, SignedUrlQuery, SignedUrlResponse } from '../schemas/models.ts';
+import { GraphBaseFileParams, ModelFileParams, ModelFileResponse, ModelPage, RegisterModelBody, SignedUrlQuery, SignedUrlResponse } from '../schemas/models.ts';
 import { modelView } from '../services/models.ts';
 import { tenantOf } from '../plugins/auth.ts';
 import { signModelUrl } from '../../../shared/auth/signed-urls.ts';
 import { MODEL_JSON } from '../../../shared/ml/stored-model.ts';
+import { GRAPH_BASE_DIR } from '../../../shared/ml/model-format.ts';
 import { KERAS_FILE, kerasFileOf } from '../services/model-export.ts';
 
 type App = Parameters<FastifyPluginAsyncTypebox<{ config: Config }>>[0];
@@ -104,12 +106,35 @@ function files(app: App, { config, service, tags }: Ctx) {
     handler: async (req, reply) => {
       const read = (file: string) => (req.signedModelId === req.params.id ? service.fileOf(req.params.id, file) : service.file(tenantOf(req), req.params.id, file));
       const bytes = req.params.file === KERAS_FILE ? await kerasFileOf(read) : await read(req.params.file);
-      // tfjs fetches weights.bin beside model.json with the same query string, so one signature opens both.
-      const type = req.params.file === 'model.json' ? 'application/json' : 'application/octet-stream';
-      return reply.type(type).header('content-disposition', `attachment; filename="${req.params.file}"`).send(Buffer.from(bytes));
+      return sendFile(reply, req.params.file, bytes);
     },
   });
 
+  // A graph-head's base graph, beside its head: tf.loadGraphModel('<api>/v1/models/<id>/base/model.json') finds base/weights.bin.
+  app.get('/v1/models/:id/base/:file', {
+    schema: {
+      tags,
+      operationId: 'downloadGraphBaseFile',
+      summary: "Download the base graph of a model fine-tuned on a TensorFlow.js Graph model (base/model.json, base/weights.bin)",
+      description: "Only for format graph-head: the Graph model the head was trained on, for tf.loadGraphModel('<api>/v1/models/<id>/base/model.json'); run it up to files.base.outputNode and give that to the head (docs/models.md). With a key or a signed URL of the model.",
+      params: GraphBaseFileParams,
+      querystring: SignedUrlQuery,
+      response: { 200: ModelFileResponse, ...errorResponses({ 404: ['model_not_found', 'object_not_found'], 503: ['storage_unavailable'] }) },
+    },
+    config: { auth: 'signed' },
+    handler: async (req, reply) => {
+      const file = `${GRAPH_BASE_DIR}${req.params.file}`;
+      const bytes = req.signedModelId === req.params.id ? await service.fileOf(req.params.id, file) : await service.file(tenantOf(req), req.params.id, file);
+      return sendFile(reply, req.params.file, bytes);
+    },
+  });
+
+}
+
+function sendFile(reply: FastifyReply, file: string, bytes: Uint8Array) {
+  // tfjs fetches weights.bin beside model.json with the same query string, so one signature opens both.
+  const type = file === 'model.json' ? 'application/json' : 'application/octet-stream';
+  return reply.type(type).header('content-disposition', `attachment; filename="${file}"`).send(Buffer.from(bytes));
 }
 
 /** Deleting a model. */

@@ -3,6 +3,7 @@ import { EXAMPLE_ID, NullableTimestamp, Page, PageLimit, pageQuery, Timestamp } 
 import { CreateJobSchema, Uuid } from '../../../shared/jobs/spec.ts';
 import { BestCheckpointSchema, EpochMetricSchema, WebhookAttemptSchema } from '../../../shared/jobs/columns.ts';
 import { EvaluationSchema } from '../../../shared/jobs/evaluation.ts';
+import { AutoRecordSchema } from '../../../shared/jobs/advice.ts';
 import { JOB_EVENT_TYPES } from '../../../shared/jobs/events.ts';
 import { DeliveryStatusSchema, JOB_STATUSES, JobStageSchema, JobStatusSchema } from '../../../shared/jobs/status.ts';
 
@@ -56,6 +57,7 @@ export const JobSchema = Type.Object(
     latestMetrics: Type.Union([Type.Ref('EpochMetric'), Type.Null()]),
     evaluation: Type.Union([EvaluationSchema, Type.Null()], { description: 'Scores on the held-out data once the job succeeded' }),
     bestCheckpoint: Type.Union([BestCheckpointSchema, Type.Null()]),
+    auto: Type.Union([AutoRecordSchema, Type.Null()], { description: 'strategy auto: every option the advisor considered, the ones trained with their measured validation accuracy and compute, and the winner (docs/advice.md)' }),
     outputModelId: NullableId,
     backend: Type.Union([Type.String(), Type.Null()]),
     attempts: Type.Integer(),
@@ -67,6 +69,7 @@ export const JobSchema = Type.Object(
     updatedAt: Timestamp,
     startedAt: NullableTimestamp,
     finishedAt: NullableTimestamp,
+    sweepId: Type.Union([Uuid, Type.Null()], { description: 'The sweep this job is a trial of (docs/sweeps.md)' }),
   },
   { $id: 'Job' },
 );
@@ -75,7 +78,7 @@ export type JobResponse = Static<typeof JobSchema>;
 export const JobPage = Page(Type.Ref('Job'));
 
 export const jobListQuery = (maxPageSize: number) =>
-  Type.Composite([pageQuery(maxPageSize), Type.Object({ status: Type.Optional(Status) })], { additionalProperties: false });
+  Type.Composite([pageQuery(maxPageSize), Type.Object({ status: Type.Optional(Status), sweepId: Type.Optional(Type.String({ ...Uuid, description: 'Only the trials of this sweep' })) })], { additionalProperties: false });
 export type JobListQuery = Static<ReturnType<typeof jobListQuery>>;
 
 /** GET /v1/jobs/:id: a long poll. Unknown parameters are let through, as before it had any. */

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EXAMPLE_ID, Page, Timestamp } from './common.ts';
 import { PlainText, Uuid } from '../../../shared/jobs/spec.ts';
+import { MODEL_FORMATS } from '../../../shared/ml/model-format.ts';
 
 export const RegisterModelBody = Type.Object(
   {
@@ -27,6 +28,9 @@ export const ModelSchema = Type.Object(
     id: Uuid,
     name: Type.String(),
     kind: Type.Union([Type.Literal('base'), Type.Literal('fine_tuned')]),
+    format: Type.Union(MODEL_FORMATS.map((f) => Type.Literal(f)), {
+      description: 'layers-model; graph-model (a TensorFlow.js Graph model: a frozen base, its layers are graph nodes); graph-head (fine-tuned on a Graph model: model.json is the head, files.base the graph it reads from)',
+    }),
     sourceUri: Type.Union([Type.String(), Type.Null()]),
     inputShape: Shape,
     outputShape: Shape,
@@ -46,7 +50,16 @@ export const ModelSchema = Type.Object(
       parentModelId: Type.Union([Type.String(), Type.Null()]),
       jobId: Type.Union([Type.String(), Type.Null()]),
     }),
-    files: Type.Object({ modelJson: Type.String(), weights: Type.Array(Type.String()) }),
+    files: Type.Object({
+      modelJson: Type.String(),
+      weights: Type.Array(Type.String()),
+      base: Type.Optional(
+        Type.Object(
+          { modelJson: Type.String(), weights: Type.Array(Type.String()), outputNode: Type.String({ description: 'the graph node whose output the head takes' }) },
+          { description: 'graph-head only: the base graph (tf.loadGraphModel), run up to outputNode, feeds the head (tf.loadLayersModel of modelJson)' },
+        ),
+      ),
+    }),
     createdAt: Timestamp,
   },
   { $id: 'Model' },
@@ -60,6 +73,12 @@ export const ModelFileParams = Type.Object({
   file: Type.Union([Type.Literal('model.json'), Type.Literal('weights.bin'), Type.Literal('model.keras')], { examples: ['model.json'] }),
 });
 export type ModelFileParams = Static<typeof ModelFileParams>;
+
+/** A graph-head's base graph (GET /v1/models/:id/base/:file). */
+export const GraphBaseFileParams = Type.Object({
+  id: Type.String({ ...Uuid, examples: [EXAMPLE_ID] }),
+  file: Type.Union([Type.Literal('model.json'), Type.Literal('weights.bin')], { examples: ['model.json'] }),
+});
 
 /** model.json as tfjs reads it; the service rewrites the manifest to one weights.bin. */
 export const ModelJsonFile = Type.Object(

@@ -45,6 +45,8 @@ export class AdviceService {
       const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Model" WHERE id = ${body.baseModelId}::uuid AND "tenantId" = ${tenantId}::uuid FOR SHARE`;
       const baseModel = locked.length ? await tx.model.findUnique({ where: { id: body.baseModelId } }) : null;
       if (!baseModel) throw new UnprocessableError('model_not_found', `Model ${body.baseModelId} does not exist`, { id: body.baseModelId });
+      // The advisor measures cut layers of a LayersModel; a graph's nodes are not layers it can cut.
+      if (baseModel.format !== 'layers-model') throw new UnprocessableError('model_unsupported', 'Advice is for LayersModel bases; this base is a TensorFlow.js Graph model (or a head on one)', { fault: 'graph_model', format: baseModel.format });
       // The spec of the frozen fine-tuning job the advice measures from: the same checks, the same worker data path.
       const planned = planJob({
         body: { type: 'finetune', freeze: 'all', baseModelId: body.baseModelId, trainDatasetId: body.trainDatasetId, validationDatasetId: body.validationDatasetId, hyperparameters: { validationSplit: 0, seed: body.seed ?? 42, epochs: 1 } },

@@ -2,12 +2,14 @@
 // instead of failing after it was queued. Works on stored summaries and
 // inferred shapes only: nothing is loaded and no weights are allocated.
 import { LimitExceededError, UnprocessableError } from '../../../shared/errors.ts';
+import { AUTO_MAX_TRIED, defaultEpochs } from '../../../shared/jobs/advice.ts';
 import { DEFAULT_HYPERPARAMETERS, type CreateJob, type JobSpec, type LayerSpec } from '../../../shared/jobs/spec.ts';
 import { checkOutput, countParams, inferShape } from '../../../shared/ml/layer-shapes.ts';
 import { decodeLayers, decodeShape } from '../../../shared/jobs/decode.ts';
 import { resolveCutLayer } from '../../../shared/ml/cut-layer.ts';
 import { planPreset } from '../../../shared/ml/presets/index.ts';
 import type { Dataset, Model } from '../../../shared/generated/prisma/client.ts';
+import { defaultHead, graphCut } from './graph-planner.ts';
 
 export interface PlanInputs {
   body: CreateJob;
@@ -82,7 +84,11 @@ function planFinetune(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'he
       actual: train.featureShape,
     });
   }
+  if (baseModel.format === 'graph-head') {
+    throw new UnprocessableError('model_unsupported', 'This model is a head trained on a TensorFlow.js Graph model; fine-tune from the Graph model itself', { fault: 'graph_head', parentModelId: baseModel.parentId });
+  }
   const layers = decodeLayers(baseModel.layers, baseModel.id);
+  if (baseModel.format === 'graph-model') return planGraphHead(inputs, layers, numClasses);
   const names = layers.map((l) => l.name);
   const cutIndex = names.indexOf(resolveCutLayer(names, body.cutLayer));
   if (typeof body.freeze === 'object' && 'unfreezeTop' in body.freeze) {
@@ -93,15 +99,24 @@ function planFinetune(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'he
   }
   const cutShape = layers[cutIndex].outputShape;
   if (!singleOutput(cutShape)) throw new UnprocessableError('cut_layer_not_found', `Layer "${names[cutIndex]}" has several outputs and cannot be cut at`);
-  const head: LayerSpec[] = body.head ?? [
-    ...(cutShape.length > 2 ? [{ type: 'flatten' as const }] : []),
-    { type: 'dense', units: numClasses, activation: 'softmax' },
-  ];
+  const head: LayerSpec[] = body.head ?? defaultHead(cutShape, numClasses);
   checkLayers(cutIndex + 1 + head.length, inputs.maxLayers);
   checkOutput({ shape: inferShape(cutShape, head) }, numClasses);
   const baseParams = layers.slice(0, cutIndex + 1).reduce((sum, l) => sum + l.params, 0);
   checkSize(baseParams + countParams(cutShape, head), inputs.maxParams);
   return { head, cutLayer: names[cutIndex] };
+}
+
+/** A Graph model base: frozen, the head on its output or on a named node (graph-planner.ts). */
+function planGraphHead(inputs: PlanInputs, nodes: ReturnType<typeof decodeLayers>, numClasses: number): Pick<JobSpec, 'head' | 'cutLayer'> {
+  const { body, baseModel } = inputs;
+  const cut = graphCut(body, nodes);
+  const head = body.head ?? defaultHead(cut.shape, numClasses);
+  // The graph counts as one layer: it runs whole, up to the node.
+  checkLayers(1 + head.length, inputs.maxLayers);
+  checkOutput({ shape: inferShape(cut.shape, head) }, numClasses);
+  checkSize(baseModel!.totalParams + countParams(cut.shape, head), inputs.maxParams);
+  return { head, cutLayer: cut.node };
 }
 
 function planPretrain(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'architecture'> {
@@ -123,13 +138,40 @@ function planPretrain(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'ar
   return { architecture: layers };
 }
 
+/**
+ * strategy "auto" chooses the cut, the freeze and the training hyperparameters itself: a request that also
+ * sets one is refused rather than half-obeyed. Fields with a default can only be caught when they differ from
+ * it (an explicit default is indistinguishable from none, and harmless: the advisor overrides it).
+ */
+function checkAuto(body: CreateJob): void {
+  const hp = body.hyperparameters ?? {};
+  const d = DEFAULT_HYPERPARAMETERS;
+  const set: Array<[string, boolean]> = [
+    ['type', body.type !== 'finetune'],
+    ['cutLayer', body.cutLayer !== undefined],
+    ['freeze', body.freeze !== undefined && body.freeze !== 'all'],
+    ['compareWithScratch', body.compareWithScratch === true],
+    ['hyperparameters.epochs', hp.epochs !== undefined && hp.epochs !== d.epochs],
+    ['hyperparameters.learningRate', hp.learningRate !== undefined && hp.learningRate !== d.learningRate],
+    ['hyperparameters.optimizer', hp.optimizer !== undefined && hp.optimizer !== d.optimizer],
+    ...(['baseLearningRateMultiplier', 'schedule', 'warmupEpochs'] as const).map((k): [string, boolean] => [`hyperparameters.${k}`, hp[k] !== undefined]),
+  ];
+  const fields = set.filter(([, on]) => on).map(([f]) => f);
+  if (fields.length > 0) {
+    throw new UnprocessableError('strategy_conflict', `strategy "auto" is for finetune jobs and chooses these itself: ${fields.join(', ')}`, { fields });
+  }
+}
+
 export function planJob(inputs: PlanInputs): JobSpec {
   const { body, train } = inputs;
+  const auto = body.strategy === 'auto';
+  if (auto) checkAuto(body);
   checkDatasets(inputs);
   const numClasses = train.labels.length;
   const parts = body.type === 'pretrain' ? { head: [], ...planPretrain(inputs, numClasses) } : planFinetune(inputs, numClasses);
   const hyperparameters = { ...DEFAULT_HYPERPARAMETERS, ...body.hyperparameters };
-  checkWork(hyperparameters.epochs, train.numExamples, inputs.maxEpochExamples);
+  // auto trains up to AUTO_MAX_TRIED options for the advisor's epochs each.
+  checkWork(auto ? AUTO_MAX_TRIED * defaultEpochs(train.numExamples) : hyperparameters.epochs, train.numExamples, inputs.maxEpochExamples);
   return {
     type: body.type,
     name: body.name,
@@ -143,5 +185,6 @@ export function planJob(inputs: PlanInputs): JobSpec {
     testDatasetId: body.testDatasetId,
     compareWithScratch: body.compareWithScratch ?? false,
     targetValAccuracy: body.targetValAccuracy ?? 0.9,
+    ...(auto ? { strategy: 'auto' as const, advice: { sampleSize: 1000, maxCuts: 2 } } : {}),
   };
 }

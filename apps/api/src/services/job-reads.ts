@@ -10,18 +10,23 @@ import type { Dataset, Job } from '../../../shared/generated/prisma/client.ts';
 import type { SqlPool } from '../../../shared/db/sql.ts';
 import type { JobStore, NewJob, Tx } from '../../../shared/jobs/job-store.ts';
 import { decodeCursor } from './pagination.ts';
+import { SpecCache } from './spec-cache.ts';
 
 /** What jobView reads: the job without the columns only workers use, and its output model's id. */
 export type JobViewRow = Omit<Job, 'tenantId' | 'resumePoint' | 'interruptRequest' | 'webhookSecret' | 'leaseToken' | 'leaseExpiresAt'> & {
   outputModel?: { id: string } | null;
+  /** JobAdvice.auto (strategy auto); absent where a row was read without it. */
+  auto?: unknown;
 };
 
 // Exactly what jobView reads. Also what a job's version hashes, so the two cannot drift apart.
 const VIEW = [
-  'j.id', 'j.type::text AS type', 'j.status::text AS status', 'j.stage::text AS stage', 'j.spec', 'j."baseModelId"', 'j."trainDatasetId"',
+  'j.id', 'j.type::text AS type', 'j.status::text AS status', 'j.stage::text AS stage', 'j.spec::text AS spec', 'j."baseModelId"', 'j."trainDatasetId"',
   'j."validationDatasetId"', 'j."testDatasetId"', 'j.epoch', 'j."totalEpochs"', 'j.progress', 'j."latestMetrics"', 'j.evaluation', 'j."bestCheckpoint"',
   'j.backend', 'j.attempts', 'j."errorCode"', 'j."errorMessage"', 'j."webhookUrl"', 'j."cancelRequestedAt"', 'j."createdAt"', 'j."updatedAt"',
-  'j."startedAt"', 'j."finishedAt"', 'm.id AS "outputModelId"',
+  'j."startedAt"', 'j."finishedAt"', 'j."sweepId"', 'm.id AS "outputModelId"',
+  // strategy "auto": what it trained (a subquery, so that the insert's RETURNING select can name it too).
+  '(SELECT a.auto FROM "JobAdvice" a WHERE a."jobId" = j.id) AS auto',
 ];
 const COLUMNS = VIEW.join(', ');
 const FROM = `FROM "Job" j LEFT JOIN "Model" m ON m."jobId" = j.id`;
@@ -33,17 +38,23 @@ const ONE = `${FROM} WHERE j.id = $1::uuid AND j."tenantId" = $2::uuid`;
 const GET = `SELECT ${COLUMNS}, ${VERSION} ${ONE}`;
 const GET_VERSION = `SELECT ${VERSION} ${ONE}`;
 
-// The queued-jobs quota count and the submit's datasets, one round trip. json_agg turns
-// createdAt into text (UTC, no zone); it is made a Date again below.
-const SUBMIT_READS = `SELECT (SELECT count(*)::int FROM "Job" WHERE "tenantId" = $1::uuid AND status IN ('queued', 'paused')) AS waiting,
+// The queued-jobs quota count and the submit's datasets, one round trip. The count stops at the
+// quota ($3): all the check needs is whether it is reached, and a tenant with thousands queued
+// (a raised quota) would otherwise pay for all of them on every submit. json_agg turns createdAt
+// into text (UTC, no zone); it is made a Date again below.
+const SUBMIT_READS = `SELECT (SELECT count(*)::int FROM (SELECT 1 FROM "Job" WHERE "tenantId" = $1::uuid AND status IN ('queued', 'paused') LIMIT $3::int) q) AS waiting,
   (SELECT coalesce(json_agg(d), '[]'::json) FROM "Dataset" d WHERE d.id = ANY($2::uuid[]) AND d."tenantId" = $1::uuid) AS datasets`;
 
 type Raw = Omit<JobViewRow, 'outputModel'> & { outputModelId: string | null };
-const toRow = ({ outputModelId, ...r }: Raw): JobViewRow => ({ ...r, outputModel: outputModelId ? { id: outputModelId } : null });
+const specs = new SpecCache();
+// The spec arrives as text (see VIEW): a job's spec seen before is not parsed or checked again.
+const toRow = ({ outputModelId, ...r }: Raw): JobViewRow => ({ ...r, spec: specs.get(r.id, r.spec), outputModel: outputModelId ? { id: outputModelId } : null });
 const toVersioned = ({ version, ...r }: Raw & { version: string }) => ({ row: toRow(r), version });
 
 export interface JobPageQuery {
   status?: string;
+  /** Only the trials of this sweep. */
+  sweepId?: string;
   after?: string;
   /** Rows to fetch (the page size plus one, to know whether there is more). */
   take: number;
@@ -76,6 +87,10 @@ export class JobReads {
       values.push(q.status);
       where.push(`j.status = $${values.length}::"JobStatus"`);
     }
+    if (q.sweepId) {
+      values.push(q.sweepId);
+      where.push(`j."sweepId" = $${values.length}::uuid`);
+    }
     if (q.after) {
       const c = decodeCursor(q.after);
       values.push(c.createdAt.toISOString(), c.id);
@@ -83,17 +98,17 @@ export class JobReads {
     }
     values.push(q.take);
     const text = `SELECT ${COLUMNS} ${FROM} WHERE ${where.join(' AND ')} ORDER BY j."createdAt" DESC, j.id DESC LIMIT $${values.length}`;
-    // Four shapes of the statement (status or not, cursor or not), each prepared once per connection.
-    const { rows } = await this.sql.query<Raw>({ name: `job-page-${q.status ? 's' : ''}${q.after ? 'a' : ''}`, text, values });
+    // Eight shapes of the statement (status, sweep, cursor: each or not), each prepared once per connection.
+    const { rows } = await this.sql.query<Raw>({ name: `job-page-${q.status ? 's' : ''}${q.sweepId ? 'w' : ''}${q.after ? 'a' : ''}`, text, values });
     return rows.map(toRow);
   }
 
-  /** The tenant's queued and paused jobs, and those of `datasetIds` that are the tenant's. */
-  async submitReads(tenantId: string, datasetIds: string[]): Promise<{ waiting: number; datasets: Dataset[] }> {
+  /** The tenant's queued and paused jobs (counted up to `quota`), and those of `datasetIds` that are the tenant's. */
+  async submitReads(tenantId: string, datasetIds: string[], quota: number): Promise<{ waiting: number; datasets: Dataset[] }> {
     const { rows } = await this.sql.query<{ waiting: number; datasets: Array<Omit<Dataset, 'createdAt'> & { createdAt: string }> }>({
       name: 'job-submit-reads',
       text: SUBMIT_READS,
-      values: [tenantId, datasetIds],
+      values: [tenantId, datasetIds, quota],
     });
     return { waiting: rows[0].waiting, datasets: rows[0].datasets.map((d) => ({ ...d, createdAt: new Date(`${d.createdAt}Z`) })) };
   }

@@ -11,7 +11,7 @@ import { jobEvent } from '../../../shared/jobs/events.ts';
 import { JobStore, type Tx } from '../../../shared/jobs/job-store.ts';
 import type { Dataset, Model } from '../../../shared/generated/prisma/client.ts';
 import type { SqlPool } from '../../../shared/db/sql.ts';
-import { decodeAttemptLog, decodeBestCheckpoint, decodeDeliveryStatus, decodeEvaluation, decodeLatestMetrics, decodeSpec } from '../../../shared/jobs/decode.ts';
+import { decodeAttemptLog, decodeAutoRecord, decodeBestCheckpoint, decodeDeliveryStatus, decodeEvaluation, decodeLatestMetrics, decodeSpec } from '../../../shared/jobs/decode.ts';
 import { checkWebhookUrl } from '../../../shared/net/outbound-url.ts';
 import type { JobListQuery, JobResponse } from '../schemas/jobs.ts';
 import { planJob } from './job-planner.ts';
@@ -45,6 +45,7 @@ export function jobView(row: JobViewRow): JobResponse {
     latestMetrics: j.latestMetrics,
     evaluation: j.evaluation,
     bestCheckpoint: j.bestCheckpoint,
+    auto: decodeAutoRecord.nullable(row.auto ?? null, row.id),
     outputModelId: j.outputModel?.id ?? null,
     backend: j.backend,
     attempts: j.attempts,
@@ -54,6 +55,7 @@ export function jobView(row: JobViewRow): JobResponse {
     updatedAt: j.updatedAt.toISOString(),
     startedAt: j.startedAt?.toISOString() ?? null,
     finishedAt: j.finishedAt?.toISOString() ?? null,
+    sweepId: j.sweepId ?? null,
   };
 }
 
@@ -95,9 +97,10 @@ export class JobService {
     // Before anything is read or written: a refused webhook (422) leaves no trace.
     if (body.webhook) checkWebhookUrl(body.webhook.url, this.config.webhooks);
     const ids = [body.trainDatasetId, body.validationDatasetId, body.testDatasetId].filter((x): x is string => !!x && UUID.test(x));
-    const { waiting, datasets } = await this.reads.submitReads(tenantId, ids);
-    if (waiting >= this.config.limits.queuedJobsPerTenant) {
-      throw new TooManyRequestsError('too_many_queued_jobs', `This tenant already has ${waiting} queued or paused jobs (MAX_QUEUED_JOBS_PER_TENANT)`, 30, { limit: this.config.limits.queuedJobsPerTenant });
+    const quota = this.config.limits.queuedJobsPerTenant;
+    const { waiting, datasets } = await this.reads.submitReads(tenantId, ids, quota);
+    if (waiting >= quota) {
+      throw new TooManyRequestsError('too_many_queued_jobs', `This tenant already has ${quota} or more queued or paused jobs (MAX_QUEUED_JOBS_PER_TENANT)`, 30, { limit: quota });
     }
     const { train, validation, test } = this.datasets(body, datasets);
     const id = randomUUID();
@@ -157,7 +160,7 @@ export class JobService {
   }
 
   async list(tenantId: string, q: JobListQuery) {
-    const rows = await this.reads.page(tenantId, { status: q.status, after: q.after, take: q.limit + 1 });
+    const rows = await this.reads.page(tenantId, { status: q.status, sweepId: q.sweepId, after: q.after, take: q.limit + 1 });
     return toPage(rows, q.limit, jobView);
   }
 

@@ -4,6 +4,8 @@ import type { Model } from '../../../shared/generated/prisma/client.ts';
 import { ConflictError, LimitExceededError, NotFoundError } from '../../../shared/errors.ts';
 import type { ModelInspector } from '../../../shared/ml/model-inspector.ts';
 import { MODEL_JSON, WEIGHTS_FILE } from '../../../shared/ml/stored-model.ts';
+import { GRAPH_BASE_DIR, type ModelFormat } from '../../../shared/ml/model-format.ts';
+import { isGraphModel } from '../../../shared/ml/model-files.ts';
 import { decodeLayers, forView, toJson } from '../../../shared/jobs/decode.ts';
 import { checkS3Source } from '../../../shared/net/outbound-url.ts';
 import type { Storage } from '../../../shared/storage/s3-storage.ts';
@@ -14,11 +16,22 @@ import { StoredRecordError, viewCheck, type ViewCheck } from './record-views.ts'
 
 const modelViews: ViewCheck<typeof ModelSchema> = viewCheck(ModelSchema);
 
+/** As stored; a value this code does not know fails the view's schema check (record-views.ts). */
+const formatOf = (m: Pick<Model, 'format'>) => m.format as ModelFormat;
+
+/** A graph-head's files: the head, and the base graph beside it (docs/models.md). */
+function filesOf(m: Model): ModelResponse['files'] {
+  const files = { modelJson: `/v1/models/${m.id}/${MODEL_JSON}`, weights: [`/v1/models/${m.id}/${WEIGHTS_FILE}`] };
+  if (m.format !== 'graph-head') return files;
+  return { ...files, base: { modelJson: `/v1/models/${m.id}/${GRAPH_BASE_DIR}${MODEL_JSON}`, weights: [`/v1/models/${m.id}/${GRAPH_BASE_DIR}${WEIGHTS_FILE}`], outputNode: m.graphOutput ?? '' } };
+}
+
 export function modelView(m: Model): ModelResponse {
   return {
     id: m.id,
     name: m.name,
     kind: m.kind,
+    format: formatOf(m),
     sourceUri: m.sourceUri,
     inputShape: m.inputShape as ModelResponse['inputShape'],
     outputShape: m.outputShape as ModelResponse['outputShape'],
@@ -27,7 +40,7 @@ export function modelView(m: Model): ModelResponse {
     totalParams: m.totalParams,
     trainableParams: m.trainableParams,
     lineage: { parentModelId: m.parentId, jobId: m.jobId },
-    files: { modelJson: `/v1/models/${m.id}/${MODEL_JSON}`, weights: [`/v1/models/${m.id}/${WEIGHTS_FILE}`] },
+    files: filesOf(m),
     createdAt: m.createdAt.toISOString(),
   };
 }
@@ -81,6 +94,8 @@ export class ModelService {
       tenantId,
       name: body.name,
       kind: 'base' as const,
+      // A Graph model's rows are its nodes (graph-summary.ts); it can only be a frozen base.
+      format: (isGraphModel(files.modelJson) ? 'graph-model' : 'layers-model') as ModelFormat,
       sourceUri: body.uri,
       storagePrefix: ours,
       inputShape: summary.inputShape,
@@ -91,7 +106,7 @@ export class ModelService {
       trainableParams: summary.trainableParams,
     };
     // The reply, and every later read, is built from this row: one that would not fit the schema is never stored.
-    modelViews.assertStorable(modelView({ ...row, layers: toJson(decodeLayers, summary.layers) as Model['layers'], parentId: null, jobId: null, createdAt: new Date() }));
+    modelViews.assertStorable(modelView({ ...row, layers: toJson(decodeLayers, summary.layers) as Model['layers'], graphOutput: null, parentId: null, jobId: null, createdAt: new Date() }));
     const modelJson = { ...files.modelJson, weightsManifest: [{ paths: [WEIGHTS_FILE], weights: files.modelJson.weightsManifest.flatMap((g) => g.weights) }] };
     await this.storage.put(ours + WEIGHTS_FILE, files.weights);
     await this.storage.put(ours + MODEL_JSON, JSON.stringify(modelJson), 'application/json');

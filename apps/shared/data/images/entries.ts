@@ -14,6 +14,8 @@ export interface ImageEntry {
   loc: S3Location;
   label: string;
   split?: string;
+  /** Bytes, as listed (a folder layout): the read skips its HEAD. */
+  size?: number;
 }
 
 export interface EntryLimits {
@@ -48,7 +50,7 @@ export async function listFolders(loc: S3Location, storage: Storage, limits: Ent
     const slash = rest.indexOf('/');
     if (slash <= 0) bad(`${uri} is not inside a class folder (${prefix}<label>/…)`, { uri });
     const label = checkLabel(rest.slice(0, slash), `The folder of ${uri}`, { uri });
-    entries.push({ uri, loc: { bucket: loc.bucket, key: o.key }, label });
+    entries.push({ uri, loc: { bucket: loc.bucket, key: o.key }, label, size: o.size });
     tooMany(entries.length, limits);
   }
   return entries;

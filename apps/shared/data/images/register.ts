@@ -3,13 +3,12 @@
 // made (never the whole collection in memory). Any bad object ends it with one
 // 4xx naming the object, and everything written so far is deleted: nothing is
 // registered until every object has passed.
-import { createHash } from 'node:crypto';
 import { AppError, BadRequestError, LimitExceededError } from '../../errors.ts';
 import type { S3Location, Storage } from '../../storage/s3-storage.ts';
-import { decodeImage, thumbnail } from './decode.ts';
 import { listFolders, readManifest, type ImageEntry } from './entries.ts';
-import { exampleBytes, indexKey, shardKey } from './layout.ts';
-import { withPreprocessDefaults, type ImageIndex, type ImagePreprocess, type ImagesSource, type SizeBin, type StoredImagesSource, type Thumbnail } from './schema.ts';
+import { exampleBytes, indexKey } from './layout.ts';
+import { withPreprocessDefaults, type ImageIndex, type ImagesSource, type StoredImagesSource } from './schema.ts';
+import { decodeToShards } from './shard-pipeline.ts';
 
 export interface ImageLimits {
   maxRows: number;
@@ -53,27 +52,14 @@ export interface ImageRegistration {
 }
 
 const SHARD_BYTES = 4 * 2 ** 20;
-/** Objects fetched and decoded at once: enough to hide S3 latency; libvips bounds the CPU. */
+/**
+ * Objects fetched or decoded at once, across shard boundaries: enough to keep S3 GETs in flight while
+ * libvips (its own threads) decodes others; each holds one object's bytes and pixels.
+ */
 const CONCURRENCY = 8;
-const MAX_THUMBNAILS = 12;
-const SIZE_BINS = [32, 64, 128, 256, 512, 1024, 2048];
-
-/** Runs fn over items with at most `limit` at once; results in item order. */
-async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-  return out;
-}
 
 async function readObject(e: ImageEntry, storage: Storage, maxBytes: number): Promise<Uint8Array> {
-  return storage.getBytes(e.loc.key, e.loc.bucket, maxBytes).catch((err: unknown) => {
+  return storage.getBytes(e.loc.key, e.loc.bucket, maxBytes, e.size).catch((err: unknown) => {
     if (err instanceof AppError && err.code === 'object_too_large') {
       const size = Number((err.details as { size?: number })?.size);
       throw new LimitExceededError('object_too_large', `${e.uri} is ${size} bytes`, 413, 'MAX_DATASET_BYTES', maxBytes, size);
@@ -102,31 +88,6 @@ function labelsOf(entries: ImageEntry[], maxClasses: number, minPerClass: number
   const unique = [...counts.keys()];
   const numeric = unique.every((l) => Number.isFinite(Number(l)));
   return { labels: numeric ? unique.sort((a, b) => Number(a) - Number(b)) : unique.sort(), counts };
-}
-
-class ShardWriter {
-  readonly histogram = SIZE_BINS.map((upTo) => ({ upTo, count: 0 }) as SizeBin).concat([{ upTo: null, count: 0 }]);
-  readonly thumbnails: Thumbnail[] = [];
-  readonly digests: string[] = [];
-
-  constructor(
-    private readonly storage: Storage,
-    private readonly prefix: string,
-    private readonly prep: ImagePreprocess,
-  ) {}
-
-  async write(entries: ImageEntry[], files: Uint8Array[], pixels: Uint8Array[], sizes: Array<{ width: number; height: number }>, maxPixels: number) {
-    const shard = Buffer.concat(pixels);
-    this.digests.push(createHash('sha256').update(JSON.stringify(this.prep)).update(shard).digest('hex'));
-    await this.storage.put(shardKey(this.prefix, this.digests.length - 1), shard);
-    for (const s of sizes) this.histogram.find((b) => b.upTo === null || Math.max(s.width, s.height) <= b.upTo)!.count++;
-    for (let i = 0; i < entries.length && this.thumbnails.length < MAX_THUMBNAILS; i++) {
-      if (this.thumbnails.some((t) => t.label === entries[i].label)) continue;
-      const key = `${this.prefix}thumbs/${this.thumbnails.length}.png`;
-      await this.storage.put(key, await thumbnail(files[i], maxPixels), 'image/png');
-      this.thumbnails.push({ label: entries[i].label, key });
-    }
-  }
 }
 
 async function entriesOf(source: ImagesSource, storage: Storage, limits: ImageLimits, checkUri: (uri: string) => S3Location) {
@@ -171,27 +132,28 @@ export async function registerImages(id: string, source: ImagesSource, storage: 
   const { labels, counts } = labelsOf(entries, limits.maxClasses, splitAgain ? MIN_IMAGES_PER_CLASS : 1);
   const prefix = `datasets/${id}/`;
   const shardSize = Math.max(1, Math.min(1024, Math.floor(SHARD_BYTES / exampleBytes(prep))));
-  const writer = new ShardWriter(storage, prefix, prep);
   const done = new Tally(labels, entries.length);
   report(done.progress('decoding'));
+  let shards;
   try {
-    for (let start = 0; start < entries.length; start += shardSize) {
-      const chunk = entries.slice(start, start + shardSize);
-      const files: Uint8Array[] = [];
-      const decoded = await pool(chunk.map((e, i) => [e, i] as const), CONCURRENCY, async ([e, i]) => {
+    shards = await decodeToShards(entries, prefix, prep, storage, {
+      shardSize,
+      concurrency: CONCURRENCY,
+      maxPixels: limits.maxPixels,
+      read: (e) => {
         aborted(opts.signal);
-        files[i] = await readObject(e, storage, limits.maxBytes);
-        const image = await decodeImage(files[i], e.uri, prep, limits.maxPixels);
-        done.add(e.label, files[i].byteLength);
+        return readObject(e, storage, limits.maxBytes);
+      },
+      onImage: (e, bytes) => {
+        aborted(opts.signal);
+        done.add(e.label, bytes);
         report(done.progress('decoding'));
-        return image;
-      });
-      aborted(opts.signal);
-      await writer.write(chunk, files, decoded.map((d) => d.pixels), decoded, limits.maxPixels);
-    }
+      },
+    });
+    aborted(opts.signal);
     report(done.progress('finishing'));
     const classOf = new Map(labels.map((l, i) => [l, i] as const));
-    const index: ImageIndex = { labels, classes: entries.map((e) => classOf.get(e.label)!), shardDigests: writer.digests };
+    const index: ImageIndex = { labels, classes: entries.map((e) => classOf.get(e.label)!), shardDigests: shards.digests };
     await storage.put(indexKey(prefix), JSON.stringify(index), 'application/json');
   } catch (err) {
     await storage.deletePrefix(prefix).catch(() => undefined);
@@ -202,9 +164,9 @@ export async function registerImages(id: string, source: ImagesSource, storage: 
     preprocess: prep,
     prefix,
     shardSize,
-    numShards: writer.digests.length,
-    sizeHistogram: writer.histogram,
-    thumbnails: writer.thumbnails,
+    numShards: shards.digests.length,
+    sizeHistogram: shards.histogram,
+    thumbnails: shards.thumbnails,
     ...(splitCounts ? { splitCounts } : {}),
   };
   return {

@@ -37,12 +37,31 @@ function affine(scaling: Scaling, channels: number): Affine {
   }
 }
 
+/** A scaler for one preset: writes `count` values of `pixels` (HWC uint8) from `from` into out at `at`, in one pass. */
+export type PixelScaler = (pixels: Uint8Array, from: number, count: number, out: Float32Array, at: number) => void;
+
+export function pixelScaler(channels: number, scaling: Scaling): PixelScaler {
+  const { mul, add, order } = affine(scaling, channels);
+  if (channels === 1) {
+    const [m, a] = [mul[0], add[0]];
+    return (pixels, from, count, out, at) => {
+      for (let i = 0; i < count; i++) out[at + i] = pixels[from + i] * m + a;
+    };
+  }
+  // Unrolled for RGB: the stream scales every example of every epoch with this.
+  const [m0, m1, m2, a0, a1, a2, o0, o1, o2] = [...mul, ...add, ...order];
+  return (pixels, from, count, out, at) => {
+    for (let i = 0; i < count; i += 3) {
+      const p = from + i;
+      const q = at + i;
+      out[q] = pixels[p + o0] * m0 + a0;
+      out[q + 1] = pixels[p + o1] * m1 + a1;
+      out[q + 2] = pixels[p + o2] * m2 + a2;
+    }
+  };
+}
+
 /** Writes `pixels` (HWC uint8) scaled into out at offset. */
 export function scalePixels(pixels: Uint8Array, channels: number, scaling: Scaling, out: Float32Array, offset = 0): void {
-  const { mul, add, order } = affine(scaling, channels);
-  const n = pixels.length / channels;
-  for (let p = 0; p < n; p++) {
-    const base = p * channels;
-    for (let c = 0; c < channels; c++) out[offset + base + c] = pixels[base + order[c]] * mul[c] + add[c];
-  }
+  pixelScaler(channels, scaling)(pixels, 0, pixels.length, out, offset);
 }

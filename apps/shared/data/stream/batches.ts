@@ -1,14 +1,27 @@
 // A dataset read a batch at a time with bounded memory: shards are fetched on
 // demand, the next ones while the current window is consumed (prefetch), in
 // the seeded block-shuffled order of order.ts. Resident at once: one window of
-// shards, the prefetched shards, and the batch being filled.
+// shards, the prefetched shards (by default the whole next window, all its GETs
+// in flight together), and the batch being filled. A shard may stay in its
+// stored form (image bytes) and be scaled an example at a time straight into
+// the batch: one pass, and a quarter of the floats' size held per shard.
 import { epochPlan } from './order.ts';
 
 export interface ShardData {
-  /** featureSize floats per example. */
-  features: Float32Array;
+  /** featureSize floats per example; or, instead, `copy`. */
+  features?: Float32Array;
+  /** Writes example j's featureSize floats into out at `at` (a shard held as bytes, or a view of some rows of another). */
+  copy?(j: number, out: Float32Array, at: number): void;
   /** Class index of each example in the job's label order. */
   classes: Int32Array;
+}
+
+/** How to write a shard's example j into a batch, whichever form the shard has. */
+export function exampleWriter(d: ShardData, featureSize: number): (j: number, out: Float32Array, at: number) => void {
+  if (d.copy) return d.copy.bind(d);
+  const features = d.features;
+  if (!features) throw new Error('A shard has neither features nor copy');
+  return (j, out, at) => out.set(features.subarray(j * featureSize, (j + 1) * featureSize), at);
 }
 
 export interface ShardSource {
@@ -27,7 +40,7 @@ export interface StreamOptions {
   shuffle?: boolean;
   /** Shards shuffled together; more mixes better and holds more. Default 4. */
   window?: number;
-  /** Shards read ahead of the window in use. Default 2. */
+  /** Shards read ahead of the window in use. Default `window`: the next window is read while this one is consumed. */
   prefetch?: number;
   /** Resume: the first batch to yield; the ones before are skipped without reading their shards where possible. */
   startBatch?: number;
@@ -69,7 +82,7 @@ function locator(data: ShardData[]): (pos: number) => readonly [number, number] 
 /** Batches of one epoch; `stats` fills as it goes. */
 export async function* epochBatches(src: ShardSource, opts: StreamOptions, stats: StreamStats = { waitMs: 0, shardsRead: 0, maxResidentShards: 0 }): AsyncGenerator<Batch> {
   const window = Math.max(1, opts.window ?? 4);
-  const prefetch = Math.max(0, opts.prefetch ?? 2);
+  const prefetch = Math.max(0, opts.prefetch ?? window);
   const plans = epochPlan(src.shardSizes, window, opts.seed, opts.epoch, opts.shuffle ?? true);
   const readOrder = plans.flatMap((p) => p.shards);
   const skipExamples = (opts.startBatch ?? 0) * opts.batchSize;
@@ -78,7 +91,9 @@ export async function* epochBatches(src: ShardSource, opts: StreamOptions, stats
   const issueUpTo = (n: number) => {
     for (; issued < Math.min(n, readOrder.length); issued++) {
       const s = readOrder[issued];
-      pending.set(s, src.readShard(s));
+      const read = src.readShard(s);
+      read.catch(() => undefined); // a read ahead that fails is reported when its window awaits it, not as unhandled
+      pending.set(s, read);
     }
     stats.maxResidentShards = Math.max(stats.maxResidentShards, pending.size);
   };
@@ -106,11 +121,12 @@ export async function* epochBatches(src: ShardSource, opts: StreamOptions, stats
     stats.waitMs += performance.now() - t;
     stats.shardsRead += plan.shards.length;
     const locate = locator(data);
+    const writers = data.map((d) => exampleWriter(d, f));
     for (let i = 0; i < plan.order.length; i++, seen++) {
       if (seen < skipExamples) continue;
       if (batch.size === 0) index = Math.floor(seen / opts.batchSize);
       const [k, j] = locate(plan.order[i]);
-      batch.features.set(data[k].features.subarray(j * f, (j + 1) * f), batch.size * f);
+      writers[k](j, batch.features, batch.size * f);
       batch.classes[batch.size] = data[k].classes[j];
       batch.ids[batch.size++] = firsts[plan.shards[k]] + j;
       if (batch.size === opts.batchSize) {

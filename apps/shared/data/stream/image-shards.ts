@@ -1,12 +1,13 @@
 // A registered image dataset as a ShardSource: its shards hold pixels decoded
-// and resized once, at registration, so reading one is a GET and a scaling
-// pass, never JPEG decoding on the training thread.
+// and resized once, at registration, so reading one is a GET, never JPEG
+// decoding on the training thread. A shard stays bytes while resident; each
+// example is scaled straight into the batch that takes it.
 import { createHash } from 'node:crypto';
 import { BadRequestError, UnprocessableError } from '../../errors.ts';
 import type { Storage } from '../../storage/s3-storage.ts';
 import { channelsOf, featureShapeOf, readImageIndex, readShard } from '../images/read.ts';
 import { exampleBytes } from '../images/layout.ts';
-import { scalePixels } from '../images/scaling.ts';
+import { pixelScaler } from '../images/scaling.ts';
 import type { Scaling, StoredImagesSource } from '../images/schema.ts';
 import type { SplitSource } from './split.ts';
 
@@ -27,6 +28,7 @@ export async function imageShards(source: StoredImagesSource, storage: Storage, 
   const shardSizes = Array.from({ length: source.numShards }, (_, s) => Math.min(source.shardSize, n - s * source.shardSize));
   const per = exampleBytes(source.preprocess);
   const classes = Int32Array.from(index.classes, (c) => toJob[c]);
+  const scale = pixelScaler(channelsOf(source), scaling);
   return {
     classes,
     // The pixels (each shard's digest covers its bytes and preprocessing) and how they are scaled.
@@ -41,10 +43,8 @@ export async function imageShards(source: StoredImagesSource, storage: Storage, 
       if (bytes.byteLength !== shardSizes[s] * per) {
         throw new BadRequestError('dataset_invalid', `Shard ${s} holds ${bytes.byteLength / per} examples, the index ${shardSizes[s]}`, { shard: s });
       }
-      const features = new Float32Array(bytes.byteLength);
-      scalePixels(bytes, channelsOf(source), scaling, features);
       const first = s * source.shardSize;
-      return { features, classes: classes.slice(first, first + shardSizes[s]) };
+      return { classes: classes.subarray(first, first + shardSizes[s]), copy: (j, out, at) => scale(bytes, j * per, per, out, at) };
     },
   };
 }

@@ -5,7 +5,7 @@
 // split of a single dataset picks examples by a hash of (seed, example index),
 // so both sides are seeded and disjoint, and neither needs the other's bytes.
 import { createHash } from 'node:crypto';
-import type { ShardData, ShardSource } from './batches.ts';
+import { exampleWriter, type ShardData, type ShardSource } from './batches.ts';
 
 export interface SplitSource extends ShardSource {
   numExamples: number;
@@ -14,6 +14,15 @@ export interface SplitSource extends ShardSource {
   classes: Int32Array;
   /** sha256 of the examples' content (bytes and preprocessing) in this order: what caches key on. */
   digest: string;
+  /** Set on one side of splitSide: which examples of which source it keeps (a pass over both sides reads the source once). */
+  side?: SideOf;
+}
+
+export interface SideOf {
+  parent: SplitSource;
+  seed: number;
+  fraction: number;
+  side: 'train' | 'validation';
 }
 
 /** A 32-bit mix (murmur3's finaliser) of seed and example index. */
@@ -54,12 +63,13 @@ export function splitSide(src: SplitSource, seed: number, fraction: number, side
     numExamples: ids.length,
     classes: Int32Array.from(ids, (i) => src.classes[i]),
     digest: createHash('sha256').update(JSON.stringify({ of: src.digest, seed, fraction, side })).digest('hex'),
+    side: { parent: src, seed, fraction, side },
     async readShard(s): Promise<ShardData> {
       const whole = await src.readShard(s);
       const rows = kept[s];
-      const features = new Float32Array(rows.length * f);
-      rows.forEach((j, k) => features.set(whole.features.subarray(j * f, (j + 1) * f), k * f));
-      return { features, classes: Int32Array.from(rows, (j) => whole.classes[j]) };
+      // A view of the kept rows: nothing is copied until a batch takes an example.
+      const write = exampleWriter(whole, f);
+      return { classes: Int32Array.from(rows, (j) => whole.classes[j]), copy: (k, out, at) => write(rows[k], out, at) };
     },
   };
 }
@@ -71,7 +81,8 @@ export async function readAll(src: SplitSource): Promise<{ features: Float32Arra
   let at = 0;
   for (let s = 0; s < src.shardSizes.length; s++) {
     const d = await src.readShard(s);
-    features.set(d.features, at * src.featureSize);
+    const write = exampleWriter(d, src.featureSize);
+    for (let j = 0; j < d.classes.length; j++) write(j, features, (at + j) * src.featureSize);
     classes.set(d.classes, at);
     at += d.classes.length;
   }

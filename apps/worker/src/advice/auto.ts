@@ -1,24 +1,32 @@
-// `strategy: "auto"`: which of the advisor's options to actually train. The
-// top few by expected accuracy, plus the best frozen option when none of them
-// is frozen (it costs a head's training on one feature pass, and guards against
-// the estimate overrating unfreezing). The winner is the best on validation.
+// `strategy: "auto"`: which of the advisor's options to actually train, in two
+// rounds, within a compute budget (a quarter of what training every option
+// would cost). Round one trains the frozen option at each offered cut: a head
+// on one feature pass each, the cheapest runs, and measured they calibrate
+// the estimate of every other option (refine.ts). Round two trains the best
+// other option by that refined estimate, when it is expected within half a
+// point of the best measured one and fits what is left of the budget. The
+// winner is the best on validation.
 import type { AdviceOption } from '../../../shared/jobs/advice.ts';
 
-export interface AutoPlan {
-  /** Options to train, best expected first. */
-  run: AdviceOption[];
-  /** The rest, recorded but not trained. */
-  skipped: AdviceOption[];
+/** Of the compute of every option, what auto may spend. */
+export const AUTO_BUDGET_FRACTION = 0.25;
+/** A refined estimate this close below the best measured accuracy is still worth a run. */
+const MARGIN = 0.005;
+
+/** Round one: the frozen option at each offered cut. */
+export function firstRound(options: AdviceOption[]): AdviceOption[] {
+  return options.filter((o) => o.freeze === 'all');
 }
 
-export function autoPlan(options: AdviceOption[], top = 2): AutoPlan {
-  const ranked = [...options].sort((a, b) => b.expectedValAccuracy - a.expectedValAccuracy || a.compute - b.compute);
-  const run = ranked.slice(0, top);
-  if (!run.some((o) => o.sharesFeaturePass)) {
-    const frozen = ranked.find((o) => o.sharesFeaturePass);
-    if (frozen) run.push(frozen);
-  }
-  return { run, skipped: ranked.filter((o) => !run.includes(o)) };
+/** Round two: the best untrained option by refined estimate (the cheaper on a tie), if promising and affordable. */
+export function secondRound(options: AdviceOption[], refined: Map<string, number>, trained: Measured[]): AdviceOption[] {
+  const budget = AUTO_BUDGET_FRACTION * options.reduce((a, o) => a + o.compute, 0);
+  const spent = trained.reduce((a, m) => a + m.option.compute, 0);
+  const best = Math.max(0, ...trained.map((m) => m.valAccuracy));
+  const ids = new Set(trained.map((m) => m.option.id));
+  const est = (o: AdviceOption) => refined.get(o.id) ?? o.expectedValAccuracy;
+  const next = options.filter((o) => !ids.has(o.id)).sort((a, b) => est(b) - est(a) || a.compute - b.compute)[0];
+  return next && est(next) >= best - MARGIN && spent + next.compute <= budget ? [next] : [];
 }
 
 export interface Measured {

@@ -3,6 +3,7 @@
 // hook lets the worker serve a cut's activations from the feature cache.
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { Advice } from '../../../shared/jobs/advice.ts';
+import type { StopReason } from '../pipeline/train-types.ts';
 import { tf } from '../../../shared/ml/tf.ts';
 import { seededRandom } from '../../../shared/seeded-random.ts';
 import { dataStats, stratifiedSample } from './data-stats.ts';
@@ -30,6 +31,15 @@ export interface AdviseInput {
   batchSize?: number;
   /** Flattened activations at a cut for the sample (the worker reads them through the feature cache). */
   features?: (layer: string, x: Tensor) => Promise<Tensor>;
+  /** Asked before each cut is measured: a stop (a cancel) ends the measurement there, with AdviceStopped. */
+  shouldStop?: () => Promise<StopReason | false>;
+}
+
+/** The measurement was stopped between two cuts; nothing of it is returned. */
+export class AdviceStopped extends Error {
+  constructor(readonly reason: StopReason, readonly cutsMeasured: number) {
+    super(`advice stopped (${reason}) after ${cutsMeasured} cut(s)`);
+  }
 }
 
 const MEASURED_CUTS = 4;
@@ -67,6 +77,9 @@ export async function advise(input: AdviseInput): Promise<Advice> {
     // Activations too large to hold for the sample (an early conv map of a big base) are not measured.
     const held = cutCandidates(input.base, Math.max(offered, MEASURED_CUTS)).filter((c) => c.shape.reduce((a, b) => a * b, 1) * order.length <= MAX_ACTIVATION_VALUES);
     for (const [i, cut] of held.entries()) {
+      // A cut's activations and probes are the costly part: a cancel is honoured before each.
+      const stop = await input.shouldStop?.();
+      if (stop) throw new AdviceStopped(stop, i);
       const flat = input.features ? await input.features(cut.layer, x) : activations(input.base, cut.layer, x);
       const m = await toMatrix(flat, seed);
       const dims = flat.shape[1] as number;

@@ -7,7 +7,7 @@
 // probe; unfreezing K layers reaches what a head on the features K layers down
 // reaches (measured there), adapting more with more data; a net from scratch
 // gains on its raw probe with data.
-import type { Advice, AdviceOption } from '../../../shared/jobs/advice.ts';
+import { defaultEpochs, type Advice, type AdviceOption } from '../../../shared/jobs/advice.ts';
 
 type Cut = Advice['cuts'][number];
 type Freeze = AdviceOption['freeze'];
@@ -36,10 +36,7 @@ export function extrapolatedError(acc: number, accHalf: number, sample: number, 
   return n <= sample ? err : err * (sample / n) ** b;
 }
 
-/** Epochs by data size: small sets get more passes (about 6,000 examples seen), large ones at least 2. */
-export function defaultEpochs(examples: number): number {
-  return clamp(Math.ceil(6000 / Math.max(1, examples)), 2, 20);
-}
+export { defaultEpochs };
 
 function freezeModes(blocks: number, epochs: number): Freeze[] {
   const modes: Freeze[] = ['all', { unfreezeTop: 1 }];

@@ -26,7 +26,14 @@ export interface ModelParts {
   baseBlocks: tfLayers.Layer[];
   freeze: Freeze;
   cutLayer?: string;
+  /** What checkpoints hold and a job publishes: `model`, or for a Graph base its head alone (graph-base.ts). */
+  saved?: LayersModel;
+  /** A Graph base: the node the head reads. Its graph runs only on this thread (no data-parallel peers). */
+  graphNode?: string;
 }
+
+/** The model checkpoints hold, best epochs keep and a job publishes. */
+export const savedModel = (parts: ModelParts): LayersModel => parts.saved ?? parts.model;
 
 /** How many of the top base blocks train in a given epoch (0-based). */
 export function unfrozenBlocks(freeze: Freeze, totalBlocks: number, epoch: number): number {

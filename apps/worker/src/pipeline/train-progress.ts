@@ -4,7 +4,7 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
 import type { Hyperparameters, Monitored } from '../../../shared/jobs/spec.ts';
-import type { ModelParts } from './freeze.ts';
+import { savedModel, type ModelParts } from './freeze.ts';
 import type { EpochResult, ResumeFrom, StopReason, TrainResult } from './train-types.ts';
 
 const HIGHER_IS_BETTER = new Set<Monitored>(['accuracy', 'valAccuracy']);
@@ -65,7 +65,7 @@ export class Progress {
     this.epochs.push(result);
     if (this.best.improved(result[this.best.metric], result.epoch)) {
       tf.dispose(this.bestWeights?.flat() ?? []);
-      this.bestWeights = parts.model.layers.map((l) => l.getWeights().map((w) => w.clone()));
+      this.bestWeights = savedModel(parts).layers.map((l) => l.getWeights().map((w) => w.clone()));
     }
   }
 
@@ -77,7 +77,7 @@ export class Progress {
   /** End with the best epoch's weights, not the last. */
   restoreBest(parts: ModelParts): void {
     const weights = this.bestWeights;
-    if (weights && this.best.bestEpoch !== this.epochs.length) parts.model.layers.forEach((l, i) => l.setWeights(weights[i]));
+    if (weights && this.best.bestEpoch !== this.epochs.length) savedModel(parts).layers.forEach((l, i) => l.setWeights(weights[i]));
   }
 
   bestEpoch(): TrainResult['best'] {

@@ -64,7 +64,8 @@ type NamedTensor = Awaited<ReturnType<Optimizer['getWeights']>>[number];
 export type OptimizerState = NamedTensor[][];
 
 export interface TrainHooks {
-  onEpochEnd(result: EpochResult, optimizers: () => Promise<OptimizerState>): Promise<void>;
+  /** 'stop': training ends after this epoch as if early stopping had stopped it (a sweep's ASHA, docs/sweeps.md). */
+  onEpochEnd(result: EpochResult, optimizers: () => Promise<OptimizerState>): Promise<void | 'stop'>;
   /** Asked after every batch; a reason stops training at that batch boundary. */
   shouldStop(): StopReason | false | Promise<StopReason | false>;
   /** Called once when shouldStop stopped it, before the optimizers are gone: where to resume from. */

@@ -142,9 +142,10 @@ async function runEpoch(run: Run, progress: Progress, epoch: number, continuing?
   };
   progress.record(result, run.parts);
   const hookStart = performance.now();
-  await run.hooks.onEpochEnd(result, run.optimizers.state);
+  const stop = await run.hooks.onEpochEnd(result, run.optimizers.state);
   progress.epochEndMs += performance.now() - hookStart;
   progress.checkEarly(result);
+  if (stop === 'stop') progress.earlyStopped = true;
 }
 
 /** The epoch's batches, in its seeded order, from where a resumed run left off; stops at a batch boundary when asked. */

@@ -1,52 +1,70 @@
 // An advice job's one stage: the base and a sample of the training data
 // measured by the advisor (../advice/), a cut's activations read through the
 // frozen-base feature cache, and the result stored beside the job as it
-// succeeds. No model is published.
+// succeeds. No model is published. A cancel stops it between cuts.
 import type { Tensor } from '@tensorflow/tfjs';
 import { UnprocessableError } from '../../../shared/errors.ts';
-import { advise } from '../advice/measure.ts';
+import type { Advice } from '../../../shared/jobs/advice.ts';
+import { advise, AdviceStopped } from '../advice/measure.ts';
 import { stratifiedSample } from '../advice/data-stats.ts';
 import { seededRandom } from '../../../shared/seeded-random.ts';
 import { baseUpTo } from '../advice/features.ts';
 import { cachedFeatures, featureKey } from '../feature-cache.ts';
 import { examplesDigest } from '../job-data.ts';
-import { loadModel } from '../pipeline/load.ts';
+import { loadModel, type LoadedModel } from '../pipeline/load.ts';
 import { tensorSplit, type ExampleSplit } from '../pipeline/splits.ts';
 import { tf } from '../../../shared/ml/tf.ts';
 import type { RunResult, StageContext } from './context.ts';
 import type { Prepared } from './prepare-data.ts';
+import { settleStopped } from './settle.ts';
 
 export async function adviseStage(s: StageContext, prepared: Prepared): Promise<RunResult> {
-  const { job, spec } = s;
-  if (!job.baseModel) throw new UnprocessableError('model_not_found', 'The base model no longer exists');
+  if (!s.job.baseModel) throw new UnprocessableError('model_not_found', 'The base model no longer exists');
   await s.records.setStage('load');
-  const base = await loadModel(s.run.storage, job.baseModel.storagePrefix, job.baseModel.sourceUri ? s.run.inspector : undefined);
-  const budget = spec.advice ?? { sampleSize: 1000, maxCuts: 2 };
-  let featurePasses = 0;
+  const base = await loadModel(s.run.storage, s.job.baseModel.storagePrefix, s.job.baseModel.sourceUri ? s.run.inspector : undefined);
   try {
-    const features = async (layer: string, x: Tensor): Promise<Tensor> => {
-      const data = (await x.data()) as Float32Array;
-      const key = featureKey({ modelDigest: base.digest, cutLayer: layer, train: examplesDigest(data, x.shape) });
-      const cut = { base: baseUpTo(base.model, layer), head: base.model, baseBlocks: [] };
-      // Only the inputs are read: the feature pass needs no labels.
-      const got = await cachedFeatures(s.run.storage, cut, { train: tensorSplit(x, new Int32Array(x.shape[0]), 1) }, key);
-      if (!got.hit) featurePasses++;
-      const flat = got.features.train.reshape([x.shape[0], -1]);
-      if (flat !== got.features.train) got.features.train.dispose();
-      return flat;
-    };
-    const { train } = prepared.data;
-    const sample = await adviceSample(train, budget.sampleSize, spec.labels.length, spec.hyperparameters.seed);
-    const advice = await advise({
-      base: base.model, x: sample.x, classes: sample.classes, allClasses: train.classes, numClasses: spec.labels.length, seed: spec.hyperparameters.seed,
-      sampleSize: budget.sampleSize, maxCuts: budget.maxCuts, epochs: budget.epochs, headWeightedLayers: spec.head.filter((l) => l.type === 'dense' || l.type === 'conv2d').length, features,
-    });
-    if (sample.x !== train.tensor) sample.x.dispose();
+    const { advice, featurePasses } = await measureAdvice(s, prepared, base);
     await s.records.finishSucceeded((tx) => tx.jobAdvice.create({ data: { jobId: s.jobId, advice: { ...advice, featurePasses } } }), {});
     s.log.info({ recommended: advice.recommended, featurePasses }, 'advice succeeded');
     return { outcome: 'succeeded' };
+  } catch (err) {
+    if (err instanceof AdviceStopped) return settleStopped(s, err.reason);
+    throw err;
   } finally {
     base.model.dispose();
+  }
+}
+
+/**
+ * The advisor on a sample of the job's training data, each cut's activations through the feature cache;
+ * a cancel is honoured between cuts (AdviceStopped). Also the first step of `strategy: "auto"`.
+ */
+export async function measureAdvice(s: StageContext, prepared: Prepared, base: LoadedModel): Promise<{ advice: Advice; featurePasses: number }> {
+  const { spec } = s;
+  const budget = spec.advice ?? { sampleSize: 1000, maxCuts: 2 };
+  let featurePasses = 0;
+  const features = async (layer: string, x: Tensor): Promise<Tensor> => {
+    const data = (await x.data()) as Float32Array;
+    const key = featureKey({ modelDigest: base.digest, cutLayer: layer, train: examplesDigest(data, x.shape) });
+    const cut = { base: baseUpTo(base.model, layer), head: base.model, baseBlocks: [] };
+    // Only the inputs are read: the feature pass needs no labels.
+    const got = await cachedFeatures(s.run.storage, cut, { train: tensorSplit(x, new Int32Array(x.shape[0]), 1) }, key);
+    if (!got.hit) featurePasses++;
+    const flat = got.features.train.reshape([x.shape[0], -1]);
+    if (flat !== got.features.train) got.features.train.dispose();
+    return flat;
+  };
+  const { train } = prepared.data;
+  const sample = await adviceSample(train, budget.sampleSize, spec.labels.length, spec.hyperparameters.seed);
+  try {
+    const advice = await advise({
+      base: base.model, x: sample.x, classes: sample.classes, allClasses: train.classes, numClasses: spec.labels.length, seed: spec.hyperparameters.seed,
+      sampleSize: budget.sampleSize, maxCuts: budget.maxCuts, epochs: budget.epochs, batchSize: spec.hyperparameters.batchSize,
+      headWeightedLayers: spec.head.filter((l) => l.type === 'dense' || l.type === 'conv2d').length, features, shouldStop: s.stopFor(['cancel']),
+    });
+    return { advice, featurePasses };
+  } finally {
+    if (sample.x !== train.tensor) sample.x.dispose();
   }
 }
 

@@ -8,7 +8,9 @@ import { augments } from '../pipeline/augment.ts';
 import { frozenThroughout } from '../pipeline/freeze.ts';
 import type { Built } from './build.ts';
 import type { StageContext } from './context.ts';
+import { recordFeatures } from '../sweep-trial.ts';
 import type { Prepared } from './prepare-data.ts';
+import { jobPeers } from './train.ts';
 
 export interface BaseFeatures {
   features: Features;
@@ -21,7 +23,8 @@ export async function baseFeatures(s: StageContext, prepared: Prepared, built: B
   const { parts, baseDigest } = built;
   if (!baseDigest || augments(s.spec.hyperparameters.augmentation) || !frozenThroughout(parts.freeze, parts.baseBlocks.length, s.spec.hyperparameters.epochs)) return null;
   const started = performance.now();
-  const { data, peers } = prepared;
+  const { data } = prepared;
+  const peers = jobPeers(prepared, built);
   const key = featureKey({ modelDigest: baseDigest, cutLayer: parts.cutLayer!, train: data.train.digest, validation: data.validation?.digest });
   const got = await cachedFeatures(s.run.storage, parts, { train: data.train, validation: data.validation }, key, {
     peers,
@@ -30,6 +33,7 @@ export async function baseFeatures(s: StageContext, prepared: Prepared, built: B
       await s.records.event('warning', { message: 'The base features could not be cached; later jobs will compute them again' });
     },
   });
+  if (s.job.sweepId) await recordFeatures(s.run.db, s.jobId, got.hit ? 'hit' : 'miss');
   return { features: got.features, cache: got.hit ? 'hit' : 'miss', ms: performance.now() - started };
 }
 

@@ -5,6 +5,8 @@ import type { JobData } from '../job-data.ts';
 import { buildModel, buildPresetModel } from '../pipeline/build.ts';
 import { freeze, type ModelParts } from '../pipeline/freeze.ts';
 import { loadModel } from '../pipeline/load.ts';
+import { graphParts, loadGraph } from '../pipeline/graph-base.ts';
+import { decodeLayers, decodeShape } from '../../../shared/jobs/decode.ts';
 import type { StageContext } from './context.ts';
 
 export interface Built {
@@ -22,9 +24,26 @@ export async function buildParts(s: StageContext, data: JobData): Promise<Built>
   }
   if (!job.baseModel) throw new UnprocessableError('model_not_found', 'The base model no longer exists');
   await s.records.setStage('load');
+  if (job.baseModel.format === 'graph-model') return buildGraphParts(s);
   // A registered base came from a user (sourceUri); pretrained and fine-tuned ones, from us.
   const base = await loadModel(s.run.storage, job.baseModel.storagePrefix, job.baseModel.sourceUri ? s.run.inspector : undefined);
   await s.records.setStage('freeze');
   const parts = freeze(base.model, { cutLayer: spec.cutLayer, head: spec.head, freeze: spec.freeze, numClasses: spec.labels.length });
   return { parts, baseDigest: base.digest };
+}
+
+/** A Graph model base (graph-base.ts): frozen, the head on the node the planner chose. */
+async function buildGraphParts(s: StageContext): Promise<Built> {
+  const { spec } = s;
+  const baseModel = s.job.baseModel!;
+  const { graph, digest } = await loadGraph(s.run.storage, baseModel.storagePrefix, baseModel.sourceUri ? s.run.inspector : undefined);
+  await s.records.setStage('freeze');
+  try {
+    const nodes = decodeLayers(baseModel.layers, baseModel.id);
+    const opts = { node: spec.cutLayer!, nodes, inputShape: decodeShape(baseModel.inputShape, baseModel.id), head: spec.head, numClasses: spec.labels.length };
+    return { parts: graphParts(graph, opts), baseDigest: digest };
+  } catch (err) {
+    graph.dispose();
+    throw err;
+  }
 }

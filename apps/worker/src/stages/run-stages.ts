@@ -3,6 +3,7 @@
 // output; the seeded ones draw from the job's random stream in this order.
 import { disposeParts } from '../pipeline/freeze.ts';
 import { adviseStage } from './advise.ts';
+import { autoStage } from './auto.ts';
 import { withSeededRandom } from '../pipeline/seed.ts';
 import { baseFeatures, disposeFeatures } from './base-features.ts';
 import { baseline } from './baseline.ts';
@@ -21,6 +22,7 @@ export async function runStages(s: StageContext): Promise<RunResult> {
   try {
     const prepared = owned.add(await prepareData(s), (p) => p.data.dispose());
     if (s.job.type === 'advice') return await adviseStage(s, prepared);
+    if (s.spec.strategy === 'auto') return await autoStage(s, prepared);
     const trained = await withSeededRandom(s.spec.hyperparameters.seed, () => seededStages(s, prepared, owned));
     const stopped = trained.main.stopped ?? trained.baseline?.result.stopped;
     if (stopped) return await settleStopped(s, stopped);

@@ -5,11 +5,12 @@ import { saveCheckpoint } from '../checkpoint-io.ts';
 import type { JobData } from '../job-data.ts';
 import { train, type OptimizerState, type ResumeFrom, type SplitData, type StopReason, type TrainPoint, type TrainResult } from '../pipeline/train.ts';
 import { augmenter, augments } from '../pipeline/augment.ts';
-import { frozenThroughout } from '../pipeline/freeze.ts';
+import { frozenThroughout, savedModel } from '../pipeline/freeze.ts';
 import type { Augment } from '../pipeline/train-types.ts';
 import type { BaseFeatures } from './base-features.ts';
 import type { Built } from './build.ts';
 import type { StageContext } from './context.ts';
+import { atRung, computeOf, recordCompute } from '../sweep-trial.ts';
 import type { Prepared } from './prepare-data.ts';
 
 /** What stops training at a batch boundary (besides a lost lease). */
@@ -17,6 +18,11 @@ export const STOPS: StopReason[] = ['cancel', 'pause', 'shutdown'];
 
 export function trainData(data: JobData): SplitData {
   return { train: data.train, validation: data.validation };
+}
+
+/** Data-parallel peers, unless the base is a Graph model: a peer rebuilds its replica from the base's layers, and a graph has none. */
+export function jobPeers(prepared: Prepared, built: Built): Prepared['peers'] {
+  return built.parts.graphNode ? undefined : prepared.peers;
 }
 
 /** The job's augmentation, when it asks for any (training batches only). */
@@ -28,19 +34,23 @@ export function jobAugment(s: StageContext): Augment | undefined {
 export async function trainStage(s: StageContext, prepared: Prepared, built: Built, features: BaseFeatures | null, resume: ResumeFrom | null): Promise<TrainResult> {
   const { spec, records, log, jobId } = s;
   const hp = spec.hyperparameters;
-  const model = built.parts.model;
+  const model = savedModel(built.parts);
   await records.setStage('train');
   const augment = jobAugment(s);
-  const opts = { hp, labels: spec.labels, features: features?.features, peers: prepared.peers, resume: resume ?? undefined, augment };
+  const opts = { hp, labels: spec.labels, features: features?.features, peers: jobPeers(prepared, built), resume: resume ?? undefined, augment };
   const featuresPerBatch = !!augment && !!built.parts.base && frozenThroughout(built.parts.freeze, built.parts.baseBlocks.length, hp.epochs);
   await records.event('data', { streamed: prepared.data.streamed, trainExamples: prepared.data.train.numExamples, augmentation: !!augment, featuresPerBatch });
-  return train(built.parts, trainData(prepared.data), opts, {
+  const result = await train(built.parts, trainData(prepared.data), opts, {
     shouldStop: s.stopFor(STOPS),
     onEpochEnd: async (r, optimizers) => {
       const prefix = `jobs/${jobId}/checkpoints/epoch-${r.epoch}/`;
       const sizeBytes = await saveCheckpoint(s.run.storage, prefix, model, { epoch: r.epoch, batch: 0, lossSum: 0, correct: 0 }, await optimizers());
       await records.recordEpoch(r, hp.epochs, { prefix, sizeBytes });
       log.info({ epoch: r.epoch, loss: r.loss, valAccuracy: r.valAccuracy, examplesPerSec: Math.round(r.examplesPerSec) }, 'epoch done');
+      if (s.job.sweepId && (await atRung(s.run.db, s.job.sweepId, jobId, hp.epochs, r))) {
+        log.info({ epoch: r.epoch }, 'the sweep\'s ASHA stopped this trial at a rung');
+        return 'stop';
+      }
     },
     onInterrupt: async (point, optimizers) => {
       if (s.leaseLost()) return;
@@ -48,12 +58,17 @@ export async function trainStage(s: StageContext, prepared: Prepared, built: Bui
       if (reason === 'pause' || reason === 'shutdown') await interrupt(s, built, reason, point, optimizers);
     },
   });
+  if (s.job.sweepId && result.stopped !== 'lease_lost') {
+    const headLayers = built.parts.head.layers.filter((l) => l.weights.length > 0).length;
+    await recordCompute(s.run.db, jobId, computeOf(prepared.data.train.numExamples, headLayers, result.epochs));
+  }
+  return result;
 }
 
 /** Saves where training stands, mid-epoch, and lets the job go (pause) or back to the queue (shutdown). */
 async function interrupt(s: StageContext, built: Built, reason: 'pause' | 'shutdown', point: TrainPoint, optimizers: () => Promise<OptimizerState>): Promise<void> {
   const prefix = `jobs/${s.jobId}/checkpoints/interrupted-epoch-${point.epoch + 1}-batch-${point.batch}/`;
-  await saveCheckpoint(s.run.storage, prefix, built.parts.model, point, await optimizers());
+  await saveCheckpoint(s.run.storage, prefix, savedModel(built.parts), point, await optimizers());
   await s.records.interrupt(reason, { prefix, epoch: point.epoch, batch: point.batch });
   s.log.info({ reason, epoch: point.epoch + 1, batch: point.batch }, 'job interrupted at a batch boundary; checkpoint written');
 }

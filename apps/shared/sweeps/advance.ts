@@ -1,0 +1,109 @@
+// A sweep moves forward here, and only here: with its row locked, it starts
+// planned trials as jobs while fewer than `parallelism` are live, and once no
+// trial is live or left, it ends with its best trial. Called by the API when
+// the sweep is posted or cancelled, by a worker when one of its trials ends,
+// and by every worker's reconciler (the backstop for a trial cancelled on its
+// own, or a worker that died between a trial's end and this call).
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/prisma.ts';
+import { decodeBestCheckpoint, decodeSpec } from '../jobs/decode.ts';
+import { JobStore, type Tx } from '../jobs/job-store.ts';
+import { TERMINAL_STATUSES } from '../jobs/status.ts';
+import type { JobPayload } from '../queue/contract.ts';
+import { ensureEnqueued } from '../queue/reconcile.ts';
+import type { SweepSpec } from './spec.ts';
+
+export type TrialRow = Awaited<ReturnType<typeof readTrials>>[number];
+
+export function readTrials(tx: Tx | Db, sweepId: string) {
+  return tx.sweepTrial.findMany({
+    where: { sweepId },
+    orderBy: { index: 'asc' },
+    include: { job: { select: { id: true, status: true, bestCheckpoint: true, epoch: true, outputModel: { select: { id: true } } } } },
+  });
+}
+
+/** The trial's objective: its best epoch's value of the sweep's metric (the epoch its model keeps); null until it has one. */
+export function objectiveOf(t: TrialRow, spec: Pick<SweepSpec, 'objective'>): number | null {
+  if (!t.job?.bestCheckpoint) return null;
+  const best = decodeBestCheckpoint(t.job.bestCheckpoint, t.job.id);
+  return best.metric === spec.objective.metric ? best.value : null;
+}
+
+/** Succeeded trials with an objective, best first (ties: the earlier trial). */
+export function ranked(trials: TrialRow[], spec: Pick<SweepSpec, 'objective'>): TrialRow[] {
+  const sign = spec.objective.direction === 'max' ? -1 : 1;
+  return trials
+    .filter((t) => t.job?.status === 'succeeded' && objectiveOf(t, spec) !== null)
+    .sort((a, b) => sign * (objectiveOf(a, spec)! - objectiveOf(b, spec)!) || a.index - b.index);
+}
+
+const live = (t: TrialRow) => !!t.job && !TERMINAL_STATUSES.has(t.job.status);
+
+/**
+ * The planned trials to start now, in order. A trial on a frozen base waits while another
+ * of its feature group (same cut) is live and none has its features yet: the first computes
+ * them into the feature cache, the rest read them (docs/sweeps.md).
+ */
+export function nextTrials(trials: TrialRow[], parallelism: number): TrialRow[] {
+  const ready = new Set(trials.filter((t) => t.featureGroup && t.features).map((t) => t.featureGroup));
+  const busy = new Set(trials.filter((t) => live(t) && t.featureGroup).map((t) => t.featureGroup));
+  let slots = parallelism - trials.filter(live).length;
+  const out: TrialRow[] = [];
+  for (const t of trials) {
+    if (slots <= 0) break;
+    if (t.jobId || (t.featureGroup && !ready.has(t.featureGroup) && busy.has(t.featureGroup))) continue;
+    out.push(t);
+    slots--;
+    if (t.featureGroup) busy.add(t.featureGroup);
+  }
+  return out;
+}
+
+async function finish(tx: Tx, sweep: { id: string; cancelRequestedAt: Date | null }, spec: SweepSpec, trials: TrialRow[]): Promise<void> {
+  const best = ranked(trials, spec)[0];
+  const status = sweep.cancelRequestedAt ? 'cancelled' : best ? 'succeeded' : 'failed';
+  await tx.sweep.update({ where: { id: sweep.id }, data: { status, bestJobId: best?.jobId ?? null, finishedAt: new Date() } });
+}
+
+async function start(tx: Tx, tenantId: string, sweepId: string, t: TrialRow): Promise<string> {
+  const id = randomUUID();
+  const spec = decodeSpec(t.spec, `${sweepId}/${t.index}`);
+  await new JobStore(tx as unknown as Db).create(tx, {
+    id, tenantId, sweepId, type: spec.type, spec, baseModelId: spec.baseModelId, trainDatasetId: spec.trainDatasetId,
+    validationDatasetId: spec.validationDatasetId, testDatasetId: spec.testDatasetId, totalEpochs: spec.hyperparameters.epochs,
+  });
+  await tx.sweepTrial.update({ where: { sweepId_index: { sweepId, index: t.index } }, data: { jobId: id } });
+  return id;
+}
+
+/** Starts what may start and ends the sweep when nothing is left; the ids of the jobs it started. */
+export async function advanceSweep(db: Db, queue: Queue<JobPayload>, config: Config, sweepId: string): Promise<string[]> {
+  const started = await db.$transaction(async (tx) => {
+    const rows = await tx.$queryRaw<Array<{ id: string; tenantId: string; status: string; spec: SweepSpec; cancelRequestedAt: Date | null }>>`
+      SELECT id, "tenantId", status::text AS status, spec, "cancelRequestedAt" FROM "Sweep" WHERE id = ${sweepId}::uuid FOR UPDATE`;
+    const sweep = rows[0];
+    if (!sweep || sweep.status !== 'running') return [];
+    const trials = await readTrials(tx, sweepId);
+    const stopping = !!sweep.cancelRequestedAt;
+    const next = stopping ? [] : nextTrials(trials, sweep.spec.parallelism);
+    if (!next.length && !trials.some(live) && (stopping || trials.every((t) => t.jobId))) {
+      await finish(tx, sweep, sweep.spec, trials);
+      return [];
+    }
+    const ids: string[] = [];
+    for (const t of next) ids.push(await start(tx, sweep.tenantId, sweepId, t));
+    return ids;
+  });
+  // Postgres says queued; if Redis is down now, the reconciler enqueues them later.
+  for (const id of started) await ensureEnqueued(queue, config, id).catch(() => undefined);
+  return started;
+}
+
+/** The sweeps still running: the reconciler's backstop advances each. */
+export async function advanceRunningSweeps(db: Db, queue: Queue<JobPayload>, config: Config): Promise<void> {
+  const sweeps = await db.sweep.findMany({ where: { status: 'running' }, select: { id: true }, orderBy: { createdAt: 'asc' }, take: 200 });
+  for (const s of sweeps) await advanceSweep(db, queue, config, s.id);
+}
