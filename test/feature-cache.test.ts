@@ -134,6 +134,7 @@ describe('feature cache', () => {
     const config = loadConfigWith({ LOG_LEVEL: 'silent' });
     const stage = (epochs: number) => ({
       run: { storage, log: createLogger(config, { role: 'test' }) },
+      job: { sweepId: null },
       spec: { hyperparameters: hp({ epochs }) },
     }) as unknown as StageContext;
     const built = { parts, baseDigest: digest };
