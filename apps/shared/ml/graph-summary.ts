@@ -6,6 +6,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { UnprocessableError } from '../errors.ts';
 import type { LayerSummary, ModelSummary } from './model-summary.ts';
+import { checkGraphMemory } from './graph-memory.ts';
 
 /** Nodes that are no place for a head: constants, plumbing, control flow, shape arithmetic. */
 const NOT_OUTPUTS = new Set([
@@ -53,7 +54,8 @@ function shapesAt(tf: typeof tfjs, model: tfjs.GraphModel, dims: number[], batch
   }
 }
 
-export function graphSummary(tf: typeof tfjs, model: tfjs.GraphModel, topology: { node?: Array<{ name: string; op: string }> }): ModelSummary {
+/** `budgetBytes`: the memory one example may need (graph-memory.ts). */
+export async function graphSummary(tf: typeof tfjs, model: tfjs.GraphModel, topology: { node?: Array<{ name: string; op: string }> }, budgetBytes: number): Promise<ModelSummary> {
   const dims = checkInput(model);
   const output = nodeName(model.outputs[0]?.name ?? refuse('graph_output', 'The graph has no output'));
   if (model.outputs.length !== 1) refuse('graph_output', 'A Graph model base has one output: its features (or give a cutLayer naming a node)', { outputs: model.outputs.map((o) => o.name) });
@@ -70,6 +72,7 @@ export function graphSummary(tf: typeof tfjs, model: tfjs.GraphModel, topology: 
     if (batched) rows.push({ name, className: ops.get(name) ?? 'Identity', trainable: false, params: 0, outputShape: [null, ...a.shape.slice(1)] });
     else if (name === output) refuse('graph_output', `The graph's output ${JSON.stringify(output)} is not a float32 tensor with one row per example`, { output, shape: a.shape, dtype: a.dtype });
   }
+  await checkGraphMemory(tf, model, dims, rows.map((r) => r.name), budgetBytes);
   const totalParams = Object.values(model.weights).flat().filter((t) => t.dtype === 'float32').reduce((sum, t) => sum + t.size, 0);
   return { layers: rows, inputShape: [null, ...dims], outputShape: rows[rows.length - 1].outputShape as Array<number | null>, totalParams, trainableParams: 0 };
 }
