@@ -4,9 +4,9 @@
 // feature pass and its cache, training's fast path, scoring) works as for a
 // LayersModel base. Only the head has weights to learn: it alone is
 // checkpointed and published, with the graph beside it.
-import { createHash } from 'node:crypto';
 import type { GraphModel, Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
+import { modelDigest } from '../../../shared/ml/model-digest.ts';
 import { filesIOHandler, readModelFiles } from '../../../shared/ml/s3-io-handler.ts';
 import type { ModelInspector } from '../../../shared/ml/model-inspector.ts';
 import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
@@ -51,7 +51,7 @@ export class GraphBaseLayer extends tf.layers.Layer {
 
 export interface LoadedGraph {
   graph: GraphModel;
-  /** sha256 of the topology and weights: part of the feature cache's key. */
+  /** sha256 of the topology, the weights manifest and the weights (model-digest.ts): part of the feature cache's key. */
   digest: string;
 }
 
@@ -60,7 +60,7 @@ export async function loadGraph(storage: Storage, prefix: string, inspector?: Mo
   const files = await readModelFiles(storage, prefix);
   if (files.modelJson.format !== 'graph-model') throw new UnprocessableError('model_invalid', 'The stored base is not a TensorFlow.js Graph model');
   if (inspector) await inspector.inspect(files);
-  const digest = createHash('sha256').update(JSON.stringify(files.modelJson.modelTopology)).update(files.weights).digest('hex');
+  const digest = modelDigest(files);
   return { graph: await tf.loadGraphModel(filesIOHandler(files)), digest };
 }
 
