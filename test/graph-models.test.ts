@@ -121,6 +121,26 @@ describe('Graph models through POST /v1/models', () => {
     assert.equal((await h.storage.list('models/')).length, before);
   });
 
+  it('format graph-model registers a graph; format layers-model for a graph (or graph-model for a LayersModel) is refused, not registered as the other kind', async () => {
+    const uri = await upload('stated', modelJson(), shard());
+    const ok = await http(h.app).post('/v1/models').send({ name: 'graph', uri, format: 'graph-model' });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    assert.equal(ok.body.format, 'graph-model');
+    const count = (await http(h.app).get('/v1/models')).body.data.length;
+    const wrong = await http(h.app).post('/v1/models').send({ name: 'graph', uri, format: 'layers-model' });
+    assert.equal(wrong.status, 422, JSON.stringify(wrong.body));
+    assert.equal(wrong.body.error.code, 'model_invalid');
+    assert.deepEqual([wrong.body.error.details.fault, wrong.body.error.details.found], ['format_mismatch', 'graph-model']);
+    const dense = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
+    let saved: tf.io.ModelArtifacts | undefined;
+    await dense.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    const layersJson = { modelTopology: saved!.modelTopology, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: saved!.weightSpecs }] };
+    const other = await http(h.app).post('/v1/models').send({ name: 'l', uri: await upload('layers', layersJson, new Uint8Array(saved!.weightData as ArrayBuffer)), format: 'graph-model' });
+    assert.equal(other.status, 422, JSON.stringify(other.body));
+    assert.equal(other.body.error.details.fault, 'format_mismatch');
+    assert.equal((await http(h.app).get('/v1/models')).body.data.length, count);
+  });
+
   it('refuses a graph whose memory grows with the square of its batch (fine at batch 2 and 3)', async () => {
     const { modelJson: json, shard: bin } = quadraticGraph();
     const res = await http(h.app).post('/v1/models').send({ name: 'quad', uri: await upload('quad', json, bin) });

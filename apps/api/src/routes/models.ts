@@ -20,10 +20,11 @@ function registerAndRead(app: App, { config, service, tags }: Ctx) {
     schema: {
       tags,
       operationId: 'registerModel',
-      summary: 'Register a model found in S3: a TensorFlow.js LayersModel, or a Keras .keras or .h5 file',
+      summary: 'Register a model found in S3: a TensorFlow.js LayersModel or Graph model, or a Keras .keras or .h5 file',
       description:
-        'Checks model.json and its weight shards before tfjs builds anything (known layer classes only, a well-formed acyclic graph, integer dimensions, shard sizes as declared), ' +
+        'Checks model.json and its weight shards before tfjs builds anything (known layer classes only, a well-formed acyclic graph, integer dimensions, shard sizes as declared; for a Graph model, ops tfjs implements and weights that are Const nodes), ' +
         'then builds it with tfjs in a child process bounded by MODEL_INSPECT_TIMEOUT_MS and MODEL_INSPECT_MEMORY_MB (at most MAX_MODEL_PARAMS), and keeps its own copy. ' +
+        'A Graph model is also run there on zeros (batch 1 to 4), and must have one float32 input, one output, no control flow, and memory linear in its batch: it can be a frozen base only (docs/models.md). ' +
         'The response lists the layers, parameter counts and shapes.',
       body: RegisterModelBody,
       response: {
