@@ -151,3 +151,19 @@ describe('Graph models through POST /v1/models', () => {
     assert.ok(peaks['4'] - peaks['2'] > 3 * (peaks['2'] - peaks['1']), JSON.stringify(peaks));
   });
 });
+
+describe('a Graph model under MAX_MODEL_LAYERS', () => {
+  let h: Harness;
+  before(async () => {
+    h = await createHarness({ env: { MAX_MODEL_LAYERS: '3' } });
+  });
+  after(() => h?.close());
+
+  it('records at most MAX_MODEL_LAYERS node rows, those nearest the output (the output last)', async () => {
+    await h.storage.put(`${h.uploads}capped/model.json`, new TextEncoder().encode(JSON.stringify(modelJson())));
+    await h.storage.put(`${h.uploads}capped/group1-shard1of1.bin`, shard());
+    const res = await http(h.app).post('/v1/models').send({ name: 'capped', uri: `s3://${h.storage.bucket}/${h.uploads}capped/model.json` });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.deepEqual(res.body.layers.map((l: { name: string }) => l.name), ['MatMul', 'probabilities', 'Identity']);
+  });
+});

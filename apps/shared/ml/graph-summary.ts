@@ -14,7 +14,7 @@ const NOT_OUTPUTS = new Set([
   'Shape', 'ShapeN', 'Size', 'Rank', 'Assert', 'Print',
 ]);
 
-/** Nodes whose shapes are recorded: a MobileNet has a few hundred. */
+/** Nodes whose shapes are recorded when no MAX_MODEL_LAYERS is given: a MobileNet has a few hundred. */
 export const MAX_GRAPH_OUTPUTS = 5000;
 
 const refuse = (fault: string, message: string, details: Record<string, unknown> = {}): never => {
@@ -54,13 +54,18 @@ function shapesAt(tf: typeof tfjs, model: tfjs.GraphModel, dims: number[], batch
   }
 }
 
-/** `budgetBytes`: the memory one example may need (graph-memory.ts). */
-export async function graphSummary(tf: typeof tfjs, model: tfjs.GraphModel, topology: { node?: Array<{ name: string; op: string }> }, budgetBytes: number): Promise<ModelSummary> {
+/**
+ * `budgetBytes`: the memory one example may need (graph-memory.ts). `maxRows` (MAX_MODEL_LAYERS): the candidate
+ * nodes recorded, those nearest the output, as a LayersModel's layers are capped.
+ */
+export async function graphSummary(tf: typeof tfjs, model: tfjs.GraphModel, topology: { node?: Array<{ name: string; op: string }> }, budgetBytes: number, maxRows = MAX_GRAPH_OUTPUTS): Promise<ModelSummary> {
   const dims = checkInput(model);
   const output = nodeName(model.outputs[0]?.name ?? refuse('graph_output', 'The graph has no output'));
   if (model.outputs.length !== 1) refuse('graph_output', 'A Graph model base has one output: its features (or give a cutLayer naming a node)', { outputs: model.outputs.map((o) => o.name) });
   const ops = new Map((topology.node ?? []).map((n) => [n.name, n.op]));
-  const names = [...ops].filter(([name, op]) => !NOT_OUTPUTS.has(op) && name !== output).map(([name]) => name).slice(-(MAX_GRAPH_OUTPUTS - 1));
+  const candidates = [...ops].filter(([name, op]) => !NOT_OUTPUTS.has(op) && name !== output).map(([name]) => name);
+  // The output is a row too: at most maxRows in all.
+  const names = candidates.slice(Math.max(0, candidates.length - (Math.min(maxRows, MAX_GRAPH_OUTPUTS) - 1)));
   names.push(output);
   // Two batch sizes tell a batch dimension from a dimension that happens to equal the batch.
   const [two, three] = [shapesAt(tf, model, dims, 2, names), shapesAt(tf, model, dims, 3, names)];

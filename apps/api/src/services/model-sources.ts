@@ -46,7 +46,7 @@ export async function loadModelSource(
     const files = await readModelFiles(deps.storage, loc.key.slice(0, -MODEL_JSON.length), loc.bucket, { maxWeightBytes: limits.maxBytes, maxLayers: limits.maxLayers });
     checkStatedFormat(body, files);
     // 422 model_invalid when tfjs cannot build it, or not within MODEL_INSPECT_TIMEOUT_MS / _MEMORY_MB.
-    return { files, summary: await deps.inspector.inspect(files) };
+    return { files, summary: await deps.inspector.inspect(files, { maxRows: Number.isFinite(limits.maxLayers) ? limits.maxLayers : undefined }) };
   }
   const bytes = await deps.storage.getBytes(loc.key, loc.bucket, limits.maxBytes + KERAS_FILE_OVERHEAD);
   const format = body.format === 'keras' || body.format === 'h5' ? body.format : undefined;
