@@ -8,7 +8,6 @@ import { modelView } from '../services/models.ts';
 import { tenantOf } from '../plugins/auth.ts';
 import { signModelUrl } from '../../../shared/auth/signed-urls.ts';
 import { MODEL_JSON } from '../../../shared/ml/stored-model.ts';
-import { GRAPH_BASE_DIR } from '../../../shared/ml/model-format.ts';
 import { KERAS_FILE, kerasFileOf } from '../services/model-export.ts';
 
 type App = Parameters<FastifyPluginAsyncTypebox<{ config: Config }>>[0];
@@ -117,15 +116,14 @@ function files(app: App, { config, service, tags }: Ctx) {
       tags,
       operationId: 'downloadGraphBaseFile',
       summary: "Download the base graph of a model fine-tuned on a TensorFlow.js Graph model (base/model.json, base/weights.bin)",
-      description: "Only for format graph-head: the Graph model the head was trained on, for tf.loadGraphModel('<api>/v1/models/<id>/base/model.json'); run it up to files.base.outputNode and give that to the head (docs/models.md). With a key or a signed URL of the model.",
+      description: "Only for format graph-head: the Graph model the head was trained on, for tf.loadGraphModel('<api>/v1/models/<id>/base/model.json'); run it up to files.base.outputNode and give that to the head (docs/models.md). With a key or a signed URL of the model. Any other model: 404 model_not_found.",
       params: GraphBaseFileParams,
       querystring: SignedUrlQuery,
       response: { 200: ModelFileResponse, ...errorResponses({ 404: ['model_not_found', 'object_not_found'], 503: ['storage_unavailable'] }) },
     },
     config: { auth: 'signed' },
     handler: async (req, reply) => {
-      const file = `${GRAPH_BASE_DIR}${req.params.file}`;
-      const bytes = req.signedModelId === req.params.id ? await service.fileOf(req.params.id, file) : await service.file(tenantOf(req), req.params.id, file);
+      const bytes = await service.baseFile(req.signedModelId === req.params.id ? null : tenantOf(req), req.params.id, req.params.file);
       return sendFile(reply, req.params.file, bytes);
     },
   });

@@ -47,7 +47,7 @@ export const ERROR_CODES = {
   idempotency_key_reused: doc([422], 'This Idempotency-Key was used for another endpoint or body within IDEMPOTENCY_TTL_HOURS'),
   // Resources
   dataset_not_found: doc([404, 422], '404: no such dataset for this tenant; 422: a job names a dataset that does not exist'),
-  model_not_found: doc([404, 422], '404: no such model for this tenant; 422: a job names a base model that does not exist'),
+  model_not_found: doc([404, 422], '404: no such model for this tenant, or the base graph (GET /v1/models/:id/base/:file) of a model that has none (format other than graph-head); 422: a job names a base model that does not exist'),
   job_not_found: doc([404], 'No such job for this tenant'),
   advice_not_found: doc([404], 'No such advice for this tenant'),
   checkpoint_not_found: doc([404], 'The job wrote no checkpoint after that epoch'),
