@@ -76,6 +76,9 @@ describe('a Graph model as a frozen base, through the API', () => {
       assert.equal(res.status, 422);
       assert.equal(res.body.error.code, 'cut_layer_not_found', JSON.stringify(res.body));
     }
+    // A node the graph has, a constant: the message says why it is no cut candidate.
+    const constant = await job({ cutLayer: 'features/reduction_indices' });
+    assert.match(constant.body.error.message, /not one of the graph's \d+ cut candidates.*constant or shape op/);
     const mnist = await createDataset(h.app, 'digits 28x28', { type: 'mnist', classes: [0, 1], count: 20 });
     const shape = await http(h.app).post('/v1/jobs').send({ baseModelId: baseId, trainDatasetId: mnist.id });
     assert.equal(shape.body.error.code, 'input_shape_mismatch');
