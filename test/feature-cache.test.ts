@@ -127,6 +127,29 @@ describe('feature cache', () => {
     disposeParts(parts);
     disposeParts(other.parts);
   });
+  it('two bases with the same topology and weight bytes but another weights manifest order are other models, with other keys', async () => {
+    const { parts } = await base('models/m1/', 6);
+    disposeParts(parts);
+    const json = JSON.parse(new TextDecoder().decode(await storage.getBytes('models/m1/model.json')));
+    const [group] = json.weightsManifest;
+    // The same bytes read in another order: the first two entries swap places (other values where the shapes allow).
+    const entries = group.weights as Array<{ name: string; shape: number[] }>;
+    const swapped = [entries[1], entries[0], ...entries.slice(2)];
+    assert.notDeepEqual(swapped.map((w) => w.name), entries.map((w) => w.name));
+    await storage.put('models/m2/model.json', JSON.stringify({ ...json, weightsManifest: [{ ...group, weights: swapped }] }));
+    for (const p of group.paths) await storage.put(`models/m2/${p}`, await storage.getBytes(`models/m1/${p}`));
+    const [a, b] = [await loadModel(storage, 'models/m1/'), await loadModel(storage, 'models/m2/')];
+    const x = tf.ones([1, 4]);
+    const [ya, yb] = [a.model.predict(x) as Tensor, b.model.predict(x) as Tensor];
+    assert.notDeepEqual(values(ya), values(yb), 'the reordered manifest is another model');
+    assert.notEqual(a.digest, b.digest);
+    const key = (digest: string) => featureKey({ modelDigest: digest, cutLayer: 'drop', train: 'same' });
+    assert.notEqual(key(a.digest), key(b.digest));
+    tf.dispose([x, ya, yb]);
+    a.model.dispose();
+    b.model.dispose();
+  });
+
   it('one rule for "frozen throughout": a base unfrozen only after the last epoch gets cached features, and training takes the fast path with them', async () => {
     // unfreezeEvery 3 over 3 epochs unfreezes nothing; over 4 epochs it unfreezes a block in the last.
     const { parts, digest } = await base('models/d/', 4, { unfreezeEvery: 3 });

@@ -13,6 +13,8 @@ import { tf } from '../apps/shared/ml/tf.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { api, createDataset, finished, http, submitJob, waitForJob } from './helpers/api.ts';
 import { downloadModel } from '../apps/client/index.ts';
+import { readAllImages } from '../apps/shared/data/images/read.ts';
+import type { StoredImagesSource } from '../apps/shared/data/images/schema.ts';
 import { encode, mnistDigits } from './helpers/images.ts';
 
 const DIR = new URL('./fixtures/graph/', import.meta.url);
@@ -30,6 +32,8 @@ describe('a Graph model as a frozen base, through the API', () => {
   let baseId: string;
   let train: { id: string };
   let test: { id: string };
+  /** The head fine-tuned on `features`: deleting the base leaves it whole (last test). */
+  let headId: string | undefined;
   before(async () => {
     h = await createHarness({ worker: true });
     await h.storage.put(`${h.uploads}graph/model.json`, fixture('model.json'));
@@ -72,6 +76,9 @@ describe('a Graph model as a frozen base, through the API', () => {
       assert.equal(res.status, 422);
       assert.equal(res.body.error.code, 'cut_layer_not_found', JSON.stringify(res.body));
     }
+    // A node the graph has, a constant: the message says why it is no cut candidate.
+    const constant = await job({ cutLayer: 'features/reduction_indices' });
+    assert.match(constant.body.error.message, /not one of the graph's \d+ cut candidates.*constant or shape op/);
     const mnist = await createDataset(h.app, 'digits 28x28', { type: 'mnist', classes: [0, 1], count: 20 });
     const shape = await http(h.app).post('/v1/jobs').send({ baseModelId: baseId, trainDatasetId: mnist.id });
     assert.equal(shape.body.error.code, 'input_shape_mismatch');
@@ -118,6 +125,15 @@ describe('a Graph model as a frozen base, through the API', () => {
     const dl = await downloadModel(api(h.app), done.outputModelId, mkdtempSync(path.join(tmpdir(), 'graph-head-')));
     assert.equal(dl.base?.outputNode, 'features');
     assert.deepEqual(new Uint8Array(readFileSync(dl.base!.weights)), fixture('group1-shard1of1.bin'));
+    // The downloaded graph + head, on the test set as the worker stored it, make the job's own evaluation.
+    const stored = await h.db.dataset.findUniqueOrThrow({ where: { id: test.id } });
+    const testSet = await readAllImages(stored.source as unknown as StoredImagesSource, h.storage);
+    const xs = tf.tensor(testSet.features, [testSet.labels.length, ...testSet.featureShape]);
+    const predicted = (head.predict(graph.execute(xs, 'features') as tf.Tensor) as tf.Tensor).argMax(1).dataSync();
+    const confusion = out.labels.map(() => out.labels.map(() => 0));
+    testSet.labels.forEach((label, i) => confusion[out.labels.indexOf(label)][predicted[i]]++);
+    assert.deepEqual(confusion, done.evaluation.confusionMatrix);
+    headId = done.outputModelId;
     const keras = await http(h.app).get(`/v1/models/${done.outputModelId}/model.keras`);
     assert.equal(keras.status, 422);
     assert.equal(keras.body.error.code, 'model_unsupported');
@@ -154,5 +170,18 @@ describe('a Graph model as a frozen base, through the API', () => {
     assert.ok(resumed && resumed.data.resumeFrom.epoch >= paused.progress.epoch, JSON.stringify(resumed));
     const epochs = (await http(h.app).get(`/v1/jobs/${job.id}/metrics`)).body.data.map((m: { epoch: number }) => m.epoch);
     assert.deepEqual(epochs, Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
+  it('with its base deleted, the head still downloads with its graph, and runs', async () => {
+    assert.ok(headId, 'the fine-tuning test ran');
+    assert.equal((await http(h.app).delete(`/v1/models/${baseId}`)).status, 204);
+    assert.equal((await http(h.app).get(`/v1/models/${baseId}`)).status, 404);
+    const dl = await downloadModel(api(h.app), headId!, mkdtempSync(path.join(tmpdir(), 'graph-head-orphan-')));
+    const file = (p: string) => new Uint8Array(readFileSync(p));
+    const graph = await tf.loadGraphModel(served(JSON.parse(readFileSync(dl.base!.modelJson, 'utf8')), file(dl.base!.weights)));
+    const head = await tf.loadLayersModel(served(JSON.parse(readFileSync(dl.modelJson, 'utf8')), file(dl.weights)));
+    const probs = head.predict(graph.execute(tf.ones([2, 8, 8, 1]), dl.base!.outputNode) as tf.Tensor) as tf.Tensor;
+    assert.deepEqual(probs.shape, [2, 3]);
+    assert.ok(Math.abs(probs.sum().dataSync()[0] - 2) < 1e-4);
   });
 });

@@ -34,12 +34,12 @@ function data(n = 60) {
 
 describe('a Graph model base: resume from the head\'s checkpoints', () => {
   let h: Harness;
-  let nodes: ReturnType<typeof graphSummary>['layers'];
+  let nodes: Awaited<ReturnType<typeof graphSummary>>['layers'];
   before(async () => {
     await initTestBackend();
     h = await createHarness();
     const g = await loadGraph();
-    nodes = graphSummary(tf, g, json.modelTopology).layers;
+    nodes = (await graphSummary(tf, g, json.modelTopology, 2 ** 30)).layers;
     g.dispose();
   });
   after(() => h?.close());

@@ -308,14 +308,16 @@ describe('OpenAPI document', () => {
     await call('get', '/v1/models/{id}/{file}', 400, { params: { id: ids.model, file: 'other.bin' } });
     // Only a head trained on a Graph model has a base graph (graph-finetune.test.ts downloads one).
     const noGraph = await call('get', '/v1/models/{id}/base/{file}', 404, { params: { id: ids.model, file: 'model.json' } });
-    assert.equal(noGraph.body.error.code, 'object_not_found');
+    assert.equal(noGraph.body.error.code, 'model_not_found');
     // Its files as a graph-head's publish lays them out (models/<id>/base/), to check the 200s against the document.
+    await h.db.model.update({ where: { id: ids.model }, data: { format: 'graph-head', graphOutput: 'features' } });
     const graphFile = (f: string) => new Uint8Array(readFileSync(new URL(`./fixtures/graph/${f}`, import.meta.url)));
     const prefix = (await h.db.model.findUniqueOrThrow({ where: { id: ids.model } })).storagePrefix;
     await h.storage.put(`${prefix}base/model.json`, graphFile('model.json'));
     await h.storage.put(`${prefix}base/weights.bin`, graphFile('group1-shard1of1.bin'));
     await call('get', '/v1/models/{id}/base/{file}', 200, { params: { id: ids.model, file: 'model.json' } });
     await call('get', '/v1/models/{id}/base/{file}', 200, { params: { id: ids.model, file: 'weights.bin' } });
+    await h.db.model.update({ where: { id: ids.model }, data: { format: 'layers-model', graphOutput: null } });
     const signed = (await call('post', '/v1/models/{id}/download-url', 200, { params: { id: ids.model } })).body;
     const query = Object.fromEntries(new URL(signed.url, 'http://x').searchParams);
     await call('get', '/v1/models/{id}/{file}', 200, { key: '', params: { id: ids.model, file: 'model.json' }, query });

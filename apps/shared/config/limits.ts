@@ -28,7 +28,7 @@ export const limits = {
       doc: 'pixels an image of a dataset may have, as its header claims (40 MP); checked before decoding, so a decompression bomb costs nothing: `413 image_too_large`',
     }),
     modelBytes: int('MAX_MODEL_BYTES', 100 * 2 ** 20, { min: 1, doc: 'weight bytes a registered model\'s manifest may declare (100 MiB); then `422 model_too_large`' }),
-    modelLayers: int('MAX_MODEL_LAYERS', 256, { min: 1, doc: 'layers a registered model or a job\'s model may have; then `422 model_too_many_layers`' }),
+    modelLayers: int('MAX_MODEL_LAYERS', 256, { min: 1, doc: 'layers a registered model or a job\'s model may have; then `422 model_too_many_layers`. For a Graph model, the node rows recorded (those nearest its output; docs/models.md)' }),
     epochExamples: int('MAX_EPOCH_EXAMPLES', 100_000_000, { min: 1, doc: 'epochs × training examples one job may ask for; then `422 job_too_large`' }),
     sweepTrials: int('MAX_SWEEP_TRIALS', 100, { min: 1, doc: 'trials one sweep may plan (a grid\'s size, or random search\'s maxTrials); then `422 sweep_too_large`' }),
     sweepParallelism: int('MAX_SWEEP_PARALLELISM', 8, { min: 1, doc: 'trials of one sweep queued or running at once (its `parallelism`); then `422 sweep_too_large`' }),

@@ -6,6 +6,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { UnprocessableError } from '../errors.ts';
 import type { LayerSummary, ModelSummary } from './model-summary.ts';
+import { checkGraphMemory } from './graph-memory.ts';
 
 /** Nodes that are no place for a head: constants, plumbing, control flow, shape arithmetic. */
 const NOT_OUTPUTS = new Set([
@@ -13,7 +14,7 @@ const NOT_OUTPUTS = new Set([
   'Shape', 'ShapeN', 'Size', 'Rank', 'Assert', 'Print',
 ]);
 
-/** Nodes whose shapes are recorded: a MobileNet has a few hundred. */
+/** Nodes whose shapes are recorded when no MAX_MODEL_LAYERS is given: a MobileNet has a few hundred. */
 export const MAX_GRAPH_OUTPUTS = 5000;
 
 const refuse = (fault: string, message: string, details: Record<string, unknown> = {}): never => {
@@ -53,12 +54,18 @@ function shapesAt(tf: typeof tfjs, model: tfjs.GraphModel, dims: number[], batch
   }
 }
 
-export function graphSummary(tf: typeof tfjs, model: tfjs.GraphModel, topology: { node?: Array<{ name: string; op: string }> }): ModelSummary {
+/**
+ * `budgetBytes`: the memory one example may need (graph-memory.ts). `maxRows` (MAX_MODEL_LAYERS): the candidate
+ * nodes recorded, those nearest the output, as a LayersModel's layers are capped.
+ */
+export async function graphSummary(tf: typeof tfjs, model: tfjs.GraphModel, topology: { node?: Array<{ name: string; op: string }> }, budgetBytes: number, maxRows = MAX_GRAPH_OUTPUTS): Promise<ModelSummary> {
   const dims = checkInput(model);
   const output = nodeName(model.outputs[0]?.name ?? refuse('graph_output', 'The graph has no output'));
   if (model.outputs.length !== 1) refuse('graph_output', 'A Graph model base has one output: its features (or give a cutLayer naming a node)', { outputs: model.outputs.map((o) => o.name) });
   const ops = new Map((topology.node ?? []).map((n) => [n.name, n.op]));
-  const names = [...ops].filter(([name, op]) => !NOT_OUTPUTS.has(op) && name !== output).map(([name]) => name).slice(-(MAX_GRAPH_OUTPUTS - 1));
+  const candidates = [...ops].filter(([name, op]) => !NOT_OUTPUTS.has(op) && name !== output).map(([name]) => name);
+  // The output is a row too: at most maxRows in all.
+  const names = candidates.slice(Math.max(0, candidates.length - (Math.min(maxRows, MAX_GRAPH_OUTPUTS) - 1)));
   names.push(output);
   // Two batch sizes tell a batch dimension from a dimension that happens to equal the batch.
   const [two, three] = [shapesAt(tf, model, dims, 2, names), shapesAt(tf, model, dims, 3, names)];
@@ -70,6 +77,7 @@ export function graphSummary(tf: typeof tfjs, model: tfjs.GraphModel, topology: 
     if (batched) rows.push({ name, className: ops.get(name) ?? 'Identity', trainable: false, params: 0, outputShape: [null, ...a.shape.slice(1)] });
     else if (name === output) refuse('graph_output', `The graph's output ${JSON.stringify(output)} is not a float32 tensor with one row per example`, { output, shape: a.shape, dtype: a.dtype });
   }
+  await checkGraphMemory(tf, model, dims, rows.map((r) => r.name), budgetBytes);
   const totalParams = Object.values(model.weights).flat().filter((t) => t.dtype === 'float32').reduce((sum, t) => sum + t.size, 0);
   return { layers: rows, inputShape: [null, ...dims], outputShape: rows[rows.length - 1].outputShape as Array<number | null>, totalParams, trainableParams: 0 };
 }

@@ -78,7 +78,8 @@ export function parseModelJson(bytes: Uint8Array, maxLayers = Infinity): ModelJs
   }
   if (!Array.isArray(json.weightsManifest)) invalid('model.json has no weightsManifest');
   if (isGraphModel(json)) {
-    // Its ops and Const weights, as data (graph-model-check.ts); MAX_MODEL_LAYERS counts layers, not graph nodes.
+    // Its ops and Const weights, as data (graph-model-check.ts). MAX_MODEL_LAYERS caps the node rows
+    // recorded for it instead (graph-summary.ts): a graph has more nodes than a model has layers.
     checkGraphModel(json as unknown as Record<string, unknown>);
     for (const group of json.weightsManifest) {
       if (!Array.isArray(group?.paths)) invalid('weightsManifest entries need paths and weights');

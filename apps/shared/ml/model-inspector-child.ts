@@ -68,7 +68,7 @@ process.once('message', async (req: InspectRequest | ImportRequest) => {
   try {
     const topology = JSON.parse(req.modelTopology);
     const artifacts = tf.io.fromMemory({ modelTopology: topology, weightSpecs: req.weightSpecs as tf.io.WeightsManifestEntry[], weightData });
-    const summary = req.graph ? graphSummary(tf, await tf.loadGraphModel(artifacts), topology) : summarize(await tf.loadLayersModel(artifacts));
+    const summary = req.graph ? await graphSummary(tf, await tf.loadGraphModel(artifacts), topology, req.memoryMb * 2 ** 20, req.maxRows) : summarize(await tf.loadLayersModel(artifacts));
     answer = { type: 'summary', summary };
   } catch (err) {
     answer = err instanceof AppError

@@ -39,6 +39,8 @@ export interface InspectRequest {
   memoryMb: number;
   /** A Graph model: built with tf.loadGraphModel and run once on zeros (graph-summary.ts). */
   graph?: boolean;
+  /** A Graph model's candidate nodes recorded (MAX_MODEL_LAYERS): those nearest its output. */
+  maxRows?: number;
 }
 
 /** Child → parent; `refused`: an import's own 4xx, code and all. */
@@ -63,7 +65,7 @@ function unavailable(reason: string): TransientError {
   return new TransientError('model_inspector_unavailable', `The model inspector failed: ${reason}`);
 }
 
-function request(files: LoadedFiles, limits: InspectorLimits): InspectRequest {
+function request(files: LoadedFiles, limits: InspectorLimits, maxRows?: number): InspectRequest {
   const { modelJson, weights } = files;
   return {
     type: 'inspect',
@@ -73,6 +75,7 @@ function request(files: LoadedFiles, limits: InspectorLimits): InspectRequest {
     weightBytes: weights.byteLength,
     timeoutMs: limits.timeoutMs,
     memoryMb: limits.memoryMb,
+    maxRows,
   };
 }
 
@@ -156,8 +159,8 @@ export class ModelInspector {
   constructor(readonly limits: InspectorLimits, private readonly entry = CHILD) {}
 
   /** A LayersModel's summary, or a Graph model's (its nodes as the rows: graph-summary.ts). */
-  async inspect(files: LoadedFiles): Promise<ModelSummary> {
-    return this.run(request(files, this.limits), files.weights);
+  async inspect(files: LoadedFiles, opts: { maxRows?: number } = {}): Promise<ModelSummary> {
+    return this.run(request(files, this.limits, opts.maxRows), files.weights);
   }
 
   /** A Keras file (.keras or .h5) → LayersModel files and their summary, parsed and built in the child. */

@@ -22,8 +22,8 @@ export interface FeatureKeyParts {
   validation?: string;
 }
 
-// 2: keyed by the examples' content instead of dataset ids. 3: stored in shards.
-const VERSION = 3;
+// 2: keyed by the examples' content instead of dataset ids. 3: stored in shards. 4: the model digest covers the weights manifest.
+const VERSION = 4;
 
 export function featureKey(p: FeatureKeyParts): string {
   const hash = createHash('sha256').update(JSON.stringify({ v: VERSION, model: p.modelDigest, cut: p.cutLayer, train: p.train, validation: p.validation ?? null })).digest('hex');

@@ -8,7 +8,6 @@ import { modelView } from '../services/models.ts';
 import { tenantOf } from '../plugins/auth.ts';
 import { signModelUrl } from '../../../shared/auth/signed-urls.ts';
 import { MODEL_JSON } from '../../../shared/ml/stored-model.ts';
-import { GRAPH_BASE_DIR } from '../../../shared/ml/model-format.ts';
 import { KERAS_FILE, kerasFileOf } from '../services/model-export.ts';
 
 type App = Parameters<FastifyPluginAsyncTypebox<{ config: Config }>>[0];
@@ -20,10 +19,11 @@ function registerAndRead(app: App, { config, service, tags }: Ctx) {
     schema: {
       tags,
       operationId: 'registerModel',
-      summary: 'Register a model found in S3: a TensorFlow.js LayersModel, or a Keras .keras or .h5 file',
+      summary: 'Register a model found in S3: a TensorFlow.js LayersModel or Graph model, or a Keras .keras or .h5 file',
       description:
-        'Checks model.json and its weight shards before tfjs builds anything (known layer classes only, a well-formed acyclic graph, integer dimensions, shard sizes as declared), ' +
+        'Checks model.json and its weight shards before tfjs builds anything (known layer classes only, a well-formed acyclic graph, integer dimensions, shard sizes as declared; for a Graph model, ops tfjs implements and weights that are Const nodes), ' +
         'then builds it with tfjs in a child process bounded by MODEL_INSPECT_TIMEOUT_MS and MODEL_INSPECT_MEMORY_MB (at most MAX_MODEL_PARAMS), and keeps its own copy. ' +
+        'A Graph model is also run there on zeros (batch 1 to 4), and must have one float32 input, one output, no control flow, and memory linear in its batch: it can be a frozen base only (docs/models.md). ' +
         'The response lists the layers, parameter counts and shapes.',
       body: RegisterModelBody,
       response: {
@@ -116,15 +116,14 @@ function files(app: App, { config, service, tags }: Ctx) {
       tags,
       operationId: 'downloadGraphBaseFile',
       summary: "Download the base graph of a model fine-tuned on a TensorFlow.js Graph model (base/model.json, base/weights.bin)",
-      description: "Only for format graph-head: the Graph model the head was trained on, for tf.loadGraphModel('<api>/v1/models/<id>/base/model.json'); run it up to files.base.outputNode and give that to the head (docs/models.md). With a key or a signed URL of the model.",
+      description: "Only for format graph-head: the Graph model the head was trained on, for tf.loadGraphModel('<api>/v1/models/<id>/base/model.json'); run it up to files.base.outputNode and give that to the head (docs/models.md). With a key or a signed URL of the model. Any other model: 404 model_not_found.",
       params: GraphBaseFileParams,
       querystring: SignedUrlQuery,
       response: { 200: ModelFileResponse, ...errorResponses({ 404: ['model_not_found', 'object_not_found'], 503: ['storage_unavailable'] }) },
     },
     config: { auth: 'signed' },
     handler: async (req, reply) => {
-      const file = `${GRAPH_BASE_DIR}${req.params.file}`;
-      const bytes = req.signedModelId === req.params.id ? await service.fileOf(req.params.id, file) : await service.file(tenantOf(req), req.params.id, file);
+      const bytes = await service.baseFile(req.signedModelId === req.params.id ? null : tenantOf(req), req.params.id, req.params.file);
       return sendFile(reply, req.params.file, bytes);
     },
   });

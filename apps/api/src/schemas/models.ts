@@ -9,9 +9,11 @@ export const RegisterModelBody = Type.Object(
     uri: Type.String({
       pattern: '^s3://[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff]+/(model\\.json|[^/]+\\.(keras|h5|hdf5))$',
       maxLength: 1024,
-      description: 's3://bucket/prefix/model.json of a TensorFlow.js LayersModel, or s3://bucket/prefix/NAME.keras (Keras 3) or NAME.h5 (legacy Keras): in S3_BUCKET, under your upload area uploads/<tenantId>/ (POST /v1/uploads)',
+      description: 's3://bucket/prefix/model.json of a TensorFlow.js LayersModel or Graph model, or s3://bucket/prefix/NAME.keras (Keras 3) or NAME.h5 (legacy Keras): in S3_BUCKET, under your upload area uploads/<tenantId>/ (POST /v1/uploads)',
     }),
-    format: Type.Optional(Type.Union([Type.Literal('layers-model'), Type.Literal('keras'), Type.Literal('h5')], { description: 'What the file is; by default model.json is a LayersModel and anything else a Keras file whose kind (.keras zip or .h5 HDF5) is read from its content' })),
+    format: Type.Optional(Type.Union([Type.Literal('layers-model'), Type.Literal('graph-model'), Type.Literal('keras'), Type.Literal('h5')], {
+      description: "What the file is; by default model.json is whichever TensorFlow.js model its own `format` says (a LayersModel, or a Graph model: a frozen base) and anything else a Keras file whose kind (.keras zip or .h5 HDF5) is read from its content. A stated layers-model or graph-model that model.json is not: 422 model_invalid, details.fault format_mismatch",
+    })),
     labels: Type.Optional(Type.Array(PlainText(100), { maxItems: 10_000 })),
   },
   {

@@ -23,7 +23,7 @@ export function graphCut(body: Pick<CreateJob, 'freeze' | 'cutLayer' | 'compareW
   // The graph's output is the last row.
   const row = body.cutLayer === undefined ? nodes[nodes.length - 1] : nodes.find((n) => n.name === body.cutLayer);
   if (!row) {
-    throw new UnprocessableError('cut_layer_not_found', `The graph has no node ${JSON.stringify(body.cutLayer)} with one float32 row per example`, { cutLayer: body.cutLayer, nodes: names.slice(-100) });
+    throw new UnprocessableError('cut_layer_not_found', `${JSON.stringify(body.cutLayer)} is not one of the graph's ${names.length} cut candidates (the model's layers): a node that exists but is a constant or shape op, has no float32 row per example, or lies beyond the MAX_MODEL_LAYERS nodes nearest the output is not one`, { cutLayer: body.cutLayer, nodes: names.slice(-100) });
   }
   return { node: row.name, shape: row.outputShape as Shape };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../../shared/db/prisma.ts';
 import type { Model } from '../../../shared/generated/prisma/client.ts';
-import { ConflictError, LimitExceededError, NotFoundError } from '../../../shared/errors.ts';
+import { AppError, ConflictError, LimitExceededError, NotFoundError } from '../../../shared/errors.ts';
 import type { ModelInspector } from '../../../shared/ml/model-inspector.ts';
 import { MODEL_JSON, WEIGHTS_FILE } from '../../../shared/ml/stored-model.ts';
 import { GRAPH_BASE_DIR, type ModelFormat } from '../../../shared/ml/model-format.ts';
@@ -161,6 +161,17 @@ export class ModelService {
     const m = await this.db.model.findUnique({ where: { id } });
     if (!m) throw new NotFoundError('model', id);
     return this.storage.getBytes(m.storagePrefix + file);
+  }
+
+  /**
+   * A graph-head's base graph (base/model.json, base/weights.bin); `tenantId` null for a signed URL, which names
+   * its model. Any other model has none: model_not_found, not a missing object.
+   */
+  async baseFile(tenantId: string | null, id: string, file: string): Promise<Uint8Array> {
+    const m = tenantId === null ? await this.db.model.findUnique({ where: { id } }) : await this.get(tenantId, id);
+    if (!m) throw new NotFoundError('model', id);
+    if (m.format !== 'graph-head') throw new AppError('model_not_found', `Model ${id} has no base graph: only a head trained on a TensorFlow.js Graph model (format graph-head) has one`, 404, { id, format: m.format });
+    return this.storage.getBytes(`${m.storagePrefix}${GRAPH_BASE_DIR}${file}`);
   }
 
   async delete(tenantId: string, id: string): Promise<void> {

@@ -4,9 +4,9 @@
 // feature pass and its cache, training's fast path, scoring) works as for a
 // LayersModel base. Only the head has weights to learn: it alone is
 // checkpointed and published, with the graph beside it.
-import { createHash } from 'node:crypto';
 import type { GraphModel, Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../shared/ml/tf.ts';
+import { modelDigest } from '../../../shared/ml/model-digest.ts';
 import { filesIOHandler, readModelFiles } from '../../../shared/ml/s3-io-handler.ts';
 import type { ModelInspector } from '../../../shared/ml/model-inspector.ts';
 import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
@@ -14,12 +14,14 @@ import type { Storage } from '../../../shared/storage/s3-storage.ts';
 import { UnprocessableError } from '../../../shared/errors.ts';
 import type { LayerSpec } from '../../../shared/jobs/spec.ts';
 import { freeze, type ModelParts } from './freeze.ts';
+import { GRAPH_CHUNK } from '../../../shared/ml/graph-memory.ts';
 
 /** The graph run up to one node: no weights tfjs' layers know of, nothing to train. */
 export class GraphBaseLayer extends tf.layers.Layer {
   static className = 'GraphBase';
 
-  constructor(private readonly graph: GraphModel, private readonly node: string, private readonly nodeShape: Array<number | null>) {
+  /** `chunk`: the most rows one run of the graph takes (graph-memory.ts safeChunk): a larger batch is run in pieces. */
+  constructor(private readonly graph: GraphModel, private readonly node: string, private readonly nodeShape: Array<number | null>, private readonly chunk = GRAPH_CHUNK) {
     super({ name: 'graph_base', trainable: false });
   }
 
@@ -31,7 +33,13 @@ export class GraphBaseLayer extends tf.layers.Layer {
   call(inputs: Tensor | Tensor[]): Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     // Synchronous: registration refused graphs that need executeAsync (graph-summary.ts).
-    return this.graph.execute(x, this.node) as Tensor;
+    const rows = x.shape[0];
+    if (rows <= this.chunk) return this.graph.execute(x, this.node) as Tensor;
+    // A training batch (up to 8192 rows) or a caller's chunk past the memory budget: in pieces.
+    return tf.tidy(() => {
+      const sizes = Array.from({ length: Math.ceil(rows / this.chunk) }, (_, i) => Math.min(this.chunk, rows - i * this.chunk));
+      return tf.concat(tf.split(x, sizes).map((piece) => this.graph.execute(piece, this.node) as Tensor));
+    });
   }
 
   dispose() {
@@ -43,7 +51,7 @@ export class GraphBaseLayer extends tf.layers.Layer {
 
 export interface LoadedGraph {
   graph: GraphModel;
-  /** sha256 of the topology and weights: part of the feature cache's key. */
+  /** sha256 of the topology, the weights manifest and the weights (model-digest.ts): part of the feature cache's key. */
   digest: string;
 }
 
@@ -52,7 +60,7 @@ export async function loadGraph(storage: Storage, prefix: string, inspector?: Mo
   const files = await readModelFiles(storage, prefix);
   if (files.modelJson.format !== 'graph-model') throw new UnprocessableError('model_invalid', 'The stored base is not a TensorFlow.js Graph model');
   if (inspector) await inspector.inspect(files);
-  const digest = createHash('sha256').update(JSON.stringify(files.modelJson.modelTopology)).update(files.weights).digest('hex');
+  const digest = modelDigest(files);
   return { graph: await tf.loadGraphModel(filesIOHandler(files)), digest };
 }
 
@@ -64,6 +72,8 @@ export interface GraphPartsOptions {
   inputShape: Array<number | null>;
   head: LayerSpec[];
   numClasses: number;
+  /** The most rows one run of the graph takes (safeChunk, from MODEL_INSPECT_MEMORY_MB). @defaultValue GRAPH_CHUNK */
+  chunk?: number;
 }
 
 /** Input → graph (to the node) → head; freeze "all", the head is what is saved. */
@@ -71,7 +81,7 @@ export function graphParts(graph: GraphModel, opts: GraphPartsOptions): ModelPar
   const row = opts.nodes.find((n) => n.name === opts.node);
   if (!row) throw new UnprocessableError('cut_layer_not_found', `The graph has no node ${JSON.stringify(opts.node)}`, { cutLayer: opts.node });
   const input = tf.input({ shape: opts.inputShape.slice(1) as number[], name: 'graph_input' });
-  const features = new GraphBaseLayer(graph, opts.node, row.outputShape as Array<number | null>).apply(input) as tf.SymbolicTensor;
+  const features = new GraphBaseLayer(graph, opts.node, row.outputShape as Array<number | null>, opts.chunk).apply(input) as tf.SymbolicTensor;
   const base = tf.model({ inputs: input, outputs: features });
   const parts = freeze(base, { cutLayer: 'graph_base', head: opts.head, freeze: 'all', numClasses: opts.numClasses });
   // The feature cache is keyed by the node, not by our wrapper layer's name.

@@ -7,6 +7,8 @@ import { freeze, type ModelParts } from '../pipeline/freeze.ts';
 import { loadModel } from '../pipeline/load.ts';
 import { graphParts, loadGraph } from '../pipeline/graph-base.ts';
 import { decodeLayers, decodeShape } from '../../../shared/jobs/decode.ts';
+import { DEFAULT_GRAPH_BUDGET_MB, safeChunk } from '../../../shared/ml/graph-memory.ts';
+import { tf } from '../../../shared/ml/tf.ts';
 import type { StageContext } from './context.ts';
 
 export interface Built {
@@ -40,7 +42,11 @@ async function buildGraphParts(s: StageContext): Promise<Built> {
   await s.records.setStage('freeze');
   try {
     const nodes = decodeLayers(baseModel.layers, baseModel.id);
-    const opts = { node: spec.cutLayer!, nodes, inputShape: decodeShape(baseModel.inputShape, baseModel.id), head: spec.head, numClasses: spec.labels.length };
+    const inputShape = decodeShape(baseModel.inputShape, baseModel.id);
+    // The inspector's memory budget bounds one run of the graph here too (graph-memory.ts).
+    const budgetBytes = (s.run.inspector?.limits.memoryMb ?? DEFAULT_GRAPH_BUDGET_MB) * 2 ** 20;
+    const chunk = await safeChunk(tf, graph, inputShape.slice(1) as number[], spec.cutLayer!, budgetBytes);
+    const opts = { node: spec.cutLayer!, nodes, inputShape, head: spec.head, numClasses: spec.labels.length, chunk };
     return { parts: graphParts(graph, opts), baseDigest: digest };
   } catch (err) {
     graph.dispose();

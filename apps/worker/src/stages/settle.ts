@@ -10,13 +10,13 @@ import type { RunResult, StageContext } from './context.ts';
 import { settleOutage } from '../outage-outcome.ts';
 
 /** A kernel the backend lacks is a property of the job, not a blip: it fails, and is not retried. */
-export function classify(err: unknown, backend: BackendInfo): unknown {
+export function classify(err: unknown, backend: BackendInfo, graphBase = false): unknown {
   if (!(err instanceof KernelUnavailableError)) return err;
-  return new UnprocessableError(
-    'kernel_unavailable',
-    `The ${err.backend} backend has no ${err.kernel} kernel, which this job's trainable layers need. Freeze those layers, or run the worker with another TF_BACKEND.`,
-    { kernel: err.kernel, backend: backend.kind },
-  );
+  // A Graph model base is frozen whole: the kernel is one of its ops (or the head's), and nothing can be unfrozen.
+  const advice = graphBase
+    ? "which this job's Graph model base or its head needs; choose another cutLayer node or head, or run the worker with another TF_BACKEND."
+    : "which this job's trainable layers need. Freeze those layers, or run the worker with another TF_BACKEND.";
+  return new UnprocessableError('kernel_unavailable', `The ${err.backend} backend has no ${err.kernel} kernel, ${advice}`, { kernel: err.kernel, backend: backend.kind });
 }
 
 export async function settleFailure(s: StageContext, raw: unknown): Promise<RunResult> {
@@ -26,7 +26,7 @@ export async function settleFailure(s: StageContext, raw: unknown): Promise<RunR
   const outage = await settleOutage(raw, records, log);
   if (outage === 'outage') return { outcome: 'outage' };
   if (outage === 'failed') return { outcome: 'failed', code: 'dependency_unavailable', message: (raw as Error).message };
-  const err = classify(raw, s.run.backend);
+  const err = classify(raw, s.run.backend, s.job.baseModel?.format === 'graph-model');
   const app = err instanceof AppError ? err : undefined;
   if (app && !app.retryable) {
     log.warn({ code: app.code, err: app.message }, 'job failed');
