@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SpecCache } from '../apps/api/src/services/spec-cache.ts';
 import { Value } from '@sinclair/typebox/value';
-import { decodeSpec, StoredJsonError } from '../apps/shared/jobs/decode.ts';
+import { checkedOnce, decodeSpec, StoredJsonError } from '../apps/shared/jobs/decode.ts';
 import { JobSpecSchema } from '../apps/shared/jobs/spec.ts';
 
 const ID = '00000000-0000-4000-8000-000000000001';
@@ -22,6 +22,13 @@ describe('spec cache', () => {
     const b = cache.get(ID, validSpec('b'));
     assert.equal(b.name, 'b', 'changed text: decoded afresh, never the stale spec');
     assert.equal(decodeSpec(b, ID), b, 'a cached spec passes decodeSpec again');
+  });
+
+  it('vouches only for what it froze all the way down, also below an object frozen shallowly', () => {
+    const given = Object.freeze(spec('shallow')) as ReturnType<typeof spec> & { hyperparameters: { epochs: number } };
+    const checked = checkedOnce(decodeSpec, given, ID);
+    assert.ok(Object.isFrozen(checked.hyperparameters), 'the levels below are frozen too');
+    assert.throws(() => { (checked.hyperparameters as { epochs: unknown }).epochs = 'not a number'; }, TypeError);
   });
 
   it('refuses a spec that does not fit, every time, and keeps nothing for it', () => {

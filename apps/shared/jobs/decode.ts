@@ -36,10 +36,12 @@ export interface Decoder<T extends TSchema> {
 /** Values already checked and then deep-frozen (see checkedOnce): frozen, so still what was checked. */
 const CHECKED = new WeakMap<object, TSchema>();
 
-function deepFreeze<V>(value: V): V {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+/** Freezes every level, also below an object someone froze shallowly (so isFrozen cannot stop the walk). */
+function deepFreeze<V>(value: V, seen = new WeakSet<object>()): V {
+  if (value !== null && typeof value === 'object' && !seen.has(value)) {
+    seen.add(value);
     Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+    for (const v of Object.values(value)) deepFreeze(v, seen);
   }
   return value;
 }

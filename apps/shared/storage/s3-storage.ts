@@ -120,13 +120,25 @@ export class Storage {
       // An object rewritten between the HEAD and the GET is still read no further than the limit (and one byte to tell).
       if (size > 0 && Number.isFinite(maxBytes)) range = `bytes=0-${maxBytes}`;
     }
-    const res = await this.wrap(() => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range })), { bucket, key });
+    // Emptied since the listing: S3 answers a range on an empty object with 416. Ask again, as without a listing.
+    const emptied = (err: unknown) => range && listedSize !== undefined && err instanceof S3ServiceException && err.$metadata.httpStatusCode === 416;
+    const get = () => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range })).catch((err: unknown) => {
+      if (emptied(err)) return undefined;
+      throw err;
+    });
+    const res = await this.wrap(get, { bucket, key });
+    if (!res) return this.getBytes(key, bucket, maxBytes);
     if (!res.Body) throw new NotFoundError('object', `s3://${bucket}/${key}`);
     const length = res.ContentLength ?? 0;
+    // A server that ignored the range: refuse before allocating or reading the body.
+    if (maxBytes !== undefined && length > maxBytes) {
+      (res.Body as Readable).destroy?.();
+      throw tooLarge(length);
+    }
     // A large body is copied as it arrives rather than joined in one go at the end.
     const bytes = length >= LARGE_BODY_BYTES
       ? await this.wrap(() => readInto(res.Body as Readable, length), { bucket, key })
-      : await res.Body.transformToByteArray();
+      : await this.wrap(() => res.Body!.transformToByteArray(), { bucket, key });
     if (maxBytes !== undefined && bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength);
     return bytes;
   }

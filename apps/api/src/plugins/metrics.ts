@@ -29,15 +29,10 @@ function observeHttpDuration(app: FastifyInstance, registers: Registry[]): void 
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
-  // One labelled child per series, kept: observe(labels, v) would hash the labels on every request.
-  const series = new Map<string, ReturnType<typeof httpDuration.labels>>();
   app.addHook('onResponse', (req, reply, done) => {
     // The route pattern (/v1/jobs/:id), never the raw URL: one series per route, not per id.
     const route = req.routeOptions.url ?? 'unmatched';
-    const key = `${route} ${req.method} ${reply.statusCode}`;
-    let child = series.get(key);
-    if (!child) series.set(key, (child = httpDuration.labels({ route, method: req.method, status_code: String(reply.statusCode) })));
-    child.observe(reply.elapsedTime / 1000);
+    httpDuration.observe({ route, method: req.method, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();
   });
 }

@@ -42,7 +42,7 @@ const GET_VERSION = `SELECT ${VERSION} ${ONE}`;
 // quota ($3): all the check needs is whether it is reached, and a tenant with thousands queued
 // (a raised quota) would otherwise pay for all of them on every submit. json_agg turns createdAt
 // into text (UTC, no zone); it is made a Date again below.
-const SUBMIT_READS = `SELECT (SELECT count(*)::int FROM (SELECT 1 FROM "Job" WHERE "tenantId" = $1::uuid AND status IN ('queued', 'paused') LIMIT $3::int) q) AS waiting,
+const SUBMIT_READS = `SELECT (SELECT count(*)::int FROM (SELECT 1 FROM "Job" WHERE "tenantId" = $1::uuid AND status IN ('queued', 'paused') LIMIT $3::bigint) q) AS waiting,
   (SELECT coalesce(json_agg(d), '[]'::json) FROM "Dataset" d WHERE d.id = ANY($2::uuid[]) AND d."tenantId" = $1::uuid) AS datasets`;
 
 type Raw = Omit<JobViewRow, 'outputModel'> & { outputModelId: string | null };

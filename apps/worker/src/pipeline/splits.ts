@@ -122,8 +122,7 @@ export async function mapSplit(split: ExampleSplit, fn: (x: Tensor) => Promise<T
   if (split.tensor) return fn(split.tensor);
   const out = new Outputs(split.numExamples);
   for await (const b of split.batches({ batchSize: mapBatchSize(split.featureShape), seed: 0, epoch: 0, shuffle: false })) {
-    const y = await fn(b.x);
-    tf.dispose([b.x, b.y]);
+    const y = await fn(b.x).finally(() => tf.dispose([b.x, b.y]));
     const { data, shape } = await readBack(y);
     out.push(data, shape);
   }
@@ -144,8 +143,7 @@ export async function mapSides(train: ExampleSplit, validation: ExampleSplit, fn
     await new Promise((r) => setImmediate(r)); // as in streamSplit: the reads ahead progress between batches
     const rows = batch.classes.length;
     const x = tf.tensor(batch.features, [rows, ...src.featureShape]);
-    const y = await fn(x);
-    x.dispose();
+    const y = await fn(x).finally(() => x.dispose());
     const { data, shape } = await readBack(y);
     const per = data.length / rows;
     // Storage order on both sides: each row goes to the next place of its side.
