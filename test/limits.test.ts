@@ -204,6 +204,19 @@ describe('limits', () => {
     assert.equal((await api().post('/v1/jobs').send(body)).status, 202);
   });
 
+  it('submits at once never take a tenant past MAX_QUEUED_JOBS_PER_TENANT', async () => {
+    const tenant = await h.newTenant('queue race');
+    const api = () => http(h.app, tenant.apiKey);
+    const dataset = (await api().post('/v1/datasets').send({ name: 'd', source: { type: 'mnist', classes: [0, 1], count: 20 } })).body.id;
+    const body = { type: 'pretrain', architecture: tinyMlp(2), trainDatasetId: dataset };
+    const answers = await Promise.all(Array.from({ length: 8 }, () => api().post('/v1/jobs').send(body)));
+    const accepted = answers.filter((r) => r.status === 202).map((r) => r.body.id as string);
+    assert.ok(answers.every((r) => r.status === 202 || r.body.error?.code === 'too_many_queued_jobs'), JSON.stringify(answers.map((r) => r.status)));
+    const rows = await h.db.job.findMany({ where: { tenantId: tenant.tenantId }, select: { id: true } });
+    assert.ok(rows.length <= 2, `${rows.length} jobs queued for a quota of 2`);
+    assert.deepEqual(rows.map((r) => r.id).sort(), accepted.sort(), 'every 202 has its row, and no refused submit left one');
+  });
+
   it('RATE_LIMIT_PER_MINUTE requests pass, the next is 429 with Retry-After, and other tenants are unaffected', async () => {
     // Stay inside one fixed window.
     const intoMinute = Date.now() % 60_000;

@@ -45,6 +45,10 @@ const GET_VERSION = `SELECT ${VERSION} ${ONE}`;
 const SUBMIT_READS = `SELECT (SELECT count(*)::int FROM (SELECT 1 FROM "Job" WHERE "tenantId" = $1::uuid AND status IN ('queued', 'paused') LIMIT $3::bigint) q) AS waiting,
   (SELECT coalesce(json_agg(d), '[]'::json) FROM "Dataset" d WHERE d.id = ANY($2::uuid[]) AND d."tenantId" = $1::uuid) AS datasets`;
 
+// After a job's insert committed: the tenant's other queued or paused jobs (again up to the quota).
+// Submits racing past the first count each see the others here, so the last of them to commit sees all.
+const OTHERS_WAITING = `SELECT count(*)::int AS n FROM (SELECT 1 FROM "Job" WHERE "tenantId" = $1::uuid AND id <> $2::uuid AND status IN ('queued', 'paused') LIMIT $3::bigint) q`;
+
 type Raw = Omit<JobViewRow, 'outputModel'> & { outputModelId: string | null };
 const specs = new SpecCache();
 // The spec arrives as text (see VIEW): a job's spec seen before is not parsed or checked again.
@@ -104,6 +108,12 @@ export class JobReads {
   }
 
   /** The tenant's queued and paused jobs (counted up to `quota`), and those of `datasetIds` that are the tenant's. */
+  /** The tenant's queued or paused jobs other than `jobId`, counted up to `quota`. */
+  async othersWaiting(tenantId: string, jobId: string, quota: number): Promise<number> {
+    const { rows } = await this.sql.query<{ n: number }>({ name: 'job-others-waiting', text: OTHERS_WAITING, values: [tenantId, jobId, quota] });
+    return rows[0].n;
+  }
+
   async submitReads(tenantId: string, datasetIds: string[], quota: number): Promise<{ waiting: number; datasets: Dataset[] }> {
     const { rows } = await this.sql.query<{ waiting: number; datasets: Array<Omit<Dataset, 'createdAt'> & { createdAt: string }> }>({
       name: 'job-submit-reads',

@@ -99,9 +99,8 @@ export class JobService {
     const ids = [body.trainDatasetId, body.validationDatasetId, body.testDatasetId].filter((x): x is string => !!x && UUID.test(x));
     const quota = this.config.limits.queuedJobsPerTenant;
     const { waiting, datasets } = await this.reads.submitReads(tenantId, ids, quota);
-    if (waiting >= quota) {
-      throw new TooManyRequestsError('too_many_queued_jobs', `This tenant already has ${quota} or more queued or paused jobs (MAX_QUEUED_JOBS_PER_TENANT)`, 30, { limit: quota });
-    }
+    const overQuota = () => new TooManyRequestsError('too_many_queued_jobs', `This tenant already has ${quota} or more queued or paused jobs (MAX_QUEUED_JOBS_PER_TENANT)`, 30, { limit: quota });
+    if (waiting >= quota) throw overQuota();
     const { train, validation, test } = this.datasets(body, datasets);
     const id = randomUUID();
     const insert = (baseModel: Model | undefined, tx?: Tx) => {
@@ -128,6 +127,12 @@ export class JobService {
         return insert(baseModel, tx);
       })
       : await insert(undefined);
+    // Submits that raced past the count above: each looks again now that its row is committed, and
+    // one that sees the quota taken by others withdraws (racers may all withdraw; none overshoots).
+    if ((await this.reads.othersWaiting(tenantId, id, quota)) >= quota) {
+      await this.db.job.delete({ where: { id } });
+      throw overQuota();
+    }
     try {
       await this.queue.add(JOB_NAME, { jobId: id }, jobOptions(this.config, id));
     } catch (err) {
