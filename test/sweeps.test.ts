@@ -201,10 +201,10 @@ describe('sweeps API', () => {
       [{ job: { ...job(1), hyperparameters: { validationSplit: 0 } }, space: { learningRate: [0.1] } }, 422, 'invalid_sweep_objective'],
       [{ job: job(1), space: { learningRate: [0.1] }, objective: { metric: 'valLoss', direction: 'max' } }, 422, 'invalid_sweep_objective'],
       // A range's ends must be values of its field: a draw lands anywhere between them.
-      [{ job: job(1), method: 'random', space: { learningRate: { min: -0.05, max: 0.1 } } }, 422, 'invalid_sweep_space'],
-      [{ job: job(1), method: 'random', space: { batchSize: { min: 0, max: 0 } } }, 422, 'invalid_sweep_space'],
-      [{ job: job(1), method: 'random', space: { dropout: { min: 0, max: 1.2 } } }, 422, 'invalid_sweep_space'],
-      [{ job: job(1), method: 'random', space: { epochs: { min: 1, max: 1e6 } } }, 422, 'invalid_sweep_space'],
+      [{ job: job(1), method: 'random', maxTrials: 4, space: { learningRate: { min: -0.05, max: 0.1 } } }, 422, 'invalid_sweep_space'],
+      [{ job: job(1), method: 'random', maxTrials: 4, space: { batchSize: { min: 0, max: 0 } } }, 422, 'invalid_sweep_space'],
+      [{ job: job(1), method: 'random', maxTrials: 4, space: { dropout: { min: 0, max: 1.2 } } }, 422, 'invalid_sweep_space'],
+      [{ job: job(1), method: 'random', maxTrials: 4, space: { epochs: { min: 1, max: 1e6 } } }, 422, 'invalid_sweep_space'],
       [{ job: job(1), space: {} }, 400, 'validation_failed'],
       [{ job: job(1), space: { momentum: [0.9] } }, 400, 'validation_failed'],
     ];
