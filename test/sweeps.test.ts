@@ -7,11 +7,13 @@
 // checked on their own.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
+import { createRedis, type JobPayload } from '../apps/shared/queue/contract.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { createDataset, finished, http, submitJob, tinyMlp, waitForJob } from './helpers/api.ts';
 import { quantile, rungs, stopsAtRung } from '../apps/shared/sweeps/asha.ts';
 import { planTrials } from '../apps/shared/sweeps/plan.ts';
-import { nextTrials, type TrialRow } from '../apps/shared/sweeps/advance.ts';
+import { advanceRunningSweeps, nextTrials, type TrialRow } from '../apps/shared/sweeps/advance.ts';
 
 type Sweep = Record<string, any>;
 
@@ -198,6 +200,11 @@ describe('sweeps API', () => {
       [{ job: job(1), space: { cutLayer: ['features', 'nope'] } }, 422, 'cut_layer_not_found'],
       [{ job: { ...job(1), hyperparameters: { validationSplit: 0 } }, space: { learningRate: [0.1] } }, 422, 'invalid_sweep_objective'],
       [{ job: job(1), space: { learningRate: [0.1] }, objective: { metric: 'valLoss', direction: 'max' } }, 422, 'invalid_sweep_objective'],
+      // A range's ends must be values of its field: a draw lands anywhere between them.
+      [{ job: job(1), method: 'random', maxTrials: 4, space: { learningRate: { min: -0.05, max: 0.1 } } }, 422, 'invalid_sweep_space'],
+      [{ job: job(1), method: 'random', maxTrials: 4, space: { batchSize: { min: 0, max: 0 } } }, 422, 'invalid_sweep_space'],
+      [{ job: job(1), method: 'random', maxTrials: 4, space: { dropout: { min: 0, max: 1.2 } } }, 422, 'invalid_sweep_space'],
+      [{ job: job(1), method: 'random', maxTrials: 4, space: { epochs: { min: 1, max: 1e6 } } }, 422, 'invalid_sweep_space'],
       [{ job: job(1), space: {} }, 400, 'validation_failed'],
       [{ job: job(1), space: { momentum: [0.9] } }, 400, 'validation_failed'],
     ];
@@ -209,5 +216,38 @@ describe('sweeps API', () => {
     assert.equal((await http(h.app).get(`/v1/sweeps/${baseModelId}`)).body.error.code, 'sweep_not_found');
     assert.equal((await http(h.app).post(`/v1/sweeps/${baseModelId}/cancel`)).status, 404);
     assert.equal(await h.db.sweep.count({ where: { status: 'running' } }), 0, 'a refused sweep leaves nothing behind');
+  });
+
+  it('the reconciler goes on past a sweep whose trial can never start, which ends failed', async () => {
+    const { tenantId } = h.tenant;
+    const spec = { job: job(1), method: 'grid', space: { learningRate: [0.1] }, objective: { metric: 'valAccuracy', direction: 'max' }, maxTrials: 1, parallelism: 1, seed: 0, earlyStopping: false };
+    const [bad, newer] = [crypto.randomUUID(), crypto.randomUUID()];
+    await h.db.sweep.create({ data: { id: bad, tenantId, spec, createdAt: new Date(Date.now() - 60_000) } });
+    await h.db.sweepTrial.create({ data: { sweepId: bad, index: 0, params: {}, spec: { not: 'a job spec' } } });
+    await h.db.sweep.create({ data: { id: newer, tenantId, spec } }); // no trials: advancing it ends it
+    const errors: string[] = [];
+    const redis = createRedis(h.config);
+    const queue = new Queue<JobPayload>(h.config.queueName, { connection: redis });
+    try {
+      await advanceRunningSweeps(h.db, queue, h.config, (id) => errors.push(id));
+    } finally {
+      await queue.close();
+      await redis.quit();
+    }
+    assert.deepEqual(errors, [bad]);
+    assert.equal((await h.db.sweep.findUniqueOrThrow({ where: { id: bad } })).status, 'failed', 'an unstartable trial ends its sweep');
+    assert.notEqual((await h.db.sweep.findUniqueOrThrow({ where: { id: newer } })).status, 'running', 'the newer sweep was still advanced');
+  });
+
+  it('refuses to delete the base model of a running sweep', async () => {
+    const { tenantId } = h.tenant;
+    const id = crypto.randomUUID();
+    const spec = { job: job(1), method: 'grid', space: { learningRate: [0.1] }, objective: { metric: 'valAccuracy', direction: 'max' }, maxTrials: 1, parallelism: 1, seed: 0, earlyStopping: false };
+    await h.db.sweep.create({ data: { id, tenantId, spec } });
+    const res = await http(h.app).delete(`/v1/models/${baseModelId}`);
+    await h.db.sweep.update({ where: { id }, data: { status: 'failed' } });
+    assert.equal(res.status, 409, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, 'model_in_use');
+    assert.ok(await h.db.model.findUnique({ where: { id: baseModelId } }), 'the model is still there');
   });
 });

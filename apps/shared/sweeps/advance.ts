@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/prisma.ts';
-import { decodeBestCheckpoint, decodeSpec } from '../jobs/decode.ts';
+import { decodeBestCheckpoint, decodeSpec, StoredJsonError } from '../jobs/decode.ts';
 import { JobStore, type Tx } from '../jobs/job-store.ts';
 import { TERMINAL_STATUSES } from '../jobs/status.ts';
 import type { JobPayload } from '../queue/contract.ts';
@@ -68,7 +68,24 @@ async function finish(tx: Tx, sweep: { id: string; cancelRequestedAt: Date | nul
   await tx.sweep.update({ where: { id: sweep.id }, data: { status, bestJobId: best?.jobId ?? null, finishedAt: new Date() } });
 }
 
+/** A trial that can never start: its stored spec does not decode, or its job breaks a constraint (e.g. its base model is gone). */
+class TrialStartError extends Error {
+  constructor(readonly index: number, readonly cause: unknown) {
+    super(`Trial ${index} cannot start: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
+// Prisma's P2xxx request errors and Postgres' class 23 (integrity) fail the same way on every retry; a lost connection does not.
+const permanent = (err: unknown) => err instanceof StoredJsonError || /^(P2\d{3}|23\d{3})$/.test(String((err as { code?: unknown })?.code ?? ''));
+
 async function start(tx: Tx, tenantId: string, sweepId: string, t: TrialRow): Promise<string> {
+  try {
+    return await startJob(tx, tenantId, sweepId, t);
+  } catch (err) {
+    throw permanent(err) ? new TrialStartError(t.index, err) : err;
+  }
+}
+
+async function startJob(tx: Tx, tenantId: string, sweepId: string, t: TrialRow): Promise<string> {
   const id = randomUUID();
   const spec = decodeSpec(t.spec, `${sweepId}/${t.index}`);
   await new JobStore(tx as unknown as Db).create(tx, {
@@ -81,7 +98,19 @@ async function start(tx: Tx, tenantId: string, sweepId: string, t: TrialRow): Pr
 
 /** Starts what may start and ends the sweep when nothing is left; the ids of the jobs it started. */
 export async function advanceSweep(db: Db, queue: Queue<JobPayload>, config: Config, sweepId: string): Promise<string[]> {
-  const started = await db.$transaction(async (tx) => {
+  const started = await startTrials(db, sweepId).catch(async (err: unknown) => {
+    if (!(err instanceof TrialStartError)) throw err;
+    // Retrying would throw the same every round: the sweep ends failed (its live trials run on), and the error goes to the caller's log.
+    await db.sweep.updateMany({ where: { id: sweepId, status: 'running' }, data: { status: 'failed', finishedAt: new Date() } });
+    throw err;
+  });
+  // Postgres says queued; if Redis is down now, the reconciler enqueues them later.
+  for (const id of started) await ensureEnqueued(queue, config, id).catch(() => undefined);
+  return started;
+}
+
+async function startTrials(db: Db, sweepId: string): Promise<string[]> {
+  return db.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<Array<{ id: string; tenantId: string; status: string; spec: SweepSpec; cancelRequestedAt: Date | null }>>`
       SELECT id, "tenantId", status::text AS status, spec, "cancelRequestedAt" FROM "Sweep" WHERE id = ${sweepId}::uuid FOR UPDATE`;
     const sweep = rows[0];
@@ -97,13 +126,13 @@ export async function advanceSweep(db: Db, queue: Queue<JobPayload>, config: Con
     for (const t of next) ids.push(await start(tx, sweep.tenantId, sweepId, t));
     return ids;
   });
-  // Postgres says queued; if Redis is down now, the reconciler enqueues them later.
-  for (const id of started) await ensureEnqueued(queue, config, id).catch(() => undefined);
-  return started;
 }
 
 /** The sweeps still running: the reconciler's backstop advances each. */
-export async function advanceRunningSweeps(db: Db, queue: Queue<JobPayload>, config: Config): Promise<void> {
+export async function advanceRunningSweeps(
+  db: Db, queue: Queue<JobPayload>, config: Config, onError: (sweepId: string, err: unknown) => void = () => undefined,
+): Promise<void> {
   const sweeps = await db.sweep.findMany({ where: { status: 'running' }, select: { id: true }, orderBy: { createdAt: 'asc' }, take: 200 });
-  for (const s of sweeps) await advanceSweep(db, queue, config, s.id);
+  // One sweep that throws must not cost every newer sweep its backstop.
+  for (const s of sweeps) await advanceSweep(db, queue, config, s.id).catch((err: unknown) => onError(s.id, err));
 }

@@ -3,11 +3,16 @@
 // base job with the trial's values in their fields).
 import { LimitExceededError, UnprocessableError } from '../errors.ts';
 import type { CreateJob, LayerSpec } from '../jobs/spec.ts';
+import { Value } from '@sinclair/typebox/value';
+import type { TSchema } from '@sinclair/typebox';
 import { seededRandom } from '../seeded-random.ts';
-import { HEAD_KEYS, INTEGER_KEYS, SPACE_KEYS, type SpaceKey, type SweepSpace, type SweepSpec, type TrialParams } from './spec.ts';
+import { HEAD_KEYS, INTEGER_KEYS, SPACE_KEYS, SweepSpaceSchema, type SpaceKey, type SweepSpace, type SweepSpec, type TrialParams } from './spec.ts';
 
 interface Range { min: number; max: number; scale?: 'linear' | 'log' }
 const isRange = (v: unknown): v is Range => !!v && typeof v === 'object' && !Array.isArray(v) && 'min' in v;
+
+/** The schema of one value of dimension k (the list's item: the job field's own bounds); a range's ends must fit it too. */
+const valueSchema = (k: SpaceKey) => ((SweepSpaceSchema.properties[k] as { anyOf?: Array<{ items?: TSchema }> }).anyOf?.[0]?.items);
 
 const bad = (message: string, details?: Record<string, unknown>) => new UnprocessableError('invalid_sweep_space', message, details);
 
@@ -21,6 +26,12 @@ export function checkSpace(spec: Pick<SweepSpec, 'method' | 'space' | 'job'>): v
     if (!isRange(v)) continue;
     if (spec.method === 'grid') throw bad(`space.${k}: a grid takes a list of values, not a range`, { dimension: k });
     if (v.min > v.max) throw bad(`space.${k}: min is above max`, { dimension: k });
+    // A draw lands anywhere from min to max, so both ends must be values the job field takes.
+    const item = valueSchema(k);
+    for (const end of ['min', 'max'] as const) {
+      const e = item && Value.Errors(item, v[end]).First();
+      if (e) throw bad(`space.${k}.${end}: ${v[end]} is out of the field's bounds (${e.message})`, { dimension: k });
+    }
     if (v.scale === 'log' && v.min <= 0) throw bad(`space.${k}: a log scale needs min above 0`, { dimension: k });
   }
   if (spec.job.type === 'pretrain') {

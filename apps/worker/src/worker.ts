@@ -60,7 +60,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const runReconcile = () => track(reconcile(db, queue, config).then((ids) => {
     if (ids.length) log.warn({ jobIds: ids }, 're-enqueued jobs that Postgres says should run but Redis had lost');
     // The backstop for sweeps: a trial cancelled on its own, or a worker that died before advancing its sweep.
-    return advanceRunningSweeps(db, queue, config);
+    return advanceRunningSweeps(db, queue, config, (sweepId, err) => log.error({ sweepId, err: (err as Error)?.message ?? String(err) }, 'advancing a sweep failed'));
   }));
   runReconcile();
   const reconciler = setInterval(runReconcile, config.worker.reconcileIntervalMs);

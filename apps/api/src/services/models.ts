@@ -181,6 +181,9 @@ export class ModelService {
       if (locked.length === 0) throw new NotFoundError('model', id);
       const active = await tx.job.count({ where: { baseModelId: id, status: { in: ['queued', 'running'] } } });
       if (active > 0) throw new ConflictError('model_in_use', `Model ${id} is the base of ${active} queued or running job(s)`, { activeJobs: active });
+      // A running sweep starts its pending trials from this model later: deleting it now would fail every start.
+      const sweeps = await tx.sweep.count({ where: { tenantId, status: 'running', spec: { path: ['job', 'baseModelId'], equals: id } } });
+      if (sweeps > 0) throw new ConflictError('model_in_use', `Model ${id} is the base of ${sweeps} running sweep(s)`, { activeJobs: active, runningSweeps: sweeps });
       return tx.model.delete({ where: { id } });
     });
     await this.storage.deletePrefix(m.storagePrefix);

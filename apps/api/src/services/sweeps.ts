@@ -9,7 +9,7 @@ import type { Config } from '../../../shared/config.ts';
 import type { Db } from '../../../shared/db/prisma.ts';
 import { AppError, ConflictError, LimitExceededError, NotFoundError, TooManyRequestsError, UnprocessableError } from '../../../shared/errors.ts';
 import type { Model, Sweep } from '../../../shared/generated/prisma/client.ts';
-import { toJson, decodeSpec } from '../../../shared/jobs/decode.ts';
+import { toJson, decodeSpec, StoredJsonError } from '../../../shared/jobs/decode.ts';
 import type { JobSpec } from '../../../shared/jobs/spec.ts';
 import type { JobPayload } from '../../../shared/queue/contract.ts';
 import { advanceSweep, objectiveOf, ranked, readTrials, type TrialRow } from '../../../shared/sweeps/advance.ts';
@@ -77,7 +77,7 @@ export class SweepService {
       }
       const trials = planTrials(spec, spec.maxTrials).map((params, index) => {
         const jobSpec = this.planTrial({ body: trialBody(spec, params, index, train.labels.length), train, validation, test, baseModel }, index);
-        return { sweepId: id, index, params: params as object, spec: toJson(decodeSpec, jobSpec) as object, featureGroup: featureGroup(jobSpec) };
+        return { sweepId: id, index, params: params as object, spec: toJson(decodeSpec, checkedTrial(jobSpec, index)) as object, featureGroup: featureGroup(jobSpec) };
       });
       checkObjective(spec, decodeSpec(trials[0].spec, id));
       await tx.sweep.create({ data: { id, tenantId, name: spec.name ?? null, spec: JSON.parse(JSON.stringify(spec)) as object } });
@@ -111,10 +111,13 @@ export class SweepService {
 
   /** No more trials start; the live ones are cancelled as jobs are; the sweep ends cancelled once they have. */
   async cancel(tenantId: string, id: string): Promise<SweepResponse> {
-    const s = await this.db.sweep.findFirst({ where: { id, tenantId } });
-    if (!s) throw new NotFoundError('sweep', id);
-    if (s.status === 'succeeded' || s.status === 'failed') throw new ConflictError('sweep_not_cancellable', `Sweep ${id} has already ${s.status}`, { status: s.status });
-    await this.db.sweep.updateMany({ where: { id, cancelRequestedAt: null }, data: { cancelRequestedAt: new Date() } });
+    // The status is checked in the update itself: a sweep that ends between a read and the update is not marked.
+    const marked = await this.db.sweep.updateMany({ where: { id, tenantId, status: 'running', cancelRequestedAt: null }, data: { cancelRequestedAt: new Date() } });
+    if (marked.count === 0) {
+      const s = await this.db.sweep.findFirst({ where: { id, tenantId } });
+      if (!s) throw new NotFoundError('sweep', id);
+      if (s.status === 'succeeded' || s.status === 'failed') throw new ConflictError('sweep_not_cancellable', `Sweep ${id} has already ${s.status}`, { status: s.status });
+    }
     const live = await this.db.job.findMany({ where: { sweepId: id, tenantId, status: { in: ['queued', 'running', 'paused'] } }, select: { id: true } });
     for (const j of live) await this.jobs.cancel(tenantId, j.id).catch((err) => { if (!(err instanceof ConflictError)) throw err; });
     await advanceSweep(this.db, this.queue, this.config, id);
@@ -127,6 +130,16 @@ function featureGroup(spec: JobSpec): string | null {
   const a = spec.hyperparameters.augmentation;
   const augmented = !!a && Object.values(a).some((v) => !!v);
   return spec.type === 'finetune' && spec.freeze === 'all' && !augmented ? spec.cutLayer ?? '' : null;
+}
+
+/** A trial's job must be one advanceSweep's decodeSpec takes, or advanceSweep could never start it (a 500 on every round). */
+function checkedTrial(spec: JobSpec, index: number): JobSpec {
+  try {
+    return decodeSpec(spec, `trial ${index}`);
+  } catch (err) {
+    if (!(err instanceof StoredJsonError)) throw err;
+    throw new UnprocessableError('invalid_sweep_space', `Trial ${index}: ${err.fault}`, { trial: index, field: err.fault.split(':')[0] });
+  }
 }
 
 function checkObjective(spec: SweepSpec, first: JobSpec): void {
