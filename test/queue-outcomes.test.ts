@@ -126,9 +126,11 @@ describe('a job that fails in the worker', () => {
     assert.ok(h.config.worker.jobAttempts > 1);
     await h.storage.put(`${h.uploads}iris.csv`, irisLikeCsv(30));
     const ds = await createDataset(h.app, 'iris', { type: 's3', uri: `s3://${h.storage.bucket}/${h.uploads}iris.csv`, format: 'csv', labelColumn: 'species' });
-    // The dataset's stored snapshot changes under it: a label the job was not set up with (bad input, found in the worker).
+    // The dataset's stored shards change under it: a label the job was not set up with (bad input, found in the worker).
     const row = await h.db.dataset.findUniqueOrThrow({ where: { id: ds.id } });
-    await h.storage.put((row.source as { objectKey: string }).objectKey, irisLikeCsv(30, ['setosa', 'versicolor', 'other']));
+    const indexKey = `${(row.source as { prefix: string }).prefix}index.json`;
+    const index = JSON.parse(Buffer.from(await h.storage.getBytes(indexKey)).toString('utf8')) as { seen: string[] };
+    await h.storage.put(indexKey, JSON.stringify({ ...index, seen: [...index.seen.slice(0, -1), 'other'] }));
     const job = await submitJob(h.app, { type: 'pretrain', architecture: [{ type: 'dense', units: 3, activation: 'softmax' }], hyperparameters: { epochs: 1 }, trainDatasetId: ds.id });
     const done = await waitForJob(h.app, job.id, finished);
     assert.equal(done.status, 'failed');
