@@ -87,6 +87,10 @@ function planFinetune(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'he
   if (baseModel.format === 'graph-head') {
     throw new UnprocessableError('model_unsupported', 'This model is a head trained on a TensorFlow.js Graph model; fine-tune from the Graph model itself', { fault: 'graph_head', parentModelId: baseModel.parentId });
   }
+  // The advisor measures cut layers of a LayersModel (as POST /v1/advice refuses): a graph's nodes are not layers it can cut.
+  if (body.strategy === 'auto' && baseModel.format !== 'layers-model') {
+    throw new UnprocessableError('model_unsupported', 'strategy "auto" is for LayersModel bases; this base is a TensorFlow.js Graph model', { fault: 'graph_model', format: baseModel.format });
+  }
   const layers = decodeLayers(baseModel.layers, baseModel.id);
   if (baseModel.format === 'graph-model') return planGraphHead(inputs, layers, numClasses);
   const names = layers.map((l) => l.name);

@@ -25,7 +25,7 @@ import { evaluateStage } from './evaluate.ts';
 import type { Prepared } from './prepare-data.ts';
 import { publish } from './publish.ts';
 import { settleStopped } from './settle.ts';
-import { jobAugment, STOPS, trainData } from './train.ts';
+import { jobAugment, jobPeers, STOPS, trainData } from './train.ts';
 
 interface Candidate {
   option: AdviceOption;
@@ -49,9 +49,9 @@ const dispose = (c: Candidate) => {
 async function trainOption(s: StageContext, prepared: Prepared, option: AdviceOption): Promise<Candidate> {
   const so: StageContext = { ...s, spec: optionSpec(s.spec, option) };
   const hp = so.spec.hyperparameters;
-  const opts = { hp, labels: so.spec.labels, peers: prepared.peers, augment: jobAugment(so) };
   const hooks = { shouldStop: s.stopFor(STOPS), onEpochEnd: async () => undefined };
   let built = await buildParts(so, prepared.data);
+  const opts = { hp, labels: so.spec.labels, peers: jobPeers(prepared, built), augment: jobAugment(so) };
   let features: BaseFeatures | null = null;
   try {
     let result: TrainResult;
