@@ -6,10 +6,10 @@ import { AUTO_MAX_TRIED, defaultEpochs } from '../../../shared/jobs/advice.ts';
 import { DEFAULT_HYPERPARAMETERS, type CreateJob, type JobSpec, type LayerSpec } from '../../../shared/jobs/spec.ts';
 import { checkOutput, countParams, inferShape } from '../../../shared/ml/layer-shapes.ts';
 import { decodeLayers, decodeShape } from '../../../shared/jobs/decode.ts';
-import { resolveCutLayer } from '../../../shared/ml/cut-layer.ts';
+import { defaultHead, resolveCutLayer } from '../../../shared/ml/cut-layer.ts';
 import { planPreset } from '../../../shared/ml/presets/index.ts';
 import type { Dataset, Model } from '../../../shared/generated/prisma/client.ts';
-import { defaultHead, graphCut } from './graph-planner.ts';
+import { graphCut } from './graph-planner.ts';
 
 export interface PlanInputs {
   body: CreateJob;
@@ -153,6 +153,8 @@ function checkAuto(body: CreateJob): void {
   const set: Array<[string, boolean]> = [
     ['type', body.type !== 'finetune'],
     ['cutLayer', body.cutLayer !== undefined],
+    // Each option has its own cut: the worker puts the default head for that cut's shape on it.
+    ['head', body.head !== undefined],
     ['freeze', body.freeze !== undefined && body.freeze !== 'all'],
     ['compareWithScratch', body.compareWithScratch === true],
     ['hyperparameters.epochs', hp.epochs !== undefined && hp.epochs !== d.epochs],
