@@ -147,7 +147,9 @@ export async function autoStage(s: StageContext, prepared: Prepared): Promise<Ru
       }
       return c.valAccuracy;
     });
-    return await finish(s, prepared, measured, tried, best!, featurePasses, rounds.refined);
+    // secondRound trains a fallback when round one is empty, so only an advice with no option at all gets here.
+    if (!best) throw new Error('auto: the advisor offered no option to train');
+    return await finish(s, prepared, measured, tried, best, featurePasses, rounds.refined);
   } catch (err) {
     if (err instanceof OptionStopped) return await stopped(s, err.reason);
     throw err;
