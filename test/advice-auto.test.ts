@@ -26,6 +26,14 @@ describe('auto strategy', () => {
     assert.deepEqual(secondRound(cheap, new Map([['a', 0.8], ['b', 0.846]]), trained).map((o) => o.id), ['b']);
   });
 
+  it('round one empty (no frozen option) and everything over budget: still one option, the recommended else the cheapest', () => {
+    const opts = [option('a', 0.9, 50), option('scratch', 0.7, 60)];
+    assert.deepEqual(firstRound(opts), []);
+    assert.deepEqual(secondRound(opts, new Map(), [], 'scratch').map((o) => o.id), ['scratch']);
+    assert.deepEqual(secondRound(opts, new Map(), []).map((o) => o.id), ['a']);
+    assert.deepEqual(secondRound([], new Map(), []), []);
+  });
+
   it('refines: frozen options are their measured accuracy; unfreezing moves towards the level below, by epochs; the rest shift by the measured offset', () => {
     const cut = (layer: string, w: number, offered: boolean, probe: number) => ({ layer, dims: 8, measuredDims: 8, weightedLayersBelow: w, offered, logme: 0, probeAccuracy: probe, probeAccuracyHalf: probe });
     const ft = (c: string, freeze: AdviceOption['freeze'], epochs: number, expected: number): AdviceOption => ({ ...option(`${c}:${JSON.stringify(freeze)}:${epochs}`, expected, 1, freeze === 'all'), cutLayer: c, freeze, hyperparameters: { optimizer: 'adam', learningRate: 1e-3, epochs, batchSize: 32 } });

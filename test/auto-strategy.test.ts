@@ -35,6 +35,7 @@ describe('strategy auto', () => {
       [{ freeze: 'none', hyperparameters: { learningRate: 0.01, baseLearningRateMultiplier: 0.5 } }, ['freeze', 'hyperparameters.learningRate', 'hyperparameters.baseLearningRateMultiplier']],
       [{ hyperparameters: { epochs: 7 } }, ['hyperparameters.epochs']],
       [{ compareWithScratch: true }, ['compareWithScratch']],
+      [{ head: [{ type: 'dense', units: 5, activation: 'softmax' }] }, ['head']],
     ];
     for (const [extra, fields] of cases) {
       const res = await http(h.app).post('/v1/jobs').send({ baseModelId, trainDatasetId, strategy: 'auto', ...extra });
@@ -44,6 +45,28 @@ describe('strategy auto', () => {
     }
     const pretrain = await http(h.app).post('/v1/jobs').send({ type: 'pretrain', architecture: deepMlp(5), trainDatasetId, strategy: 'auto' });
     assert.equal(pretrain.body.error?.code, 'strategy_conflict', JSON.stringify(pretrain.body));
+  });
+
+  it('on a conv base whose default cut is a vector, trains options cut at a conv map (the default head for each cut)', async () => {
+    // The default cut (`features`, a flatten) is [null, 484], its planned head one dense layer; the advisor also
+    // offers the [null, 26, 26, 4] `conv` cut, where that head alone would answer [null, 26, 26, 5] (class_count_mismatch).
+    const convBase = [
+      { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu', name: 'conv' },
+      { type: 'maxPooling2d', poolSize: 2, name: 'pool' },
+      { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu', name: 'conv2' },
+      { type: 'flatten', name: 'features' },
+      { type: 'dense', units: 5, activation: 'softmax', name: 'output' },
+    ];
+    const pre = await submitJob(h.app, { type: 'pretrain', architecture: convBase, hyperparameters: { epochs: 1, learningRate: 0.01 }, trainDatasetId });
+    const base = await waitForJob(h.app, pre.id, finished);
+    assert.equal(base.status, 'succeeded', JSON.stringify(base.error));
+    const job = await api(h.app).jobs.create({ baseModelId: base.outputModelId, trainDatasetId, strategy: 'auto', hyperparameters: { batchSize: 64 } });
+    const done = await waitForJob(h.app, job.id, finished, 300_000);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    const row = await h.db.jobAdvice.findUniqueOrThrow({ where: { jobId: job.id } });
+    const options = (row.advice as { options: Array<{ id: string; cutLayer?: string }> }).options;
+    const trainedCuts = done.auto.options.filter((o: { trained: boolean }) => o.trained).map((o: { id: string }) => options.find((a) => a.id === o.id)!.cutLayer);
+    assert.ok(trainedCuts.some((c: string | undefined) => c === 'conv'), `the conv-map cut was trained: ${JSON.stringify(trainedCuts)}`);
   });
 
   it('trains the short list, keeps the best on validation as the output model, and records every option', async () => {

@@ -71,6 +71,11 @@ describe('a Graph model as a frozen base, through the API', () => {
     }
     const scratch = await job({ compareWithScratch: true });
     assert.equal(scratch.body.error.code, 'graph_base_frozen');
+    // strategy auto measures cut layers, as advice does: refused now, not failed in the worker.
+    const auto = await job({ strategy: 'auto' });
+    assert.equal(auto.status, 422, JSON.stringify(auto.body));
+    assert.equal(auto.body.error.code, 'model_unsupported');
+    assert.equal(auto.body.error.details.fault, 'graph_model');
     for (const cutLayer of ['nowhere', 'features/reduction_indices', 1]) {
       const res = await job({ cutLayer });
       assert.equal(res.status, 422);

@@ -1,4 +1,5 @@
 import { UnprocessableError } from '../errors.ts';
+import type { LayerSpec } from '../jobs/spec.ts';
 
 /** The layer the head attaches to: by name, by index, or by default the one before the output. */
 export function resolveCutLayer(layerNames: string[], cutLayer?: string | number): string {
@@ -16,4 +17,9 @@ export function resolveCutLayer(layerNames: string[], cutLayer?: string | number
     });
   }
   return layerNames[index];
+}
+
+/** The head when the request gives none: a softmax dense layer, after a flatten when the cut's output is more than [batch, features]. */
+export function defaultHead(cutShape: ReadonlyArray<number | null>, numClasses: number): LayerSpec[] {
+  return [...(cutShape.length > 2 ? [{ type: 'flatten' as const }] : []), { type: 'dense', units: numClasses, activation: 'softmax' }];
 }

@@ -3,7 +3,7 @@
 // output, or on the node cutLayer names. The node rows (and their shapes) were
 // recorded when the model was registered (graph-summary.ts): nothing is loaded.
 import { UnprocessableError } from '../../../shared/errors.ts';
-import type { CreateJob, LayerSpec } from '../../../shared/jobs/spec.ts';
+import type { CreateJob } from '../../../shared/jobs/spec.ts';
 import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
 
 type Shape = Array<number | null>;
@@ -26,9 +26,4 @@ export function graphCut(body: Pick<CreateJob, 'freeze' | 'cutLayer' | 'compareW
     throw new UnprocessableError('cut_layer_not_found', `${JSON.stringify(body.cutLayer)} is not one of the graph's ${names.length} cut candidates (the model's layers): a node that exists but is a constant or shape op, has no float32 row per example, or lies beyond the MAX_MODEL_LAYERS nodes nearest the output is not one`, { cutLayer: body.cutLayer, nodes: names.slice(-100) });
   }
   return { node: row.name, shape: row.outputShape as Shape };
-}
-
-/** The default head: flatten what is not a vector, then one unit per class. */
-export function defaultHead(cutShape: Shape, numClasses: number): LayerSpec[] {
-  return [...(cutShape.length > 2 ? [{ type: 'flatten' as const }] : []), { type: 'dense', units: numClasses, activation: 'softmax' }];
 }

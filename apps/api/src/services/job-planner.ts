@@ -6,10 +6,10 @@ import { AUTO_MAX_TRIED, defaultEpochs } from '../../../shared/jobs/advice.ts';
 import { DEFAULT_HYPERPARAMETERS, type CreateJob, type JobSpec, type LayerSpec } from '../../../shared/jobs/spec.ts';
 import { checkOutput, countParams, inferShape } from '../../../shared/ml/layer-shapes.ts';
 import { decodeLayers, decodeShape } from '../../../shared/jobs/decode.ts';
-import { resolveCutLayer } from '../../../shared/ml/cut-layer.ts';
+import { defaultHead, resolveCutLayer } from '../../../shared/ml/cut-layer.ts';
 import { planPreset } from '../../../shared/ml/presets/index.ts';
 import type { Dataset, Model } from '../../../shared/generated/prisma/client.ts';
-import { defaultHead, graphCut } from './graph-planner.ts';
+import { graphCut } from './graph-planner.ts';
 
 export interface PlanInputs {
   body: CreateJob;
@@ -87,6 +87,10 @@ function planFinetune(inputs: PlanInputs, numClasses: number): Pick<JobSpec, 'he
   if (baseModel.format === 'graph-head') {
     throw new UnprocessableError('model_unsupported', 'This model is a head trained on a TensorFlow.js Graph model; fine-tune from the Graph model itself', { fault: 'graph_head', parentModelId: baseModel.parentId });
   }
+  // The advisor measures cut layers of a LayersModel (as POST /v1/advice refuses): a graph's nodes are not layers it can cut.
+  if (body.strategy === 'auto' && baseModel.format !== 'layers-model') {
+    throw new UnprocessableError('model_unsupported', 'strategy "auto" is for LayersModel bases; this base is a TensorFlow.js Graph model', { fault: 'graph_model', format: baseModel.format });
+  }
   const layers = decodeLayers(baseModel.layers, baseModel.id);
   if (baseModel.format === 'graph-model') return planGraphHead(inputs, layers, numClasses);
   const names = layers.map((l) => l.name);
@@ -149,6 +153,8 @@ function checkAuto(body: CreateJob): void {
   const set: Array<[string, boolean]> = [
     ['type', body.type !== 'finetune'],
     ['cutLayer', body.cutLayer !== undefined],
+    // Each option has its own cut: the worker puts the default head for that cut's shape on it.
+    ['head', body.head !== undefined],
     ['freeze', body.freeze !== undefined && body.freeze !== 'all'],
     ['compareWithScratch', body.compareWithScratch === true],
     ['hyperparameters.epochs', hp.epochs !== undefined && hp.epochs !== d.epochs],

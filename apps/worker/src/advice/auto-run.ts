@@ -23,7 +23,7 @@ export async function autoRounds(advice: Advice, train: (o: AdviceOption) => Pro
   const measured: Measured[] = [];
   for (const option of firstRound(advice.options)) measured.push({ option, valAccuracy: await train(option) });
   const refined = refine(advice, new Map(measured.map((m) => [m.option.cutLayer!, m.valAccuracy])));
-  for (const option of secondRound(advice.options, refined, measured)) measured.push({ option, valAccuracy: await train(option) });
+  for (const option of secondRound(advice.options, refined, measured, advice.recommended)) measured.push({ option, valAccuracy: await train(option) });
   return { measured, refined };
 }
 

@@ -18,8 +18,16 @@ export function firstRound(options: AdviceOption[]): AdviceOption[] {
   return options.filter((o) => o.freeze === 'all');
 }
 
-/** Round two: the best untrained option by refined estimate (the cheaper on a tie), if promising and affordable. */
-export function secondRound(options: AdviceOption[], refined: Map<string, number>, trained: Measured[]): AdviceOption[] {
+/**
+ * Round two: the best untrained option by refined estimate (the cheaper on a tie), if promising and affordable.
+ * When round one trained nothing (no frozen option offered), the job still needs a model: the advisor's
+ * recommended option, else the cheapest, over the budget if it must be.
+ */
+export function secondRound(options: AdviceOption[], refined: Map<string, number>, trained: Measured[], recommended?: string): AdviceOption[] {
+  if (trained.length === 0) {
+    const fallback = options.find((o) => o.id === recommended) ?? [...options].sort((a, b) => a.compute - b.compute)[0];
+    return fallback ? [fallback] : [];
+  }
   const budget = AUTO_BUDGET_FRACTION * options.reduce((a, o) => a + o.compute, 0);
   const spent = trained.reduce((a, m) => a + m.option.compute, 0);
   const best = Math.max(0, ...trained.map((m) => m.valAccuracy));

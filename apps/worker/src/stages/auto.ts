@@ -8,6 +8,9 @@
 // cuts and the frozen features then coming from the cache.
 import type { Advice, AdviceOption, AutoRecord } from '../../../shared/jobs/advice.ts';
 import { UnprocessableError } from '../../../shared/errors.ts';
+import { decodeLayers } from '../../../shared/jobs/decode.ts';
+import { defaultHead, resolveCutLayer } from '../../../shared/ml/cut-layer.ts';
+import type { LayerSummary } from '../../../shared/ml/model-summary.ts';
 import type { JobSpec } from '../../../shared/jobs/spec.ts';
 import { winner } from '../advice/auto.ts';
 import { autoRounds } from '../advice/auto-run.ts';
@@ -25,7 +28,7 @@ import { evaluateStage } from './evaluate.ts';
 import type { Prepared } from './prepare-data.ts';
 import { publish } from './publish.ts';
 import { settleStopped } from './settle.ts';
-import { jobAugment, STOPS, trainData } from './train.ts';
+import { jobAugment, jobPeers, STOPS, trainData } from './train.ts';
 
 interface Candidate {
   option: AdviceOption;
@@ -35,11 +38,20 @@ interface Candidate {
   valAccuracy: number;
 }
 
-/** The job's spec as one option trains it: the option's cut, freeze and hyperparameters; the model kept is the best epoch on validation. */
-export function optionSpec(spec: JobSpec, o: AdviceOption): JobSpec {
+/**
+ * The job's spec as one option trains it: the option's cut, freeze and hyperparameters; the model kept is the best
+ * epoch on validation. The head was planned for the default cut, and an option's cut may be a conv map where the
+ * default's is a vector, so it is the default head for the option's cut (auto refuses a head of the user's).
+ */
+export function optionSpec(spec: JobSpec, o: AdviceOption, baseLayers: LayerSummary[]): JobSpec {
   const hp = { ...spec.hyperparameters, ...o.hyperparameters, bestCheckpointMetric: spec.hyperparameters.bestCheckpointMetric ?? ('valAccuracy' as const) };
-  return { ...spec, cutLayer: o.cutLayer ?? spec.cutLayer, freeze: o.freeze, compareWithScratch: false, hyperparameters: hp };
+  const cutLayer = o.cutLayer ?? spec.cutLayer;
+  const cut = baseLayers.find((l) => l.name === resolveCutLayer(baseLayers.map((x) => x.name), cutLayer));
+  const head = cut ? defaultHead(cut.outputShape as Array<number | null>, spec.labels.length) : spec.head;
+  return { ...spec, cutLayer, head, freeze: o.freeze, compareWithScratch: false, hyperparameters: hp };
 }
+
+const baseLayers = (s: StageContext): LayerSummary[] => decodeLayers(s.job.baseModel!.layers, s.job.baseModel!.id);
 
 const dispose = (c: Candidate) => {
   disposeParts(c.built.parts);
@@ -47,11 +59,11 @@ const dispose = (c: Candidate) => {
 };
 
 async function trainOption(s: StageContext, prepared: Prepared, option: AdviceOption): Promise<Candidate> {
-  const so: StageContext = { ...s, spec: optionSpec(s.spec, option) };
+  const so: StageContext = { ...s, spec: optionSpec(s.spec, option, baseLayers(s)) };
   const hp = so.spec.hyperparameters;
-  const opts = { hp, labels: so.spec.labels, peers: prepared.peers, augment: jobAugment(so) };
   const hooks = { shouldStop: s.stopFor(STOPS), onEpochEnd: async () => undefined };
   let built = await buildParts(so, prepared.data);
+  const opts = { hp, labels: so.spec.labels, peers: jobPeers(prepared, built), augment: jobAugment(so) };
   let features: BaseFeatures | null = null;
   try {
     let result: TrainResult;
@@ -135,7 +147,9 @@ export async function autoStage(s: StageContext, prepared: Prepared): Promise<Ru
       }
       return c.valAccuracy;
     });
-    return await finish(s, prepared, measured, tried, best!, featurePasses, rounds.refined);
+    // secondRound trains a fallback when round one is empty, so only an advice with no option at all gets here.
+    if (!best) throw new Error('auto: the advisor offered no option to train');
+    return await finish(s, prepared, measured, tried, best, featurePasses, rounds.refined);
   } catch (err) {
     if (err instanceof OptionStopped) return await stopped(s, err.reason);
     throw err;
@@ -154,7 +168,7 @@ type Measured = Awaited<ReturnType<typeof measureAdvice>>;
 
 async function finish(s: StageContext, prepared: Prepared, measured: Measured, tried: Candidate[], best: Candidate, featurePasses: number, refined: Map<string, number>): Promise<RunResult> {
   const { advice } = measured;
-  const so: StageContext = { ...s, spec: optionSpec(s.spec, best.option) };
+  const so: StageContext = { ...s, spec: optionSpec(s.spec, best.option, baseLayers(s)) };
   const trained = { built: best.built, features: best.features, main: best.result, baseline: null, streamed: prepared.data.streamed, dataWaitMs: 0 };
   const evaluation = await evaluateStage(so, prepared, trained);
   const auto = record(advice, tried, best, featurePasses, refined);
