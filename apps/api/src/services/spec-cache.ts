@@ -18,7 +18,8 @@ export class SpecCache {
 
   /** The spec `text` (or an already-parsed value, as Prisma reads it) decoded: a 500 if it does not fit its schema. */
   get(id: string, text: unknown): JobSpec {
-    if (typeof text !== 'string') return checkedOnce(decodeSpec, text, id);
+    // A parsed value is the caller's own object: checked, not cached, and not frozen under it.
+    if (typeof text !== 'string') return decodeSpec(text, id);
     const hit = this.#byId.get(id);
     if (hit && hit.text === text) return hit.spec;
     const spec = checkedOnce(decodeSpec, JSON.parse(text), id);
