@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { spearman } from '../apps/bench/advisor/report.ts';
 import type { Advice, AdviceOption } from '../apps/shared/jobs/advice.ts';
+import { extrapolatedError } from '../apps/worker/src/advice/recommend.ts';
 import { refine } from '../apps/worker/src/advice/refine.ts';
 import { firstRound, secondRound, winner } from '../apps/worker/src/advice/auto.ts';
 
@@ -49,6 +50,25 @@ describe('auto strategy', () => {
     // Two down is the raw input: the scratch estimate plus the mean offset ((0.7 − 0.6) + (0.9 − 0.6)) / 2 = 0.2, above c2's 0.7.
     near(opts[4].id, 0.9);
     near('scratch', 0.9);
+  });
+
+  it('refines with more data: a level re-learned from an unmeasured cut gets the data-abundance factor; trained base layers adapt in proportion', () => {
+    const cut = (layer: string, w: number, offered: boolean) => ({ layer, dims: 8, measuredDims: 8, weightedLayersBelow: w, offered, logme: 0, probeAccuracy: 0.5, probeAccuracyHalf: 0.5 });
+    const ft = (freeze: AdviceOption['freeze']): AdviceOption => ({ ...option(`c3:${JSON.stringify(freeze)}`, 0.9, 1, freeze === 'all'), cutLayer: 'c3', freeze, hyperparameters: { optimizer: 'adam', learningRate: 1e-3, epochs: 20, batchSize: 32 } });
+    const opts = [ft('all'), ft({ unfreezeTop: 2 }), ft('none'), { ...option('scratch', 0.95, 1), strategy: 'scratch' as const }];
+    // 10,000 examples from a 100-example sample: every probe's extrapolated error is e.
+    const advice = { data: { examples: 10_000 }, sampleSize: 100, cuts: [cut('c3', 3, true), cut('c1', 1, false)], options: opts } as unknown as Advice;
+    const e = extrapolatedError(0.5, 0.5, 100, 10_000);
+    const offset = 0.7 - (1 - 0.8 * e);
+    const abundance = 1 - 0.3 * Math.log10(100); // 0.4: scratch's factor at 10,000 examples
+    const adapt = 0.1 * Math.log10(40); // recommend.ts's adaptation at 10,000 examples
+    const r = refine(advice, new Map([['c3', 0.7]]));
+    const near = (id: string, v: number) => assert.ok(Math.abs(r.get(id)! - v) < 1e-9, `${id}: ${r.get(id)} ≠ ${v}`);
+    near(opts[0].id, 0.7);
+    // Two of three base layers re-learned on c1's features (unmeasured: its probe, with the abundance factor, plus the offset), then adapted by ⅔ of the full adaptation.
+    near(opts[1].id, 1 - (1 - (1 - abundance * e + offset)) * (1 - adapt * (2 / 3)));
+    // All three re-learned from the raw input: the scratch estimate plus the offset, then fully adapted.
+    near(opts[2].id, 1 - (1 - (0.95 + offset)) * (1 - adapt));
   });
 
   it('keeps the best on validation, the cheaper on a tie', () => {

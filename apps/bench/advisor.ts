@@ -9,9 +9,10 @@
 // share (examples × layers trained; goal ≤ 25%), Spearman of expected
 // validation accuracy vs measured test accuracy (goal ≥ 0.7; vs validation too).
 //
-//   npm run bench:advisor -- [--json out.json] [--quick] [--all N] [--test N] [--seed 42] [--tasks 1,2,3] [--epochs N]
-// (--epochs fixes every option's epochs, the advisor's `budget.epochs`; default: by data size)
-import { writeFileSync } from 'node:fs';
+//   npm run bench:advisor -- [--json out.json] [--replay out.json] [--quick] [--all N] [--test N] [--seed 42] [--tasks 1,2,3] [--epochs N]
+// (--epochs fixes every option's epochs, the advisor's `budget.epochs`; default: by data size;
+// --replay scores a saved run's advice and grid again, with the current auto and refine code, training nothing)
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { loadConfig } from '../shared/config.ts';
@@ -28,7 +29,7 @@ import { loadMnistBase } from './advisor/base-model.ts';
 import { pct, spearman, textTable } from './advisor/report.ts';
 import { loadTasks, type Task } from './advisor/tasks.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, all: { type: 'string' }, test: { type: 'string' }, seed: { type: 'string', default: '42' }, tasks: { type: 'string', default: '1,2,3' }, epochs: { type: 'string' }, json: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, all: { type: 'string' }, test: { type: 'string' }, seed: { type: 'string', default: '42' }, tasks: { type: 'string', default: '1,2,3' }, epochs: { type: 'string' }, json: { type: 'string' }, replay: { type: 'string' } } });
 const seed = Number(values.seed);
 const sizes = { all: values.all ? Number(values.all) : values.quick ? 3000 : Infinity, test: values.test ? Number(values.test) : values.quick ? 1000 : 3000 };
 
@@ -75,6 +76,11 @@ async function runTask(task: Task): Promise<TaskReport> {
   const gridS = (performance.now() - t) / 1000;
   const featurePasses = featureSets.size;
   for (const f of featureSets.values()) disposeFeatureSet(f);
+  return score(task.name, advice, results, { featurePasses, adviceS, gridS });
+}
+
+/** Auto's rounds over the grid's runs, and the rankings against what was measured. */
+async function score(name: string, advice: Awaited<ReturnType<typeof advise>>, results: Map<string, OptionResult>, times: Pick<TaskReport, 'featurePasses' | 'adviceS' | 'gridS'>): Promise<TaskReport> {
   const measured: Measured[] = advice.options.map((option) => ({ option, valAccuracy: results.get(option.id)!.valAccuracy }));
   // Auto's two rounds read the grid's runs of the same options (seeded: the same runs).
   const rounds = await autoRounds(advice, async (o) => results.get(o.id)!.valAccuracy);
@@ -89,7 +95,7 @@ async function runTask(task: Task): Promise<TaskReport> {
     return [o.id, pct(o.expectedValAccuracy), pct(rounds.refined.get(o.id)!), pct(r.valAccuracy), pct(r.testAccuracy), o.compute, ran.has(o.id) ? 'auto' : '', o.id === best.option.id ? 'grid best' : ''];
   });
   return {
-    task: task.name, rows, featurePasses, adviceS, gridS, advice, results: Object.fromEntries(results),
+    task: name, rows, ...times, advice, results: Object.fromEntries(results),
     gap: results.get(best.option.id)!.testAccuracy - results.get(auto.option.id)!.testAccuracy,
     share: compute(advice.options.filter((o) => ran.has(o.id))) / compute(advice.options),
     // Measured ranking: test accuracy (thousands of examples; the task's own validation split can be 50).
@@ -103,20 +109,23 @@ async function runTask(task: Task): Promise<TaskReport> {
   };
 }
 
+interface Saved { task: string; advice: TaskReport['advice']; results: Record<string, OptionResult>; featurePasses?: number; adviceS?: number; gridS?: number }
 const picked = new Set(values.tasks!.split(',').map(Number));
-const tasks = (await loadTasks(sizes, seed)).filter((_, i) => picked.has(i + 1));
+const runs: Array<() => Promise<TaskReport>> = values.replay
+  ? (JSON.parse(readFileSync(values.replay, 'utf8')) as Saved[]).map((s) => () => score(s.task, s.advice, new Map(Object.entries(s.results)), { featurePasses: s.featurePasses ?? NaN, adviceS: s.adviceS ?? NaN, gridS: s.gridS ?? NaN }))
+  : (await loadTasks(sizes, seed)).filter((_, i) => picked.has(i + 1)).map((task) => () => runTask(task));
 const reports: TaskReport[] = [];
-for (const task of tasks) {
-  reports.push(await runTask(task));
+for (const run of runs) {
+  reports.push(await run());
   const r = reports.at(-1)!;
   console.log(`\n${r.task} (advice ${r.adviceS.toFixed(1)} s, grid ${r.gridS.toFixed(0)} s, ${r.featurePasses} feature passes for the frozen options)`);
   console.log(textTable(['option', 'expected val % (probes)', 'refined val %', 'measured val %', 'test %', 'compute', 'auto runs', ''], r.rows));
   console.log(`auto ${r.auto} ${pct(r.autoTest)}% vs grid ${r.best} ${pct(r.bestTest)}%: gap ${(r.gap * 100).toFixed(1)} pts, compute ${(r.share * 100).toFixed(0)}%, Spearman probes ${r.rho.toFixed(2)} (test) ${r.rhoVal.toFixed(2)} (val), refined ${r.rhoRefined.toFixed(2)} (test) ${r.rhoRefinedVal.toFixed(2)} (val) ${r.rhoUntrained.toFixed(2)} (test, untrained options only)`);
 }
-console.log(`\nbackend ${backend.kind}, seed ${seed}, test sets of ${sizes.test}, epochs ${values.epochs ?? 'by data size'}; goals: gap ≤ 1 point, compute ≤ 25%, Spearman ≥ 0.7`);
+console.log(`\n${values.replay ? `replayed ${values.replay}` : `backend ${backend.kind}, seed ${seed}, test sets of ${sizes.test}, epochs ${values.epochs ?? 'by data size'}`}; goals: gap ≤ 1 point, compute ≤ 25%, Spearman ≥ 0.7`);
 console.log(textTable(
   ['task', 'auto picks', 'auto test %', 'grid best', 'grid test %', 'gap (pts)', 'auto compute / grid', 'Spearman probes (test)', 'refined (test)', 'refined (val)', 'refined, untrained only (test)'],
   reports.map((r) => [r.task, r.auto, pct(r.autoTest), r.best, pct(r.bestTest), (r.gap * 100).toFixed(1), `${(r.share * 100).toFixed(0)}%`, r.rho.toFixed(2), r.rhoRefined.toFixed(2), r.rhoRefinedVal.toFixed(2), r.rhoUntrained.toFixed(2)]),
 ));
 // The advice (every measurement) and every option's measured run, to study the estimate without rerunning the grid.
-if (values.json) writeFileSync(values.json, JSON.stringify(reports.map((r) => ({ task: r.task, advice: r.advice, results: r.results })), null, 1));
+if (values.json) writeFileSync(values.json, JSON.stringify(reports.map((r): Saved => ({ task: r.task, advice: r.advice, results: r.results, featurePasses: r.featurePasses, adviceS: r.adviceS, gridS: r.gridS })), null, 1));

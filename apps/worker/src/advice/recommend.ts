@@ -38,6 +38,16 @@ export function extrapolatedError(acc: number, accHalf: number, sample: number, 
 
 export { defaultEpochs };
 
+/** How much of the probe's error a net trained on `n` examples keeps: less with more data (scratch's rule). */
+export function dataAbundance(n: number): number {
+  return clamp(1 - 0.3 * Math.log10(n / 100), 0.25, 1);
+}
+
+/** How much training base layers adapts them to the task, as a fraction of the error removed: more with more data. */
+export function adaptation(n: number): number {
+  return clamp(0.1 * Math.log10(n / 250), 0, 0.3);
+}
+
 function freezeModes(blocks: number, epochs: number): Freeze[] {
   const modes: Freeze[] = ['all', { unfreezeTop: 1 }];
   if (blocks > 2) modes.push({ unfreezeTop: 2 });
@@ -61,7 +71,7 @@ export function freezeLabel(f: Freeze): string {
 }
 
 /** Of `n` epochs, how many base blocks train at the end (gradual unfreezing reaches fewer than it could). */
-function finalUnfrozen(freeze: Freeze, blocks: number, epochs: number): number {
+export function finalUnfrozen(freeze: Freeze, blocks: number, epochs: number): number {
   if (freeze === 'all') return 0;
   if (freeze === 'none') return blocks;
   if ('unfreezeTop' in freeze) return Math.min(blocks, freeze.unfreezeTop);
@@ -83,11 +93,11 @@ export function options(input: RecommendInput): AdviceOption[] {
   const epochs = input.epochs ?? defaultEpochs(n);
   const batchSize = input.batchSize ?? 32;
   const head = input.headWeightedLayers;
-  const scratchErr = clamp(extrapolatedError(input.rawProbeAccuracy, input.rawProbeAccuracyHalf, input.sampleSize, n) * clamp(1 - 0.3 * Math.log10(n / 100), 0.25, 1), 0, 1);
+  const scratchErr = clamp(extrapolatedError(input.rawProbeAccuracy, input.rawProbeAccuracyHalf, input.sampleSize, n) * dataAbundance(n), 0, 1);
   // A hidden-layer head does better than the linear probe on the same features.
   const levels = [...input.cuts.map((c) => ({ w: c.weightedLayersBelow, err: 0.8 * extrapolatedError(c.probeAccuracy, c.probeAccuracyHalf, input.sampleSize, n) })), { w: 0, err: scratchErr }];
   // Training base layers also adapts them to the task: more so with more data.
-  const adapt = clamp(0.1 * Math.log10(n / 250), 0, 0.3);
+  const adapt = adaptation(n);
   const out: AdviceOption[] = [];
   for (const cut of input.cuts.filter((c) => c.offered)) {
     const frozenErr = levelError(levels, cut.weightedLayersBelow);

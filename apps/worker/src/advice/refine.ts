@@ -7,13 +7,17 @@
 // the flatten cut by 18 points in 2 epochs while their probes were within 1).
 //   frozen at a cut: its measured validation accuracy;
 //   unfreezing k layers at a cut: from the frozen cut's measured accuracy
-//     towards the accuracy k layers down (measured when that is an offered cut,
-//     else its probe estimate shifted by the mean measured-minus-probe offset),
-//     reaching a fraction min(1, epochs / REACH_EPOCHS) of the way; gradual
-//     unfreezing ⅓ frozen, ⅔ unfrozen, as in recommend.ts;
+//     towards what re-learning those k layers reaches on the features k layers
+//     down (measured when that is an offered cut; else its probe, with the
+//     data-abundance factor scratch gets, since re-learned layers are a net
+//     trained on those features, shifted by the mean measured-minus-probe
+//     offset), reaching a fraction min(1, epochs / REACH_EPOCHS) of the way;
+//     then the adaptation recommend.ts credits to trained base layers, in
+//     proportion to the share of the cut's base layers trained at the end;
+//     gradual unfreezing ⅓ frozen, ⅔ unfrozen, as in recommend.ts;
 //   scratch: its probe estimate plus the same offset.
 import type { Advice, AdviceOption } from '../../../shared/jobs/advice.ts';
-import { extrapolatedError } from './recommend.ts';
+import { adaptation, dataAbundance, extrapolatedError, finalUnfrozen } from './recommend.ts';
 
 /**
  * Epochs over which unfreezing closes the gap to the features below. A prior calibrated on
@@ -23,30 +27,24 @@ export const REACH_EPOCHS = 4;
 
 const isFrozen = (o: AdviceOption) => o.freeze === 'all';
 
-/** Layers unfrozen at the end of training (gradual unfreezing reaches fewer than it could). */
-function finalUnfrozen(o: AdviceOption, blocks: number): number {
-  const f = o.freeze;
-  if (f === 'all') return 0;
-  if (f === 'none') return blocks;
-  if ('unfreezeTop' in f) return Math.min(blocks, f.unfreezeTop);
-  return Math.min(blocks, Math.floor((o.hyperparameters.epochs - 1) / f.unfreezeEvery));
-}
-
 /** Refined expected validation accuracy per option id, from the frozen options' measured accuracy (by cut layer). */
 export function refine(advice: Advice, measuredFrozen: Map<string, number>): Map<string, number> {
   const n = advice.data.examples;
-  const probeLevel = (c: Advice['cuts'][number]) => 1 - 0.8 * extrapolatedError(c.probeAccuracy, c.probeAccuracyHalf, advice.sampleSize, n);
+  const probeError = (c: Advice['cuts'][number]) => extrapolatedError(c.probeAccuracy, c.probeAccuracyHalf, advice.sampleSize, n);
+  const probeLevel = (c: Advice['cuts'][number]) => 1 - 0.8 * probeError(c);
+  // Layers re-learned on a cut's features with more data do better than a head on them, as scratch does on the raw input.
+  const relearnedLevel = (c: Advice['cuts'][number]) => 1 - Math.min(0.8, dataAbundance(n)) * probeError(c);
   const measuredCuts = advice.cuts.filter((c) => measuredFrozen.has(c.layer));
   const offset = measuredCuts.length ? measuredCuts.reduce((a, c) => a + measuredFrozen.get(c.layer)! - probeLevel(c), 0) / measuredCuts.length : 0;
   const scratch = advice.options.find((o) => o.strategy === 'scratch');
   const rawLevel = (scratch?.expectedValAccuracy ?? 0) + offset;
-  // What a head reaches on the features `w` weighted layers up.
+  // What re-learning the layers above reaches on the features `w` weighted layers up.
   const level = (w: number): number => {
     if (w <= 0) return rawLevel;
     const at = advice.cuts.filter((c) => c.weightedLayersBelow === w);
     const measured = at.find((c) => measuredFrozen.has(c.layer));
     if (measured) return measuredFrozen.get(measured.layer)!;
-    return at.length ? probeLevel(at[0]) + offset : rawLevel;
+    return at.length ? relearnedLevel(at[0]) + offset : rawLevel;
   };
   const out = new Map<string, number>();
   for (const o of advice.options) {
@@ -60,8 +58,11 @@ export function refine(advice: Advice, measuredFrozen: Map<string, number>): Map
       out.set(o.id, frozen);
       continue;
     }
+    const blocks = cut.weightedLayersBelow;
+    const k = finalUnfrozen(o.freeze, blocks, o.hyperparameters.epochs);
     const reach = Math.min(1, o.hyperparameters.epochs / REACH_EPOCHS);
-    const unfrozen = frozen + reach * Math.max(0, level(cut.weightedLayersBelow - finalUnfrozen(o, cut.weightedLayersBelow)) - frozen);
+    const relearned = frozen + reach * Math.max(0, level(blocks - k) - frozen);
+    const unfrozen = 1 - (1 - relearned) * (1 - adaptation(n) * reach * (blocks ? k / blocks : 0));
     out.set(o.id, typeof o.freeze === 'object' && 'unfreezeEvery' in o.freeze ? (frozen + 2 * unfrozen) / 3 : unfrozen);
   }
   return out;
