@@ -7,7 +7,7 @@
 // comparison. --heap-mib N caps the registering child's V8 heap (--max-old-space-size):
 // a streamed registration that holds nothing of the file beyond a shard completes
 // under a cap far below the file's size. Options: --mb N (200), --features N (10),
-// --whole, --heap-mib N (none). BENCH_READ_ONLY=1 only reads the GET's body and drops it
+// --whole, --heap-mib N (none). --read-only only reads the GET's body and drops it
 // (what the HTTP read alone costs).
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -31,7 +31,9 @@ async function runS3Child(dir: string): Promise<void> {
   process.on('disconnect', () => void s3.close().then(() => process.exit(0)));
 }
 
-async function runRegisterChild(endpoint: string, bucket: string, key: string, whole: boolean): Promise<void> {
+type Mode = 'stream' | 'whole' | 'read-only';
+
+async function runRegisterChild(endpoint: string, bucket: string, key: string, mode: Mode): Promise<void> {
   const storage = storageOf(endpoint, bucket);
   const limits = { maxBytes: Infinity, maxRows: Infinity, maxFeatures: Infinity, maxClasses: 1000 };
   const source = { type: 's3' as const, uri: `s3://${bucket}/${key}`, format: 'csv' as const, labelColumn: 'label' };
@@ -45,12 +47,12 @@ async function runRegisterChild(endpoint: string, bucket: string, key: string, w
   const t = performance.now();
   let rows: number;
   let shards = 0;
-  if (process.env.BENCH_READ_ONLY === '1') {
+  if (mode === 'read-only') {
     // Diagnosis: the GET's body only, read and dropped.
     let bytes = 0;
     for await (const chunk of (await storage.getStream(key)) as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
     rows = bytes;
-  } else if (whole) {
+  } else if (mode === 'whole') {
     const { parseTabular } = await import('../shared/data/tabular.ts');
     rows = parseTabular(await storage.getBytes(key), source).labels.length;
   } else {
@@ -102,7 +104,7 @@ function csv(mb: number, features: number): Buffer {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { mb: { type: 'string', default: '200' }, features: { type: 'string', default: '10' }, whole: { type: 'boolean', default: false }, 'heap-mib': { type: 'string' } } });
+  const { values } = parseArgs({ options: { mb: { type: 'string', default: '200' }, features: { type: 'string', default: '10' }, whole: { type: 'boolean', default: false }, 'read-only': { type: 'boolean', default: false }, 'heap-mib': { type: 'string' } } });
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-tabular-'));
   const s3 = await start(['s3', dir]);
   const endpoint = s3.info.endpoint as string;
@@ -114,8 +116,9 @@ async function main(): Promise<void> {
     await storage.put('table.csv', body, 'text/csv');
     storage.destroy();
     const heapMiB = values['heap-mib'] ? Number(values['heap-mib']) : undefined;
-    const reg = await start(['register', endpoint, bucket, 'table.csv', values.whole ? 'whole' : 'stream'], heapMiB);
-    console.log(JSON.stringify({ mode: values.whole ? 'whole file (before)' : 'streamed', fileMiB: +(body.byteLength / MiB).toFixed(1), features: Number(values.features), heapMiB: heapMiB ?? null, ...reg.info }));
+    const mode: Mode = values['read-only'] ? 'read-only' : values.whole ? 'whole' : 'stream';
+    const reg = await start(['register', endpoint, bucket, 'table.csv', mode], heapMiB);
+    console.log(JSON.stringify({ mode: { stream: 'streamed', whole: 'whole file (before)', 'read-only': 'read only' }[mode], fileMiB: +(body.byteLength / MiB).toFixed(1), features: Number(values.features), heapMiB: heapMiB ?? null, ...reg.info }));
     reg.child.disconnect();
   } finally {
     s3.child.disconnect();
@@ -125,5 +128,5 @@ async function main(): Promise<void> {
 
 const [role, ...rest] = process.argv.slice(2);
 if (role === 's3') await runS3Child(rest[0]);
-else if (role === 'register') await runRegisterChild(rest[0], rest[1], rest[2], rest[3] === 'whole');
+else if (role === 'register') await runRegisterChild(rest[0], rest[1], rest[2], rest[3] as Mode);
 else await main();
