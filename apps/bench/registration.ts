@@ -6,7 +6,6 @@
 // POST /v1/models registers the model (interleaved, --repeats times). It prints
 // p50/p99 per window and their medians (min–max) over the repeats.
 // Options: --repeats N (3), --idle-ms N (3000), --mb N (50).
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -15,22 +14,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { configToEnv, loadConfig, loadConfigWith, withS3Endpoint, type Config } from '../shared/config.ts';
 import { applyMigrations } from '../shared/db/migrator.ts';
 import { Storage } from '../shared/storage/s3-storage.ts';
+import { forkChild, runS3Child } from './children.ts';
+import { adminQuery, withDb } from './scratch-db.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const ADMIN_KEY = `bench-admin-${randomUUID()}`;
 
 // ---- the two children: S3 alone, the API alone -------------------------------------------
-
-async function runS3Child(dir: string): Promise<void> {
-  const { startEmbeddedS3 } = await import('../shared/storage/embedded-s3.ts');
-  const s3 = await startEmbeddedS3({ dir, port: 0 });
-  process.send!({ endpoint: s3.endpoint });
-  process.on('disconnect', () => void s3.close().then(() => process.exit(0)));
-}
 
 async function runApiChild(): Promise<void> {
   const { buildApp } = await import('../api/src/app.ts');
@@ -51,31 +44,9 @@ async function runApiChild(): Promise<void> {
   process.on('disconnect', () => void app.close().then(() => process.exit(0)));
 }
 
-function start(role: 'api' | 's3', args: string[], env?: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
-  const child = fork(SELF, [role, ...args], { execArgv: ['--import', 'tsx'], env: env ?? process.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (info) => resolve({ child, info: info as Record<string, unknown> }));
-    child.once('exit', (code) => reject(new Error(`${role} exited (${code}) before it was up`)));
-  });
-}
+const start = (role: 'api' | 's3', args: string[], env?: NodeJS.ProcessEnv) => forkChild(SELF, [role, ...args], { env });
 
 // ---- the environment ---------------------------------------------------------------------
-
-function withDb(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function adminQuery(baseUrl: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: withDb(baseUrl, 'postgres') });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 /** The model: Dense 1024 → 4096 → 2048 → 10, about 12.6 M float32 parameters per 50 MB. */
 function bigModel(mb: number): { modelJson: object; weights: Uint8Array } {

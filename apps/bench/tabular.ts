@@ -9,7 +9,6 @@
 // under a cap far below the file's size. Options: --mb N (200), --features N (10),
 // --whole, --heap-mib N (none). --read-only only reads the GET's body and drops it
 // (what the HTTP read alone costs).
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,17 +18,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfigWith } from '../shared/config.ts';
 import { Storage } from '../shared/storage/s3-storage.ts';
+import { forkChild, runS3Child } from './children.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const MiB = 2 ** 20;
 const storageOf = (endpoint: string, bucket: string) => new Storage({ ...loadConfigWith({ S3_BUCKET: bucket }).s3, endpoint });
-
-async function runS3Child(dir: string): Promise<void> {
-  const { startEmbeddedS3 } = await import('../shared/storage/embedded-s3.ts');
-  const s3 = await startEmbeddedS3({ dir, port: 0 });
-  process.send!({ endpoint: s3.endpoint });
-  process.on('disconnect', () => void s3.close().then(() => process.exit(0)));
-}
 
 type Mode = 'stream' | 'whole' | 'read-only';
 
@@ -81,14 +74,7 @@ async function runRegisterChild(endpoint: string, bucket: string, key: string, m
   storage.destroy();
 }
 
-function start(args: string[], heapMiB?: number): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
-  const heap = heapMiB ? [`--max-old-space-size=${heapMiB}`] : [];
-  const child = fork(SELF, args, { execArgv: [...heap, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (info) => resolve({ child, info: info as Record<string, unknown> }));
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}) before it reported`)));
-  });
-}
+const start = (args: string[], heapMiB?: number) => forkChild(SELF, args, { execArgv: heapMiB ? [`--max-old-space-size=${heapMiB}`] : [] });
 
 /** A CSV of about `mb` MiB: `features` numbers with 4 decimals and a label of 10. */
 function csv(mb: number, features: number): Buffer {
