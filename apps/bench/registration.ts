@@ -108,12 +108,12 @@ async function setUp(): Promise<Env> {
 // ---- the measurement ---------------------------------------------------------------------
 
 /** A 503 says "retry" (an inspector child that could not start in time on a busy host): the bench does, twice. */
-async function call(env: Env, key: string, method: string, url: string, body?: unknown, tries = 3): Promise<{ id: string }> {
+async function call<T = { id: string }>(env: Env, key: string, method: string, url: string, body?: unknown, tries = 3): Promise<T> {
   const res = await fetch(env.baseUrl + url, { method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
-  const json = (await res.json()) as { id: string };
+  const json = (await res.json()) as T;
   if (res.status === 503 && tries > 1) {
     console.log(`${method} ${url}: 503 ${JSON.stringify(json)}; retrying`);
-    return call(env, key, method, url, body, tries - 1);
+    return call<T>(env, key, method, url, body, tries - 1);
   }
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
   return json;
@@ -122,7 +122,7 @@ async function call(env: Env, key: string, method: string, url: string, body?: u
 /** A tenant with a queued job to read, and the big model in its upload area. */
 async function prepare(env: Env, mb: number): Promise<{ key: string; jobUrl: string; modelUri: string }> {
   const tenant = await call(env, ADMIN_KEY, 'POST', '/v1/admin/tenants', { name: 'bench' });
-  const { key } = (await call(env, ADMIN_KEY, 'POST', `/v1/admin/tenants/${tenant.id}/keys`, { name: 'bench' })) as unknown as { key: string };
+  const { key } = await call<{ key: string }>(env, ADMIN_KEY, 'POST', `/v1/admin/tenants/${tenant.id}/keys`, { name: 'bench' });
   const ds = await call(env, key, 'POST', '/v1/datasets', { name: 'digits', source: { type: 'mnist', classes: [0, 1], count: 40 } });
   const architecture = [{ type: 'flatten' }, { type: 'dense', units: 8, activation: 'relu' }, { type: 'dense', units: 2, activation: 'softmax' }];
   const job = await call(env, key, 'POST', '/v1/jobs', { type: 'pretrain', architecture, hyperparameters: { epochs: 1 }, trainDatasetId: ds.id });
