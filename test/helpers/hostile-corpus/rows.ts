@@ -28,7 +28,8 @@ export class Corpus {
 /** Refused from the topology and manifest alone, before tfjs allocated anything. */
 export const beforeAllocation = (d: any) => assert.ok(d?.implied > d?.declared, JSON.stringify(d));
 
-export function rowHelpers(c: Corpus) {
+/** Rows that register datasets, or name S3 keys. */
+function datasetHelpers(c: Corpus) {
   const api = () => http(c.h.app);
   const bucket = () => c.h.storage.bucket;
   const rawJson = (url: string, body: string, type = 'application/json') => api().post(url).set('content-type', type).send(body);
@@ -57,6 +58,15 @@ export function rowHelpers(c: Corpus) {
     return dataset({ type: 'images', layout: 'manifest', uri: uri('manifest.jsonl'), preprocess: { size: [8, 8] } });
   };
   const namesBadImage = (dir: string) => (d: any, res?: any) => assert.ok(res?.body.error.message.includes(`${c.h.uploads}${dir}/b/bad`), JSON.stringify(d));
+  /** A registration from a key in our bucket outside the caller's upload area. */
+  const ourKey = (kind: 'model' | 'dataset', key: string) =>
+    kind === 'model' ? api().post('/v1/models').send({ name: 'copy', uri: `s3://${bucket()}/${key}` }) : s3Uri(`s3://${bucket()}/${key}`);
+  const outsideArea = (d: any) => assert.deepEqual(d, { allowed: [`s3://${bucket()}/${c.h.uploads}`] });
+  return { api, bucket, rawJson, dataset, mnist, file, s3Uri, imageFolder, imageManifest, namesBadImage, ourKey, outsideArea };
+}
+
+/** Rows that submit jobs, register models, or speak raw HTTP. */
+function requestHelpers(c: Corpus, { api, bucket }: ReturnType<typeof datasetHelpers>) {
   const job = (body: Record<string, unknown>) => api().post('/v1/jobs').send(body);
   const pretrain = (over: Record<string, unknown> = {}) => job({ type: 'pretrain', architecture: tinyMlp(5), trainDatasetId: c.ids.digits, ...over });
   const hp = (hyperparameters: Record<string, unknown>) => pretrain({ hyperparameters });
@@ -78,10 +88,6 @@ export function rowHelpers(c: Corpus) {
   };
   /** The fault, and the layer at fault, that a model_invalid names. */
   const fault = (kind: string, at?: string) => (d: any) => assert.deepEqual([d?.fault, d?.layer], [kind, at], JSON.stringify(d));
-  /** A registration from a key in our bucket outside the caller's upload area. */
-  const ourKey = (kind: 'model' | 'dataset', key: string) =>
-    kind === 'model' ? api().post('/v1/models').send({ name: 'copy', uri: `s3://${bucket()}/${key}` }) : s3Uri(`s3://${bucket()}/${key}`);
-  const outsideArea = (d: any) => assert.deepEqual(d, { allowed: [`s3://${bucket()}/${c.h.uploads}`] });
   /** Raw bytes on a socket of their own: requests that no HTTP client would send. */
   const raw = (bytes: string | Buffer) => rawRequest(c.port, bytes);
   const auth = () => `Authorization: Bearer ${c.h.tenant.apiKey}\r\n`;
@@ -92,7 +98,12 @@ export function rowHelpers(c: Corpus) {
   };
   const weightSpec = (json: any, i: number) => json.weightsManifest[0].weights[i];
   const layer = (json: any, i: number) => json.modelTopology.model_config?.config.layers[i] ?? json.modelTopology.config.layers[i];
-  return { api, bucket, rawJson, dataset, mnist, file, s3Uri, imageFolder, imageManifest, namesBadImage, job, pretrain, hp, webhook, model, rawModel, fault, ourKey, outsideArea, raw, auth, closedQuietly, weightSpec, layer };
+  return { job, pretrain, hp, webhook, model, rawModel, fault, raw, auth, closedQuietly, weightSpec, layer };
+}
+
+export function rowHelpers(c: Corpus) {
+  const d = datasetHelpers(c);
+  return { ...d, ...requestHelpers(c, d) };
 }
 
 export type RowHelpers = ReturnType<typeof rowHelpers>;
