@@ -4,12 +4,10 @@
 // `flatten` layer), reaches at least 0.98 test accuracy. Its own file: the
 // base's features for 8000 digits take a while on a loaded machine.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { createDataset, finished, http, submitJob, waitForJob } from './helpers/api.ts';
-
-const fixture = (file: string) => new Uint8Array(readFileSync(new URL(`./fixtures/keras/${file}`, import.meta.url)));
+import { kerasFixture as fixture, uploadTo } from './helpers/fixtures.ts';
 
 describe('the Keras recipe fine-tuned through the API', () => {
   let h: Harness;
@@ -18,10 +16,7 @@ describe('the Keras recipe fine-tuned through the API', () => {
   });
   after(() => h?.close());
 
-  const upload = async (name: string, bytes: Uint8Array) => {
-    await h.storage.put(`${h.uploads}${name}`, bytes);
-    return `s3://${h.storage.bucket}/${h.uploads}${name}`;
-  };
+  const upload = (name: string, bytes: Uint8Array) => uploadTo(h, name, bytes);
   const register = async (name: string, uri: string) => http(h.app).post('/v1/models').send({ name, uri });
 
   it("fine-tunes the Keras recipe's base (digits 0-4) on 5-9: frozen, head on flatten, test accuracy >= 0.98", async () => {

@@ -4,7 +4,6 @@
 // the model back as a Keras 3 file. (keras-finetune.test.ts fine-tunes the
 // recipe's base through the API.)
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { importKerasModel } from '../apps/shared/ml/keras/import.ts';
@@ -12,9 +11,8 @@ import { exportKerasModel } from '../apps/shared/ml/keras/export.ts';
 import { createH5File } from '../apps/shared/ml/keras/hdf5.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { http } from './helpers/api.ts';
+import { kerasFixture as fixture, uploadTo } from './helpers/fixtures.ts';
 
-const DIR = new URL('./fixtures/keras/', import.meta.url);
-const fixture = (file: string) => new Uint8Array(readFileSync(new URL(file, DIR)));
 const LIMITS = { maxWeightBytes: 100 * 2 ** 20, maxLayers: 256 };
 
 /** A legacy .h5 of one Dense layer (1 → 2, no bias) whose kernel dataset has `shape`, grown to `declared` if given. */
@@ -37,10 +35,7 @@ describe('Keras models through the API', () => {
   });
   after(() => h?.close());
 
-  const upload = async (name: string, bytes: Uint8Array) => {
-    await h.storage.put(`${h.uploads}${name}`, bytes);
-    return `s3://${h.storage.bucket}/${h.uploads}${name}`;
-  };
+  const upload = (name: string, bytes: Uint8Array) => uploadTo(h, name, bytes);
   const register = async (name: string, uri: string, extra: Record<string, unknown> = {}) => http(h.app).post('/v1/models').send({ name, uri, ...extra });
   const stored = async () => ({ rows: (await http(h.app).get('/v1/models')).body.data.length, files: (await h.storage.list('models/')).length });
 

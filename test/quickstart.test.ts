@@ -3,19 +3,18 @@
 // A job runs end to end through the HTTP API and is still there after a restart;
 // a model registers through presigned uploads, and issue 12's hostile one is
 // refused while /healthz keeps answering.
-// The rest of the suite uses the machine's Postgres; only these processes run on PGlite.
+// The rest of the suite uses the machine's Postgres; only these processes run on PGlite
+// (and embedded-pg-turns.test.ts's server).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, connect, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
-import pg from 'pg';
 import { loadConfigWith } from '../apps/shared/config.ts';
-import { startEmbeddedPg, type EmbeddedPg } from '../apps/shared/db/embedded-pg.ts';
 import { createRedis } from '../apps/shared/queue/contract.ts';
 import { tinyMlp } from './helpers/api.ts';
 import { DANGLING_INPUT_MODEL_JSON } from './helpers/hostile-models.ts';
@@ -198,110 +197,3 @@ describe('quickstart: npm start on an embedded Postgres', () => {
     assert.equal(await down(), 0, second.log());
   });
 });
-
-// The embedded server shares PGlite's single session between connections. One
-// connection's extended-query batch (Parse ... Sync) must not be split by another's.
-describe('embedded Postgres: connections take whole turns', () => {
-  let dir: string;
-  let pgServer: EmbeddedPg;
-  before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'ftest-pglite-'));
-    pgServer = await startEmbeddedPg({ dir: path.join(dir, 'pg'), port: 0 });
-  });
-  after(async () => {
-    await pgServer?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  it("keeps another connection's query out of a half-sent batch", async () => {
-    const raw = await RawConnection.open(new URL(pgServer.url));
-    const b = new pg.Client({ connectionString: pgServer.url });
-    await b.connect();
-    // A: Parse only, so its unnamed statement waits for the Bind.
-    raw.send(frame('P', cstr(''), cstr('SELECT $1::int + $2::int AS n'), int16(0)));
-    // B: a whole query with one parameter, on a connection of its own.
-    let bDoneFirst: boolean | undefined;
-    const bQuery = b.query('SELECT $1::text AS t', ['b']).then((r) => {
-      bDoneFirst ??= true;
-      return r.rows[0].t as string;
-    });
-    // Give B every chance to jump in (the bug: B's Parse replaced A's statement).
-    await Promise.race([bQuery, new Promise((r) => setTimeout(r, 300))]);
-    raw.send(
-      Buffer.concat([
-        frame('B', cstr(''), cstr(''), int16(0), int16(2), int32(2), Buffer.from('40'), int32(1), Buffer.from('2'), int16(0)),
-        frame('E', cstr(''), int32(0)),
-        frame('S'),
-      ]),
-    );
-    const res = await raw.untilReady();
-    bDoneFirst ??= false;
-    assert.deepEqual(res.errors, []);
-    assert.deepEqual(res.rows, ['42']);
-    assert.equal(await bQuery, 'b');
-    assert.equal(bDoneFirst, false, "B ran only once A's turn ended");
-    await b.end();
-    raw.close();
-  });
-});
-
-const cstr = (s: string) => Buffer.from(`${s}\0`);
-const int16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
-const int32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(n);
-  return b;
-};
-function frame(type: string, ...parts: Buffer[]): Buffer {
-  const body = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from(type), int32(body.length + 4), body]);
-}
-
-/** A bare protocol-3 connection: enough to send messages one by one and read the replies. */
-class RawConnection {
-  private buf = Buffer.alloc(0);
-  private waiter?: () => void;
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.waiter?.();
-    });
-  }
-
-  static async open(url: URL): Promise<RawConnection> {
-    const socket = connect(Number(url.port), url.hostname);
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const c = new RawConnection(socket);
-    const params = Buffer.concat([cstr('user'), cstr('postgres'), cstr('database'), cstr('postgres'), Buffer.from([0])]);
-    socket.write(Buffer.concat([int32(params.length + 8), int32(196608), params]));
-    const hello = await c.untilReady();
-    assert.deepEqual(hello.errors, []);
-    return c;
-  }
-
-  send(bytes: Buffer): void {
-    this.socket.write(bytes);
-  }
-
-  /** Reads messages up to ReadyForQuery: the DataRows' first column and any errors. */
-  async untilReady(): Promise<{ rows: string[]; errors: string[] }> {
-    const rows: string[] = [];
-    const errors: string[] = [];
-    for (;;) {
-      while (this.buf.length >= 5 && this.buf.length >= 1 + this.buf.readInt32BE(1)) {
-        const type = String.fromCharCode(this.buf[0]);
-        const len = this.buf.readInt32BE(1);
-        const body = this.buf.subarray(5, 1 + len);
-        this.buf = this.buf.subarray(1 + len);
-        if (type === 'D') rows.push(body.subarray(6, 6 + body.readInt32BE(2)).toString());
-        if (type === 'E') errors.push(body.toString().replace(/\0/g, ' '));
-        if (type === 'Z') return { rows, errors };
-      }
-      await new Promise<void>((resolve) => (this.waiter = resolve));
-    }
-  }
-
-  close(): void {
-    this.socket.end(frame('X'));
-  }
-}

@@ -6,7 +6,6 @@
 // POST /v1/models registers the model (interleaved, --repeats times). It prints
 // p50/p99 per window and their medians (min–max) over the repeats.
 // Options: --repeats N (3), --idle-ms N (3000), --mb N (50).
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -15,22 +14,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { configToEnv, loadConfig, loadConfigWith, withS3Endpoint, type Config } from '../shared/config.ts';
 import { applyMigrations } from '../shared/db/migrator.ts';
 import { Storage } from '../shared/storage/s3-storage.ts';
+import { forkChild, runS3Child } from './children.ts';
+import { adminQuery, withDb } from './scratch-db.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const ADMIN_KEY = `bench-admin-${randomUUID()}`;
 
 // ---- the two children: S3 alone, the API alone -------------------------------------------
-
-async function runS3Child(dir: string): Promise<void> {
-  const { startEmbeddedS3 } = await import('../shared/storage/embedded-s3.ts');
-  const s3 = await startEmbeddedS3({ dir, port: 0 });
-  process.send!({ endpoint: s3.endpoint });
-  process.on('disconnect', () => void s3.close().then(() => process.exit(0)));
-}
 
 async function runApiChild(): Promise<void> {
   const { buildApp } = await import('../api/src/app.ts');
@@ -51,31 +44,9 @@ async function runApiChild(): Promise<void> {
   process.on('disconnect', () => void app.close().then(() => process.exit(0)));
 }
 
-function start(role: 'api' | 's3', args: string[], env?: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
-  const child = fork(SELF, [role, ...args], { execArgv: ['--import', 'tsx'], env: env ?? process.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (info) => resolve({ child, info: info as Record<string, unknown> }));
-    child.once('exit', (code) => reject(new Error(`${role} exited (${code}) before it was up`)));
-  });
-}
+const start = (role: 'api' | 's3', args: string[], env?: NodeJS.ProcessEnv) => forkChild(SELF, [role, ...args], { env });
 
 // ---- the environment ---------------------------------------------------------------------
-
-function withDb(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function adminQuery(baseUrl: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: withDb(baseUrl, 'postgres') });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 /** The model: Dense 1024 → 4096 → 2048 → 10, about 12.6 M float32 parameters per 50 MB. */
 function bigModel(mb: number): { modelJson: object; weights: Uint8Array } {
@@ -137,12 +108,12 @@ async function setUp(): Promise<Env> {
 // ---- the measurement ---------------------------------------------------------------------
 
 /** A 503 says "retry" (an inspector child that could not start in time on a busy host): the bench does, twice. */
-async function call(env: Env, key: string, method: string, url: string, body?: unknown, tries = 3): Promise<{ id: string }> {
+async function call<T = { id: string }>(env: Env, key: string, method: string, url: string, body?: unknown, tries = 3): Promise<T> {
   const res = await fetch(env.baseUrl + url, { method, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
-  const json = (await res.json()) as { id: string };
+  const json = (await res.json()) as T;
   if (res.status === 503 && tries > 1) {
     console.log(`${method} ${url}: 503 ${JSON.stringify(json)}; retrying`);
-    return call(env, key, method, url, body, tries - 1);
+    return call<T>(env, key, method, url, body, tries - 1);
   }
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
   return json;
@@ -151,7 +122,7 @@ async function call(env: Env, key: string, method: string, url: string, body?: u
 /** A tenant with a queued job to read, and the big model in its upload area. */
 async function prepare(env: Env, mb: number): Promise<{ key: string; jobUrl: string; modelUri: string }> {
   const tenant = await call(env, ADMIN_KEY, 'POST', '/v1/admin/tenants', { name: 'bench' });
-  const { key } = (await call(env, ADMIN_KEY, 'POST', `/v1/admin/tenants/${tenant.id}/keys`, { name: 'bench' })) as unknown as { key: string };
+  const { key } = await call<{ key: string }>(env, ADMIN_KEY, 'POST', `/v1/admin/tenants/${tenant.id}/keys`, { name: 'bench' });
   const ds = await call(env, key, 'POST', '/v1/datasets', { name: 'digits', source: { type: 'mnist', classes: [0, 1], count: 40 } });
   const architecture = [{ type: 'flatten' }, { type: 'dense', units: 8, activation: 'relu' }, { type: 'dense', units: 2, activation: 'softmax' }];
   const job = await call(env, key, 'POST', '/v1/jobs', { type: 'pretrain', architecture, hyperparameters: { epochs: 1 }, trainDatasetId: ds.id });

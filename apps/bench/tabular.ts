@@ -7,9 +7,8 @@
 // comparison. --heap-mib N caps the registering child's V8 heap (--max-old-space-size):
 // a streamed registration that holds nothing of the file beyond a shard completes
 // under a cap far below the file's size. Options: --mb N (200), --features N (10),
-// --whole, --heap-mib N (none). BENCH_READ_ONLY=1 only reads the GET's body and drops it
+// --whole, --heap-mib N (none). --read-only only reads the GET's body and drops it
 // (what the HTTP read alone costs).
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,19 +18,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfigWith } from '../shared/config.ts';
 import { Storage } from '../shared/storage/s3-storage.ts';
+import { forkChild, runS3Child } from './children.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const MiB = 2 ** 20;
 const storageOf = (endpoint: string, bucket: string) => new Storage({ ...loadConfigWith({ S3_BUCKET: bucket }).s3, endpoint });
 
-async function runS3Child(dir: string): Promise<void> {
-  const { startEmbeddedS3 } = await import('../shared/storage/embedded-s3.ts');
-  const s3 = await startEmbeddedS3({ dir, port: 0 });
-  process.send!({ endpoint: s3.endpoint });
-  process.on('disconnect', () => void s3.close().then(() => process.exit(0)));
-}
+type Mode = 'stream' | 'whole' | 'read-only';
 
-async function runRegisterChild(endpoint: string, bucket: string, key: string, whole: boolean): Promise<void> {
+async function runRegisterChild(endpoint: string, bucket: string, key: string, mode: Mode): Promise<void> {
   const storage = storageOf(endpoint, bucket);
   const limits = { maxBytes: Infinity, maxRows: Infinity, maxFeatures: Infinity, maxClasses: 1000 };
   const source = { type: 's3' as const, uri: `s3://${bucket}/${key}`, format: 'csv' as const, labelColumn: 'label' };
@@ -45,12 +40,12 @@ async function runRegisterChild(endpoint: string, bucket: string, key: string, w
   const t = performance.now();
   let rows: number;
   let shards = 0;
-  if (process.env.BENCH_READ_ONLY === '1') {
+  if (mode === 'read-only') {
     // Diagnosis: the GET's body only, read and dropped.
     let bytes = 0;
     for await (const chunk of (await storage.getStream(key)) as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
     rows = bytes;
-  } else if (whole) {
+  } else if (mode === 'whole') {
     const { parseTabular } = await import('../shared/data/tabular.ts');
     rows = parseTabular(await storage.getBytes(key), source).labels.length;
   } else {
@@ -79,14 +74,7 @@ async function runRegisterChild(endpoint: string, bucket: string, key: string, w
   storage.destroy();
 }
 
-function start(args: string[], heapMiB?: number): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
-  const heap = heapMiB ? [`--max-old-space-size=${heapMiB}`] : [];
-  const child = fork(SELF, args, { execArgv: [...heap, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (info) => resolve({ child, info: info as Record<string, unknown> }));
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}) before it reported`)));
-  });
-}
+const start = (args: string[], heapMiB?: number) => forkChild(SELF, args, { execArgv: heapMiB ? [`--max-old-space-size=${heapMiB}`] : [] });
 
 /** A CSV of about `mb` MiB: `features` numbers with 4 decimals and a label of 10. */
 function csv(mb: number, features: number): Buffer {
@@ -102,7 +90,7 @@ function csv(mb: number, features: number): Buffer {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { mb: { type: 'string', default: '200' }, features: { type: 'string', default: '10' }, whole: { type: 'boolean', default: false }, 'heap-mib': { type: 'string' } } });
+  const { values } = parseArgs({ options: { mb: { type: 'string', default: '200' }, features: { type: 'string', default: '10' }, whole: { type: 'boolean', default: false }, 'read-only': { type: 'boolean', default: false }, 'heap-mib': { type: 'string' } } });
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-tabular-'));
   const s3 = await start(['s3', dir]);
   const endpoint = s3.info.endpoint as string;
@@ -114,8 +102,9 @@ async function main(): Promise<void> {
     await storage.put('table.csv', body, 'text/csv');
     storage.destroy();
     const heapMiB = values['heap-mib'] ? Number(values['heap-mib']) : undefined;
-    const reg = await start(['register', endpoint, bucket, 'table.csv', values.whole ? 'whole' : 'stream'], heapMiB);
-    console.log(JSON.stringify({ mode: values.whole ? 'whole file (before)' : 'streamed', fileMiB: +(body.byteLength / MiB).toFixed(1), features: Number(values.features), heapMiB: heapMiB ?? null, ...reg.info }));
+    const mode: Mode = values['read-only'] ? 'read-only' : values.whole ? 'whole' : 'stream';
+    const reg = await start(['register', endpoint, bucket, 'table.csv', mode], heapMiB);
+    console.log(JSON.stringify({ mode: { stream: 'streamed', whole: 'whole file (before)', 'read-only': 'read only' }[mode], fileMiB: +(body.byteLength / MiB).toFixed(1), features: Number(values.features), heapMiB: heapMiB ?? null, ...reg.info }));
     reg.child.disconnect();
   } finally {
     s3.child.disconnect();
@@ -125,5 +114,5 @@ async function main(): Promise<void> {
 
 const [role, ...rest] = process.argv.slice(2);
 if (role === 's3') await runS3Child(rest[0]);
-else if (role === 'register') await runRegisterChild(rest[0], rest[1], rest[2], rest[3] === 'whole');
+else if (role === 'register') await runRegisterChild(rest[0], rest[1], rest[2], rest[3] as Mode);
 else await main();

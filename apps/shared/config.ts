@@ -1,4 +1,5 @@
-// The one place that reads process.env. Everything else receives a typed,
+// The one place that reads process.env (with config/, which also hands native
+// TensorFlow its settings: config/tf-env.ts). Everything else receives a typed,
 // frozen Config, so tests can build one by hand with loadConfig({...}).
 //
 // Each setting is declared once, in a topic file under config/ (name, kind,

@@ -53,7 +53,7 @@ export function scrubSecrets(text: string): string {
 }
 
 function errSerializer(err: unknown) {
-  const out = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = pino.stdSerializers.err(err as Error);
   if (!out || typeof out !== 'object') return out;
   for (const k of ['message', 'stack']) if (typeof out[k] === 'string') out[k] = scrubSecrets(out[k] as string);
   return out;

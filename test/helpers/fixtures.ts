@@ -2,6 +2,8 @@
 import { s3IOHandler } from '../../apps/shared/ml/s3-io-handler.ts';
 import { tf } from '../../apps/shared/ml/tf.ts';
 import type { Storage } from '../../apps/shared/storage/s3-storage.ts';
+import { readFileSync } from 'node:fs';
+import type { Harness } from './harness.ts';
 
 /** Saves a small dense LayersModel (4 features → 3 classes) under `prefix`; returns its s3:// URI. */
 export async function uploadTinyModel(storage: Storage, prefix: string, inputs = 4): Promise<string> {
@@ -24,4 +26,13 @@ export function irisLikeCsv(rows = 60, labels = ['setosa', 'versicolor', 'virgin
     lines.push([c * 2 + (i % 7) * 0.05, (i % 5) * 0.1, 1 - c * 0.2, (i % 3) * 0.3, labels[c]].join(','));
   }
   return lines.join('\n') + '\n';
+}
+
+/** A file under test/fixtures/keras/ (saved by Keras itself). */
+export const kerasFixture = (file: string) => new Uint8Array(readFileSync(new URL(`../fixtures/keras/${file}`, import.meta.url)));
+
+/** Puts `bytes` in the test tenant's upload area as `name`; returns its s3:// URI. */
+export async function uploadTo(h: Pick<Harness, 'storage' | 'uploads'>, name: string, bytes: Uint8Array): Promise<string> {
+  await h.storage.put(`${h.uploads}${name}`, bytes);
+  return `s3://${h.storage.bucket}/${h.uploads}${name}`;
 }

@@ -2,7 +2,7 @@
 // server, the API (which registers datasets: the decoding), and one worker
 // (its sandbox child trains), on a fresh Postgres database and queue. The
 // worker's memory is the sum of its process tree's RSS, sampled.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,20 +10,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { configToEnv, loadConfig, loadConfigWith, withS3Endpoint, type Config } from '../../shared/config.ts';
 import { applyMigrations } from '../../shared/db/migrator.ts';
+import { forkChild, runS3Child } from '../children.ts';
+import { adminQuery, withDb } from '../scratch-db.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SELF), '../../..');
 export const ADMIN_KEY = `bench-admin-${randomUUID()}`;
-
-async function runS3Child(dir: string): Promise<void> {
-  const { startEmbeddedS3 } = await import('../../shared/storage/embedded-s3.ts');
-  const s3 = await startEmbeddedS3({ dir, port: 0 });
-  process.send!({ endpoint: s3.endpoint });
-  process.on('disconnect', () => void s3.close().then(() => process.exit(0)));
-}
 
 async function runApiChild(): Promise<void> {
   const { buildApp } = await import('../../api/src/app.ts');
@@ -33,29 +27,7 @@ async function runApiChild(): Promise<void> {
   process.on('disconnect', () => void app.close().then(() => process.exit(0)));
 }
 
-function start(role: 'api' | 's3', args: string[], env?: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
-  const child = fork(SELF, [role, ...args], { execArgv: ['--import', 'tsx'], env: env ?? process.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (info) => resolve({ child, info: info as Record<string, unknown> }));
-    child.once('exit', (code) => reject(new Error(`${role} exited (${code}) before it was up`)));
-  });
-}
-
-function withDb(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function adminQuery(baseUrl: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: withDb(baseUrl, 'postgres') });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
+const start = (role: 'api' | 's3', args: string[], env?: NodeJS.ProcessEnv) => forkChild(SELF, [role, ...args], { env });
 
 export interface ProcessRss {
   pid: number;

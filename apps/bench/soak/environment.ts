@@ -15,16 +15,11 @@ import { FinetuneClient } from '../../client/index.ts';
 import { loadConfig, loadConfigWith, withS3Endpoint, type Config } from '../../shared/config.ts';
 import { applyMigrations } from '../../shared/db/migrator.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../shared/storage/embedded-s3.ts';
+import { adminQuery, withDb } from '../scratch-db.ts';
 import { say } from './log.ts';
 import type { SoakOptions } from './options.ts';
 import { Outages, type Routes } from './outages.ts';
 import type { Stats } from './stats.ts';
-
-function withPath(url: string, pathname: string): string {
-  const u = new URL(url);
-  u.pathname = pathname;
-  return u.toString();
-}
 
 /** The service's settings for the soak: short leases and locks so faults are noticed fast, limits out of the way. */
 function soakSettings(env: SoakEnv, routes: Routes, adminKey: string): Record<string, string> {
@@ -55,7 +50,7 @@ export class SoakEnv {
   readonly runId = randomUUID().replace(/-/g, '').slice(0, 10);
   readonly dbName = `soak_${this.runId}`;
   readonly #base = loadConfig();
-  readonly databaseUrl = withPath(this.#base.databaseUrl, `/${this.dbName}`);
+  readonly databaseUrl = withDb(this.#base.databaseUrl, this.dbName);
   readonly redisUrl: string;
   readonly logDir = path.join(tmpdir(), `soak-${this.runId}-logs`);
   readonly redis: Redis;
@@ -67,7 +62,7 @@ export class SoakEnv {
   #dbCreated = false;
 
   constructor(private readonly opts: SoakOptions) {
-    this.redisUrl = withPath(this.#base.redisUrl, `/${opts.redisDb}`);
+    this.redisUrl = withDb(this.#base.redisUrl, String(opts.redisDb));
     mkdirSync(this.logDir, { recursive: true });
     this.redis = new Redis(this.redisUrl, { maxRetriesPerRequest: 3 });
   }
@@ -84,7 +79,7 @@ export class SoakEnv {
 
   /** Database, S3 and the API; returns a client with the key of a tenant made for the soak. */
   async open(stats: Stats): Promise<{ config: Config; client: FinetuneClient }> {
-    await this.#adminQuery(`CREATE DATABASE "${this.dbName}"`);
+    await adminQuery(this.#base.databaseUrl, `CREATE DATABASE "${this.dbName}"`);
     this.#dbCreated = true;
     const migrations = await applyMigrations(this.databaseUrl);
     this.#s3Dir = await mkdtemp(path.join(tmpdir(), 'soak-s3-'));
@@ -135,18 +130,8 @@ export class SoakEnv {
       say(`kept: database ${this.dbName}, S3 dir ${this.#s3Dir}, redis db ${this.opts.redisDb} (queue ${this.config?.queueName})`);
     } else {
       if (this.#s3Dir) await rm(this.#s3Dir, { recursive: true, force: true }).catch(() => undefined);
-      if (this.#dbCreated) await this.#adminQuery(`DROP DATABASE IF EXISTS "${this.dbName}" WITH (FORCE)`).catch((err: Error) => say(`dropping ${this.dbName}: ${err.message}`));
+      if (this.#dbCreated) await adminQuery(this.#base.databaseUrl, `DROP DATABASE IF EXISTS "${this.dbName}" WITH (FORCE)`).catch((err: Error) => say(`dropping ${this.dbName}: ${err.message}`));
     }
     say(`worker logs: ${this.logDir}`);
-  }
-
-  async #adminQuery(sql: string): Promise<void> {
-    const admin = new pg.Client({ connectionString: withPath(this.#base.databaseUrl, '/postgres') });
-    await admin.connect();
-    try {
-      await admin.query(sql);
-    } finally {
-      await admin.end();
-    }
   }
 }

@@ -4,7 +4,7 @@
 // data) and a Redis restart (unreachable, then back empty). Each is made on a
 // TCP proxy between the service and the dependency: the shared Postgres and
 // Redis keep running for everything else on the machine.
-import pg from 'pg';
+import { adminQuery } from '../scratch-db.ts';
 import type { Redis } from 'ioredis';
 import { say } from './log.ts';
 import type { Stats } from './stats.ts';
@@ -84,16 +84,8 @@ export class Outages {
 
   /** What a restart does to the connections it had: 57P01 (only this soak's database's). */
   async #terminateBackends(): Promise<void> {
-    const u = new URL(this.direct.databaseUrl);
-    const name = u.pathname.slice(1);
-    u.pathname = '/postgres';
-    const admin = new pg.Client({ connectionString: u.toString() });
-    await admin.connect();
-    try {
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-    } finally {
-      await admin.end();
-    }
+    const name = new URL(this.direct.databaseUrl).pathname.slice(1);
+    await adminQuery(this.direct.databaseUrl, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
   }
 
   async close(): Promise<void> {

@@ -134,13 +134,7 @@ export async function registerDataset(
     // Loaded here only: sharp (libvips) stays out of the worker and of processes that never register images.
     const { registerImages } = await import('./images/register.ts');
     const result = await registerImages(id, source, storage, { ...limits, maxPixels: limits.maxPixels ?? DEFAULT_MAX_PIXELS }, checkUri, opts);
-    try {
-      beforeStore(result);
-    } catch (err) {
-      await storage.deletePrefix(result.source.prefix).catch(() => undefined);
-      throw err;
-    }
-    return result;
+    return checkWritten(result, result.source.prefix, beforeStore, storage);
   }
   if (source.type === 'mnist') {
     const stored: MnistSource = { ...source, split: source.split ?? 'train', classes: [...(source.classes ?? [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])].sort((a, b) => a - b) };
@@ -151,10 +145,15 @@ export async function registerDataset(
     return result;
   }
   const result = await registerTabular(id, source, storage, limits, opts as TabularRegisterOptions);
+  return checkWritten(result, result.source.prefix, beforeStore, storage);
+}
+
+/** The caller's check on a profile whose objects are written already: refused, they are deleted. */
+async function checkWritten<P extends DatasetProfile>(result: P, prefix: string, beforeStore: (p: DatasetProfile) => void, storage: Storage): Promise<P> {
   try {
     beforeStore(result);
   } catch (err) {
-    await storage.deletePrefix(result.source.prefix).catch(() => undefined);
+    await storage.deletePrefix(prefix).catch(() => undefined);
     throw err;
   }
   return result;

@@ -2,7 +2,7 @@
 // flight, the current record and the parser's state are held, whatever the
 // file's size. CSV goes through csv-parse's streaming parser (the same parser
 // and options as the whole-file one); NDJSON is split on line feeds as bytes.
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
 import { CsvError, parse as csvParser } from 'csv-parse';
 import { LimitExceededError } from '../errors.ts';
 import { bad, CSV_OPTIONS, csvError, type TabularFormat, type TabularRow, type TabularRows } from './tabular.ts';
@@ -27,7 +27,7 @@ export async function* counted(body: AsyncIterable<Uint8Array>, count: ByteCount
 async function* csvRows(body: AsyncIterable<Uint8Array>, rows: TabularRows): AsyncGenerator<TabularRow> {
   const parser = csvParser({ ...CSV_OPTIONS, max_record_size: MAX_ROW_BYTES });
   // The parser is destroyed when the caller stops early (a bad row); pipeline then ends the source (the S3 socket).
-  pipeline(body as unknown as Readable, parser, () => undefined);
+  pipeline(body, parser, () => undefined);
   try {
     for await (const cells of parser as AsyncIterable<string[]>) {
       const row = rows.csv(cells);

@@ -44,7 +44,7 @@ export async function runImport(tf: typeof tfjs, req: ImportRequest): Promise<Im
   try {
     const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
     const weightSpecs = modelJson.weightsManifest.flatMap((g) => g.weights) as tfjs.io.WeightsManifestEntry[];
-    const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology as never, weightSpecs, weightData }));
+    const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData }));
     return { type: 'imported', files: { modelJson: JSON.stringify(modelJson), weights, summary: summarize(model), format: imported.format } };
   } catch (err) {
     return { type: 'invalid', message: (err as Error)?.message ?? String(err) };

@@ -11,7 +11,7 @@ export { MODEL_JSON, WEIGHTS_FILE, readModelFiles, type LoadedFiles, type ModelF
 function toArtifacts(files: LoadedFiles): io.ModelArtifacts {
   const { modelJson, weights } = files;
   return {
-    modelTopology: modelJson.modelTopology as never,
+    modelTopology: modelJson.modelTopology,
     weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights) as io.WeightsManifestEntry[],
     weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
     format: modelJson.format,

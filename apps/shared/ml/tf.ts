@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import './normalization-layer.ts';
 import './keras-ops.ts';
 import { DEFAULT_NATIVE_DIR, type TfBackendChoice } from '../config.ts';
+import { applyTfEnvironment } from '../config/tf-env.ts';
 import { nativeLayout, readStamp } from './native-layout.ts';
 import { registerNativeKernels } from './native-kernels/index.ts';
 import { registerWasmGradKernels } from './wasm-kernels/index.ts';
@@ -53,11 +54,7 @@ const DAWN = 'webgpu';
 async function loadNative(opts: NativeOptions, hideGpus: boolean): Promise<boolean> {
   const layout = nativeLayout(opts.tfNativeDir);
   if (!readStamp(layout)) throw new BackendUnavailableError(`native TensorFlow is not installed in ${layout.dir} (npm run native:install puts it there)`);
-  // TensorFlow reads these from the C environment when the backend creates its context.
-  process.env.TF_FORCE_GPU_ALLOW_GROWTH = String(opts.tfGpuAllowGrowth);
-  if (hideGpus) process.env.CUDA_VISIBLE_DEVICES = '-1';
-  if (opts.tfIntraOpThreads) process.env.TF_NUM_INTRAOP_THREADS = String(opts.tfIntraOpThreads);
-  if (opts.tfInterOpThreads) process.env.TF_NUM_INTEROP_THREADS = String(opts.tfInterOpThreads);
+  applyTfEnvironment({ ...opts, hideGpus });
   try {
     await import(pathToFileURL(layout.entry).href);
   } catch (err) {

@@ -7,11 +7,14 @@ import type { Db } from '../../../shared/db/prisma.ts';
 export const LEASE_MS = 60_000;
 const RENEW_MS = LEASE_MS / 3;
 
-/** What `response` holds: the body exactly as first sent, and the headers to replay. */
-export interface StoredResponse {
+/**
+ * What `response` holds: the body exactly as first sent, and the headers to replay.
+ * A type, not an interface: it then fits Prisma's JSON types as it is.
+ */
+export type StoredResponse = {
   body: string | null;
   headers: Record<string, string>;
-}
+};
 
 export interface Claim {
   scope: string;
@@ -76,7 +79,7 @@ export class IdempotencyClaims {
     if (!(await this.settle(c))) return;
     try {
       const expiresAt = new Date(c.createdAt.getTime() + this.ttlMs);
-      const { count } = await this.db.idempotencyKey.updateMany({ where: owned(c), data: { state: 'done', statusCode, response: response as never, expiresAt } });
+      const { count } = await this.db.idempotencyKey.updateMany({ where: owned(c), data: { state: 'done', statusCode, response, expiresAt } });
       if (!count) log.warn({ key: c.key }, 'idempotency key was taken over before its response was stored');
     } catch (err) {
       // The side effect happened, so answer anyway; freeing the key beats blocking it until the lease lapses.

@@ -92,7 +92,7 @@ async function preHandler(c: IdempotencyClaims, req: FastifyRequest, reply: Fast
       throw new UnprocessableError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request (another endpoint or body)');
     }
     if (row.state !== 'done') break;
-    const stored = row.response as unknown as StoredResponse;
+    const stored = row.response as StoredResponse;
     reply.code(row.statusCode ?? 200).headers(stored.headers ?? {}).header('idempotent-replayed', 'true');
     return reply.send(stored.body ?? undefined);
   }
@@ -143,10 +143,10 @@ export default fp<{ config: Config }>(
     app.addHook('onRoute', (route: RouteOptions) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       if (!methods.includes('POST')) return;
-      route.preValidation = appendHook(route.preValidation, (async (req: FastifyRequest) => preValidation(c, req)) as never);
-      route.preHandler = appendHook(route.preHandler, (async (req: FastifyRequest, reply: FastifyReply) => preHandler(c, req, reply)) as never);
-      route.onSend = appendHook(route.onSend, (async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => onSend(c, req, reply, payload)) as never);
-      route.onResponse = appendHook(route.onResponse, (async (req: FastifyRequest) => onResponse(c, req)) as never);
+      route.preValidation = appendHook(route.preValidation, async (req: FastifyRequest) => preValidation(c, req));
+      route.preHandler = appendHook(route.preHandler, async (req: FastifyRequest, reply: FastifyReply) => preHandler(c, req, reply));
+      route.onSend = appendHook(route.onSend, async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => onSend(c, req, reply, payload));
+      route.onResponse = appendHook(route.onResponse, async (req: FastifyRequest) => onResponse(c, req));
       documentHeader(route);
     });
 

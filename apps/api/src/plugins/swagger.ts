@@ -49,7 +49,7 @@ export default fp(
       openapi: {
         openapi: '3.1.0',
         info: { title: 'Fine-tuning service', version: '1.0.0', description: DESCRIPTION },
-        components: { securitySchemes: securitySchemes as never },
+        components: { securitySchemes },
         tags: [
           { name: 'datasets', description: 'Training data: built-in MNIST, or CSV/NDJSON from S3' },
           { name: 'models', description: 'TensorFlow.js LayersModels: registered bases and fine-tuned outputs' },
@@ -63,7 +63,7 @@ export default fp(
           { name: 'docs', description: 'This document' },
         ],
       },
-      transform: openapiTransform as never,
+      transform: openapiTransform,
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     });
 

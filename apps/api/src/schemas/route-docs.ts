@@ -2,7 +2,7 @@
 // its own schema: who may call it (config.auth), the error codes that come
 // from the plugins in front of it, and a curl line. Applied by the swagger
 // plugin's onRoute hook, before fastify compiles the route's schemas.
-import type { RouteOptions } from 'fastify';
+import type { FastifySchema, RouteOptions } from 'fastify';
 import type { AuthMode } from '../plugins/auth.ts';
 import { withErrors, type ErrorCode, type RouteErrors } from './errors.ts';
 
@@ -139,8 +139,9 @@ function optionalDefaults(schema: unknown): unknown {
 }
 
 /** @fastify/swagger's transform: the document's view of a route, leaving validation as it is. */
-export function openapiTransform({ schema, url }: { schema: unknown; url: string }) {
+export function openapiTransform({ schema, url }: { schema: FastifySchema; url: string }): { schema: FastifySchema; url: string } {
+  // Typed as always there, but a route without a schema hands in undefined.
   const s = schema as Schema | undefined;
-  if (!s || s.hide) return { schema: s, url };
+  if (!s || s.hide) return { schema, url };
   return { schema: { ...s, body: optionalDefaults(s.body), querystring: optionalDefaults(s.querystring) }, url };
 }

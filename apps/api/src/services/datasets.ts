@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../../shared/db/prisma.ts';
-import type { Dataset, Prisma } from '../../../shared/generated/prisma/client.ts';
+import type { Dataset } from '../../../shared/generated/prisma/client.ts';
 import { ConflictError, NotFoundError, TooManyRequestsError } from '../../../shared/errors.ts';
 import { registerDataset, type DatasetLimits, type DatasetProfile } from '../../../shared/data/dataset-source.ts';
 import type { RegistrationProgress } from '../../../shared/data/images/register.ts';
@@ -132,7 +132,7 @@ export class DatasetService {
         });
       }
       return tx.dataset.create({
-        data: { id, tenantId, name: body.name, source: body.source, featureShape: [], numExamples: 0, labels: [], classCounts: [], status: 'validating', heartbeatAt: new Date(), progress: progress as unknown as Prisma.InputJsonValue },
+        data: { id, tenantId, name: body.name, source: body.source, featureShape: [], numExamples: 0, labels: [], classCounts: [], status: 'validating', heartbeatAt: new Date(), progress },
       });
     });
     this.validator.start(id, register);

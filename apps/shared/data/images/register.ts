@@ -18,8 +18,8 @@ export interface ImageLimits {
   maxPixels: number;
 }
 
-/** Where a registration stands, reported as it goes (the API shows it on GET and over SSE). */
-export interface RegistrationProgress {
+/** Where a registration stands, reported as it goes (the API shows it on GET and over SSE). A type, so it fits Prisma's JSON column as it is. */
+export type RegistrationProgress = {
   phase: 'listing' | 'decoding' | 'finishing';
   /** Known once the source is listed. */
   objectsTotal: number | null;
@@ -29,7 +29,7 @@ export interface RegistrationProgress {
   bytesTotal?: number;
   /** Images (or rows) checked so far, per label in label order. */
   classCounts: Array<{ label: string; count: number }>;
-}
+};
 
 export interface RegisterOptions {
   /** Aborting stops the registration at the next object; what was written is deleted. */
