@@ -18,6 +18,8 @@ declare module 'fastify' {
 }
 
 export const JOB_CHANGED_CHANNEL = 'job_changed';
+/** The listener's application_name in pg_stat_activity. */
+export const LISTENER_NAME = 'finetune-api job changes';
 const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 5000;
 
@@ -48,7 +50,7 @@ function listen(databaseUrl: string, cache: JobEtagCache, log: { warn: (o: objec
     delay = Math.min(delay * 2, RETRY_MAX_MS);
   };
   const connect = async () => {
-    const c = new pg.Client({ connectionString: databaseUrl, keepAlive: true });
+    const c = new pg.Client({ connectionString: databaseUrl, keepAlive: true, application_name: LISTENER_NAME });
     client = c;
     let failed = false;
     const lost = (err?: Error) => {
