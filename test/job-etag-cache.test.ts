@@ -95,6 +95,17 @@ describe('job ETag cache: 304 without Postgres, invalidated by NOTIFY', () => {
     assert.equal((await poll(id, etag)).status, 200, 'the old version came back from the cache');
   });
 
+  it('a write through an instance drops its entry there before the response leaves', async () => {
+    await online(second);
+    const { id } = await newJob();
+    await http(second, h.tenant.apiKey).post(`/v1/jobs/${id}/cancel`).expect(202);
+    const etag = (await http(second, h.tenant.apiKey).get(`/v1/jobs/${id}`).expect(200)).headers.etag as string;
+    assert.equal(second.jobEtags.lookup(h.tenant.tenantId, id), etag.slice(1, -1));
+    // Pausing a cancelled job writes nothing (409), so no notification comes: only the route's own drop can empty it.
+    await http(second, h.tenant.apiKey).post(`/v1/jobs/${id}/pause`).expect(409);
+    assert.equal(second.jobEtags.lookup(h.tenant.tenantId, id), undefined);
+  });
+
   it('another tenant never gets a 304 or learns the job exists', async () => {
     await online(second);
     const { id, etag } = await newJob();
