@@ -82,6 +82,21 @@ describe('job ETag cache: 304 without Postgres, invalidated by NOTIFY', () => {
     }
   });
 
+  it('a plain GET of an unchanged job is answered from memory, byte for byte as from Postgres; a raw SQL write shows within the bound', async () => {
+    await online(second);
+    const { id } = await newJob();
+    const get = () => http(second, h.tenant.apiKey).get(`/v1/jobs/${id}`).expect(200);
+    const fromMemory = await get();
+    assert.ok(second.jobEtags.lookupBody(h.tenant.tenantId, id), 'the body is kept');
+    second.jobEtags.changed(id);
+    const fromPostgres = await get();
+    for (const name of ['etag', 'content-type', 'content-length', 'cache-control']) assert.equal(fromMemory.headers[name], fromPostgres.headers[name], name);
+    assert.equal(fromMemory.text, fromPostgres.text);
+    await direct.query(`UPDATE "Job" SET progress = 0.75 WHERE id = $1`, [id]);
+    const wrote = Date.now();
+    while ((await get()).body.progress.fraction !== 0.75) assert.ok(Date.now() - wrote <= NOTIFY_BOUND_MS, 'the old body outlived the bound');
+  });
+
   it('a read that began before a notification for its job does not fill the cache', async () => {
     await online(second);
     const { id, etag } = await newJob();

@@ -88,8 +88,8 @@ function listen(databaseUrl: string, cache: JobEtagCache, log: { warn: (o: objec
 
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    const { ttlMs, maxEntries } = config.jobEtagCache;
-    const cache = new JobEtagCache(ttlMs, maxEntries);
+    const { ttlMs, maxEntries, bodyBytes } = config.jobEtagCache;
+    const cache = new JobEtagCache(ttlMs, maxEntries, bodyBytes);
     app.decorate('jobEtags', cache);
     if (ttlMs === 0 || config.embeddedPg) return;
     app.addHook('onSend', (req, _reply, payload, done) => {

@@ -85,7 +85,7 @@ function reads(app: App, { config, service, tags, job }: Ctx) {
     handler: async (req, reply) => {
       const tenantId = tenantOf(req);
       const id = req.params.id;
-      return sendConditional(req, reply, jobVersionedReads(service, app.jobEtags, tenantId, id), { waitMs: req.query.waitForChangeMs ?? 0, pollMs: config.eventsPollMs });
+      return sendConditional(req, reply, jobVersionedReads(service, app.jobEtags, tenantId, id, (v) => reply.serialize(v) as string), { waitMs: req.query.waitForChangeMs ?? 0, pollMs: config.eventsPollMs });
     },
   });
 }

@@ -27,8 +27,8 @@ export interface ConditionalOptions {
 export interface VersionedReads {
   /** The resource's version alone (cheap). */
   version(): Promise<string>;
-  /** The resource and its version, read together. */
-  read(): Promise<{ version: string; value: unknown }>;
+  /** The resource and its version, read together: as a value to serialize, or as JSON already serialized by the route's schema. */
+  read(): Promise<{ version: string; value: unknown } | { version: string; json: string }>;
   /** Resolves when the resource may have changed, or after ms at most (without it: just the wait). */
   waitForChange?(ms: number): Promise<void>;
 }
@@ -47,6 +47,8 @@ export async function sendConditional(req: FastifyRequest, reply: FastifyReply, 
     const wait = Math.min(opts.pollMs, left);
     await (reads.waitForChange ? reads.waitForChange(wait) : new Promise((r) => setTimeout(r, wait)));
   }
-  const { version, value } = await reads.read();
-  return reply.header('etag', etagOf(version)).send(value);
+  const got = await reads.read();
+  reply.header('etag', etagOf(got.version));
+  // A string with a JSON content type is sent as it is (Fastify serializes only other payloads).
+  return 'json' in got ? reply.type('application/json; charset=utf-8').send(got.json) : reply.send(got.value);
 }

@@ -12,12 +12,17 @@
 // - A read fills only if no notification for its job (nor a clear) came after
 //   the read started: per-job sequence numbers, checked at fill time.
 // - Keyed by job id, holding the tenant: another tenant's request never matches.
+// - An entry filled by a full read also keeps the response body as serialized then,
+//   so a plain GET of an unchanged job is answered from memory too, under the same
+//   bound; bodies are bounded in bytes (the oldest entries go first).
 
 interface Entry {
   tenantId: string;
   version: string;
   /** When the read that filled it started (ms). */
   at: number;
+  /** The 200's body (serialized JSON) for this version, if a full read filled it. */
+  body?: string;
 }
 
 /** What a read must show at fill time (see begin()). */
@@ -36,10 +41,13 @@ export class JobEtagCache {
   #epoch = 0;
   #seq = 0;
   #online = false;
+  /** Characters of the bodies kept (about bytes: a job's JSON is mostly ASCII). */
+  #bodyChars = 0;
 
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries: number,
+    private readonly maxBodyChars = 32 * 1024 * 1024,
   ) {}
 
   get enabled() {
@@ -54,14 +62,24 @@ export class JobEtagCache {
 
   /** The version this instance last read for the tenant's job, if it is still good. */
   lookup(tenantId: string, jobId: string): string | undefined {
+    return this.#live(tenantId, jobId)?.version;
+  }
+
+  /** The version and the body served with it, if this instance has both and they are still good. */
+  lookupBody(tenantId: string, jobId: string): { version: string; body: string } | undefined {
+    const e = this.#live(tenantId, jobId);
+    return e?.body === undefined ? undefined : { version: e.version, body: e.body };
+  }
+
+  #live(tenantId: string, jobId: string): Entry | undefined {
     if (!this.enabled) return undefined;
     const e = this.#entries.get(jobId);
     if (!e || e.tenantId !== tenantId) return undefined;
     if (Date.now() - e.at >= this.ttlMs) {
-      this.#entries.delete(jobId);
+      this.#delete(jobId);
       return undefined;
     }
-    return e.version;
+    return e;
   }
 
   /** Taken before a read; fill() with it once the read is back. */
@@ -69,19 +87,24 @@ export class JobEtagCache {
     return this.enabled ? { epoch: this.#epoch, seq: this.#seq, at: Date.now() } : undefined;
   }
 
-  fill(ticket: FillTicket | undefined, tenantId: string, jobId: string, version: string): void {
+  fill(ticket: FillTicket | undefined, tenantId: string, jobId: string, version: string, body?: string): void {
     if (!ticket || !this.enabled || ticket.epoch !== this.#epoch) return;
     // A notification for this job after the read began: the version read may be the old one.
     if ((this.#notified.get(jobId) ?? -1) > ticket.seq) return;
-    if (this.#entries.size >= this.maxEntries && !this.#entries.has(jobId)) this.#evict();
-    this.#entries.set(jobId, { tenantId, version, at: ticket.at });
+    const old = this.#entries.get(jobId);
+    // A version-only read keeps the body an earlier full read of the same version left.
+    const kept = body ?? (old?.version === version && old.tenantId === tenantId ? old.body : undefined);
+    this.#delete(jobId);
+    // One body may take at most 1% of the budget; a larger one is not kept (the version is).
+    const fits = kept !== undefined && kept.length <= this.maxBodyChars / 100;
+    this.#set(jobId, { tenantId, version, at: ticket.at, body: fits ? kept : undefined });
   }
 
   /** The job may have changed (a notification, or a write through this instance). */
   changed(jobId: string): void {
     if (jobId === '*') return this.clear();
     this.#seq++;
-    this.#entries.delete(jobId);
+    this.#delete(jobId);
     this.#notified.set(jobId, this.#seq);
     if (this.#notified.size > this.maxEntries) this.#pruneNotified();
     this.#wake(jobId);
@@ -91,6 +114,7 @@ export class JobEtagCache {
   clear(): void {
     this.#epoch++;
     this.#entries.clear();
+    this.#bodyChars = 0;
     this.#notified.clear();
     for (const id of [...this.#waiters.keys()]) this.#wake(id);
   }
@@ -123,13 +147,24 @@ export class JobEtagCache {
     if (set) for (const w of [...set]) w();
   }
 
-  /** The oldest tenth goes (a Map iterates in insertion order). */
-  #evict() {
-    let n = Math.max(1, Math.floor(this.maxEntries / 10));
+  /** Oldest first (a Map iterates in insertion order): a tenth of the entries when full, and until the bodies fit. */
+  #set(jobId: string, e: Entry) {
+    let n = this.#entries.size >= this.maxEntries ? Math.max(1, Math.floor(this.maxEntries / 10)) : 0;
+    const chars = e.body?.length ?? 0;
     for (const id of this.#entries.keys()) {
-      this.#entries.delete(id);
-      if (--n <= 0) break;
+      if (n <= 0 && this.#bodyChars + chars <= this.maxBodyChars) break;
+      this.#delete(id);
+      n--;
     }
+    this.#entries.set(jobId, e);
+    this.#bodyChars += chars;
+  }
+
+  #delete(jobId: string) {
+    const e = this.#entries.get(jobId);
+    if (!e) return;
+    this.#bodyChars -= e.body?.length ?? 0;
+    this.#entries.delete(jobId);
   }
 
   /**
