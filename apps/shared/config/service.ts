@@ -63,7 +63,7 @@ export const httpServer = {
       min: 0,
       cap: 60_000,
       example: '2000',
-      doc: 'how long an instance may answer `304` from a job ETag it read, without Postgres; it is dropped sooner when Postgres notifies a change (milliseconds after the commit), so this bounds staleness only if notifications stop arriving unnoticed (0 turns the cache off; see [API performance](performance-api.md))',
+      doc: 'how long an instance may answer a job read (`304`, or a plain GET\'s `200`) from what it read before, without Postgres; it is dropped sooner when Postgres notifies a change (milliseconds after the commit), so this bounds staleness only if notifications stop arriving unnoticed (0 turns the cache off; see [API performance](performance-api.md))',
     }),
     maxEntries: int('JOB_ETAG_CACHE_ENTRIES', 100_000, { min: 1, doc: 'the most job ETags one instance keeps (the oldest tenth goes when full)' }),
     bodyBytes: int('JOB_ETAG_CACHE_BODY_BYTES', 33_554_432, {
