@@ -11,6 +11,7 @@ import { EpochMetricSchema, JobSchema } from './schemas/jobs.ts';
 import { ModelSchema } from './schemas/models.ts';
 import { ApiKeySchema } from './schemas/admin.ts';
 import dbPlugin from './plugins/db.ts';
+import jobChangesPlugin from './plugins/job-changes.ts';
 import authPlugin from './plugins/auth.ts';
 import securityHeadersPlugin from './plugins/security-headers.ts';
 import corsPlugin from './plugins/cors.ts';
@@ -45,6 +46,7 @@ const infrastructure = fp<Opts>(async (app, { config }) => {
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl, embedded: !!config.embeddedPg });
   await app.register(queuePlugin, { config });
   await app.register(storagePlugin, { config });
+  await app.register(jobChangesPlugin, { config });
 }, { name: 'infrastructure' });
 
 /** How every request is handled, before and around its route. Swagger and idempotency see routes as they are added. */

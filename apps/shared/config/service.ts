@@ -58,6 +58,19 @@ export const httpServer = {
     min: 0,
     doc: 'the longest `waitForChangeMs` a job read may ask for (it answers once the job changes, or 304 when the time is up); more is `400`',
   }),
+  jobEtagCache: {
+    ttlMs: int('JOB_ETAG_CACHE_MS', 5000, {
+      min: 0,
+      cap: 60_000,
+      example: '2000',
+      doc: 'how long an instance may answer a job read (`304`, or a plain GET\'s `200`) from what it read before, without Postgres; it is dropped sooner when Postgres notifies a change (milliseconds after the commit), so this bounds staleness only if notifications stop arriving unnoticed (0 turns the cache off; see [API performance](performance-api.md))',
+    }),
+    maxEntries: int('JOB_ETAG_CACHE_ENTRIES', 100_000, { min: 1, doc: 'the most job ETags one instance keeps (the oldest tenth goes when full)' }),
+    bodyBytes: int('JOB_ETAG_CACHE_BODY_BYTES', 33_554_432, {
+      min: 0,
+      doc: 'how much of the jobs\' response bodies (about bytes) one instance keeps beside their ETags, to answer a plain GET of an unchanged job from memory under the same bound (oldest first out; one body at most 1% of it; 0 keeps none)',
+    }),
+  },
 };
 
 export const keys = {

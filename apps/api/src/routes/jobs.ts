@@ -8,6 +8,7 @@ import { BadRequestError } from '../../../shared/errors.ts';
 import { CheckpointsResponse, CreateJobBody, JobEventPage, jobEventQuery, jobGetQuery, jobListQuery, JobPage, MetricsResponse, WebhookDeliveriesResponse } from '../schemas/jobs.ts';
 import { streamEvents } from '../services/event-stream.ts';
 import { sendConditional } from '../services/conditional-get.ts';
+import { jobVersionedReads } from '../services/job-versions.ts';
 import { checkPageSize } from '../services/pagination.ts';
 import { JobService, jobView } from '../services/jobs.ts';
 import { tenantOf } from '../plugins/auth.ts';
@@ -84,14 +85,7 @@ function reads(app: App, { config, service, tags, job }: Ctx) {
     handler: async (req, reply) => {
       const tenantId = tenantOf(req);
       const id = req.params.id;
-      const reads = {
-        version: () => service.version(tenantId, id),
-        read: async () => {
-          const { row, version } = await service.getVersioned(tenantId, id);
-          return { version, value: jobView(row) };
-        },
-      };
-      return sendConditional(req, reply, reads, { waitMs: req.query.waitForChangeMs ?? 0, pollMs: config.eventsPollMs });
+      return sendConditional(req, reply, jobVersionedReads(service, app.jobEtags, tenantId, id, (v) => reply.serialize(v) as string), { waitMs: req.query.waitForChangeMs ?? 0, pollMs: config.eventsPollMs });
     },
   });
 }

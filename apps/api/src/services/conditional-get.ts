@@ -3,7 +3,8 @@
 // a job: a hash, computed by Postgres, of every column the response is made
 // from). A poller that sends it back in If-None-Match gets an empty 304 after
 // reading only the version; with `waitForChangeMs` the answer waits
-// (re-reading the version every EVENTS_POLL_MS) until it changes or the time is up.
+// (woken by the resource's change notice where it has one, and re-reading the
+// version every EVENTS_POLL_MS in any case) until it changes or the time is up.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export const etagOf = (version: string) => `"${version}"`;
@@ -26,8 +27,10 @@ export interface ConditionalOptions {
 export interface VersionedReads {
   /** The resource's version alone (cheap). */
   version(): Promise<string>;
-  /** The resource and its version, read together. */
-  read(): Promise<{ version: string; value: unknown }>;
+  /** The resource and its version, read together: as a value to serialize, or as JSON already serialized by the route's schema. */
+  read(): Promise<{ version: string; value: unknown } | { version: string; json: string }>;
+  /** Resolves when the resource may have changed, or after ms at most (without it: just the wait). */
+  waitForChange?(ms: number): Promise<void>;
 }
 
 /** Sends the resource as JSON with its ETag, or 304 if the caller has it (after waiting for a change, if asked). */
@@ -41,8 +44,11 @@ export async function sendConditional(req: FastifyRequest, reply: FastifyReply, 
     if (!matchesEtag(ifNoneMatch, etag)) break;
     const left = deadline - Date.now();
     if (left <= 0 || req.socket.destroyed) return reply.code(304).header('etag', etag).send();
-    await new Promise((r) => setTimeout(r, Math.min(opts.pollMs, left)));
+    const wait = Math.min(opts.pollMs, left);
+    await (reads.waitForChange ? reads.waitForChange(wait) : new Promise((r) => setTimeout(r, wait)));
   }
-  const { version, value } = await reads.read();
-  return reply.header('etag', etagOf(version)).send(value);
+  const got = await reads.read();
+  reply.header('etag', etagOf(got.version));
+  // A string with a JSON content type is sent as it is (Fastify serializes only other payloads).
+  return 'json' in got ? reply.type('application/json; charset=utf-8').send(got.json) : reply.send(got.value);
 }
