@@ -7,6 +7,7 @@ import type { Monitored } from '../../shared/jobs/spec.ts';
 import { rungs, stopsAtRung } from '../../shared/sweeps/asha.ts';
 import type { SweepSpec, TrialCompute } from '../../shared/sweeps/spec.ts';
 import type { EpochResult } from './pipeline/train.ts';
+import type { StageContext } from './stages/context.ts';
 
 /**
  * At a rung: records the trial's objective there and answers whether ASHA stops it. The sweep's
@@ -30,9 +31,14 @@ export async function atRung(db: Db, sweepId: string, jobId: string, epochs: num
   });
 }
 
-/** Where the trial's frozen-base features came from: once one of its group has them, the sweep starts the rest of the group. */
-export async function recordFeatures(db: Db, jobId: string, cache: 'hit' | 'miss'): Promise<void> {
-  await db.sweepTrial.updateMany({ where: { jobId }, data: { features: cache === 'hit' ? 'reused' : 'computed' } });
+/**
+ * Where the trial's frozen-base features came from. Once one of its group has them, the group's
+ * others may start: the sweep advances now, so it does not wait for this trial's end.
+ */
+export async function recordFeatures(s: Pick<StageContext, 'run' | 'jobId' | 'log'>, sweepId: string, cache: 'hit' | 'miss'): Promise<void> {
+  await s.run.db.sweepTrial.updateMany({ where: { jobId: s.jobId }, data: { features: cache === 'hit' ? 'reused' : 'computed' } });
+  // The trial goes on regardless: the reconciler advances the sweep later.
+  await s.run.advanceSweep?.(sweepId).catch((err: unknown) => s.log.warn({ sweepId, err: (err as Error)?.message }, 'could not advance the sweep after recording features'));
 }
 
 /** Examples × layers with weights trained (the head's and the unfrozen base layers), summed over the epochs run. */
