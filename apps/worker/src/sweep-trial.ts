@@ -6,7 +6,7 @@ import type { Db } from '../../shared/db/prisma.ts';
 import type { Monitored } from '../../shared/jobs/spec.ts';
 import { rungs, stopsAtRung } from '../../shared/sweeps/asha.ts';
 import type { SweepSpec, TrialCompute } from '../../shared/sweeps/spec.ts';
-import type { EpochResult } from './pipeline/train.ts';
+import type { EpochResult, TrainPoint } from './pipeline/train.ts';
 import type { StageContext } from './stages/context.ts';
 
 /**
@@ -29,6 +29,13 @@ export async function atRung(db: Db, sweepId: string, jobId: string, epochs: num
     if (stop) await tx.sweepTrial.update({ where: { jobId }, data: { prunedAtEpoch: r.epoch } });
     return stop;
   });
+}
+
+/** Whether ASHA stopped the trial at an epoch the resume point has already passed (an earlier attempt died before the job ended). */
+export async function prunedBy(db: Db, jobId: string, resume: Pick<TrainPoint, 'epoch'> | null): Promise<boolean> {
+  if (!resume) return false;
+  const trial = await db.sweepTrial.findUnique({ where: { jobId }, select: { prunedAtEpoch: true } });
+  return trial?.prunedAtEpoch != null && resume.epoch >= trial.prunedAtEpoch;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Augment } from '../pipeline/train-types.ts';
 import type { BaseFeatures } from './base-features.ts';
 import type { Built } from './build.ts';
 import type { StageContext } from './context.ts';
-import { atRung, computeOf, recordCompute } from '../sweep-trial.ts';
+import { atRung, computeOf, prunedBy, recordCompute } from '../sweep-trial.ts';
 import type { Prepared } from './prepare-data.ts';
 
 /** What stops training at a batch boundary (besides a lost lease). */
@@ -37,7 +37,10 @@ export async function trainStage(s: StageContext, prepared: Prepared, built: Bui
   const model = savedModel(built.parts);
   await records.setStage('train');
   const augment = jobAugment(s);
-  const opts = { hp, labels: spec.labels, features: features?.features, peers: jobPeers(prepared, built), resume: resume ?? undefined, augment };
+  // An attempt that died after ASHA stopped the trial resumes stopped: the decision was recorded, not the job's end.
+  const stoppedBefore = !!s.job.sweepId && (await prunedBy(s.run.db, jobId, resume));
+  if (stoppedBefore) log.info({ epoch: resume?.epoch }, 'the sweep\'s ASHA had stopped this trial before the resume; no more epochs');
+  const opts = { hp, labels: spec.labels, features: features?.features, peers: jobPeers(prepared, built), resume: resume ?? undefined, augment, stoppedBefore };
   const featuresPerBatch = !!augment && !!built.parts.base && frozenThroughout(built.parts.freeze, built.parts.baseBlocks.length, hp.epochs);
   await records.event('data', { streamed: prepared.data.streamed, trainExamples: prepared.data.train.numExamples, augmentation: !!augment, featuresPerBatch });
   const result = await train(built.parts, trainData(prepared.data), opts, {
