@@ -13,6 +13,7 @@ import { JobStore, type Tx } from '../jobs/job-store.ts';
 import { TERMINAL_STATUSES } from '../jobs/status.ts';
 import type { JobPayload } from '../queue/contract.ts';
 import { ensureEnqueued } from '../queue/reconcile.ts';
+import { queuedRoom } from './quota.ts';
 import type { SweepSpec } from './spec.ts';
 
 export type TrialRow = Awaited<ReturnType<typeof readTrials>>[number];
@@ -98,7 +99,7 @@ async function startJob(tx: Tx, tenantId: string, sweepId: string, t: TrialRow):
 
 /** Starts what may start and ends the sweep when nothing is left; the ids of the jobs it started. */
 export async function advanceSweep(db: Db, queue: Queue<JobPayload>, config: Config, sweepId: string): Promise<string[]> {
-  const started = await startTrials(db, sweepId).catch(async (err: unknown) => {
+  const started = await startTrials(db, config, sweepId).catch(async (err: unknown) => {
     if (!(err instanceof TrialStartError)) throw err;
     // Retrying would throw the same every round: the sweep ends failed (its live trials run on), and the error goes to the caller's log.
     await db.sweep.updateMany({ where: { id: sweepId, status: 'running' }, data: { status: 'failed', finishedAt: new Date() } });
@@ -109,7 +110,7 @@ export async function advanceSweep(db: Db, queue: Queue<JobPayload>, config: Con
   return started;
 }
 
-async function startTrials(db: Db, sweepId: string): Promise<string[]> {
+async function startTrials(db: Db, config: Config, sweepId: string): Promise<string[]> {
   return db.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<Array<{ id: string; tenantId: string; status: string; spec: SweepSpec; cancelRequestedAt: Date | null }>>`
       SELECT id, "tenantId", status::text AS status, spec, "cancelRequestedAt" FROM "Sweep" WHERE id = ${sweepId}::uuid FOR UPDATE`;
@@ -122,8 +123,10 @@ async function startTrials(db: Db, sweepId: string): Promise<string[]> {
       await finish(tx, sweep, sweep.spec, trials);
       return [];
     }
+    // Past the tenant's queued-jobs limit a trial waits, pending, for a later advance (a trial's end, the reconciler).
+    const room = next.length ? await queuedRoom(tx, sweep.tenantId, config.limits.queuedJobsPerTenant) : 0;
     const ids: string[] = [];
-    for (const t of next) ids.push(await start(tx, sweep.tenantId, sweepId, t));
+    for (const t of next.slice(0, room)) ids.push(await start(tx, sweep.tenantId, sweepId, t));
     return ids;
   });
 }
