@@ -48,4 +48,30 @@ describe('sweeps against the tenant\'s limits, retries and failures', () => {
     assert.equal((await get(s.id)).trials.pending, 1);
     await clear();
   });
+
+  it('a trial is retried through its sweep: within its parallelism, never once it has ended', async () => {
+    const s = await sweepOf(2, 1);
+    const first = s.leaderboard[0].jobId;
+    await end(first, 'failed');
+    const [second] = await advance(h, s.id);
+    assert.ok(second, 'the failed trial\'s slot went to the next');
+    const full = await http(h.app).post(`/v1/jobs/${first}/retry`);
+    assert.equal(full.status, 409, JSON.stringify(full.body));
+    assert.equal(full.body.error.code, 'sweep_trial_not_retryable');
+    assert.equal(full.body.error.details.reason, 'parallelism');
+    assert.equal((await h.db.job.findUniqueOrThrow({ where: { id: first } })).status, 'failed', 'refused: nothing moved');
+
+    await end(second, 'failed', 'worker_crashed');
+    const retried = await http(h.app).post(`/v1/jobs/${second}/retry`);
+    assert.equal(retried.status, 202, 'a free slot: the retry goes through');
+    await end(second, 'failed', 'worker_crashed');
+    await advance(h, s.id);
+    const failed = await get(s.id);
+    assert.equal(failed.status, 'failed');
+    const late = await http(h.app).post(`/v1/jobs/${first}/retry`);
+    assert.equal(late.status, 409, JSON.stringify(late.body));
+    assert.equal(late.body.error.details.reason, 'sweep_finished');
+    assert.equal((await h.db.job.findUniqueOrThrow({ where: { id: first } })).status, 'failed', 'a finished sweep\'s trial stays as it ended');
+    await clear();
+  });
 });

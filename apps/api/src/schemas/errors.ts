@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   job_not_paused: doc([409], 'Resume of a job that is not paused'),
   job_not_retryable: doc([409], 'Retry of a job that has not failed'),
   sweep_not_cancellable: doc([409], 'Cancel of a sweep that already succeeded or failed'),
+  sweep_trial_not_retryable: doc([409], "Retry of a sweep's trial that its sweep does not take: the sweep has ended or is being cancelled, or `parallelism` trials are live; `details: {sweepId, reason}` (docs/sweeps.md)"),
   model_in_use: doc([409], 'Delete of a model that a queued or running job, or a running sweep, uses as its base'),
   // Sources in S3
   invalid_s3_uri: doc([400], 'Not s3://bucket/key, or the key has "."/".." segments, backslashes or control characters'),
