@@ -49,7 +49,7 @@ describe('sweeps against the tenant\'s limits, retries and failures', () => {
     await clear();
   });
 
-  it('a trial is retried through its sweep: within its parallelism, never once it has ended', async () => {
+  it('a trial is retried through its sweep: within its parallelism, never once it has ended; a failed sweep says why', async () => {
     const s = await sweepOf(2, 1);
     const first = s.leaderboard[0].jobId;
     await end(first, 'failed');
@@ -68,10 +68,26 @@ describe('sweeps against the tenant\'s limits, retries and failures', () => {
     await advance(h, s.id);
     const failed = await get(s.id);
     assert.equal(failed.status, 'failed');
+    assert.equal(failed.error.code, 'no_trial_succeeded');
+    assert.match(failed.error.message, /2 failed/);
+    assert.match(failed.error.message, /trial 0 failed first with training_diverged: The loss became NaN/);
     const late = await http(h.app).post(`/v1/jobs/${first}/retry`);
     assert.equal(late.status, 409, JSON.stringify(late.body));
     assert.equal(late.body.error.details.reason, 'sweep_finished');
     assert.equal((await h.db.job.findUniqueOrThrow({ where: { id: first } })).status, 'failed', 'a finished sweep\'s trial stays as it ended');
+    await clear();
+  });
+
+  it('a sweep whose trial can never start fails with sweep_trial_unstartable', async () => {
+    const s = await sweepOf(1, 1);
+    await end(s.leaderboard[0].jobId, 'cancelled');
+    await h.db.sweepTrial.create({ data: { sweepId: s.id, index: 1, params: {}, spec: { not: 'a job spec' } } });
+    await assert.rejects(advance(h, s.id), /Trial 1 cannot start/);
+    const failed = await get(s.id);
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.error.code, 'sweep_trial_unstartable');
+    assert.match(failed.error.message, /Trial 1 cannot start/);
+    assert.equal((await get((await sweepOf(1, 1)).id)).error, null, 'a running sweep has no error');
     await clear();
   });
 });

@@ -38,6 +38,8 @@ export const ERROR_CODE_LIST = [
   'dependency_unavailable',
   // Only in a job's `error`
   'job_cancelled', 'kernel_unavailable', 'training_diverged', 'worker_crashed',
+  // Only in a sweep's `error`
+  'no_trial_succeeded', 'sweep_trial_unstartable',
   // Only in a dataset's `error`
   'registration_cancelled', 'registration_interrupted',
   // Inside the worker only

@@ -22,7 +22,7 @@ export function readTrials(tx: Tx | Db, sweepId: string) {
   return tx.sweepTrial.findMany({
     where: { sweepId },
     orderBy: { index: 'asc' },
-    include: { job: { select: { id: true, status: true, bestCheckpoint: true, epoch: true, outputModel: { select: { id: true } } } } },
+    include: { job: { select: { id: true, status: true, bestCheckpoint: true, epoch: true, errorCode: true, errorMessage: true, outputModel: { select: { id: true } } } } },
   });
 }
 
@@ -66,7 +66,18 @@ export function nextTrials(trials: TrialRow[], parallelism: number): TrialRow[] 
 async function finish(tx: Tx, sweep: { id: string; cancelRequestedAt: Date | null }, spec: SweepSpec, trials: TrialRow[]): Promise<void> {
   const best = ranked(trials, spec)[0];
   const status = sweep.cancelRequestedAt ? 'cancelled' : best ? 'succeeded' : 'failed';
-  await tx.sweep.update({ where: { id: sweep.id }, data: { status, bestJobId: best?.jobId ?? null, finishedAt: new Date() } });
+  const error = status === 'failed' ? { errorCode: 'no_trial_succeeded', errorMessage: noneSucceeded(trials) } : {};
+  await tx.sweep.update({ where: { id: sweep.id }, data: { status, bestJobId: best?.jobId ?? null, finishedAt: new Date(), ...error } });
+}
+
+/** Why a sweep failed: its trials' ends counted, and the first failure's error (the usual cause of the rest). */
+function noneSucceeded(trials: TrialRow[]): string {
+  const counts = new Map<string, number>();
+  for (const t of trials) counts.set(t.job?.status ?? 'not started', (counts.get(t.job?.status ?? 'not started') ?? 0) + 1);
+  const ends = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
+  const first = trials.find((t) => t.job?.status === 'failed');
+  const cause = first ? `; trial ${first.index} failed first with ${first.job!.errorCode ?? 'no code'}: ${first.job!.errorMessage ?? ''}` : '';
+  return `No trial succeeded (${ends})${cause}`.slice(0, 2000);
 }
 
 /** A trial that can never start: its stored spec does not decode, or its job breaks a constraint (e.g. its base model is gone). */
@@ -102,7 +113,7 @@ export async function advanceSweep(db: Db, queue: Queue<JobPayload>, config: Con
   const started = await startTrials(db, config, sweepId).catch(async (err: unknown) => {
     if (!(err instanceof TrialStartError)) throw err;
     // Retrying would throw the same every round: the sweep ends failed (its live trials run on), and the error goes to the caller's log.
-    await db.sweep.updateMany({ where: { id: sweepId, status: 'running' }, data: { status: 'failed', finishedAt: new Date() } });
+    await db.sweep.updateMany({ where: { id: sweepId, status: 'running' }, data: { status: 'failed', finishedAt: new Date(), errorCode: 'sweep_trial_unstartable', errorMessage: err.message.slice(0, 2000) } });
     throw err;
   });
   // Postgres says queued; if Redis is down now, the reconciler enqueues them later.

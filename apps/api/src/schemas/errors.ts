@@ -122,6 +122,8 @@ export const ERROR_CODES = {
   kernel_unavailable: doc([], 'The worker backend lacks a kernel that training needs; never retried'),
   training_diverged: doc([], 'The loss became NaN or infinite; earlier checkpoints stay'),
   worker_crashed: doc([], "The training process died on the job's last attempt (JOB_ATTEMPTS)"),
+  no_trial_succeeded: doc([], "Only in a sweep's `error`: every trial ended and none succeeded; the message counts them and names the first failure"),
+  sweep_trial_unstartable: doc([], "Only in a sweep's `error`: a planned trial could never start (its stored job does not decode, or its job breaks a constraint, e.g. its base model is gone)"),
   // Inside the worker only
   lease_lost: doc([], "Never shown: a worker's write to a job that another worker has taken over is rolled back, and the worker lets the job go"),
 } as const satisfies Record<ErrorCode, ErrorCodeDoc>;
