@@ -5,7 +5,7 @@
 import type { Db } from '../../shared/db/prisma.ts';
 import type { Monitored } from '../../shared/jobs/spec.ts';
 import { rungs, stopsAtRung } from '../../shared/sweeps/asha.ts';
-import type { SweepSpec, TrialCompute } from '../../shared/sweeps/spec.ts';
+import type { SweepSpec } from '../../shared/sweeps/spec.ts';
 import type { EpochResult, TrainPoint } from './pipeline/train.ts';
 import type { StageContext } from './stages/context.ts';
 
@@ -48,11 +48,45 @@ export async function recordFeatures(s: Pick<StageContext, 'run' | 'jobId' | 'lo
   await s.run.advanceSweep?.(sweepId).catch((err: unknown) => s.log.warn({ sweepId, err: (err as Error)?.message }, 'could not advance the sweep after recording features'));
 }
 
-/** Examples × layers with weights trained (the head's and the unfrozen base layers), summed over the epochs run. */
-export function computeOf(examples: number, headLayers: number, epochs: EpochResult[]): TrialCompute {
-  return { examples, epochsRun: epochs.length, exampleLayers: epochs.reduce((n, e) => n + examples * (headLayers + e.unfrozenBaseLayers), 0) };
-}
+/**
+ * A trial's compute counts what its training processes really did, attempt after attempt: each finished
+ * epoch when it finishes (before its checkpoint, so an epoch a crash makes train again counts again), and the
+ * batches of an epoch cut short (cancel, pause, shutdown, a lost lease, divergence). Only the batches a killed
+ * process ran after its last record are lost.
+ */
+export class TrialCompute {
+  constructor(
+    private readonly db: Db,
+    private readonly jobId: string,
+    private readonly examples: number,
+    private readonly batchSize: number,
+    /** The layers with weights trained in an epoch (0-based): the head's and the base blocks unfrozen then. */
+    private readonly layersAt: (epoch: number) => number,
+    /** Where this attempt starts: batches of that epoch already trained by an earlier one. */
+    private readonly from: { epoch: number; batch: number } | null,
+  ) {}
 
-export async function recordCompute(db: Db, jobId: string, compute: TrialCompute): Promise<void> {
-  await db.sweepTrial.updateMany({ where: { jobId }, data: { compute } });
+  private done(epoch: number, batches: number): number {
+    const first = this.from?.epoch === epoch ? this.from.batch : 0;
+    return Math.max(0, Math.min(this.examples, batches * this.batchSize) - Math.min(this.examples, first * this.batchSize));
+  }
+
+  /** Epoch `epoch` (0-based) finished. */
+  epochEnded(epoch: number): Promise<void> {
+    return this.add(this.done(epoch, Infinity) * this.layersAt(epoch), 1);
+  }
+
+  /** Epoch `epoch` (0-based) stopped after `batches` batches. */
+  cutShort(epoch: number, batches: number): Promise<void> {
+    return this.add(this.done(epoch, batches) * this.layersAt(epoch), 0);
+  }
+
+  private async add(exampleLayers: number, epochs: number): Promise<void> {
+    if (exampleLayers === 0 && epochs === 0) return;
+    await this.db.$executeRaw`UPDATE "SweepTrial" SET compute = jsonb_build_object(
+      'examples', ${this.examples}::int,
+      'epochsRun', COALESCE((compute->>'epochsRun')::int, 0) + ${epochs}::int,
+      'exampleLayers', COALESCE((compute->>'exampleLayers')::float8, 0) + ${exampleLayers}::float8)
+      WHERE "jobId" = ${this.jobId}::uuid`;
+  }
 }
