@@ -66,6 +66,7 @@ export async function sweepView(root, id, signal) {
       ['Objective', `${s.objective.metric} (${s.objective.direction})`], ['Method', `${s.method}, ${s.maxTrials} trials, ${s.parallelism} at once`],
       ['Feature passes', `${s.featurePasses.computed} computed, ${s.featurePasses.reused} reused`], ['Stopped early', s.trials.stoppedEarly],
       ['Output model', s.outputModelId ? h('a', { href: `#/models/${s.outputModelId}` }, shortId(s.outputModelId)) : '—'], ['Compute', s.computeUsed],
+      ...(s.error ? [['Error', `${s.error.code}: ${s.error.message}`]] : []),
     ];
     facts.replaceChildren(...pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
     body.replaceChildren(...s.leaderboard.map(leaderboardRow));

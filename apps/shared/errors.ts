@@ -19,6 +19,7 @@ export const ERROR_CODE_LIST = [
   // Resources
   'dataset_not_found', 'model_not_found', 'job_not_found', 'advice_not_found', 'sweep_not_found', 'checkpoint_not_found', 'tenant_not_found', 'api_key_not_found',
   'object_not_found', 'job_not_cancellable', 'job_not_pausable', 'job_not_paused', 'job_not_retryable', 'model_in_use', 'sweep_not_cancellable',
+  'sweep_trial_not_retryable',
   // Sources in S3
   'invalid_s3_uri', 's3_access_denied', 'source_bucket_not_allowed', 'source_key_not_allowed', 'object_too_large',
   'dataset_invalid', 'dataset_empty', 'model_invalid', 'model_too_large', 'model_too_many_layers', 'job_too_large',
@@ -37,6 +38,8 @@ export const ERROR_CODE_LIST = [
   'dependency_unavailable',
   // Only in a job's `error`
   'job_cancelled', 'kernel_unavailable', 'training_diverged', 'worker_crashed',
+  // Only in a sweep's `error`
+  'no_trial_succeeded', 'sweep_trial_unstartable',
   // Only in a dataset's `error`
   'registration_cancelled', 'registration_interrupted',
   // Inside the worker only

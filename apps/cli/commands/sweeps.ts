@@ -14,7 +14,8 @@ function summary(s: Sweep): string {
   const best = s.bestTrial ?? s.leaderboard.find((x) => x.objective !== null);
   return `sweep ${s.id}: ${s.status}; trials ${t.succeeded} succeeded, ${t.running} running, ${t.queued} queued, ${t.pending} pending, ${t.failed} failed, ${t.cancelled} cancelled, ` +
     `${t.stoppedEarly} stopped early; feature passes ${s.featurePasses.computed} computed, ${s.featurePasses.reused} reused` +
-    (best ? `; best ${s.objective.metric} ${fixed(best.objective)} (trial ${best.index})` : '');
+    (best ? `; best ${s.objective.metric} ${fixed(best.objective)} (trial ${best.index})` : '') +
+    (s.error ? `; ${s.error.code}: ${s.error.message}` : '');
 }
 
 function report(s: Sweep): string {

@@ -13,6 +13,7 @@ import { JobStore, type Tx } from '../jobs/job-store.ts';
 import { TERMINAL_STATUSES } from '../jobs/status.ts';
 import type { JobPayload } from '../queue/contract.ts';
 import { ensureEnqueued } from '../queue/reconcile.ts';
+import { queuedRoom } from './quota.ts';
 import type { SweepSpec } from './spec.ts';
 
 export type TrialRow = Awaited<ReturnType<typeof readTrials>>[number];
@@ -21,7 +22,7 @@ export function readTrials(tx: Tx | Db, sweepId: string) {
   return tx.sweepTrial.findMany({
     where: { sweepId },
     orderBy: { index: 'asc' },
-    include: { job: { select: { id: true, status: true, bestCheckpoint: true, epoch: true, outputModel: { select: { id: true } } } } },
+    include: { job: { select: { id: true, status: true, bestCheckpoint: true, epoch: true, errorCode: true, errorMessage: true, outputModel: { select: { id: true } } } } },
   });
 }
 
@@ -65,7 +66,18 @@ export function nextTrials(trials: TrialRow[], parallelism: number): TrialRow[] 
 async function finish(tx: Tx, sweep: { id: string; cancelRequestedAt: Date | null }, spec: SweepSpec, trials: TrialRow[]): Promise<void> {
   const best = ranked(trials, spec)[0];
   const status = sweep.cancelRequestedAt ? 'cancelled' : best ? 'succeeded' : 'failed';
-  await tx.sweep.update({ where: { id: sweep.id }, data: { status, bestJobId: best?.jobId ?? null, finishedAt: new Date() } });
+  const error = status === 'failed' ? { errorCode: 'no_trial_succeeded', errorMessage: noneSucceeded(trials) } : {};
+  await tx.sweep.update({ where: { id: sweep.id }, data: { status, bestJobId: best?.jobId ?? null, finishedAt: new Date(), ...error } });
+}
+
+/** Why a sweep failed: its trials' ends counted, and the first failure's error (the usual cause of the rest). */
+function noneSucceeded(trials: TrialRow[]): string {
+  const counts = new Map<string, number>();
+  for (const t of trials) counts.set(t.job?.status ?? 'not started', (counts.get(t.job?.status ?? 'not started') ?? 0) + 1);
+  const ends = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
+  const first = trials.find((t) => t.job?.status === 'failed');
+  const cause = first ? `; trial ${first.index} failed first with ${first.job!.errorCode ?? 'no code'}: ${first.job!.errorMessage ?? ''}` : '';
+  return `No trial succeeded (${ends})${cause}`.slice(0, 2000);
 }
 
 /** A trial that can never start: its stored spec does not decode, or its job breaks a constraint (e.g. its base model is gone). */
@@ -74,8 +86,13 @@ class TrialStartError extends Error {
     super(`Trial ${index} cannot start: ${(cause as Error)?.message ?? String(cause)}`);
   }
 }
-// Prisma's P2xxx request errors and Postgres' class 23 (integrity) fail the same way on every retry; a lost connection does not.
-const permanent = (err: unknown) => err instanceof StoredJsonError || /^(P2\d{3}|23\d{3})$/.test(String((err as { code?: unknown })?.code ?? ''));
+// A raw query's Postgres code is in meta.code (Prisma's P2010).
+const codeOf = (err: unknown) => String((err as { meta?: { code?: unknown } })?.meta?.code ?? (err as { code?: unknown })?.code ?? '');
+// A write conflict or deadlock (Prisma's P2034, Postgres' 40001 and 40P01) passes on a retry: the sweep's
+// trials race its other callers (a training process recording features, a trial's end, the reconciler).
+const conflict = (err: unknown) => /^(P2034|40001|40P01)$/.test(codeOf(err));
+// Prisma's other P2xxx request errors and Postgres' class 23 (integrity) fail the same way on every retry; a lost connection does not.
+const permanent = (err: unknown) => err instanceof StoredJsonError || (!conflict(err) && /^(P2\d{3}|23\d{3})$/.test(codeOf(err)));
 
 async function start(tx: Tx, tenantId: string, sweepId: string, t: TrialRow): Promise<string> {
   try {
@@ -98,10 +115,10 @@ async function startJob(tx: Tx, tenantId: string, sweepId: string, t: TrialRow):
 
 /** Starts what may start and ends the sweep when nothing is left; the ids of the jobs it started. */
 export async function advanceSweep(db: Db, queue: Queue<JobPayload>, config: Config, sweepId: string): Promise<string[]> {
-  const started = await startTrials(db, sweepId).catch(async (err: unknown) => {
+  const started = await retryConflicts(() => startTrials(db, config, sweepId)).catch(async (err: unknown) => {
     if (!(err instanceof TrialStartError)) throw err;
     // Retrying would throw the same every round: the sweep ends failed (its live trials run on), and the error goes to the caller's log.
-    await db.sweep.updateMany({ where: { id: sweepId, status: 'running' }, data: { status: 'failed', finishedAt: new Date() } });
+    await db.sweep.updateMany({ where: { id: sweepId, status: 'running' }, data: { status: 'failed', finishedAt: new Date(), errorCode: 'sweep_trial_unstartable', errorMessage: err.message.slice(0, 2000) } });
     throw err;
   });
   // Postgres says queued; if Redis is down now, the reconciler enqueues them later.
@@ -109,8 +126,22 @@ export async function advanceSweep(db: Db, queue: Queue<JobPayload>, config: Con
   return started;
 }
 
-async function startTrials(db: Db, sweepId: string): Promise<string[]> {
+async function retryConflicts<T>(run: () => Promise<T>, tries = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (i >= tries || !(conflict(err) || conflict((err as TrialStartError)?.cause))) throw err;
+    }
+  }
+}
+
+async function startTrials(db: Db, config: Config, sweepId: string): Promise<string[]> {
   return db.$transaction(async (tx) => {
+    // The tenant's row first, as a worker's claim takes it (MAX_RUNNING_JOBS_PER_TENANT): a trial's job insert
+    // needs it (its foreign key), and taken after the sweep's lock it deadlocks with a claim. It also makes
+    // the queued-jobs count below see every other sweep's starts of this tenant.
+    await tx.$queryRaw`SELECT t.id FROM "Tenant" t JOIN "Sweep" s ON s."tenantId" = t.id WHERE s.id = ${sweepId}::uuid FOR UPDATE OF t`;
     const rows = await tx.$queryRaw<Array<{ id: string; tenantId: string; status: string; spec: SweepSpec; cancelRequestedAt: Date | null }>>`
       SELECT id, "tenantId", status::text AS status, spec, "cancelRequestedAt" FROM "Sweep" WHERE id = ${sweepId}::uuid FOR UPDATE`;
     const sweep = rows[0];
@@ -122,8 +153,10 @@ async function startTrials(db: Db, sweepId: string): Promise<string[]> {
       await finish(tx, sweep, sweep.spec, trials);
       return [];
     }
+    // Past the tenant's queued-jobs limit a trial waits, pending, for a later advance (a trial's end, the reconciler).
+    const room = next.length ? await queuedRoom(tx, sweep.tenantId, config.limits.queuedJobsPerTenant) : 0;
     const ids: string[] = [];
-    for (const t of next) ids.push(await start(tx, sweep.tenantId, sweepId, t));
+    for (const t of next.slice(0, room)) ids.push(await start(tx, sweep.tenantId, sweepId, t));
     return ids;
   });
 }

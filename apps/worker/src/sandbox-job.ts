@@ -16,6 +16,7 @@ import { resilientDb, resilientStorage } from '../../shared/faults/resilient.ts'
 import { outagePolicy } from '../../shared/faults/ride-out.ts';
 import { lazyPeers } from './parallel/training-peers.ts';
 import { SandboxError, settleAttempt } from './sandbox-outcomes.ts';
+import { sweepAdvancer } from './sweep-advancer.ts';
 
 let context: Promise<RunContext> | undefined;
 
@@ -31,9 +32,11 @@ async function createContext(): Promise<RunContext> {
     onWait: (dependency, downForMs, err) => log.warn({ dependency, downForMs, err: (err as Error)?.message }, 'dependency unavailable; waiting'),
     onRecovered: (dependency, downForMs) => log.info({ dependency, downForMs }, 'dependency available again'),
   });
+  const db = resilientDb(createDb(config.databaseUrl), policy);
   return {
     // Postgres or S3 down: the job waits (up to OUTAGE_BUDGET_MS) at its next read or write, spending no attempt.
-    db: resilientDb(createDb(config.databaseUrl), policy),
+    db,
+    advanceSweep: sweepAdvancer(config, db),
     storage: resilientStorage(new Storage({ ...config.s3, endpoint: config.s3.endpoint }), policy),
     log,
     backend,

@@ -5,8 +5,9 @@
 import type { Db } from '../../shared/db/prisma.ts';
 import type { Monitored } from '../../shared/jobs/spec.ts';
 import { rungs, stopsAtRung } from '../../shared/sweeps/asha.ts';
-import type { SweepSpec, TrialCompute } from '../../shared/sweeps/spec.ts';
-import type { EpochResult } from './pipeline/train.ts';
+import type { SweepSpec } from '../../shared/sweeps/spec.ts';
+import type { EpochResult, TrainPoint } from './pipeline/train.ts';
+import type { StageContext } from './stages/context.ts';
 
 /**
  * At a rung: records the trial's objective there and answers whether ASHA stops it. The sweep's
@@ -30,16 +31,62 @@ export async function atRung(db: Db, sweepId: string, jobId: string, epochs: num
   });
 }
 
-/** Where the trial's frozen-base features came from: once one of its group has them, the sweep starts the rest of the group. */
-export async function recordFeatures(db: Db, jobId: string, cache: 'hit' | 'miss'): Promise<void> {
-  await db.sweepTrial.updateMany({ where: { jobId }, data: { features: cache === 'hit' ? 'reused' : 'computed' } });
+/** Whether ASHA stopped the trial at an epoch the resume point has already passed (an earlier attempt died before the job ended). */
+export async function prunedBy(db: Db, jobId: string, resume: Pick<TrainPoint, 'epoch'> | null): Promise<boolean> {
+  if (!resume) return false;
+  const trial = await db.sweepTrial.findUnique({ where: { jobId }, select: { prunedAtEpoch: true } });
+  return trial?.prunedAtEpoch != null && resume.epoch >= trial.prunedAtEpoch;
 }
 
-/** Examples × layers with weights trained (the head's and the unfrozen base layers), summed over the epochs run. */
-export function computeOf(examples: number, headLayers: number, epochs: EpochResult[]): TrialCompute {
-  return { examples, epochsRun: epochs.length, exampleLayers: epochs.reduce((n, e) => n + examples * (headLayers + e.unfrozenBaseLayers), 0) };
+/**
+ * Where the trial's frozen-base features came from. Once one of its group has them, the group's
+ * others may start: the sweep advances now, so it does not wait for this trial's end.
+ */
+export async function recordFeatures(s: Pick<StageContext, 'run' | 'jobId' | 'log'>, sweepId: string, cache: 'hit' | 'miss'): Promise<void> {
+  await s.run.db.sweepTrial.updateMany({ where: { jobId: s.jobId }, data: { features: cache === 'hit' ? 'reused' : 'computed' } });
+  // The trial goes on regardless: the reconciler advances the sweep later.
+  await s.run.advanceSweep?.(sweepId).catch((err: unknown) => s.log.warn({ sweepId, err: (err as Error)?.message }, 'could not advance the sweep after recording features'));
 }
 
-export async function recordCompute(db: Db, jobId: string, compute: TrialCompute): Promise<void> {
-  await db.sweepTrial.updateMany({ where: { jobId }, data: { compute } });
+/**
+ * A trial's compute counts what its training processes really did, attempt after attempt: each finished
+ * epoch when it finishes (before its checkpoint, so an epoch a crash makes train again counts again), and the
+ * batches of an epoch cut short (cancel, pause, shutdown, a lost lease, divergence). Only the batches a killed
+ * process ran after its last record are lost.
+ */
+export class TrialCompute {
+  constructor(
+    private readonly db: Db,
+    private readonly jobId: string,
+    private readonly examples: number,
+    private readonly batchSize: number,
+    /** The layers with weights trained in an epoch (0-based): the head's and the base blocks unfrozen then. */
+    private readonly layersAt: (epoch: number) => number,
+    /** Where this attempt starts: batches of that epoch already trained by an earlier one. */
+    private readonly from: { epoch: number; batch: number } | null,
+  ) {}
+
+  private done(epoch: number, batches: number): number {
+    const first = this.from?.epoch === epoch ? this.from.batch : 0;
+    return Math.max(0, Math.min(this.examples, batches * this.batchSize) - Math.min(this.examples, first * this.batchSize));
+  }
+
+  /** Epoch `epoch` (0-based) finished. */
+  epochEnded(epoch: number): Promise<void> {
+    return this.add(this.done(epoch, Infinity) * this.layersAt(epoch), 1);
+  }
+
+  /** Epoch `epoch` (0-based) stopped after `batches` batches. */
+  cutShort(epoch: number, batches: number): Promise<void> {
+    return this.add(this.done(epoch, batches) * this.layersAt(epoch), 0);
+  }
+
+  private async add(exampleLayers: number, epochs: number): Promise<void> {
+    if (exampleLayers === 0 && epochs === 0) return;
+    await this.db.$executeRaw`UPDATE "SweepTrial" SET compute = jsonb_build_object(
+      'examples', ${this.examples}::int,
+      'epochsRun', COALESCE((compute->>'epochsRun')::int, 0) + ${epochs}::int,
+      'exampleLayers', COALESCE((compute->>'exampleLayers')::float8, 0) + ${exampleLayers}::float8)
+      WHERE "jobId" = ${this.jobId}::uuid`;
+  }
 }

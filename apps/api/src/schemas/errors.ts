@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   job_not_paused: doc([409], 'Resume of a job that is not paused'),
   job_not_retryable: doc([409], 'Retry of a job that has not failed'),
   sweep_not_cancellable: doc([409], 'Cancel of a sweep that already succeeded or failed'),
+  sweep_trial_not_retryable: doc([409], "Retry of a sweep's trial that its sweep does not take: the sweep has ended or is being cancelled, or `parallelism` trials are live; `details: {sweepId, reason}` (docs/sweeps.md)"),
   model_in_use: doc([409], 'Delete of a model that a queued or running job, or a running sweep, uses as its base'),
   // Sources in S3
   invalid_s3_uri: doc([400], 'Not s3://bucket/key, or the key has "."/".." segments, backslashes or control characters'),
@@ -121,6 +122,8 @@ export const ERROR_CODES = {
   kernel_unavailable: doc([], 'The worker backend lacks a kernel that training needs; never retried'),
   training_diverged: doc([], 'The loss became NaN or infinite; earlier checkpoints stay'),
   worker_crashed: doc([], "The training process died on the job's last attempt (JOB_ATTEMPTS)"),
+  no_trial_succeeded: doc([], "Only in a sweep's `error`: every trial ended and none succeeded; the message counts them and names the first failure"),
+  sweep_trial_unstartable: doc([], "Only in a sweep's `error`: a planned trial could never start (its stored job does not decode, or its job breaks a constraint, e.g. its base model is gone)"),
   // Inside the worker only
   lease_lost: doc([], "Never shown: a worker's write to a job that another worker has taken over is rolled back, and the worker lets the job go"),
 } as const satisfies Record<ErrorCode, ErrorCodeDoc>;

@@ -65,6 +65,9 @@ export const SweepSchema = Type.Object(
     bestTrial: Nullable(SweepTrialSchema),
     outputModelId: Nullable(Type.String({ description: 'The best trial\'s model: the sweep\'s output model' })),
     computeUsed: Type.Number({ description: 'Σ of the trials\' exampleLayers' }),
+    error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()], {
+      description: 'Why a failed sweep failed: no_trial_succeeded (the message counts the trials\' ends and names the first failure) or sweep_trial_unstartable; null otherwise',
+    }),
     cancelRequestedAt: NullableTimestamp,
     createdAt: Timestamp,
     finishedAt: NullableTimestamp,

@@ -187,6 +187,7 @@ export function sweepView(s: Sweep, trials: TrialRow[]): SweepResponse {
     bestTrial: best,
     outputModelId: best?.outputModelId ?? null,
     computeUsed: leaderboard.reduce((n, t) => n + (t.compute?.exampleLayers ?? 0), 0),
+    error: s.errorCode ? { code: s.errorCode, message: s.errorMessage ?? '' } : null,
     cancelRequestedAt: s.cancelRequestedAt?.toISOString() ?? null,
     createdAt: s.createdAt.toISOString(),
     finishedAt: s.finishedAt?.toISOString() ?? null,

@@ -116,6 +116,8 @@ export interface TrainOptions {
   /** Threads that each take a shard of every batch (data-parallel); none trains on this thread alone. */
   peers?: GradientPeers;
   resume?: ResumeFrom;
+  /** A stop decided before this resume (a sweep's ASHA, docs/sweeps.md): no epoch runs; it ends as if onEpochEnd had said stop. */
+  stoppedBefore?: boolean;
   /** Training batches only; with a frozen base, the base then runs per batch (features cannot be computed once). */
   augment?: Augment;
 }

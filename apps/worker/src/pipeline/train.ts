@@ -94,6 +94,7 @@ export async function train(parts: ModelParts, given: TrainData | SplitData, opt
     trainSplit, valSplit, perBatch, scorer: fastPath ? parts.head : parts.model, optimizers, classWeights, dataWaitMs: 0,
   };
   const progress = await Progress.start(hp, !!data.validation, opts.resume);
+  if (opts.stoppedBefore) progress.earlyStopped = true;
   try {
     if (opts.resume) await optimizers.restore(opts.resume.optimizers);
     for (let epoch = opts.resume?.epoch ?? 0; epoch < hp.epochs && progress.running; epoch++) {

@@ -33,7 +33,7 @@ export async function baseFeatures(s: StageContext, prepared: Prepared, built: B
       await s.records.event('warning', { message: 'The base features could not be cached; later jobs will compute them again' });
     },
   });
-  if (s.job.sweepId) await recordFeatures(s.run.db, s.jobId, got.hit ? 'hit' : 'miss');
+  if (s.job.sweepId) await recordFeatures(s, s.job.sweepId, got.hit ? 'hit' : 'miss');
   return { features: got.features, cache: got.hit ? 'hit' : 'miss', ms: performance.now() - started };
 }
 

@@ -30,6 +30,8 @@ export interface RunContext {
   dataInMemoryBytes?: number;
   /** How long a job that met an outage waits in BullMQ's delayed set before a worker tries it again (OUTAGE_RETRY_MAX_MS). */
   outageRetryMs: number;
+  /** Moves a sweep forward from inside a trial (its features recorded). @defaultValue none: its next advance is a trial's end or the reconciler */
+  advanceSweep?: (sweepId: string) => Promise<void>;
 }
 
 export interface Attempt {
