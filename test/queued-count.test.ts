@@ -44,8 +44,8 @@ describe('queued-jobs counter', () => {
     return { t, api, digits, table, model, submit };
   }
 
-  it('stays equal to the real count through every status write', async () => {
-    const { t, api, table, model, submit } = await setUp('counted');
+  it('stays equal to the real count through every status write of the API and a worker', async () => {
+    const { t, api, submit } = await setUp('counted');
     const store = new JobStore(h.db);
     await assertCounted(t, 'a new tenant');
     const [a, b, c, d, e] = [await submit(), await submit(), await submit(), await submit(), await submit()];
@@ -89,9 +89,12 @@ describe('queued-jobs counter', () => {
     await assertCounted(t, 'delete of a cancelled job');
     await h.db.job.updateMany({ where: { id: a }, data: { progress: 0.5, epoch: 1 } });
     await assertCounted(t, 'a write that leaves the status alone');
+    assert.equal(await h.db.job.count({ where: { tenantId: t.tenantId, status: { in: ['queued', 'paused'] } } }), 0, 'the walk-through left nothing queued');
+  });
 
+  it('stays equal to the real count through base-model submits, sweeps and advice', async () => {
+    const { t, api, table, model, submit } = await setUp('counted, other writers');
     const waiting = () => h.db.job.count({ where: { tenantId: t.tenantId, status: { in: ['queued', 'paused'] } } });
-    assert.equal(await waiting(), 0, 'the walk-through so far left nothing queued');
     const finetune = { baseModelId: model, trainDatasetId: table, cutLayer: 'hidden', head: [{ type: 'dense', units: 3, activation: 'softmax' }] };
     await submit(finetune);
     await assertCounted(t, 'a submit on a base model (inside a Prisma transaction)');
