@@ -124,4 +124,12 @@ describe('queued-jobs counter', () => {
       await assertCounted(t, `${QUOTA + 12} racing submits`);
     }
   });
+
+  // Last: it empties this file's database.
+  it('a TRUNCATE of Job leaves every counter at zero', async () => {
+    await (await setUp('truncated')).submit();
+    assert.ok((await h.db.queuedJobCount.aggregate({ _sum: { n: true } }))._sum.n! > 0);
+    await h.db.$executeRawUnsafe('TRUNCATE "Job" CASCADE');
+    assert.equal((await h.db.queuedJobCount.aggregate({ _sum: { n: true } }))._sum.n, 0);
+  });
 });

@@ -43,6 +43,14 @@ CREATE TRIGGER "Job_queued_count_update" AFTER UPDATE OF status, "tenantId", "qu
     OR OLD."tenantId" IS DISTINCT FROM NEW."tenantId" OR OLD."quotaStripe" IS DISTINCT FROM NEW."quotaStripe")
   EXECUTE FUNCTION finetune_queued_count();
 
+-- TRUNCATE fires no row triggers: it empties every counter instead.
+CREATE FUNCTION finetune_queued_count_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE "QueuedJobCount" SET n = 0 WHERE n <> 0;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER "Job_queued_count_truncated" AFTER TRUNCATE ON "Job" FOR EACH STATEMENT EXECUTE FUNCTION finetune_queued_count_truncated();
+
 -- A place in the tenant's queue under `quota`, for the submit's insert: the
 -- stripe its job counts in, or SQLSTATE QJ429 when the tenant already has
 -- `quota` queued or paused jobs. Exact under concurrency: a submit that
