@@ -87,7 +87,14 @@ export function decodeJob<R extends Job>(row: R): JobRecord<R> {
 }
 
 /** What a new job is made of; its status is always queued. */
-export type NewJob = Omit<Prisma.JobUncheckedCreateInput, 'status' | 'spec'> & { spec: JobSpec };
+export type NewJob = Omit<Prisma.JobUncheckedCreateInput, 'status' | 'spec' | 'quotaStripe'> & {
+  spec: JobSpec;
+  /** createStatement only: the tenant's MAX_QUEUED_JOBS_PER_TENANT, which its insert takes a place under. */
+  queuedQuota?: number;
+};
+
+/** SQLSTATE of finetune_take_queued_place (migration 20261203110000): the tenant's queue is full. */
+export const QUEUE_FULL_SQLSTATE = 'QJ429';
 
 export class JobStore {
   constructor(private readonly db: Db) {}
@@ -99,26 +106,30 @@ export class JobStore {
   }
 
   /** A new job: queued, with its first status event. */
-  async create(tx: Tx, data: NewJob) {
+  async create(tx: Tx, { queuedQuota, ...data }: NewJob) {
+    if (queuedQuota !== undefined) throw new Error('create() takes no quota place; createStatement() does');
     await tx.job.create({ data: { ...data, spec: toJson(decodeSpec, data.spec), status: 'queued' } });
     await jobEvent(tx, data.id!, 'status', { status: 'queued' });
   }
 
   /**
-   * create() as one SQL statement for plain pg (issue 19): the job row and its status
-   * event in a single INSERT … RETURNING (one statement is one transaction), answering
-   * with `returning` (columns over the new row as `j`, its output model as `m`).
+   * create() as one SQL statement for plain pg (issue 19): a place in the tenant's queue
+   * under `data.queuedQuota` (else the statement fails with QUEUE_FULL_SQLSTATE and writes
+   * nothing), the job row in the stripe that place is counted in, and its status event, in a
+   * single INSERT … RETURNING (one statement is one transaction), answering with `returning`
+   * (columns over the new row as `j`, its output model as `m`).
    */
   createStatement(data: NewJob, returning: string): { text: string; values: unknown[] } {
-    const text = `WITH j AS (
-  INSERT INTO "Job" (id, "tenantId", type, status, spec, "baseModelId", "trainDatasetId", "validationDatasetId", "testDatasetId", "totalEpochs", "webhookUrl", "webhookSecret", "createdAt", "updatedAt")
-  VALUES ($1::uuid, $2::uuid, $3::"JobType", 'queued', $4::jsonb, $5::uuid, $6::uuid, $7::uuid, $8::uuid, $9::int, $10, $11, $12::timestamp, $12::timestamp) RETURNING *
+    if (data.queuedQuota === undefined) throw new Error('createStatement() needs the queued-jobs quota');
+    const text = `WITH q AS (SELECT finetune_take_queued_place($2::uuid, $14::int) AS stripe), j AS (
+  INSERT INTO "Job" (id, "tenantId", type, status, spec, "baseModelId", "trainDatasetId", "validationDatasetId", "testDatasetId", "totalEpochs", "webhookUrl", "webhookSecret", "createdAt", "updatedAt", "quotaStripe")
+  SELECT $1::uuid, $2::uuid, $3::"JobType", 'queued', $4::jsonb, $5::uuid, $6::uuid, $7::uuid, $8::uuid, $9::int, $10, $11, $12::timestamp, $12::timestamp, q.stripe FROM q RETURNING *
 ), e AS (INSERT INTO "JobEvent" ("jobId", type, data, "createdAt") SELECT id, 'status', $13::jsonb, $12::timestamp FROM j)
 SELECT ${returning} FROM j LEFT JOIN "Model" m ON m."jobId" = j.id`;
     const status: JobEventData<'status'> = { status: 'queued' };
     const values = [
       data.id, data.tenantId, data.type, JSON.stringify(toJson(decodeSpec, data.spec)), data.baseModelId ?? null, data.trainDatasetId, data.validationDatasetId ?? null,
-      data.testDatasetId ?? null, data.totalEpochs, data.webhookUrl ?? null, data.webhookSecret ?? null, new Date().toISOString(), JSON.stringify(status),
+      data.testDatasetId ?? null, data.totalEpochs, data.webhookUrl ?? null, data.webhookSecret ?? null, new Date().toISOString(), JSON.stringify(status), data.queuedQuota,
     ];
     return { text, values };
   }

@@ -17,6 +17,7 @@ import type { JobListQuery, JobResponse } from '../schemas/jobs.ts';
 import { planJob } from './job-planner.ts';
 import { toPage } from './pagination.ts';
 import { JobReads, type JobViewRow } from './job-reads.ts';
+import { isQueueFull, submitReads } from './job-submit-reads.ts';
 
 
 /** The job as the API shows it; its JSON columns decoded here, once. */
@@ -68,7 +69,7 @@ export class JobService {
 
   constructor(
     private readonly db: Db,
-    sql: SqlPool,
+    private readonly sql: SqlPool,
     private readonly queue: Queue<JobPayload>,
     private readonly config: Config,
   ) {
@@ -89,16 +90,17 @@ export class JobService {
   }
 
   /**
-   * Two SQL statements without a base model (quota count and datasets; the job and its event),
-   * then the queue's one script call. With a base model the insert runs in a transaction that
-   * holds the model FOR SHARE, so a concurrent DELETE (FOR UPDATE) waits, then sees this job.
+   * Two SQL statements without a base model (the queued count and the datasets; the place in
+   * the queue, the job and its event), then the queue's one script call. With a base model the
+   * insert runs in a transaction that holds the model FOR SHARE, so a concurrent DELETE (FOR
+   * UPDATE) waits, then sees this job.
    */
   async create(tenantId: string, body: CreateJob): Promise<JobViewRow> {
     // Before anything is read or written: a refused webhook (422) leaves no trace.
     if (body.webhook) checkWebhookUrl(body.webhook.url, this.config.webhooks);
     const ids = [body.trainDatasetId, body.validationDatasetId, body.testDatasetId].filter((x): x is string => !!x && UUID.test(x));
     const quota = this.config.limits.queuedJobsPerTenant;
-    const { waiting, datasets } = await this.reads.submitReads(tenantId, ids, quota);
+    const { waiting, datasets } = await submitReads(this.sql, tenantId, ids);
     const overQuota = () => new TooManyRequestsError('too_many_queued_jobs', `This tenant already has ${quota} or more queued or paused jobs (MAX_QUEUED_JOBS_PER_TENANT)`, 30, { limit: quota });
     if (waiting >= quota) throw overQuota();
     const { train, validation, test } = this.datasets(body, datasets);
@@ -117,21 +119,22 @@ export class JobService {
         totalEpochs: spec.hyperparameters.epochs,
         webhookUrl: body.webhook?.url,
         webhookSecret: body.webhook?.secret,
+        // The exact check: the insert takes a place under the quota or fails, writing nothing.
+        queuedQuota: quota,
       }, tx);
     };
-    const job = body.baseModelId
-      ? await this.db.$transaction(async (tx) => {
-        const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Model" WHERE id = ${body.baseModelId}::uuid AND "tenantId" = ${tenantId}::uuid FOR SHARE`;
-        const baseModel = locked.length ? await tx.model.findUnique({ where: { id: body.baseModelId } }) : null;
-        if (!baseModel) throw new UnprocessableError('model_not_found', `Model ${body.baseModelId} does not exist`, { id: body.baseModelId });
-        return insert(baseModel, tx);
-      })
-      : await insert(undefined);
-    // Submits that raced past the count above: each looks again now that its row is committed, and
-    // one that sees the quota taken by others withdraws (racers may all withdraw; none overshoots).
-    if ((await this.reads.othersWaiting(tenantId, id, quota)) >= quota) {
-      await this.db.job.delete({ where: { id } });
-      throw overQuota();
+    let job: JobViewRow;
+    try {
+      job = body.baseModelId
+        ? await this.db.$transaction(async (tx) => {
+          const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Model" WHERE id = ${body.baseModelId}::uuid AND "tenantId" = ${tenantId}::uuid FOR SHARE`;
+          const baseModel = locked.length ? await tx.model.findUnique({ where: { id: body.baseModelId } }) : null;
+          if (!baseModel) throw new UnprocessableError('model_not_found', `Model ${body.baseModelId} does not exist`, { id: body.baseModelId });
+          return insert(baseModel, tx);
+        })
+        : await insert(undefined);
+    } catch (err) {
+      throw isQueueFull(err) ? overQuota() : err;
     }
     try {
       await this.queue.add(JOB_NAME, { jobId: id }, jobOptions(this.config, id));
