@@ -6,14 +6,14 @@
 // Pages are a keyset on ("createdAt", id), newest first, which the indexes
 // ("tenantId", "createdAt", id) and ("tenantId", status, "createdAt", id) serve
 // in order, so a page costs its own rows whatever page it is.
-import type { Dataset, Job } from '../../../shared/generated/prisma/client.ts';
+import type { Job } from '../../../shared/generated/prisma/client.ts';
 import type { SqlPool } from '../../../shared/db/sql.ts';
 import type { JobStore, NewJob, Tx } from '../../../shared/jobs/job-store.ts';
 import { decodeCursor } from './pagination.ts';
 import { SpecCache } from './spec-cache.ts';
 
 /** What jobView reads: the job without the columns only workers use, and its output model's id. */
-export type JobViewRow = Omit<Job, 'tenantId' | 'resumePoint' | 'interruptRequest' | 'webhookSecret' | 'leaseToken' | 'leaseExpiresAt'> & {
+export type JobViewRow = Omit<Job, 'tenantId' | 'resumePoint' | 'interruptRequest' | 'webhookSecret' | 'leaseToken' | 'leaseExpiresAt' | 'quotaStripe'> & {
   outputModel?: { id: string } | null;
   /** JobAdvice.auto (strategy auto); absent where a row was read without it. */
   auto?: unknown;
@@ -42,13 +42,6 @@ const GET_VERSION = `SELECT ${VERSION} ${ONE}`;
 // quota ($3): all the check needs is whether it is reached, and a tenant with thousands queued
 // (a raised quota) would otherwise pay for all of them on every submit. json_agg turns createdAt
 // into text (UTC, no zone); it is made a Date again below.
-const SUBMIT_READS = `SELECT (SELECT count(*)::int FROM (SELECT 1 FROM "Job" WHERE "tenantId" = $1::uuid AND status IN ('queued', 'paused') LIMIT $3::bigint) q) AS waiting,
-  (SELECT coalesce(json_agg(d), '[]'::json) FROM "Dataset" d WHERE d.id = ANY($2::uuid[]) AND d."tenantId" = $1::uuid) AS datasets`;
-
-// After a job's insert committed: the tenant's other queued or paused jobs (again up to the quota).
-// Submits racing past the first count each see the others here, so the last of them to commit sees all.
-const OTHERS_WAITING = `SELECT count(*)::int AS n FROM (SELECT 1 FROM "Job" WHERE "tenantId" = $1::uuid AND id <> $2::uuid AND status IN ('queued', 'paused') LIMIT $3::bigint) q`;
-
 type Raw = Omit<JobViewRow, 'outputModel'> & { outputModelId: string | null };
 const specs = new SpecCache();
 // The spec arrives as text (see VIEW): a job's spec seen before is not parsed or checked again.
@@ -109,20 +102,6 @@ export class JobReads {
 
   /** The tenant's queued and paused jobs (counted up to `quota`), and those of `datasetIds` that are the tenant's. */
   /** The tenant's queued or paused jobs other than `jobId`, counted up to `quota`. */
-  async othersWaiting(tenantId: string, jobId: string, quota: number): Promise<number> {
-    const { rows } = await this.sql.query<{ n: number }>({ name: 'job-others-waiting', text: OTHERS_WAITING, values: [tenantId, jobId, quota] });
-    return rows[0].n;
-  }
-
-  async submitReads(tenantId: string, datasetIds: string[], quota: number): Promise<{ waiting: number; datasets: Dataset[] }> {
-    const { rows } = await this.sql.query<{ waiting: number; datasets: Array<Omit<Dataset, 'createdAt'> & { createdAt: string }> }>({
-      name: 'job-submit-reads',
-      text: SUBMIT_READS,
-      values: [tenantId, datasetIds, quota],
-    });
-    return { waiting: rows[0].waiting, datasets: rows[0].datasets.map((d) => ({ ...d, createdAt: new Date(`${d.createdAt}Z`) })) };
-  }
-
   /** Inserts the job (queued) and its status event in one statement; `tx` runs it inside a Prisma transaction. */
   async insert(store: JobStore, data: NewJob, tx?: Tx): Promise<JobViewRow> {
     const { text, values } = store.createStatement(data, COLUMNS);
