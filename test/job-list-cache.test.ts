@@ -124,4 +124,23 @@ describe('job list from the job cache', () => {
     const got = await listFromCache(new Racing(cached.sql), cached.jobEtags, h.tenant.tenantId, { limit: 20 }, JSON.stringify);
     assert.equal(got, undefined);
   });
+
+  it('a row read before a change\'s notification is not kept after it (the fill race)', async () => {
+    const id = ids[2];
+    class Racing extends JobReads {
+      override async byIds(tenantId: string, missing: string[]) {
+        const rows = await super.byIds(tenantId, missing);
+        const woke = cached.jobEtags.waitForChange(id, 10_000);
+        await direct.query(`UPDATE "Job" SET progress = 0.5 WHERE id = $1`, [id]);
+        await woke; // the notification arrived after the read
+        return rows;
+      }
+    }
+    cached.jobEtags.changed(id);
+    const got = await listFromCache(new Racing(cached.sql), cached.jobEtags, h.tenant.tenantId, { limit: 20 }, JSON.stringify);
+    assert.ok(got?.includes(id), 'the page was assembled');
+    assert.equal(cached.jobEtags.lookupBody(h.tenant.tenantId, id), undefined, 'the old row was kept');
+    assert.equal((await list(cached, 'limit=20')).body.data.find((j: { id: string }) => j.id === id).progress.fraction, 0.5);
+    await same('limit=20');
+  });
 });
