@@ -11,6 +11,7 @@ import pg from 'pg';
 import { buildApp, type App } from '../apps/api/src/app.ts';
 import { listFromCache } from '../apps/api/src/services/job-list.ts';
 import { JobReads } from '../apps/api/src/services/job-reads.ts';
+import { JobPageBytes } from '../apps/api/src/services/job-page-bytes.ts';
 import { createHarness, type Harness, type Tenant } from './helpers/harness.ts';
 import { createDataset, http, submitJob, tinyMlp } from './helpers/api.ts';
 
@@ -138,9 +139,27 @@ describe('job list from the job cache', () => {
     }
     cached.jobEtags.changed(id);
     const got = await listFromCache(new Racing(cached.sql), cached.jobEtags, h.tenant.tenantId, { limit: 20 }, JSON.stringify);
-    assert.ok(got?.includes(id), 'the page was assembled');
+    assert.ok(got?.toString().includes(id), 'the page was assembled');
     assert.equal(cached.jobEtags.lookupBody(h.tenant.tenantId, id), undefined, 'the old row was kept');
     assert.equal((await list(cached, 'limit=20')).body.data.find((j: { id: string }) => j.id === id).progress.fraction, 0.5);
     await same('limit=20');
+  });
+});
+
+describe('job list: kept page bytes', () => {
+  it('a page is reused only with the same bodies and tail, and the bytes stay under their bound', () => {
+    const pages = new JobPageBytes(1000);
+    const a = ['{"id":"a"}', '{"id":"b"}'];
+    pages.set('p1', a, 'T', Buffer.alloc(40));
+    assert.ok(pages.get('p1', [...a], 'T'));
+    assert.equal(pages.get('p1', ['{"id":"a"}', '{"id":"B"}'], 'T'), undefined, 'a changed body');
+    assert.equal(pages.get('p1', a, 'U'), undefined, 'another cursor');
+    assert.equal(pages.get('p1', a.slice(0, 1), 'T'), undefined, 'fewer jobs');
+    pages.set('big', a, 'T', Buffer.alloc(60)); // 2 × 60 over a tenth of 1000: not kept
+    assert.equal(pages.get('big', a, 'T'), undefined);
+    for (let i = 0; i < 20; i++) pages.set(`p${i}`, a, 'T', Buffer.alloc(40));
+    const kept = Array.from({ length: 20 }, (_, i) => pages.get(`p${i}`, a, 'T')).filter(Boolean).length;
+    assert.equal(kept, 12, 'the newest 1000 / 80 pages');
+    assert.ok(pages.get('p19', a, 'T') && !pages.get('p0', a, 'T'), 'the oldest went first');
   });
 });

@@ -11,6 +11,7 @@ import { streamEvents } from '../services/event-stream.ts';
 import { sendConditional } from '../services/conditional-get.ts';
 import { jobVersionedReads } from '../services/job-versions.ts';
 import { listFromCache } from '../services/job-list.ts';
+import { JobPageBytes } from '../services/job-page-bytes.ts';
 import { JobReads } from '../services/job-reads.ts';
 import { checkPageSize } from '../services/pagination.ts';
 import { JobService, jobView } from '../services/jobs.ts';
@@ -62,6 +63,7 @@ function submit(app: App, { service, tags, job }: Ctx) {
 /** Listing and reading jobs. */
 function reads(app: App, { config, service, tags, job }: Ctx) {
   const pageReads = new JobReads(app.sql);
+  const pageBytes = new JobPageBytes();
   app.get('/v1/jobs', {
     schema: {
       tags,
@@ -74,8 +76,8 @@ function reads(app: App, { config, service, tags, job }: Ctx) {
     handler: async (req, reply) => {
       const q = { ...req.query, limit: checkPageSize(req.query.limit, config.limits.pageSize) };
       // Each item serialized by the GET's own compiled schema (`job`), so that the two share cached bodies.
-      const json = await listFromCache(pageReads, app.jobEtags, tenantOf(req), q, reply.compileSerializationSchema(job, '200'));
-      // A string with a JSON content type is sent as it is.
+      const json = await listFromCache(pageReads, app.jobEtags, tenantOf(req), q, reply.compileSerializationSchema(job, '200'), pageBytes);
+      // Bytes with a JSON content type are sent as they are.
       return json === undefined ? service.list(tenantOf(req), q) : (reply as FastifyReply).type('application/json; charset=utf-8').send(json);
     },
   });

@@ -7,8 +7,10 @@
 // to the cache. A list item is the GET's body: the same Job schema, serialized by
 // the same compiled function, so the page is assembled from the bodies as they are.
 // With the cache off (listener down, JOB_ETAG_CACHE_MS=0) the page is read whole.
+// `pages` (job-page-bytes.ts) keeps the assembled bytes while they are made of the same bodies.
 import type { JobEtagCache } from './job-etag-cache.ts';
 import type { JobReads } from './job-reads.ts';
+import type { JobPageBytes } from './job-page-bytes.ts';
 import { jobView } from './jobs.ts';
 import { encodeCursor } from './pagination.ts';
 
@@ -20,11 +22,11 @@ export interface JobListArgs {
 }
 
 /**
- * The page as JSON, byte for byte what serializing the page read whole would give;
+ * The page as JSON (UTF-8), byte for byte what serializing the page read whole would give;
  * undefined where it must be read whole instead (the cache is off, or a job on the page
  * was deleted between the two statements).
  */
-export async function listFromCache(reads: JobReads, etags: JobEtagCache, tenantId: string, q: JobListArgs, serializeJob: (value: Record<string, unknown>) => string): Promise<string | undefined> {
+export async function listFromCache(reads: JobReads, etags: JobEtagCache, tenantId: string, q: JobListArgs, serializeJob: (value: Record<string, unknown>) => string, pages?: JobPageBytes): Promise<Buffer | undefined> {
   if (!etags.enabled) return undefined;
   const keys = await reads.pageKeys(tenantId, { status: q.status, sweepId: q.sweepId, after: q.after, take: q.limit + 1 });
   const hasMore = keys.length > q.limit;
@@ -46,6 +48,12 @@ export async function listFromCache(reads: JobReads, etags: JobEtagCache, tenant
     }
   }
   // JobPage's properties in its schema's order; `skipped` is never present (jobView leaves no job out).
-  const next = hasMore ? JSON.stringify(encodeCursor(page[page.length - 1])) : 'null';
-  return `{"data":[${bodies.join(',')}],"hasMore":${hasMore},"nextCursor":${next}}`;
+  const tail = `],"hasMore":${hasMore},"nextCursor":${hasMore ? JSON.stringify(encodeCursor(page[page.length - 1])) : 'null'}}`;
+  const all = bodies as string[];
+  const key = `${tenantId}|${q.status ?? ''}|${q.sweepId ?? ''}|${q.after ?? ''}|${q.limit}`;
+  const kept = pages?.get(key, all, tail);
+  if (kept) return kept;
+  const bytes = Buffer.from(`{"data":[${all.join(',')}${tail}`);
+  pages?.set(key, all, tail, bytes);
+  return bytes;
 }
