@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import type { Config } from '../../../shared/config.ts';
 import type { CreateJob } from '../../../shared/jobs/spec.ts';
 import { decodeJobEvent } from '../../../shared/jobs/decode.ts';
@@ -9,6 +10,9 @@ import { CheckpointsResponse, CreateJobBody, JobEventPage, jobEventQuery, jobGet
 import { streamEvents } from '../services/event-stream.ts';
 import { sendConditional } from '../services/conditional-get.ts';
 import { jobVersionedReads } from '../services/job-versions.ts';
+import { listFromCache } from '../services/job-list.ts';
+import { JobPageBytes } from '../services/job-page-bytes.ts';
+import { JobReads } from '../services/job-reads.ts';
 import { checkPageSize } from '../services/pagination.ts';
 import { JobService, jobView } from '../services/jobs.ts';
 import { tenantOf } from '../plugins/auth.ts';
@@ -58,6 +62,8 @@ function submit(app: App, { service, tags, job }: Ctx) {
 
 /** Listing and reading jobs. */
 function reads(app: App, { config, service, tags, job }: Ctx) {
+  const pageReads = new JobReads(app.sql);
+  const pageBytes = new JobPageBytes();
   app.get('/v1/jobs', {
     schema: {
       tags,
@@ -67,7 +73,13 @@ function reads(app: App, { config, service, tags, job }: Ctx) {
       querystring: jobListQuery(config.limits.pageSize),
       response: { 200: JobPage, ...errorResponses({ 400: ['invalid_cursor', 'page_size_exceeded'] }) },
     },
-    handler: async (req) => service.list(tenantOf(req), { ...req.query, limit: checkPageSize(req.query.limit, config.limits.pageSize) }),
+    handler: async (req, reply) => {
+      const q = { ...req.query, limit: checkPageSize(req.query.limit, config.limits.pageSize) };
+      // Each item serialized by the GET's own compiled schema (`job`), so that the two share cached bodies.
+      const json = await listFromCache(pageReads, app.jobEtags, tenantOf(req), q, reply.compileSerializationSchema(job, '200'), pageBytes);
+      // Bytes with a JSON content type are sent as they are.
+      return json === undefined ? service.list(tenantOf(req), q) : (reply as FastifyReply).type('application/json; charset=utf-8').send(json);
+    },
   });
 
   app.get('/v1/jobs/:id', {

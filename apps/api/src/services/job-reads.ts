@@ -57,6 +57,27 @@ export interface JobPageQuery {
   take: number;
 }
 
+/** A page's WHERE (the tenant, the filters, after the cursor) and its values, the row count last. */
+function pageWhere(tenantId: string, q: JobPageQuery) {
+  const values: unknown[] = [tenantId];
+  const where = ['j."tenantId" = $1::uuid'];
+  if (q.status) {
+    values.push(q.status);
+    where.push(`j.status = $${values.length}::"JobStatus"`);
+  }
+  if (q.sweepId) {
+    values.push(q.sweepId);
+    where.push(`j."sweepId" = $${values.length}::uuid`);
+  }
+  if (q.after) {
+    const c = decodeCursor(q.after);
+    values.push(c.createdAt.toISOString(), c.id);
+    where.push(`(j."createdAt", j.id) < ($${values.length - 1}::timestamp, $${values.length}::uuid)`);
+  }
+  values.push(q.take);
+  return { where: where.join(' AND '), values, shape: `${q.status ? 's' : ''}${q.sweepId ? 'w' : ''}${q.after ? 'a' : ''}` };
+}
+
 export class JobReads {
   constructor(private readonly sql: SqlPool) {}
 
@@ -78,26 +99,28 @@ export class JobReads {
   }
 
   async page(tenantId: string, q: JobPageQuery): Promise<JobViewRow[]> {
-    const values: unknown[] = [tenantId];
-    const where = ['j."tenantId" = $1::uuid'];
-    if (q.status) {
-      values.push(q.status);
-      where.push(`j.status = $${values.length}::"JobStatus"`);
-    }
-    if (q.sweepId) {
-      values.push(q.sweepId);
-      where.push(`j."sweepId" = $${values.length}::uuid`);
-    }
-    if (q.after) {
-      const c = decodeCursor(q.after);
-      values.push(c.createdAt.toISOString(), c.id);
-      where.push(`(j."createdAt", j.id) < ($${values.length - 1}::timestamp, $${values.length}::uuid)`);
-    }
-    values.push(q.take);
-    const text = `SELECT ${COLUMNS} ${FROM} WHERE ${where.join(' AND ')} ORDER BY j."createdAt" DESC, j.id DESC LIMIT $${values.length}`;
+    const { where, values, shape } = pageWhere(tenantId, q);
+    const text = `SELECT ${COLUMNS} ${FROM} WHERE ${where} ORDER BY j."createdAt" DESC, j.id DESC LIMIT $${values.length}`;
     // Eight shapes of the statement (status, sweep, cursor: each or not), each prepared once per connection.
-    const { rows } = await this.sql.query<Raw>({ name: `job-page-${q.status ? 's' : ''}${q.sweepId ? 'w' : ''}${q.after ? 'a' : ''}`, text, values });
+    const { rows } = await this.sql.query<Raw>({ name: `job-page-${shape}`, text, values });
     return rows.map(toRow);
+  }
+
+  /**
+   * The same page's keys only, in the same order: an index-only scan of ("tenantId", "createdAt", id)
+   * or ("tenantId", status, "createdAt", id) (a sweep filter reads the rows). See job-list.ts.
+   */
+  async pageKeys(tenantId: string, q: JobPageQuery): Promise<Array<{ id: string; createdAt: Date }>> {
+    const { where, values, shape } = pageWhere(tenantId, q);
+    const text = `SELECT j.id, j."createdAt" FROM "Job" j WHERE ${where} ORDER BY j."createdAt" DESC, j.id DESC LIMIT $${values.length}`;
+    return (await this.sql.query<{ id: string; createdAt: Date }>({ name: `job-keys-${shape}`, text, values })).rows;
+  }
+
+  /** The tenant's jobs of `ids` that exist, with their versions, in no particular order. */
+  async byIds(tenantId: string, ids: string[]): Promise<Array<{ row: JobViewRow; version: string }>> {
+    const text = `SELECT ${COLUMNS}, ${VERSION} ${FROM} WHERE j.id = ANY($1::uuid[]) AND j."tenantId" = $2::uuid`;
+    const { rows } = await this.sql.query<Raw & { version: string }>({ name: 'job-by-ids', text, values: [ids, tenantId] });
+    return rows.map(toVersioned);
   }
 
   /** The tenant's queued and paused jobs (counted up to `quota`), and those of `datasetIds` that are the tenant's. */
