@@ -135,4 +135,31 @@ describe('job ETag cache: probe, triggers, hits, fill race through the real read
     const notifying = new Set(rows.map((r) => r.table));
     for (const t of tables) assert.ok(notifying.has(t), `"${t}" is read by a job's response but has no job_changed trigger`);
   });
+
+  it('only an UPDATE that changes a column of the response notifies; the trigger compares every Job column VIEW reads', async () => {
+    const source = readFileSync(new URL('../apps/api/src/services/job-reads.ts', import.meta.url), 'utf8');
+    const view = source.slice(source.indexOf('const VIEW = ['), source.indexOf('];', source.indexOf('const VIEW = [')));
+    const columns = [...view.matchAll(/'j\.(?:"(\w+)"|(\w+))/g)].map((m) => m[1] ?? m[2]);
+    assert.ok(columns.length >= 20, `${columns.length} Job columns found in VIEW`);
+    const { rows } = await direct.query<{ def: string }>(`SELECT pg_get_triggerdef(t.oid) AS def FROM pg_trigger t WHERE t.tgname = 'Job_changed'`);
+    const when = rows[0].def.slice(rows[0].def.indexOf('WHEN'));
+    for (const c of columns) assert.ok(new RegExp(`old\\.\"?${c}\"?\\b`).test(when), `"${c}" is in a job's response but not compared by the Job_changed trigger`);
+    // What arrives for one job: a no-op update and a lease write must send nothing.
+    const { id } = await newJob();
+    const listener = new pg.Client({ connectionString: directUrl });
+    await listener.connect();
+    try {
+      const got: string[] = [];
+      listener.on('notification', (n) => n.payload === id && got.push(n.payload));
+      await listener.query('LISTEN job_changed');
+      await direct.query(`UPDATE "Job" SET status = status, progress = progress WHERE id = $1`, [id]);
+      await direct.query(`UPDATE "Job" SET "leaseExpiresAt" = now(), "leaseToken" = "leaseToken" + 1, "interruptRequest" = 'pause' WHERE id = $1`, [id]);
+      await direct.query(`UPDATE "Job" SET progress = 0.5 WHERE id = $1`, [id]);
+      for (let t = Date.now(); !got.length; await sleep(10)) assert.ok(Date.now() - t < 5000, 'the change was not notified');
+      await sleep(100);
+      assert.equal(got.length, 1, 'only the progress write notifies');
+    } finally {
+      await listener.end();
+    }
+  });
 });
