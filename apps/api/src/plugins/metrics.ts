@@ -73,6 +73,7 @@ function jobCacheSeries(app: FastifyInstance, registry: Registry) {
     help: 'pg_notification_queue_usage(): the fraction of Postgres\'s NOTIFY queue in use (job_changed, issue 19)',
     registers: [registry],
     async collect() {
+      this.reset(); // unreadable: left out rather than stale
       const { rows } = await app.sql.query<{ usage: number }>({ text: 'SELECT pg_notification_queue_usage() AS usage' }).catch(() => ({ rows: [] as { usage: number }[] }));
       if (rows.length) this.set(Number(rows[0].usage));
     },
