@@ -5,6 +5,7 @@
 // bound asserted here, so only the notifications can make these tests pass.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { buildApp, type App } from '../apps/api/src/app.ts';
@@ -44,6 +45,15 @@ describe('job ETag cache: 304 without Postgres, invalidated by NOTIFY', () => {
 
   const online = async (app: App) => {
     for (let t = Date.now(); !app.jobEtags.enabled; await sleep(20)) if (Date.now() - t > 15_000) throw new Error('listener not back within 15 s');
+  };
+  /** Once app's listener has handled every notification committed before this call (they come in commit order). */
+  const caughtUp = async (app: App) => {
+    const marker = `marker-${randomUUID()}`;
+    const seen = app.jobEtags.waitForChange(marker, 10_000);
+    const since = Date.now();
+    await direct.query(`SELECT pg_notify('job_changed', $1)`, [marker]);
+    await seen;
+    assert.ok(Date.now() - since <= NOTIFY_BOUND_MS, 'the marker did not come back');
   };
   const newJob = async () => {
     const job = await submitJob(h.app, { type: 'pretrain', architecture: tinyMlp(3), hyperparameters: { epochs: 1 }, trainDatasetId: datasetId });
@@ -115,11 +125,22 @@ describe('job ETag cache: 304 without Postgres, invalidated by NOTIFY', () => {
     await online(second);
     const { id } = await newJob();
     await http(second, h.tenant.apiKey).post(`/v1/jobs/${id}/cancel`).expect(202);
+    await caughtUp(second); // the cancel's own notification must not drop the entry the GET below fills
     const etag = (await http(second, h.tenant.apiKey).get(`/v1/jobs/${id}`).expect(200)).headers.etag as string;
     assert.equal(second.jobEtags.lookup(h.tenant.tenantId, id), etag.slice(1, -1));
     // Pausing a cancelled job writes nothing (409), so no notification comes: only the route's own drop can empty it.
     await http(second, h.tenant.apiKey).post(`/v1/jobs/${id}/pause`).expect(409);
     assert.equal(second.jobEtags.lookup(h.tenant.tenantId, id), undefined);
+  });
+
+  it('a write that did not happen (404) drops nothing: neither another tenant\'s entry nor every entry', async () => {
+    await online(second);
+    const { id, etag } = await newJob();
+    await caughtUp(second);
+    const stranger = await h.newTenant('a stranger');
+    await http(second, stranger.apiKey).post(`/v1/jobs/${id}/cancel`).expect(404);
+    await http(second, stranger.apiKey).delete(`/v1/models/${randomUUID()}`).expect(404);
+    assert.equal(second.jobEtags.lookup(h.tenant.tenantId, id), etag.slice(1, -1));
   });
 
   it('another tenant never gets a 304 or learns the job exists', async () => {

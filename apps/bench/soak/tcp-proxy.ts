@@ -1,7 +1,8 @@
 // A TCP proxy between the service and one of its dependencies (Postgres,
 // Redis, S3) that a test or the soak controls: cut() resets every connection
 // through it and refuses new ones, as a dependency that restarts or goes away
-// would; restore() lets connections through again. The shared Postgres and
+// would; restore() lets connections through again; hold() delays the answers
+// (a slow dependency) until release(). The shared Postgres and
 // Redis are never stopped: only this path to them is.
 import net from 'node:net';
 
@@ -13,6 +14,9 @@ export interface TcpProxy {
   /** Resets every open connection and refuses new ones until restore(). */
   cut(): void;
   restore(): void;
+  /** Holds back what the dependency sends (the requests still reach it) until release(). */
+  hold(): void;
+  release(): void;
   readonly down: boolean;
   close(): Promise<void>;
 }
@@ -20,6 +24,7 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const open = new Set<net.Socket>();
   let down = false;
+  let held: [net.Socket, Buffer][] | undefined;
   const server = net.createServer((client) => {
     if (down) {
       client.resetAndDestroy();
@@ -37,7 +42,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on('data', (b: Buffer) => (held ? held.push([client, b]) : client.write(b)));
+    upstream.on('end', () => client.end());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
@@ -56,6 +62,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     restore() {
       down = false;
+    },
+    hold() {
+      held ??= [];
+    },
+    release() {
+      const q = held ?? [];
+      held = undefined;
+      for (const [c, b] of q) if (!c.destroyed) c.write(b);
     },
     get down() {
       return down;

@@ -1,6 +1,6 @@
 // Settings of the HTTP service: listening, logs, timeouts, keys, webhooks.
 import { LOG_FORMATS, pinoPrettyInstalled, wantsPrettyLogs } from '../log-format.ts';
-import { bool, int, list, oneOf, optionalBool, secret, str } from './kinds.ts';
+import { bool, int, list, oneOf, optionalBool, optionalUrl, secret, str } from './kinds.ts';
 import { Setting } from './setting.ts';
 
 const logFormat = oneOf('LOG_FORMAT', LOG_FORMATS, 'auto', {
@@ -64,6 +64,9 @@ export const httpServer = {
       cap: 60_000,
       example: '2000',
       doc: 'how long an instance may answer a job read (`304`, or a plain GET\'s `200`) from what it read before, without Postgres; it is dropped sooner when Postgres notifies a change (milliseconds after the commit), so this bounds staleness only if notifications stop arriving unnoticed (0 turns the cache off; see [API performance](performance-api.md))',
+    }),
+    listenUrl: optionalUrl('JOB_CHANGES_DATABASE_URL', ['postgres:', 'postgresql:'], {
+      doc: 'where the API LISTENs for job changes, when `DATABASE_URL` goes through a pool that cannot hold a LISTEN (PgBouncer in transaction mode): Postgres itself, or a session-mode pool (unset: `DATABASE_URL`; see [Operations](operations.md))',
     }),
     maxEntries: int('JOB_ETAG_CACHE_ENTRIES', 100_000, { min: 1, doc: 'the most job ETags one instance keeps (the oldest tenth goes when full)' }),
     bodyBytes: int('JOB_ETAG_CACHE_BODY_BYTES', 33_554_432, {

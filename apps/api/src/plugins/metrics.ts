@@ -5,7 +5,7 @@
 // process's own figures (CPU, memory, event loop) come from one shared registry.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from '../../../shared/config.ts';
 import { ScrapedHistogram } from '../services/scraped-histogram.ts';
 import { JOB_STATUSES } from '../schemas/jobs.ts';
@@ -53,6 +53,33 @@ function scrapedSeries(registry: Registry) {
   };
 }
 
+/** This instance's job ETag cache (issue 19), and how full Postgres's notification queue is. */
+function jobCacheSeries(app: FastifyInstance, registry: Registry) {
+  const hits = app.jobEtags.hits;
+  new Counter({
+    name: 'finetune_job_cache_hits_total',
+    help: 'Job reads this instance answered from memory: kind "version" (an ETag: a 304 when it matches) or "body" (a plain GET\'s 200)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ kind: 'version' }, hits.version);
+      this.inc({ kind: 'body' }, hits.body);
+    },
+  });
+  // Every NOTIFY waits once the queue (8 GB) is full, and a listener that stops reading fills it.
+  new Gauge({
+    name: 'finetune_pg_notification_queue_usage',
+    help: 'pg_notification_queue_usage(): the fraction of Postgres\'s NOTIFY queue in use (job_changed, issue 19)',
+    registers: [registry],
+    async collect() {
+      this.reset(); // unreadable: left out rather than stale
+      const { rows } = await app.sql.query<{ usage: number }>({ text: 'SELECT pg_notification_queue_usage() AS usage' }).catch(() => ({ rows: [] as { usage: number }[] }));
+      if (rows.length) this.set(Number(rows[0].usage));
+    },
+  });
+}
+
 async function refresh(app: FastifyInstance, config: Config, m: ReturnType<typeof scrapedSeries>): Promise<void> {
   const [pg, redis] = await Promise.allSettled([readJobSnapshot(app.db), readQueueSnapshot(app.queue, app.redis, config.queueName)]);
   // A source that can't be read leaves its series out rather than stale.
@@ -79,6 +106,7 @@ export default fp<{ config: Config }>(
     const registry = new Registry();
     observeHttpDuration(app, [registry]);
     const series = scrapedSeries(registry);
+    jobCacheSeries(app, registry);
 
     // Concurrent scrapes share one read of Postgres and Redis (and one consistent snapshot).
     let inflight: Promise<string> | undefined;
@@ -104,5 +132,5 @@ export default fp<{ config: Config }>(
       },
     });
   },
-  { name: 'metrics', dependencies: ['db', 'queue', 'auth'] },
+  { name: 'metrics', dependencies: ['db', 'queue', 'auth', 'job-changes'] },
 );

@@ -60,15 +60,22 @@ export class JobEtagCache {
     this.clear();
   }
 
+  /** Reads answered from memory (finetune_job_cache_hits_total): a version, or a body with its version. */
+  readonly hits = { version: 0, body: 0 };
+
   /** The version this instance last read for the tenant's job, if it is still good. */
   lookup(tenantId: string, jobId: string): string | undefined {
-    return this.#live(tenantId, jobId)?.version;
+    const version = this.#live(tenantId, jobId)?.version;
+    if (version !== undefined) this.hits.version++;
+    return version;
   }
 
   /** The version and the body served with it, if this instance has both and they are still good. */
   lookupBody(tenantId: string, jobId: string): { version: string; body: string } | undefined {
     const e = this.#live(tenantId, jobId);
-    return e?.body === undefined ? undefined : { version: e.version, body: e.body };
+    if (e?.body === undefined) return undefined;
+    this.hits.body++;
+    return { version: e.version, body: e.body };
   }
 
   #live(tenantId: string, jobId: string): Entry | undefined {
