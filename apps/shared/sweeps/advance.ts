@@ -90,7 +90,8 @@ class TrialStartError extends Error {
 const codeOf = (err: unknown) => String((err as { meta?: { code?: unknown } })?.meta?.code ?? (err as { code?: unknown })?.code ?? '');
 // A write conflict or deadlock (Prisma's P2034, Postgres' 40001 and 40P01) passes on a retry: the sweep's
 // trials race its other callers (a training process recording features, a trial's end, the reconciler).
-const conflict = (err: unknown) => /^(P2034|40001|40P01)$/.test(codeOf(err));
+// A transaction or pool timeout (P2028, P2024: a lock waited on under load) passes on a retry too.
+const conflict = (err: unknown) => /^(P2034|P2028|P2024|40001|40P01)$/.test(codeOf(err));
 // Prisma's other P2xxx request errors and Postgres' class 23 (integrity) fail the same way on every retry; a lost connection does not.
 const permanent = (err: unknown) => err instanceof StoredJsonError || (!conflict(err) && /^(P2\d{3}|23\d{3})$/.test(codeOf(err)));
 
@@ -140,8 +141,9 @@ async function startTrials(db: Db, config: Config, sweepId: string): Promise<str
   return db.$transaction(async (tx) => {
     // The tenant's row first, as a worker's claim takes it (MAX_RUNNING_JOBS_PER_TENANT): a trial's job insert
     // needs it (its foreign key), and taken after the sweep's lock it deadlocks with a claim. It also makes
-    // the queued-jobs count below see every other sweep's starts of this tenant.
-    await tx.$queryRaw`SELECT t.id FROM "Tenant" t JOIN "Sweep" s ON s."tenantId" = t.id WHERE s.id = ${sweepId}::uuid FOR UPDATE OF t`;
+    // the queued-jobs count below see every other sweep's starts of this tenant. NO KEY UPDATE, as the
+    // claim: it leaves a submit's foreign-key check free (FOR UPDATE deadlocked one holding a stripe).
+    await tx.$queryRaw`SELECT t.id FROM "Tenant" t JOIN "Sweep" s ON s."tenantId" = t.id WHERE s.id = ${sweepId}::uuid FOR NO KEY UPDATE OF t`;
     const rows = await tx.$queryRaw<Array<{ id: string; tenantId: string; status: string; spec: SweepSpec; cancelRequestedAt: Date | null }>>`
       SELECT id, "tenantId", status::text AS status, spec, "cancelRequestedAt" FROM "Sweep" WHERE id = ${sweepId}::uuid FOR UPDATE`;
     const sweep = rows[0];

@@ -60,8 +60,10 @@ export class JobRecords {
       const takeable = ['queued', 'running'].includes(before.status) && !before.cancelRequestedAt && (!before.leaseExpiresAt || before.leaseExpiresAt < now);
       if (takeable && Number.isFinite(maxRunning)) {
         // The tenant's row lock serialises claims of its jobs across every worker,
-        // so the count below sees each claim committed before this one.
-        await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${before.tenantId}::uuid FOR UPDATE`;
+        // so the count below sees each claim committed before this one. NO KEY UPDATE:
+        // FOR UPDATE would also block a submit's foreign-key check while that submit holds
+        // a queued-count stripe this claim's status change needs (a deadlock).
+        await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${before.tenantId}::uuid FOR NO KEY UPDATE`;
         const running = await tx.job.count({ where: { tenantId: before.tenantId, id: { not: this.jobId }, status: 'running', leaseExpiresAt: { gt: now } } });
         if (running >= maxRunning) {
           // Said once, not on every try.

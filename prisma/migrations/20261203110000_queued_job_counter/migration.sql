@@ -13,7 +13,7 @@ CREATE TABLE "QueuedJobCount" (
     "n" INTEGER NOT NULL DEFAULT 0,
     CONSTRAINT "QueuedJobCount_pkey" PRIMARY KEY ("tenantId", "stripe")
 ) WITH (fillfactor = 50);
-ALTER TABLE "QueuedJobCount" ADD CONSTRAINT "QueuedJobCount_tenantId_fkey" FOREIGN KEY ("tenantId") REFERENCES "Tenant"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE "QueuedJobCount" ADD CONSTRAINT "QueuedJobCount_tenantId_fkey" FOREIGN KEY ("tenantId") REFERENCES "Tenant"("id") ON DELETE CASCADE ON UPDATE NO ACTION;
 
 -- A new tenant starts with its 16 stripes at zero.
 CREATE FUNCTION finetune_queued_count_stripes() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -79,6 +79,8 @@ BEGIN
   EXCEPTION WHEN SQLSTATE 'QJ000' THEN
     NULL;
   END;
+  -- Stripe rows gone (a restore, a manual delete) would refuse every submit: put them back.
+  INSERT INTO "QueuedJobCount" ("tenantId", stripe, n) SELECT p_tenant, g, 0 FROM generate_series(0, 15) g ON CONFLICT DO NOTHING;
   PERFORM 1 FROM "QueuedJobCount" WHERE "tenantId" = p_tenant ORDER BY stripe FOR NO KEY UPDATE;
   SELECT sum(n), min(stripe) INTO total, s FROM "QueuedJobCount" WHERE "tenantId" = p_tenant;
   IF s IS NULL OR total >= p_quota THEN

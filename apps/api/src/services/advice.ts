@@ -13,6 +13,7 @@ import { AdviceBudgetSchema, AdviceSchema, type CreateAdvice } from '../../../sh
 import { decodeSpec } from '../../../shared/jobs/decode.ts';
 import { JobStore } from '../../../shared/jobs/job-store.ts';
 import { JOB_NAME, jobOptions, type JobPayload } from '../../../shared/queue/contract.ts';
+import { queuedCount, queuedRoom } from '../../../shared/sweeps/quota.ts';
 import type { AdviceResponse } from '../schemas/advice.ts';
 import { planJob } from './job-planner.ts';
 
@@ -33,7 +34,8 @@ export class AdviceService {
   }
 
   async create(tenantId: string, body: CreateAdvice): Promise<AdviceResponse> {
-    const waiting = await this.db.job.count({ where: { tenantId, status: { in: ['queued', 'paused'] } } });
+    // An early refusal, before the datasets' errors; the insert below checks again, exactly.
+    const waiting = await queuedCount(this.db, tenantId);
     if (waiting >= this.config.limits.queuedJobsPerTenant) {
       throw new TooManyRequestsError('too_many_queued_jobs', `This tenant already has ${waiting} queued or paused jobs (MAX_QUEUED_JOBS_PER_TENANT)`, 30, { limit: this.config.limits.queuedJobsPerTenant });
     }
@@ -42,6 +44,10 @@ export class AdviceService {
     const budget = Value.Default(AdviceBudgetSchema, { ...body.budget }) as AdviceResponse['budget'];
     const id = randomUUID();
     await this.db.$transaction(async (tx) => {
+      // Exact, as a submit's insert is: the stripes stay locked until this job is in.
+      if ((await queuedRoom(tx, tenantId, this.config.limits.queuedJobsPerTenant)) < 1) {
+        throw new TooManyRequestsError('too_many_queued_jobs', 'This tenant already has MAX_QUEUED_JOBS_PER_TENANT queued or paused jobs', 30, { limit: this.config.limits.queuedJobsPerTenant });
+      }
       const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Model" WHERE id = ${body.baseModelId}::uuid AND "tenantId" = ${tenantId}::uuid FOR SHARE`;
       const baseModel = locked.length ? await tx.model.findUnique({ where: { id: body.baseModelId } }) : null;
       if (!baseModel) throw new UnprocessableError('model_not_found', `Model ${body.baseModelId} does not exist`, { id: body.baseModelId });

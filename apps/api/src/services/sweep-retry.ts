@@ -10,6 +10,8 @@ import type { SweepSpec } from '../../../shared/sweeps/spec.ts';
 import { queuedRoom } from '../../../shared/sweeps/quota.ts';
 
 export async function admitTrialRetry(tx: Tx, config: Config, tenantId: string, sweepId: string): Promise<void> {
+  // Tenant, then sweep, as advanceSweep takes them (another order deadlocks with it).
+  await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${tenantId}::uuid FOR NO KEY UPDATE`;
   const rows = await tx.$queryRaw<Array<{ status: string; spec: SweepSpec; cancelRequestedAt: Date | null }>>`
     SELECT status::text AS status, spec, "cancelRequestedAt" FROM "Sweep" WHERE id = ${sweepId}::uuid FOR UPDATE`;
   const sweep = rows[0];

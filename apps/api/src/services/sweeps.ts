@@ -14,6 +14,7 @@ import type { JobSpec } from '../../../shared/jobs/spec.ts';
 import type { JobPayload } from '../../../shared/queue/contract.ts';
 import { advanceSweep, objectiveOf, ranked, readTrials, type TrialRow } from '../../../shared/sweeps/advance.ts';
 import { checkSpace, planTrials, trialBody, trialCount } from '../../../shared/sweeps/plan.ts';
+import { queuedCount } from '../../../shared/sweeps/quota.ts';
 import { directionOf, TrialComputeSchema, type CreateSweep, type SweepSpec } from '../../../shared/sweeps/spec.ts';
 import type { SweepListQuery, SweepResponse, SweepTrialView } from '../schemas/sweeps.ts';
 import { requireReady } from './datasets.ts';
@@ -61,7 +62,8 @@ export class SweepService {
 
   async create(tenantId: string, body: CreateSweep): Promise<SweepResponse> {
     const spec = this.normalise(body);
-    const waiting = await this.db.job.count({ where: { tenantId, status: { in: ['queued', 'paused'] } } });
+    // An early refusal; each trial's start checks the limit again, exactly (queuedRoom).
+    const waiting = await queuedCount(this.db, tenantId);
     if (waiting + Math.min(spec.parallelism, spec.maxTrials) > this.config.limits.queuedJobsPerTenant) {
       throw new TooManyRequestsError('too_many_queued_jobs', `This tenant already has ${waiting} queued or paused jobs (MAX_QUEUED_JOBS_PER_TENANT)`, 30, { limit: this.config.limits.queuedJobsPerTenant });
     }
