@@ -11,7 +11,7 @@ import pg from 'pg';
 import { buildApp, type App } from '../apps/api/src/app.ts';
 import { listFromCache } from '../apps/api/src/services/job-list.ts';
 import { JobReads } from '../apps/api/src/services/job-reads.ts';
-import { JobPageBytes } from '../apps/api/src/services/job-page-bytes.ts';
+import { JobPageBytes, PAGE_OVERHEAD, pageCost } from '../apps/api/src/services/job-page-bytes.ts';
 import { createHarness, type Harness, type Tenant } from './helpers/harness.ts';
 import { createDataset, http, submitJob, tinyMlp } from './helpers/api.ts';
 
@@ -148,18 +148,37 @@ describe('job list from the job cache', () => {
 
 describe('job list: kept page bytes', () => {
   it('a page is reused only with the same bodies and tail, and the bytes stay under their bound', () => {
-    const pages = new JobPageBytes(1000);
+    const pages = new JobPageBytes(10_000);
     const a = ['{"id":"a"}', '{"id":"b"}'];
     pages.set('p1', a, 'T', Buffer.alloc(40));
     assert.ok(pages.get('p1', [...a], 'T'));
     assert.equal(pages.get('p1', ['{"id":"a"}', '{"id":"B"}'], 'T'), undefined, 'a changed body');
     assert.equal(pages.get('p1', a, 'U'), undefined, 'another cursor');
     assert.equal(pages.get('p1', a.slice(0, 1), 'T'), undefined, 'fewer jobs');
-    pages.set('big', a, 'T', Buffer.alloc(60)); // 2 × 60 over a tenth of 1000: not kept
+    pages.set('big', a, 'T', Buffer.alloc(400)); // 2 × 400 + its key, tail and overhead: over a tenth of the bound, not kept
     assert.equal(pages.get('big', a, 'T'), undefined);
-    for (let i = 0; i < 20; i++) pages.set(`p${i}`, a, 'T', Buffer.alloc(40));
-    const kept = Array.from({ length: 20 }, (_, i) => pages.get(`p${i}`, a, 'T')).filter(Boolean).length;
-    assert.equal(kept, 12, 'the newest 1000 / 80 pages');
-    assert.ok(pages.get('p19', a, 'T') && !pages.get('p0', a, 'T'), 'the oldest went first');
+
+    const bound = 10_000;
+    const counted = new JobPageBytes(bound);
+    const key = (i: number) => `q${String(i).padStart(2, '0')}`;
+    const cost = pageCost(key(0), a, 'T', Buffer.alloc(40));
+    assert.ok(cost > 2 * 40 + PAGE_OVERHEAD, 'the key, the tail and a slot per body are counted');
+    for (let i = 0; i < 60; i++) counted.set(key(i), a, 'T', Buffer.alloc(40));
+    const kept = Array.from({ length: 60 }, (_, i) => counted.get(key(i), a, 'T')).filter(Boolean).length;
+    assert.equal(kept, Math.floor(bound / cost), 'the newest pages that fit, each with its overhead');
+    assert.ok(counted.get(key(59), a, 'T') && !counted.get(key(0), a, 'T'), 'the oldest went first');
+  });
+
+  it('keeps at most its page count, and never a slice of a shared pool block', () => {
+    const pages = new JobPageBytes(1 << 20, 5);
+    for (let i = 0; i < 8; i++) pages.set(`p${i}`, [], '', Buffer.from(`[${i}]`));
+    const kept = Array.from({ length: 8 }, (_, i) => pages.get(`p${i}`, [], '')).filter(Boolean);
+    assert.equal(kept.length, 5);
+    const small = Buffer.from('{"data":[]}'); // allocated from Node's 8 KiB pool
+    assert.ok(small.buffer.byteLength > small.length, 'the test needs a pooled Buffer');
+    pages.set('small', [], '', small);
+    const got = pages.get('small', [], '')!;
+    assert.equal(got.toString(), '{"data":[]}');
+    assert.equal(got.buffer.byteLength, got.length, 'its own memory, not the pool block');
   });
 });

@@ -44,10 +44,6 @@ export class AdviceService {
     const budget = Value.Default(AdviceBudgetSchema, { ...body.budget }) as AdviceResponse['budget'];
     const id = randomUUID();
     await this.db.$transaction(async (tx) => {
-      // Exact, as a submit's insert is: the stripes stay locked until this job is in.
-      if ((await queuedRoom(tx, tenantId, this.config.limits.queuedJobsPerTenant)) < 1) {
-        throw new TooManyRequestsError('too_many_queued_jobs', 'This tenant already has MAX_QUEUED_JOBS_PER_TENANT queued or paused jobs', 30, { limit: this.config.limits.queuedJobsPerTenant });
-      }
       const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Model" WHERE id = ${body.baseModelId}::uuid AND "tenantId" = ${tenantId}::uuid FOR SHARE`;
       const baseModel = locked.length ? await tx.model.findUnique({ where: { id: body.baseModelId } }) : null;
       if (!baseModel) throw new UnprocessableError('model_not_found', `Model ${body.baseModelId} does not exist`, { id: body.baseModelId });
@@ -59,6 +55,11 @@ export class AdviceService {
         train, validation, baseModel, maxParams: this.config.maxModelParams, maxLayers: this.config.limits.modelLayers, maxEpochExamples: this.config.limits.epochExamples,
       });
       const spec = { ...planned, advice: budget };
+      // Exact, as a submit's insert is: the stripes stay locked until this job is in. Taken
+      // after the Model lock, in a submit's order (Model, then stripes), so the two cannot deadlock.
+      if ((await queuedRoom(tx, tenantId, this.config.limits.queuedJobsPerTenant)) < 1) {
+        throw new TooManyRequestsError('too_many_queued_jobs', 'This tenant already has MAX_QUEUED_JOBS_PER_TENANT queued or paused jobs', 30, { limit: this.config.limits.queuedJobsPerTenant });
+      }
       await new JobStore(this.db).create(tx, { id, tenantId, type: 'advice', spec, baseModelId: spec.baseModelId, trainDatasetId: spec.trainDatasetId, validationDatasetId: spec.validationDatasetId, totalEpochs: 0 });
     });
     try {
