@@ -13,9 +13,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Queue } from 'bullmq';
 import { loadConfigWith } from '../apps/shared/config.ts';
-import { createRedis } from '../apps/shared/queue/contract.ts';
+import { obliterateQueue } from '../apps/shared/queue/contract.ts';
 import { tinyMlp } from './helpers/api.ts';
 import { DANGLING_INPUT_MODEL_JSON } from './helpers/hostile-models.ts';
 import { tf } from '../apps/shared/ml/tf.ts';
@@ -94,11 +93,7 @@ describe('quickstart: npm start on an embedded Postgres', () => {
 
   after(async () => {
     if (service) await down();
-    const redis = createRedis(loadConfigWith({ QUEUE_NAME: queueName }));
-    const queue = new Queue(queueName, { connection: redis });
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
-    await redis.quit();
+    await obliterateQueue(loadConfigWith({ QUEUE_NAME: queueName }));
     await rm(dir, { recursive: true, force: true });
   });
 

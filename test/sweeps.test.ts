@@ -11,24 +11,10 @@ import { Queue } from 'bullmq';
 import { createRedis, type JobPayload } from '../apps/shared/queue/contract.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { createDataset, finished, http, submitJob, tinyMlp, waitForJob } from './helpers/api.ts';
+import { waitForSweep, type Sweep } from './helpers/sweeps.ts';
 import { quantile, rungs, stopsAtRung } from '../apps/shared/sweeps/asha.ts';
 import { planTrials } from '../apps/shared/sweeps/plan.ts';
 import { advanceRunningSweeps, nextTrials, type TrialRow } from '../apps/shared/sweeps/advance.ts';
-
-type Sweep = Record<string, any>;
-
-async function waitForSweep(h: Harness, id: string, done = (s: Sweep) => s.status !== 'running', timeoutMs = 300_000): Promise<Sweep> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Sweep | undefined;
-  while (Date.now() < deadline) {
-    const res = await http(h.app).get(`/v1/sweeps/${id}`);
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    last = res.body;
-    if (done(last!)) return last!;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`sweep ${id} did not finish; last seen ${JSON.stringify(last)}`);
-}
 
 /** The most trial jobs of the sweep that were live (created, not yet finished) at any one moment. */
 async function mostLive(h: Harness, sweepId: string): Promise<number> {

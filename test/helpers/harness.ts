@@ -6,13 +6,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { Queue } from 'bullmq';
 import { buildApp, type App } from '../../apps/api/src/app.ts';
 import { loadConfigWith, withS3Endpoint, type Config } from '../../apps/shared/config.ts';
 import { createDb, type Db } from '../../apps/shared/db/prisma.ts';
 import { applyMigrations, ensureDatabase, readMigrations } from '../../apps/shared/db/migrator.ts';
 import { createLogger } from '../../apps/shared/logger.ts';
-import { createRedis } from '../../apps/shared/queue/contract.ts';
+import { obliterateQueue } from '../../apps/shared/queue/contract.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../apps/shared/storage/embedded-s3.ts';
 import { Storage } from '../../apps/shared/storage/s3-storage.ts';
 import { startWorker, type RunningWorker } from '../../apps/worker/src/worker.ts';
@@ -156,11 +155,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     async close() {
       await h.worker?.close();
       await app.close();
-      const redis = createRedis(config);
-      const queue = new Queue(config.queueName, { connection: redis });
-      await queue.obliterate({ force: true }).catch(() => undefined);
-      await queue.close();
-      await redis.quit();
+      await obliterateQueue(config);
       await db.$disconnect();
       storage.destroy();
       await s3.close();

@@ -12,7 +12,7 @@ import { Queue } from 'bullmq';
 import pg from 'pg';
 import { configToEnv, loadConfig, loadConfigWith, withS3Endpoint, type Config } from '../../shared/config.ts';
 import { applyMigrations } from '../../shared/db/migrator.ts';
-import { createRedis } from '../../shared/queue/contract.ts';
+import { createRedis, obliterateQueue } from '../../shared/queue/contract.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../shared/storage/embedded-s3.ts';
 
 function withPath(url: string, pathname: string): string {
@@ -141,11 +141,7 @@ export class BenchEnv {
     for (const c of this.#children) c.kill('SIGTERM');
     await Promise.all(this.#children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
     if (this.config) {
-      const redis = createRedis(this.config);
-      const queue = new Queue(this.config.queueName, { connection: redis });
-      await queue.obliterate({ force: true }).catch(() => undefined);
-      await queue.close();
-      await redis.quit();
+      await obliterateQueue(this.config);
     }
     await this.#s3?.close().catch(() => undefined);
     if (this.#s3Dir) await rm(this.#s3Dir, { recursive: true, force: true });

@@ -7,14 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { Queue } from 'bullmq';
 import { buildApp } from '../../api/src/app.ts';
 import { newApiKey } from '../../shared/auth/api-keys.ts';
 import { loadConfigWith, withS3Endpoint } from '../../shared/config.ts';
 import { applyMigrations, ensureDatabase } from '../../shared/db/migrator.ts';
 import { createDb } from '../../shared/db/prisma.ts';
 import { createLogger } from '../../shared/logger.ts';
-import { createRedis } from '../../shared/queue/contract.ts';
+import { obliterateQueue } from '../../shared/queue/contract.ts';
 import { startEmbeddedS3 } from '../../shared/storage/embedded-s3.ts';
 import { startWorker } from '../../worker/src/worker.ts';
 
@@ -49,11 +48,7 @@ export async function startServices(env: Record<string, string>): Promise<Servic
     async close() {
       await worker.close();
       await app.close();
-      const redis = createRedis(config);
-      const queue = new Queue(config.queueName, { connection: redis });
-      await queue.obliterate({ force: true }).catch(() => undefined);
-      await queue.close();
-      await redis.quit();
+      await obliterateQueue(config);
       await db.$disconnect();
       await s3.close();
       await rm(dir, { recursive: true, force: true });

@@ -38,3 +38,12 @@ export function createRedis(config: Config, forWorker = false, autoPipeline = fa
 export function createQueue(config: Config, connection: ConnectionOptions): Queue<JobPayload> {
   return new Queue<JobPayload>(config.queueName, { connection });
 }
+
+/** Drops a queue with every job in it: the teardown of a test's or a benchmark's own queue name. */
+export async function obliterateQueue(config: Config): Promise<void> {
+  const redis = createRedis(config);
+  const queue = new Queue(config.queueName, { connection: redis });
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await queue.close();
+  await redis.quit();
+}
