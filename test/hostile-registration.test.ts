@@ -33,7 +33,7 @@ describe('hostile model registrations in one process with the API and S3', () =>
   let h: Harness;
   let area: string;
   before(async () => {
-    // 256 MiB: room for node and tfjs (~200 MiB) and a small model, not for wideModel(1.5M).
+    // 256 MiB: room for node and tfjs (~200 MiB) and a small model, not for wideModel(2.4M) (19.2M parameters, under MAX_MODEL_PARAMS: 77 MB of weights held twice while it builds).
     h = await createHarness({ worker: true, env: { MODEL_INSPECT_MEMORY_MB: '256' } });
     area = `uploads/${h.tenant.tenantId}/`;
   });
@@ -85,7 +85,7 @@ describe('hostile model registrations in one process with the API and S3', () =>
   });
 
   it('a model tfjs can only build past the memory limit: killed in its child while /healthz answers throughout; 422, nothing stored', async () => {
-    const wide = wideModel(1_500_000);
+    const wide = wideModel(2_400_000);
     await h.storage.put(`${area}wide/weights.bin`, wide.weights);
     await h.storage.put(`${area}wide/model.json`, wide.json);
     const { status, body, latencies } = await registerWhilePolling(`${area}wide/`);
@@ -108,7 +108,7 @@ describe('hostile model registrations in one process with the API and S3', () =>
     }
     // Files that got into the bucket before these checks existed (or were changed there since).
     await h.storage.put(`models/${bases.graph}/model.json`, JSON.stringify(DANGLING_INPUT_MODEL_JSON));
-    const wide = wideModel(1_500_000);
+    const wide = wideModel(2_400_000);
     await h.storage.put(`models/${bases.memory}/weights.bin`, wide.weights);
     await h.storage.put(`models/${bases.memory}/model.json`, wide.json);
 
