@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import pg from 'pg';
-import { configToEnv, loadConfig, loadConfigWith, withS3Endpoint, type Config } from '../../shared/config.ts';
+import { configToEnv, loadConfig, loadConfigWith, sandboxEnv, withS3Endpoint, type Config } from '../../shared/config.ts';
 import { applyMigrations } from '../../shared/db/migrator.ts';
 import { createRedis, obliterateQueue } from '../../shared/queue/contract.ts';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../shared/storage/embedded-s3.ts';
@@ -99,7 +99,7 @@ export class BenchEnv {
     }
     const helloPort = await freePort();
     this.helloUrl = `http://127.0.0.1:${helloPort}`;
-    const hello = await startProcess(['apps/bench/api/hello.ts', String(helloPort)], process.env, async () => (await fetch(this.helloUrl)).ok);
+    const hello = await startProcess(['apps/bench/api/hello.ts', String(helloPort)], sandboxEnv(), async () => (await fetch(this.helloUrl)).ok);
     this.#children.push(hello);
     this.helloPid = hello.pid!;
     return { baseUrls, ...(await this.#seed(baseUrls[0], adminKey)) };
